@@ -1,0 +1,259 @@
+"""The rules of the record (RULES.md) as pure functions. No I/O, no clock: ``now`` is passed in.
+
+Routes gather the facts (record state, practitioner, documents), ask here, and act on the answer.
+Every ``Decision`` carries a stable ``reason`` code that goes to the trace and to the 403 body.
+"""
+
+from __future__ import annotations
+
+import calendar
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from dmptui.schema import DocType, Label, Mode, Profession, RecordStatus
+
+INVISIBLE_NOTICE_AFTER = timedelta(days=14)
+RETENTION_YEARS = 10
+STEP_UP_FOR = timedelta(minutes=5)
+
+# Professions that never have access, in any mode (RULES.md "Access").
+NEVER_ACCESS = frozenset({Profession.MEDECIN_DU_TRAVAIL, Profession.MEDECIN_CONSEIL_ASSURANCE})
+
+ALL_TYPES = frozenset(DocType)
+# Profession x document type: what each profession may read. Doctors and midwives read all types.
+READ_MATRIX: dict[str, frozenset[str]] = {
+    Profession.MEDECIN: ALL_TYPES,
+    Profession.SAGE_FEMME: ALL_TYPES,
+    Profession.PHARMACIEN: frozenset(
+        {DocType.PRESCRIPTION, DocType.LAB_REPORT, DocType.IMMUNISATIONS, DocType.PATIENT_NOTE}
+    ),
+    Profession.INFIRMIER: frozenset(
+        {
+            DocType.PRESCRIPTION,
+            DocType.LAB_REPORT,
+            DocType.IMMUNISATIONS,
+            DocType.DISCHARGE_SUMMARY,
+            DocType.PATIENT_NOTE,
+        }
+    ),
+    Profession.KINESITHERAPEUTE: frozenset(
+        {DocType.PRESCRIPTION, DocType.IMAGING_REPORT, DocType.DISCHARGE_SUMMARY}
+    ),
+    Profession.CHIRURGIEN_DENTISTE: frozenset(
+        {DocType.PRESCRIPTION, DocType.LAB_REPORT, DocType.IMAGING_REPORT, DocType.IMMUNISATIONS}
+    ),
+    Profession.MEDECIN_DU_TRAVAIL: frozenset(),
+    Profession.MEDECIN_CONSEIL_ASSURANCE: frozenset(),
+}
+# Who may deposit: every profession that may access, and only types it may read.
+
+
+@dataclass(frozen=True)
+class Decision:
+    allowed: bool
+    reason: str  # stable code: "ok", "blocked", "not_authorised", ...
+
+    def __bool__(self) -> bool:
+        return self.allowed
+
+
+ALLOW = Decision(True, "ok")
+
+
+def deny(reason: str) -> Decision:
+    return Decision(False, reason)
+
+
+@dataclass(frozen=True)
+class RecordFacts:
+    status: RecordStatus
+    attending: str | None = None  # RPPS of the médecin traitant
+    authorised: frozenset[str] = frozenset()
+    see_masked: frozenset[str] = frozenset()  # authorised with the same rights as the attending
+    blocked: frozenset[str] = frozenset()
+    refuses_break_glass: bool = False
+    refuses_regulation: bool = False
+
+
+@dataclass(frozen=True)
+class PractitionerFacts:
+    rpps: str
+    profession: str
+    regulation: bool = False  # acts for an emergency call centre (SAMU, centre 15)
+
+
+@dataclass(frozen=True)
+class DocumentFacts:
+    type: str
+    author: str
+    deposited_at: datetime
+    labels: frozenset[str] = field(default_factory=frozenset)
+
+
+# --- dates ---------------------------------------------------------------------------------
+
+
+def add_months(moment: datetime, months: int) -> datetime:
+    month0 = moment.month - 1 + months
+    year = moment.year + month0 // 12
+    month = month0 % 12 + 1
+    day = min(moment.day, calendar.monthrange(year, month)[1])
+    return moment.replace(year=year, month=month, day=day)
+
+
+def reveal_at(doc: DocumentFacts) -> datetime:
+    """INVISIBLE_PATIENT lifts by itself one month after deposit."""
+    return add_months(doc.deposited_at, 1)
+
+
+def purge_after(closed_at: datetime) -> datetime:
+    return add_months(closed_at, 12 * RETENTION_YEARS)
+
+
+# --- patient -------------------------------------------------------------------------------
+
+
+def invisible_to_patient(doc: DocumentFacts, now: datetime) -> bool:
+    return Label.INVISIBLE_PATIENT in doc.labels and now < reveal_at(doc)
+
+
+def patient_sees(doc: DocumentFacts, now: datetime) -> bool:
+    return not invisible_to_patient(doc, now)
+
+
+def patient_labels(doc: DocumentFacts, now: datetime) -> frozenset[str]:
+    """Labels as the patient sees them: INVISIBLE_PATIENT has no meaning once revealed."""
+    if Label.INVISIBLE_PATIENT in doc.labels and now >= reveal_at(doc):
+        return doc.labels - {Label.INVISIBLE_PATIENT}
+    return doc.labels
+
+
+def legal_representative_sees(doc: DocumentFacts, now: datetime) -> bool:
+    return patient_sees(doc, now) and Label.INVISIBLE_REPRESENTANTS_LEGAUX not in doc.labels
+
+
+def awaiting_consultation_notice_due(doc: DocumentFacts, now: datetime) -> bool:
+    """Still invisible two weeks after deposit: tell the patient a document awaits a consultation."""
+    return invisible_to_patient(doc, now) and now >= doc.deposited_at + INVISIBLE_NOTICE_AFTER
+
+
+# Patient actions on a record in each status. A closed record answers only reactivate and erase
+# (and the login that precedes them, and the status read that tells the app it is closed).
+PATIENT_ACTIONS_WHEN_CLOSED = frozenset({"login", "record.status", "reactivate", "erase", "logout"})
+STEP_UP_ACTIONS = frozenset({"document.delete", "close", "erase", "oppositions", "reactivate"})
+
+
+def patient_may(status: RecordStatus, action: str) -> Decision:
+    if status == RecordStatus.ERASED:
+        return deny("record_erased")
+    if status == RecordStatus.CLOSED:
+        return ALLOW if action in PATIENT_ACTIONS_WHEN_CLOSED else deny("record_closed")
+    if action == "reactivate":
+        return deny("record_not_closed")
+    return ALLOW
+
+
+def needs_step_up(action: str) -> bool:
+    return action in STEP_UP_ACTIONS
+
+
+def may_block(record: RecordFacts, rpps: str) -> Decision:
+    if record.attending == rpps:
+        return deny("attending_cannot_be_blocked")
+    return ALLOW
+
+
+def may_designate_attending(record: RecordFacts, who: PractitionerFacts) -> Decision:
+    if who.rpps in record.blocked:
+        return deny("blocked")
+    if who.profession != Profession.MEDECIN:
+        return deny("attending_must_be_doctor")
+    return ALLOW
+
+
+def may_authorise(record: RecordFacts, who: PractitionerFacts) -> Decision:
+    if who.profession in NEVER_ACCESS:
+        return deny("profession_never_has_access")
+    if who.rpps in record.blocked:
+        return deny("blocked")
+    return ALLOW
+
+
+# --- practitioner --------------------------------------------------------------------------
+
+
+def practitioner_access(
+    record: RecordFacts, who: PractitionerFacts, mode: Mode, reason: str | None = None
+) -> Decision:
+    """May this practitioner open this record in this mode at all?"""
+    if record.status == RecordStatus.ERASED:
+        return deny("record_erased")
+    if record.status == RecordStatus.CLOSED:
+        return deny("record_closed")
+    if who.profession in NEVER_ACCESS:
+        return deny("profession_never_has_access")
+    if who.rpps in record.blocked:
+        return deny("blocked")
+    if mode == Mode.NORMAL:
+        if who.rpps == record.attending or who.rpps in record.authorised:
+            return ALLOW
+        return deny("not_authorised")
+    if mode == Mode.BREAK_GLASS:
+        if record.refuses_break_glass:
+            return deny("break_glass_refused")
+        if not (reason and reason.strip()):
+            return deny("reason_required")
+        return ALLOW
+    if mode == Mode.REGULATION:
+        if not who.regulation:
+            return deny("not_regulation")
+        if record.refuses_regulation:
+            return deny("regulation_refused")
+        return ALLOW
+    return deny("unknown_mode")
+
+
+def sees_masked(record: RecordFacts, who: PractitionerFacts, doc: DocumentFacts) -> bool:
+    return who.rpps in (doc.author, record.attending) or who.rpps in record.see_masked
+
+
+def practitioner_may_read(
+    record: RecordFacts, who: PractitionerFacts, doc: DocumentFacts, mode: Mode
+) -> Decision:
+    """One document, given that ``practitioner_access`` allowed the record. Masking holds in
+    every mode; the profession matrix holds in every mode (the author always reads their own)."""
+    access = practitioner_access(record, who, mode, reason="checked")
+    if not access:
+        return access
+    if Label.MASQUE_PS in doc.labels and not sees_masked(record, who, doc):
+        return deny("not_found")  # practitioners are not told that something is masked
+    if who.rpps != doc.author and doc.type not in READ_MATRIX.get(who.profession, frozenset()):
+        return deny("profession_matrix")
+    return ALLOW
+
+
+def visible_to_practitioner(
+    record: RecordFacts, who: PractitionerFacts, docs: Iterable[DocumentFacts], mode: Mode
+) -> list[DocumentFacts]:
+    return [d for d in docs if practitioner_may_read(record, who, d, mode)]
+
+
+def may_deposit(record: RecordFacts, who: PractitionerFacts, doc_type: str) -> Decision:
+    access = practitioner_access(record, who, Mode.NORMAL)
+    if not access:
+        return access
+    if doc_type == DocType.PATIENT_NOTE:
+        return deny("patient_note_is_patients")
+    if doc_type not in READ_MATRIX.get(who.profession, frozenset()):
+        return deny("profession_matrix")
+    return ALLOW
+
+
+def emergency(mode: Mode) -> bool:
+    return mode in (Mode.BREAK_GLASS, Mode.REGULATION)
+
+
+def practitioner_reads_notes(record: RecordFacts, who: PractitionerFacts, mode: Mode) -> Decision:
+    """The personal space is readable by authorised practitioners (and in emergency modes)."""
+    return practitioner_access(record, who, mode, reason="checked")

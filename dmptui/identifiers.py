@@ -1,0 +1,104 @@
+"""National identifiers: INS (NIR / NIA), legacy INS-C, RPPS.
+
+Pure functions, no I/O. Each check returns a result or raises ``IdentifierError`` whose
+``field`` and ``code`` let a front end say, in the user's language, what is expected.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+NIR_OID = "1.2.250.1.213.1.4.8"
+NIA_OID = "1.2.250.1.213.1.4.9"
+TEST_NIR_OID = "1.2.250.1.213.1.4.10"
+DEMO_NIR_OID = "1.2.250.1.213.1.4.11"
+
+_SPACES = re.compile(r"[\s.\-]")
+_INS_SHAPE = re.compile(r"^[1-478]\d{4}(\d{2}|2A|2B)\d{6}\d{2}$")
+
+
+class IdentifierError(ValueError):
+    """A malformed identifier. ``code`` is stable; ``expected`` is a short English hint."""
+
+    def __init__(self, field: str, code: str, expected: str) -> None:
+        super().__init__(f"{field}: {expected}")
+        self.field = field
+        self.code = code
+        self.expected = expected
+
+
+@dataclass(frozen=True)
+class Ins:
+    value: str  # 15 characters, no spaces
+    kind: str  # "nir" | "nia"
+
+    @property
+    def oid(self) -> str:
+        return NIA_OID if self.kind == "nia" else NIR_OID
+
+
+def normalise(raw: str) -> str:
+    return _SPACES.sub("", raw or "").upper()
+
+
+def ins_key(first13: str) -> int:
+    """Key = 97 - (number mod 97), with 2A -> 19 and 2B -> 18 (Corsica)."""
+    digits = first13.replace("2A", "19").replace("2B", "18")
+    return 97 - (int(digits) % 97)
+
+
+def parse_ins(raw: str, field: str = "ins") -> Ins:
+    """Validate a NIR or NIA (13 characters + 2-digit key)."""
+    value = normalise(raw)
+    if len(value) == 22 and value.isdigit():
+        raise IdentifierError(
+            field,
+            "legacy_ins_c",
+            "a 22-digit INS-C is a legacy identifier; use the 15-character INS",
+        )
+    if len(value) != 15:
+        raise IdentifierError(field, "ins_length", "15 characters (13 + a 2-digit key)")
+    if not _INS_SHAPE.match(value):
+        raise IdentifierError(field, "ins_format", "digits only, except 2A or 2B for Corsica")
+    if int(value[13:]) != ins_key(value[:13]):
+        raise IdentifierError(field, "ins_key", "the last two digits (the key) do not match")
+    kind = "nia" if value[0] in "78" else "nir"
+    return Ins(value=value, kind=kind)
+
+
+def is_legacy_ins_c(raw: str) -> bool:
+    value = normalise(raw)
+    return len(value) == 22 and value.isdigit()
+
+
+def luhn_ok(digits: str) -> bool:
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        d = int(ch)
+        if i % 2 == 1:
+            d *= 2
+            if d > 9:
+                d -= 9
+        total += d
+    return total % 10 == 0
+
+
+def luhn_complete(first10: str) -> str:
+    """Append the Luhn check digit to ten digits (used to build demo and test RPPS)."""
+    for last in "0123456789":
+        if luhn_ok(first10 + last):
+            return first10 + last
+    raise AssertionError("unreachable")
+
+
+def parse_rpps(raw: str, field: str = "rpps") -> str:
+    """An RPPS: 11 digits, Luhn-checked. The CPS card form "8" + RPPS is accepted too."""
+    value = normalise(raw)
+    if len(value) == 12 and value.startswith("8"):
+        value = value[1:]
+    if len(value) != 11 or not value.isdigit():
+        raise IdentifierError(field, "rpps_format", "11 digits")
+    if not luhn_ok(value):
+        raise IdentifierError(field, "rpps_key", "the RPPS check digit does not match")
+    return value

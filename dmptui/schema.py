@@ -1,0 +1,323 @@
+"""The API contract, shared by the host and the client: pydantic models, codes and limits.
+
+Neither side defines request or response shapes anywhere else.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+API_PREFIX = "/v1"
+MAX_TITLE = 200
+MAX_BODY_BYTES = 10 * 1024 * 1024
+MAX_NOTES = 100_000
+PRACTITIONER_HEADER = "X-Practitioner-Credential"
+DEVICE_HEADER = "X-Device-Id"
+
+# C0 and C1 controls and DEL; tab and newline are allowed in multi-line text only.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_CONTROL_ONE_LINE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def _no_controls(value: str) -> str:
+    if _CONTROL.search(value):
+        raise ValueError("control characters are not allowed")
+    return value
+
+
+def _no_controls_one_line(value: str) -> str:
+    if _CONTROL_ONE_LINE.search(value):
+        raise ValueError("control characters and line breaks are not allowed")
+    return value
+
+
+Text = Annotated[str, AfterValidator(_no_controls)]
+Line = Annotated[str, AfterValidator(_no_controls_one_line)]
+
+
+class DocType(StrEnum):
+    """Document types are LOINC codes, as in the national system."""
+
+    DISCHARGE_SUMMARY = "11490-0"
+    CONSULTATION_NOTE = "11488-4"
+    LAB_REPORT = "11502-2"
+    IMAGING_REPORT = "18748-4"
+    PRESCRIPTION = "57833-6"
+    IMMUNISATIONS = "11369-6"
+    PATIENT_NOTE = "51855-5"
+
+
+DOC_TYPE_LABELS: dict[str, dict[str, str]] = {
+    DocType.DISCHARGE_SUMMARY: {"fr": "Compte rendu d'hospitalisation", "en": "Discharge summary"},
+    DocType.CONSULTATION_NOTE: {"fr": "Compte rendu de consultation", "en": "Consultation note"},
+    DocType.LAB_REPORT: {"fr": "Résultats de biologie", "en": "Laboratory report"},
+    DocType.IMAGING_REPORT: {"fr": "Compte rendu d'imagerie", "en": "Imaging report"},
+    DocType.PRESCRIPTION: {"fr": "Ordonnance", "en": "Prescription"},
+    DocType.IMMUNISATIONS: {"fr": "Vaccinations", "en": "Immunisations"},
+    DocType.PATIENT_NOTE: {"fr": "Note du patient", "en": "Patient note"},
+}
+
+
+class Label(StrEnum):
+    """Visibility labels (TRE_A07). A document carries a *set* of them."""
+
+    MASQUE_PS = "MASQUE_PS"
+    INVISIBLE_PATIENT = "INVISIBLE_PATIENT"
+    INVISIBLE_REPRESENTANTS_LEGAUX = "INVISIBLE_REPRESENTANTS_LEGAUX"
+
+
+class Profession(StrEnum):
+    MEDECIN = "medecin"
+    SAGE_FEMME = "sage_femme"
+    PHARMACIEN = "pharmacien"
+    INFIRMIER = "infirmier"
+    KINESITHERAPEUTE = "kinesitherapeute"
+    CHIRURGIEN_DENTISTE = "chirurgien_dentiste"
+    MEDECIN_DU_TRAVAIL = "medecin_du_travail"
+    MEDECIN_CONSEIL_ASSURANCE = "medecin_conseil_assurance"
+
+
+class Mode(StrEnum):
+    NORMAL = "normal"
+    BREAK_GLASS = "break-glass"
+    REGULATION = "regulation"
+
+
+class RecordStatus(StrEnum):
+    ACTIVE = "active"
+    CLOSED = "closed"
+    ERASED = "erased"
+
+
+class Channel(StrEnum):
+    SMS = "sms"
+    EMAIL = "email"
+
+
+class Strict(BaseModel):
+    """Requests refuse unknown fields."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+# --- errors --------------------------------------------------------------------------------
+
+
+class ErrorBody(BaseModel):
+    error: str
+    reason: str | None = None
+    field: str | None = None
+    message: str = ""
+
+
+# --- auth ----------------------------------------------------------------------------------
+
+
+class LoginRequest(Strict):
+    ins: Line = Field(max_length=40)
+    password: str = Field(max_length=1024)
+
+
+class LoginChallenge(BaseModel):
+    challenge: str
+    channels: list[str]  # "totp" and/or "sms", "email"
+    enrolment: TotpEnrolment | None = None
+
+
+class TotpEnrolment(BaseModel):
+    """Given once, at first login, so the patient can add the record to an authenticator app."""
+
+    secret: str
+    uri: str
+
+
+class OtpRequest(Strict):
+    challenge: str = Field(max_length=100)
+    channel: Channel
+
+
+class OtpSent(BaseModel):
+    channel: Channel
+    destination: str  # masked, e.g. "06 •• •• •• 42"
+    expires_in: int
+
+
+class VerifyRequest(Strict):
+    challenge: str = Field(max_length=100)
+    code: str = Field(max_length=12)
+
+
+class Tokens(BaseModel):
+    access_token: str
+    refresh_token: str
+    expires_in: int
+    token_type: Literal["bearer"] = "bearer"
+
+
+class RefreshRequest(Strict):
+    refresh_token: str = Field(max_length=200)
+
+
+class StepUpRequest(Strict):
+    code: str = Field(max_length=12)
+
+
+class StepUpOtpRequest(Strict):
+    channel: Channel
+
+
+class StepUpDone(BaseModel):
+    fresh_for: int
+
+
+# --- record --------------------------------------------------------------------------------
+
+
+class PractitionerOut(BaseModel):
+    rpps: str
+    name: str
+    profession: str
+    facility: str
+
+
+class RecordOut(BaseModel):
+    ins: str
+    status: RecordStatus
+    closed_at: datetime | None = None
+    purge_after: datetime | None = None
+    attending: PractitionerOut | None = None
+    oppositions: Oppositions
+    counts: dict[str, int]
+    unread_notifications: int
+
+
+class Oppositions(Strict):
+    """True means the patient refuses that emergency access."""
+
+    break_glass: bool
+    regulation: bool
+
+
+class DocumentOut(BaseModel):
+    id: str
+    type: str
+    title: str
+    author: PractitionerOut
+    facility: str
+    care_date: date | None
+    deposited_at: datetime
+    content_type: str
+    size: int
+    labels: list[str]
+    warning: str | None = None  # for practitioners: "invisible_to_patient"
+
+
+class DocumentPage(BaseModel):
+    items: list[DocumentOut]
+    next_cursor: str | None
+
+
+class PractitionerLink(BaseModel):
+    practitioner: PractitionerOut
+    since: datetime
+    see_masked: bool = False
+
+
+class PractitionersOut(BaseModel):
+    attending: PractitionerOut | None
+    authorised: list[PractitionerLink]
+    blocked: list[PractitionerLink]
+
+
+class DirectoryEntry(PractitionerOut):
+    may_access: bool  # False for occupational and insurers' doctors, who never have access
+
+
+class DirectoryPage(BaseModel):
+    items: list[DirectoryEntry]
+    next_cursor: str | None = None
+
+
+class AuthorisationRequest(Strict):
+    """Optional body of PUT /v1/record/authorisations/{rpps}: ``see_masked`` gives the same rights
+    as the médecin traitant (masked documents included)."""
+
+    see_masked: bool = False
+
+
+class TraceEntryOut(BaseModel):
+    seq: int
+    at: datetime
+    actor_role: str
+    actor_name: str | None
+    actor_rpps: str | None
+    actor_profession: str | None
+    actor_facility: str | None
+    action: str
+    document_id: str | None
+    mode: str
+    outcome: Literal["allowed", "denied"]
+    reason: str | None
+
+
+class TracePage(BaseModel):
+    items: list[TraceEntryOut]
+    next_cursor: str | None
+
+
+class NotesIn(Strict):
+    text: Text = Field(max_length=MAX_NOTES)
+
+
+class NotesOut(BaseModel):
+    text: str
+    updated_at: datetime | None
+
+
+class NotificationOut(BaseModel):
+    id: int
+    kind: str
+    at: datetime
+    emergency: bool
+    read: bool
+    message: dict[str, str]  # {"fr": ..., "en": ...}
+
+
+class NotificationPage(BaseModel):
+    items: list[NotificationOut]
+    next_cursor: str | None = None
+
+
+class LifecycleDone(BaseModel):
+    status: RecordStatus
+    message: dict[str, str]
+
+
+# --- practitioner --------------------------------------------------------------------------
+
+
+class DepositRequest(Strict):
+    type: DocType
+    title: Line = Field(min_length=1, max_length=MAX_TITLE)
+    content_type: Literal["text/plain", "application/pdf"] = "text/plain"
+    content: Text | None = Field(default=None, max_length=MAX_BODY_BYTES)
+    content_base64: str | None = Field(default=None, max_length=MAX_BODY_BYTES * 4 // 3 + 4)
+    care_date: date | None = None
+    labels: list[Label] = Field(default_factory=list, max_length=3)
+
+
+class DocumentContent(BaseModel):
+    """Practitioner read of one document: metadata plus text content (PDF as base64)."""
+
+    document: DocumentOut
+    content: str | None = None
+    content_base64: str | None = None
+
+
+LoginChallenge.model_rebuild()
+RecordOut.model_rebuild()
