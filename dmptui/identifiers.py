@@ -15,7 +15,7 @@ TEST_NIR_OID = "1.2.250.1.213.1.4.10"
 DEMO_NIR_OID = "1.2.250.1.213.1.4.11"
 
 _SPACES = re.compile(r"[\s.\-]")
-_INS_SHAPE = re.compile(r"^[1-478]\d{4}(\d{2}|2A|2B)\d{6}\d{2}$")
+_INS_SHAPE = re.compile(r"^[1-478][0-9]{4}([0-9]{2}|2A|2B)[0-9]{8}$")
 
 
 class IdentifierError(ValueError):
@@ -38,6 +38,11 @@ class Ins:
         return NIA_OID if self.kind == "nia" else NIR_OID
 
 
+def _digits(value: str) -> bool:
+    """ASCII 0-9 only: str.isdigit() also says yes to superscripts and other scripts' digits."""
+    return value.isascii() and value.isdigit()
+
+
 def normalise(raw: str) -> str:
     return _SPACES.sub("", raw or "").upper()
 
@@ -51,7 +56,7 @@ def ins_key(first13: str) -> int:
 def parse_ins(raw: str, field: str = "ins") -> Ins:
     """Validate a NIR or NIA (13 characters + 2-digit key)."""
     value = normalise(raw)
-    if len(value) == 22 and value.isdigit():
+    if is_legacy_ins_c(value):
         raise IdentifierError(
             field,
             "legacy_ins_c",
@@ -69,7 +74,7 @@ def parse_ins(raw: str, field: str = "ins") -> Ins:
 
 def is_legacy_ins_c(raw: str) -> bool:
     value = normalise(raw)
-    return len(value) == 22 and value.isdigit()
+    return len(value) == 22 and _digits(value)
 
 
 def luhn_ok(digits: str) -> bool:
@@ -97,7 +102,7 @@ def parse_rpps(raw: str, field: str = "rpps") -> str:
     value = normalise(raw)
     if len(value) == 12 and value.startswith("8"):
         value = value[1:]
-    if len(value) != 11 or not value.isdigit():
+    if len(value) != 11 or not _digits(value):
         raise IdentifierError(field, "rpps_format", "11 digits")
     if not luhn_ok(value):
         raise IdentifierError(field, "rpps_key", "the RPPS check digit does not match")

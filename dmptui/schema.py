@@ -156,7 +156,7 @@ class Tokens(BaseModel):
     access_token: str
     refresh_token: str
     expires_in: int
-    token_type: Literal["bearer"] = "bearer"
+    token_type: Literal["bearer"] = "bearer"  # noqa: S105 - a token type, not a secret
 
 
 class RefreshRequest(Strict):

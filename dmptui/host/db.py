@@ -101,6 +101,9 @@ class Document(Base):
     facility: Mapped[str] = mapped_column(String(200))
     care_date: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     deposited_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # When the patient may see it: the deposit, or the INVISIBLE_PATIENT reveal date (policy.py
+    # computes it); kept as a column so the patient's list pages in SQL.
+    patient_visible_from: Mapped[datetime] = mapped_column(UTCDateTime)
     content_type: Mapped[str] = mapped_column(String(40))
     size: Mapped[int] = mapped_column(Integer)
     content: Mapped[bytes] = mapped_column(LargeBinary)
@@ -153,6 +156,9 @@ class Notification(Base):
     kind: Mapped[str] = mapped_column(String(40))
     at: Mapped[datetime] = mapped_column(UTCDateTime)
     emergency: Mapped[bool] = mapped_column(Boolean, default=False)
+    actor_rpps: Mapped[str | None] = mapped_column(String(11), nullable=True)
+    mode: Mapped[str | None] = mapped_column(String(12), nullable=True)
+    document_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     message: Mapped[dict[str, str]] = mapped_column(JSON)
 

@@ -134,7 +134,7 @@ def legal_representative_sees(doc: DocumentFacts, now: datetime) -> bool:
 
 
 def awaiting_consultation_notice_due(doc: DocumentFacts, now: datetime) -> bool:
-    """Still invisible two weeks after deposit: tell the patient a document awaits a consultation."""
+    """Still invisible two weeks after deposit: the patient is told a document awaits them."""
     return invisible_to_patient(doc, now) and now >= doc.deposited_at + INVISIBLE_NOTICE_AFTER
 
 

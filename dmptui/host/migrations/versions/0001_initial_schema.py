@@ -2,12 +2,11 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-29 02:19:14.991516
+Create Date: 2026-11-29 02:24:53.719297
 """
 
 import sqlalchemy as sa
 from alembic import op
-
 
 revision = "0001"
 down_revision = None
@@ -106,6 +105,7 @@ def upgrade() -> None:
         sa.Column("facility", sa.String(length=200), nullable=False),
         sa.Column("care_date", sa.DateTime(), nullable=True),
         sa.Column("deposited_at", sa.DateTime(), nullable=False),
+        sa.Column("patient_visible_from", sa.DateTime(), nullable=False),
         sa.Column("content_type", sa.String(length=40), nullable=False),
         sa.Column("size", sa.Integer(), nullable=False),
         sa.Column("content", sa.LargeBinary(), nullable=False),
@@ -165,6 +165,9 @@ def upgrade() -> None:
         sa.Column("kind", sa.String(length=40), nullable=False),
         sa.Column("at", sa.DateTime(), nullable=False),
         sa.Column("emergency", sa.Boolean(), nullable=False),
+        sa.Column("actor_rpps", sa.String(length=11), nullable=True),
+        sa.Column("mode", sa.String(length=12), nullable=True),
+        sa.Column("document_id", sa.String(length=32), nullable=True),
         sa.Column("read_at", sa.DateTime(), nullable=True),
         sa.Column("message", sa.JSON(), nullable=False),
         sa.ForeignKeyConstraint(

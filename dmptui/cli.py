@@ -1,0 +1,314 @@
+"""The ``dmptui`` command: the patient app (next issue), and ``dmptui host …`` for the record host.
+
+Exit codes: 0 done, 2 bad usage, 3 refused by the rules. ``--json`` prints machine-readable
+answers. Heavy imports happen inside the commands, so ``dmptui --help`` stays instant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+EXIT_OK, EXIT_USAGE, EXIT_REFUSED = 0, 2, 3
+
+
+def _data_dir() -> Path:
+    from platformdirs import user_data_dir
+
+    path = Path(os.environ.get("DMPTUI_DATA_DIR") or user_data_dir("dmptui"))
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return path
+
+
+def _db_url(arg: str | None) -> str:
+    if arg:
+        return arg
+    if os.environ.get("DMPTUI_DATABASE_URL"):
+        return os.environ["DMPTUI_DATABASE_URL"]
+    return f"sqlite:///{_data_dir() / 'host.sqlite3'}"
+
+
+def _print(args: argparse.Namespace, data: Any, text: str) -> None:
+    if getattr(args, "json", False):
+        print(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+    else:
+        print(text)
+
+
+def _demo_text(creds: dict[str, Any], url: str | None = None) -> str:
+    import pyotp
+
+    p = creds["patient"]
+    lines = [
+        "Dossier de démonstration / Demo record" + (f" — {url}" if url else ""),
+        f"  Patient : {p['name']}",
+        f"  INS : {p['ins']}",
+        f"  Mot de passe / Password : {p['password']}",
+        f"  Secret TOTP (application d'authentification / authenticator app) : {p['totp_secret']}",
+        f"  Code du moment / Current code : {pyotp.TOTP(p['totp_secret']).now()}",
+        "  Professionnels / Practitioners (header X-Practitioner-Credential):",
+    ]
+    for pr in creds["practitioners"]:
+        lines.append(
+            f"    {pr['role']:<11} {pr['rpps']}  {pr['name']} ({pr['profession']})"
+            f"  credential: {pr['credential']}"
+        )
+    return "\n".join(lines)
+
+
+# --- host commands -------------------------------------------------------------------------
+
+
+def host_init(args: argparse.Namespace) -> int:
+    from dmptui.host.db import migrate
+
+    url = _db_url(args.db)
+    migrate(url)
+    _print(
+        args,
+        {"database": _safe_url(url), "schema": "up to date"},
+        f"Base prête / Database ready: {_safe_url(url)}",
+    )
+    return EXIT_OK
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def host_seed_demo(args: argparse.Namespace) -> int:
+    from dmptui.host.context import Host
+    from dmptui.host.db import migrate
+    from dmptui.host.seed import seed_demo
+
+    url = _db_url(args.db)
+    migrate(url)
+    host = Host(url, _data_dir())
+    try:
+        creds = seed_demo(host)
+    except ValueError as e:
+        print(f"Erreur / Error: {e}. Use a fresh database (--db).", file=sys.stderr)
+        return EXIT_REFUSED
+    finally:
+        host.engine.dispose()
+    _print(args, creds, _demo_text(creds))
+    return EXIT_OK
+
+
+def host_purge(args: argparse.Namespace) -> int:
+    from dmptui.host.context import Host
+    from dmptui.host.db import migrate
+    from dmptui.host.lifecycle import purge_due
+
+    now = _parse_now(args.now)
+    url = _db_url(args.db)
+    migrate(url)
+    host = Host(url, _data_dir())
+    with host.tx() as s:
+        erased = purge_due(s, now)
+    host.engine.dispose()
+    _print(
+        args,
+        {"erased": len(erased), "now": now.isoformat()},
+        f"Dossiers effacés / Records erased: {len(erased)} (closed 10+ years before "
+        f"{now:%Y-%m-%d})",
+    )
+    return EXIT_OK
+
+
+def _parse_now(raw: str | None) -> datetime:
+    if not raw:
+        return datetime.now(UTC)
+    moment = datetime.fromisoformat(raw)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def host_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from dmptui.host.app import create_app
+    from dmptui.host.context import Host
+    from dmptui.host.db import migrate
+    from dmptui.host.seed import seed_demo
+
+    data_dir = _data_dir()
+    if args.demo:
+        if args.db:
+            print(
+                "Erreur / Error: --demo uses a fresh SQLite file; do not give --db.",
+                file=sys.stderr,
+            )
+            return EXIT_USAGE
+        stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S-%f")
+        url = f"sqlite:///{data_dir / f'demo-{stamp}.sqlite3'}"
+    else:
+        url = _db_url(args.db)
+    migrate(url)
+    if args.demo:
+        host = Host(url, data_dir)
+        creds = seed_demo(host)
+        host.engine.dispose()
+        base = f"http://{args.host}:{args.port}"
+        print(_demo_text(creds, base), flush=True)
+        print(f"  Outbox (SMS / email): {data_dir / 'outbox' / 'outbox.jsonl'}", flush=True)
+    app = create_app(url, data_dir, maintenance_every=args.maintenance_every)
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", workers=None)
+    return EXIT_OK
+
+
+def host_practitioner(args: argparse.Namespace) -> int:
+    import base64
+
+    import httpx
+
+    from dmptui.schema import PRACTITIONER_HEADER
+
+    headers = {PRACTITIONER_HEADER: args.credential}
+    base = args.url.rstrip("/")
+    ins = args.ins
+    params: dict[str, str] = {"mode": args.mode}
+    if args.reason:
+        params["reason"] = args.reason
+    try:
+        with httpx.Client(base_url=base, headers=headers, timeout=30) as client:
+            if args.action == "deposit":
+                body: dict[str, Any] = {"type": args.type, "title": args.title}
+                if args.file:
+                    data = Path(args.file).read_bytes()
+                    pdf = data.startswith(b"%PDF-")
+                    body["content_type"] = "application/pdf" if pdf else "text/plain"
+                    if pdf:
+                        body["content_base64"] = base64.b64encode(data).decode()
+                    else:
+                        body["content"] = data.decode("utf-8")
+                else:
+                    body["content"] = args.text or ""
+                if args.care_date:
+                    body["care_date"] = args.care_date
+                if args.invisible_patient:
+                    body["labels"] = ["INVISIBLE_PATIENT"]
+                r = client.post(f"/v1/ps/records/{ins}/documents", json=body)
+            elif args.action == "list":
+                r = client.get(f"/v1/ps/records/{ins}/documents", params=params)
+            else:
+                r = client.get(f"/v1/ps/records/{ins}/documents/{args.doc_id}", params=params)
+    except httpx.HTTPError as e:
+        print(
+            f"Erreur / Error: the host at {base} does not answer ({type(e).__name__}). "
+            "Check --url and that the host runs.",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    payload = (
+        r.json()
+        if r.headers.get("content-type", "").startswith("application/json")
+        else {"status": r.status_code}
+    )
+    if r.status_code >= 400:
+        print(json.dumps(payload, ensure_ascii=False, indent=2), file=sys.stderr)
+        return EXIT_REFUSED if r.status_code in (401, 403, 404, 409, 410) else EXIT_USAGE
+    if args.json or args.action != "list":
+        print(json.dumps(payload, ensure_ascii=False, indent=2))
+    else:
+        for d in payload["items"]:
+            print(f"{d['deposited_at'][:10]}  {d['type']:<8} {d['id']}  {d['title']!r}")
+    return EXIT_OK
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="dmptui",
+        description="Your shared medical record (DMP) in the terminal, and its reference host.",
+    )
+    parser.add_argument("--version", action="version", version="dmptui 0.1.0")
+    sub = parser.add_subparsers(dest="command")
+    host = sub.add_parser("host", help="run and manage the record host")
+    hsub = host.add_subparsers(dest="host_command", required=True)
+
+    def with_db(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        p.add_argument(
+            "--db",
+            help="SQLAlchemy URL (default: SQLite under the XDG data dir, or DMPTUI_DATABASE_URL)",
+        )
+        p.add_argument("--json", action="store_true", help="print JSON")
+        return p
+
+    with_db(hsub.add_parser("init", help="create or upgrade the database schema")).set_defaults(
+        func=host_init
+    )
+    p = with_db(hsub.add_parser("purge", help="erase records closed more than 10 years ago"))
+    p.add_argument("--now", help="ISO date-time to take as now (for tests and audits)")
+    p.set_defaults(func=host_purge)
+    with_db(
+        hsub.add_parser("seed-demo", help="add the demo record and print its credentials")
+    ).set_defaults(func=host_seed_demo)
+    p = with_db(hsub.add_parser("serve", help="serve the host API over HTTP"))
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument(
+        "--demo",
+        action="store_true",
+        help="seed the demo record into a fresh SQLite file and print credentials",
+    )
+    p.add_argument(
+        "--maintenance-every",
+        type=float,
+        default=30.0,
+        help="seconds between maintenance rounds (notices, purge, outbox)",
+    )
+    p.set_defaults(func=host_serve)
+
+    p = hsub.add_parser(
+        "practitioner", help="act as a practitioner (the credential stands for the CPS card)"
+    )
+    p.add_argument("--url", required=True)
+    p.add_argument("--rpps", required=True)
+    p.add_argument("--credential", required=True)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=host_practitioner)
+    psub = p.add_subparsers(dest="action", required=True)
+    dep = psub.add_parser("deposit", help="deposit a document")
+    dep.add_argument("ins")
+    dep.add_argument("--type", required=True, help="LOINC code, e.g. 11488-4")
+    dep.add_argument("--title", required=True)
+    src = dep.add_mutually_exclusive_group(required=True)
+    src.add_argument("--text")
+    src.add_argument("--file")
+    dep.add_argument("--care-date")
+    dep.add_argument("--invisible-patient", action="store_true")
+    for name in ("list", "read"):
+        q = psub.add_parser(name, help=f"{name} documents")
+        q.add_argument("ins")
+        if name == "read":
+            q.add_argument("doc_id")
+        q.add_argument("--mode", default="normal", choices=["normal", "break-glass", "regulation"])
+        q.add_argument("--reason")
+    for q in psub.choices.values():
+        q.set_defaults(mode=getattr(q, "mode", "normal"))
+    dep.set_defaults(mode="normal", reason=None)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as e:
+        return int(e.code or 0)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        print("\nThe patient app arrives with the next issue; for now: `dmptui host serve --demo`.")
+        return EXIT_OK
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

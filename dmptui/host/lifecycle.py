@@ -1,0 +1,121 @@
+"""Life of the record: close, reactivate, erase, the 10-year purge, and the daily duties
+(the two-week notice for documents awaiting an announcement consultation)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
+
+from dmptui.host import ledger, notifications, policy
+from dmptui.host.db import (
+    Authorisation,
+    AuthSession,
+    Block,
+    Document,
+    KnownDevice,
+    LoginChallenge,
+    Notification,
+    OutboxMessage,
+    Record,
+    TraceEntry,
+)
+from dmptui.schema import Label, RecordStatus
+
+
+def revoke_sessions(s: Session, record_id: int, now: datetime) -> None:
+    s.execute(
+        update(AuthSession)
+        .where(AuthSession.record_id == record_id, AuthSession.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+
+
+def close(s: Session, record: Record, now: datetime) -> None:
+    record.status = RecordStatus.CLOSED
+    record.closed_at = now
+    revoke_sessions(s, record.id, now)
+
+
+def reactivate(s: Session, record: Record) -> None:
+    record.status = RecordStatus.ACTIVE
+    record.closed_at = None
+
+
+def erase(s: Session, record: Record, actor: ledger.Actor, now: datetime) -> None:
+    """Definitive deletion: every document, note, notification, link, session and pending message
+    of the record goes, and the account's secrets with it. What remains is the record's row,
+    marked erased, and one trace entry saying when and by whom it was erased."""
+    rid = record.id
+    for model in (
+        Document,
+        Authorisation,
+        Block,
+        Notification,
+        KnownDevice,
+        LoginChallenge,
+        AuthSession,
+        OutboxMessage,
+        TraceEntry,
+    ):
+        s.execute(delete(model).where(model.record_id == rid))
+    record.status = RecordStatus.ERASED
+    record.erased_at = now
+    record.closed_at = None
+    record.attending_rpps = None
+    record.notes = None
+    record.notes_updated_at = None
+    record.display_name = ""
+    record.email = None
+    record.phone = None
+    record.password_hash = None
+    record.totp_secret = None
+    record.totp_enrolled = False
+    record.trace_size = 0
+    s.flush()
+    ledger.append(s, rid, actor, "erase", now=now, allowed=True)
+
+
+def purge_due(s: Session, now: datetime) -> list[int]:
+    """Erase records closed more than ten years ago. Returns the ids erased."""
+    erased = []
+    closed = s.scalars(select(Record).where(Record.status == RecordStatus.CLOSED)).all()
+    for record in closed:
+        if record.closed_at is not None and now >= policy.purge_after(record.closed_at):
+            erase(s, record, ledger.SYSTEM, now)
+            erased.append(record.id)
+    return erased
+
+
+def send_due_notices(s: Session, now: datetime) -> int:
+    """Two weeks after deposit, a document still invisible to the patient is announced to them
+    (without its title or content). Sent once per document."""
+    sent = 0
+    candidates = s.scalars(
+        select(Document).where(Document.notice_sent.is_(False), Document.patient_visible_from > now)
+    ).all()
+    for doc in candidates:
+        facts = policy.DocumentFacts(
+            doc.type, doc.author_rpps, doc.deposited_at, frozenset(doc.labels)
+        )
+        if Label.INVISIBLE_PATIENT not in facts.labels:
+            continue
+        if not policy.awaiting_consultation_notice_due(facts, now):
+            continue
+        record = s.get(Record, doc.record_id)
+        if record is None or record.status != RecordStatus.ACTIVE:
+            continue
+        notifications.awaiting_consultation(s, record, doc.id, policy.reveal_at(facts), now)
+        doc.notice_sent = True
+        ledger.append(
+            s,
+            record.id,
+            ledger.SYSTEM,
+            "notice.awaiting_consultation",
+            now=now,
+            allowed=True,
+            document_id=doc.id,
+        )
+        sent += 1
+    return sent

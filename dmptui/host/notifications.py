@@ -1,0 +1,191 @@
+"""Notifications to the patient (in the app and through the outbox) and to practitioners
+(the médecin traitant, for emergency accesses). Messages are in French and English and never
+carry a document's title or content: only that something happened and what to do."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from dmptui.host import outbox
+from dmptui.host.db import Notification, Practitioner, Record
+from dmptui.schema import DOC_TYPE_LABELS
+
+_SUBJECT = {"fr": "Votre dossier médical partagé", "en": "Your shared medical record"}
+
+
+def _when(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _mode_words(mode: str) -> dict[str, str]:
+    if mode == "regulation":
+        return {
+            "fr": "par le centre de régulation (SAMU, centre 15)",
+            "en": "by the emergency call centre (SAMU, centre 15)",
+        }
+    return {"fr": "en urgence (bris de glace)", "en": "in an emergency (break-glass)"}
+
+
+def notify_patient(
+    s: Session,
+    record: Record,
+    kind: str,
+    message: dict[str, str],
+    *,
+    now: datetime,
+    emergency: bool = False,
+    actor_rpps: str | None = None,
+    mode: str | None = None,
+    document_id: str | None = None,
+    by_email: bool = True,
+    by_sms: bool = False,
+) -> Notification:
+    n = Notification(
+        record_id=record.id,
+        kind=kind,
+        at=now,
+        emergency=emergency,
+        actor_rpps=actor_rpps,
+        mode=mode,
+        document_id=document_id,
+        message=message,
+    )
+    s.add(n)
+    body = f"{message['fr']}\n\n{message['en']}\n"
+    if by_email and record.email:
+        outbox.enqueue(
+            s,
+            channel="email",
+            recipient=record.email,
+            subject=f"{_SUBJECT['fr']} / {_SUBJECT['en']}",
+            body=body,
+            record_id=record.id,
+            now=now,
+        )
+    if by_sms and record.phone:
+        outbox.enqueue(
+            s,
+            channel="sms",
+            recipient=record.phone,
+            subject="DMP",
+            body=body,
+            record_id=record.id,
+            now=now,
+        )
+    return n
+
+
+def new_document(
+    s: Session, record: Record, author: Practitioner, doc_type: str, doc_id: str, now: datetime
+) -> None:
+    label = DOC_TYPE_LABELS.get(doc_type, {"fr": doc_type, "en": doc_type})
+    notify_patient(
+        s,
+        record,
+        "new_document",
+        {
+            "fr": f"Nouveau document dans votre dossier : {label['fr']}, déposé par {author.name} "
+            f"le {_when(now)}. Ouvrez « Documents » pour le lire.",
+            "en": f"New document in your record: {label['en']}, added by {author.name} on "
+            f'{_when(now)}. Open "Documents" to read it.',
+        },
+        now=now,
+        document_id=doc_id,
+    )
+
+
+def emergency_access(
+    s: Session, record: Record, who: Practitioner, mode: str, reason: str | None, now: datetime
+) -> None:
+    words = _mode_words(mode)
+    why_fr = f" Motif donné : {reason}." if reason else ""
+    why_en = f" Reason given: {reason}." if reason else ""
+    msg = {
+        "fr": f"Accès à votre dossier {words['fr']} par {who.name} ({who.facility}) le "
+        f"{_when(now)}.{why_fr} Vous pouvez voir le détail dans « Traces d'accès » ; si "
+        "vous ne reconnaissez pas cet accès, bloquez ce professionnel.",
+        "en": f"Your record was opened {words['en']} by {who.name} ({who.facility}) on "
+        f'{_when(now)}.{why_en} See "Access trace" for details; if you do not recognise '
+        "this access, block this practitioner.",
+    }
+    notify_patient(
+        s,
+        record,
+        "emergency_access",
+        msg,
+        now=now,
+        emergency=True,
+        actor_rpps=who.rpps,
+        mode=mode,
+        by_sms=True,
+    )
+    if record.attending_rpps and record.attending_rpps != who.rpps:
+        attending = s.get(Practitioner, record.attending_rpps)
+        if attending is not None and attending.email:
+            outbox.enqueue(
+                s,
+                channel="email",
+                recipient=attending.email,
+                subject="DMP : accès en urgence / emergency access",
+                body=(
+                    f"Le dossier d'un patient dont vous êtes le médecin traitant a été ouvert "
+                    f"{words['fr']} par {who.name} ({who.facility}) le {_when(now)}.\n"
+                    f"A record of a patient you are the attending doctor of was opened "
+                    f"{words['en']} by {who.name} ({who.facility}) on {_when(now)}.\n"
+                ),
+                record_id=record.id,
+                now=now,
+            )
+
+
+def authorisation(s: Session, record: Record, who: Practitioner, now: datetime) -> None:
+    notify_patient(
+        s,
+        record,
+        "authorisation",
+        {
+            "fr": f"{who.name} ({who.facility}) a maintenant accès à votre dossier, depuis le "
+            f"{_when(now)}. Vous pouvez retirer cet accès dans « Professionnels ».",
+            "en": f"{who.name} ({who.facility}) now has access to your record, since {_when(now)}. "
+            'You can remove this access in "Practitioners".',
+        },
+        now=now,
+        actor_rpps=who.rpps,
+    )
+
+
+def new_device(s: Session, record: Record, now: datetime) -> None:
+    notify_patient(
+        s,
+        record,
+        "new_device",
+        {
+            "fr": f"Connexion à votre dossier depuis un nouvel appareil le {_when(now)}. Si ce "
+            "n'était pas vous, changez votre mot de passe et contactez le support.",
+            "en": f"Login to your record from a new device on {_when(now)}. If this was not you, "
+            "change your password and contact support.",
+        },
+        now=now,
+    )
+
+
+def awaiting_consultation(
+    s: Session, record: Record, doc_id: str, reveal: datetime, now: datetime
+) -> None:
+    notify_patient(
+        s,
+        record,
+        "awaiting_consultation",
+        {
+            "fr": "Un document de votre dossier attend une consultation d'annonce avec un médecin. "
+            f"Il vous sera présenté lors de ce rendez-vous, et visible ici au plus tard le "
+            f"{reveal:%Y-%m-%d}. Vous pouvez contacter votre médecin pour fixer ce rendez-vous.",
+            "en": "A document in your record awaits an announcement consultation with a doctor. "
+            "It will be explained to you at that appointment, and visible here by "
+            f"{reveal:%Y-%m-%d} at the latest. You can contact your doctor to arrange it.",
+        },
+        now=now,
+        document_id=doc_id,
+    )

@@ -1,0 +1,403 @@
+"""Patient login: INS + password, then a one-time code (authenticator app, or a code sent by SMS
+or email through the outbox); refresh, logout, and step-up for sensitive actions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from fastapi import APIRouter, Request, Response
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from dmptui.host import auth, ledger, notifications, outbox
+from dmptui.host.context import ApiError, Refused
+from dmptui.host.db import AuthSession, KnownDevice, LoginChallenge, LoginThrottle, Record
+from dmptui.host.routes.common import bearer, host_of, session_alive
+from dmptui.identifiers import IdentifierError, parse_ins
+from dmptui.schema import (
+    DEVICE_HEADER,
+    LoginRequest,
+    OtpRequest,
+    OtpSent,
+    RefreshRequest,
+    StepUpDone,
+    StepUpOtpRequest,
+    StepUpRequest,
+    Tokens,
+    TotpEnrolment,
+    VerifyRequest,
+)
+from dmptui.schema import (
+    LoginChallenge as LoginChallengeOut,
+)
+
+router = APIRouter(prefix="/v1/auth", tags=["patient: authentication"])
+
+INVALID = ApiError(
+    401,
+    "invalid_credentials",
+    message="The INS or the password is wrong. Check both and try again.",
+)
+
+
+def _device(request: Request) -> str:
+    raw = request.headers.get(DEVICE_HEADER) or request.headers.get("user-agent", "")
+    return auth.digest(raw)[:32]
+
+
+def _throttle(s: Session, ins: str, now: datetime) -> LoginThrottle:
+    row = s.get(LoginThrottle, ins)
+    if row is None:
+        row = LoginThrottle(ins=ins, failures=0, window_start=now)
+        s.add(row)
+    if now - row.window_start > auth.FAILURE_WINDOW:
+        row.failures = 0
+        row.window_start = now
+    return row
+
+
+def _check_locked(row: LoginThrottle, now: datetime) -> None:
+    if row.locked_until and row.locked_until > now:
+        seconds = int((row.locked_until - now).total_seconds()) + 1
+        raise Refused(
+            429,
+            "locked",
+            headers={"Retry-After": str(seconds)},
+            message=f"Too many failed attempts. Try again in {seconds // 60 + 1} minutes.",
+        )
+
+
+def _fail(row: LoginThrottle, now: datetime) -> None:
+    row.failures += 1
+    if row.failures >= auth.MAX_FAILURES:
+        row.locked_until = now + auth.LOCK_FOR
+        row.failures = 0
+        row.window_start = now
+
+
+@router.post("/login", response_model=LoginChallengeOut)
+def login(body: LoginRequest, request: Request) -> LoginChallengeOut:
+    host = host_of(request)
+    try:
+        ins = parse_ins(body.ins).value
+    except IdentifierError as e:
+        raise ApiError(422, "invalid_input", field="ins", reason=e.code, message=e.expected) from e
+    with host.tx() as s:
+        now = host.now()
+        row = _throttle(s, ins, now)
+        _check_locked(row, now)
+        record = s.scalar(select(Record).where(Record.ins == ins))
+        ok = auth.verify_password(record.password_hash if record else None, body.password)
+        if not ok or record is None:
+            _fail(row, now)
+            if record is not None and record.status != "erased":
+                ledger.append(
+                    s,
+                    record.id,
+                    ledger.Actor.of_patient(record),
+                    "login",
+                    now=now,
+                    allowed=False,
+                    reason="bad_password",
+                )
+            raise Refused(INVALID.status, INVALID.error, message=INVALID.message)
+        challenge = auth.new_token()
+        s.add(
+            LoginChallenge(
+                id=auth.digest(challenge),
+                record_id=record.id,
+                purpose="login",
+                created_at=now,
+                expires_at=now + auth.CHALLENGE_TTL,
+                device=_device(request),
+                codes_sent=0,
+                attempts=0,
+            )
+        )
+        channels = ["totp"] + [c for c, v in (("sms", record.phone), ("email", record.email)) if v]
+        enrolment = None
+        if not record.totp_enrolled and record.totp_secret:
+            enrolment = TotpEnrolment(
+                secret=record.totp_secret, uri=auth.totp_uri(record.totp_secret, record.ins)
+            )
+        return LoginChallengeOut(challenge=challenge, channels=channels, enrolment=enrolment)
+
+
+def _challenge(s: Session, raw: str, now: datetime, purpose: str) -> LoginChallenge:
+    ch = s.get(LoginChallenge, auth.digest(raw))
+    if ch is None or ch.purpose != purpose or ch.used_at is not None or ch.expires_at <= now:
+        raise ApiError(
+            401,
+            "challenge_expired",
+            field="challenge",
+            message="This login attempt has expired. Start again with your INS and password.",
+        )
+    return ch
+
+
+def _send_code(
+    s: Session, record: Record, ch: LoginChallenge, channel: str, now: datetime
+) -> OtpSent:
+    destination = record.phone if channel == "sms" else record.email
+    if not destination:
+        raise ApiError(
+            422,
+            "invalid_input",
+            field="channel",
+            message=f"No {channel} contact is registered for this record.",
+        )
+    if ch.codes_sent >= auth.MAX_CODES_SENT:
+        raise ApiError(
+            429,
+            "too_many_codes",
+            field="channel",
+            message="Too many codes were sent. Start again in a few minutes.",
+        )
+    code = auth.new_code()
+    ch.code_hash = auth.digest(code)
+    ch.code_expires_at = now + auth.CODE_TTL
+    ch.codes_sent += 1
+    minutes = int(auth.CODE_TTL.total_seconds() // 60)
+    outbox.enqueue(
+        s,
+        channel=channel,
+        recipient=destination,
+        subject="Code DMP / DMP code",
+        body=(
+            f"Votre code DMP : {code} (valable {minutes} min). Ne le donnez à personne.\n"
+            f"Your DMP code: {code} (valid {minutes} min). Never share it.\n"
+        ),
+        record_id=record.id,
+        now=now,
+    )
+    return OtpSent(
+        channel=channel,
+        destination=auth.mask_destination(channel, destination),
+        expires_in=int(auth.CODE_TTL.total_seconds()),
+    )
+
+
+@router.post("/otp", response_model=OtpSent)
+def send_otp(body: OtpRequest, request: Request) -> OtpSent:
+    host = host_of(request)
+    with host.tx() as s:
+        now = host.now()
+        ch = _challenge(s, body.challenge, now, "login")
+        record = s.get(Record, ch.record_id)
+        assert record is not None
+        return _send_code(s, record, ch, body.channel, now)
+
+
+def _check_code_format(code: str) -> str:
+    code = code.strip().replace(" ", "")
+    if len(code) != auth.CODE_DIGITS or not code.isdigit():
+        raise ApiError(
+            422,
+            "invalid_input",
+            field="code",
+            reason="code_format",
+            message=f"The code has {auth.CODE_DIGITS} digits.",
+        )
+    return code
+
+
+def _code_ok(record: Record, ch: LoginChallenge | None, code: str, now: datetime) -> bool:
+    """A code sent for this challenge, or a fresh TOTP step (a used step is refused)."""
+    if ch is not None and ch.code_hash and ch.code_expires_at and ch.code_expires_at > now:
+        if auth.same(ch.code_hash, auth.digest(code)):
+            ch.code_hash = None  # one use
+            return True
+    if record.totp_secret:
+        step = auth.verify_totp(record.totp_secret, code, record.totp_last_step, now)
+        if step is not None:
+            record.totp_last_step = step
+            return True
+    return False
+
+
+def _issue(s: Session, record: Record, device: str, now: datetime, fresh: bool) -> Tokens:
+    access, refresh = auth.new_token(), auth.new_token()
+    s.add(
+        AuthSession(
+            record_id=record.id,
+            access_hash=auth.digest(access),
+            refresh_hash=auth.digest(refresh),
+            created_at=now,
+            last_seen_at=now,
+            device=device,
+            fresh_until=now + auth.FRESH_FOR if fresh else None,
+        )
+    )
+    return Tokens(
+        access_token=access, refresh_token=refresh, expires_in=int(auth.ACCESS_IDLE.total_seconds())
+    )
+
+
+@router.post("/verify", response_model=Tokens)
+def verify(body: VerifyRequest, request: Request) -> Tokens:
+    host = host_of(request)
+    code = _check_code_format(body.code)
+    with host.tx() as s:
+        now = host.now()
+        ch = _challenge(s, body.challenge, now, "login")
+        record = s.get(Record, ch.record_id)
+        assert record is not None
+        row = _throttle(s, record.ins, now)
+        _check_locked(row, now)
+        actor = ledger.Actor.of_patient(record)
+        if ch.attempts >= auth.MAX_CODE_ATTEMPTS:
+            ch.used_at = now
+            raise Refused(
+                401,
+                "challenge_expired",
+                field="challenge",
+                message="Too many wrong codes. Start again with your INS and password.",
+            )
+        if not _code_ok(record, ch, code, now):
+            ch.attempts += 1
+            _fail(row, now)
+            ledger.append(s, record.id, actor, "login", now=now, allowed=False, reason="bad_code")
+            raise Refused(
+                401,
+                "invalid_code",
+                field="code",
+                message="This code is wrong, expired or already used. Type a new code.",
+            )
+        ch.used_at = now
+        record.totp_enrolled = record.totp_enrolled or record.totp_secret is not None
+        row.failures = 0
+        known = s.get(KnownDevice, (record.id, ch.device))
+        if known is None:
+            first_device = (
+                s.scalar(select(KnownDevice).where(KnownDevice.record_id == record.id)) is None
+            )
+            s.add(KnownDevice(record_id=record.id, device=ch.device, first_seen=now))
+            if not first_device:
+                notifications.new_device(s, record, now)
+        ledger.append(s, record.id, actor, "login", now=now, allowed=True)
+        return _issue(s, record, ch.device, now, fresh=True)
+
+
+@router.post("/refresh", response_model=Tokens)
+def refresh(body: RefreshRequest, request: Request) -> Tokens:
+    host = host_of(request)
+    with host.tx() as s:
+        now = host.now()
+        sess = s.scalar(
+            select(AuthSession).where(AuthSession.refresh_hash == auth.digest(body.refresh_token))
+        )
+        if (
+            sess is None
+            or sess.revoked_at is not None
+            or now - sess.created_at > auth.SESSION_ABSOLUTE
+        ):
+            raise ApiError(
+                401,
+                "session_expired",
+                field="refresh_token",
+                message="Your session has ended; log in again.",
+            )
+        access, new_refresh = auth.new_token(), auth.new_token()
+        sess.access_hash = auth.digest(access)
+        sess.refresh_hash = auth.digest(new_refresh)
+        sess.last_seen_at = now
+        left = auth.SESSION_ABSOLUTE - (now - sess.created_at)
+        return Tokens(
+            access_token=access,
+            refresh_token=new_refresh,
+            expires_in=int(min(auth.ACCESS_IDLE, left).total_seconds()),
+        )
+
+
+@router.post("/logout", status_code=204)
+def logout(request: Request) -> Response:
+    host = host_of(request)
+    token = bearer(request)
+    with host.tx() as s:
+        now = host.now()
+        sess = s.scalar(select(AuthSession).where(AuthSession.access_hash == auth.digest(token)))
+        if sess is not None and sess.revoked_at is None:
+            sess.revoked_at = now
+            record = s.get(Record, sess.record_id)
+            assert record is not None
+            ledger.append(
+                s, record.id, ledger.Actor.of_patient(record), "logout", now=now, allowed=True
+            )
+    return Response(status_code=204)
+
+
+def _live_session(s: Session, request: Request, now: datetime) -> tuple[AuthSession, Record]:
+    sess = s.scalar(
+        select(AuthSession).where(AuthSession.access_hash == auth.digest(bearer(request)))
+    )
+    if not session_alive(sess, now):
+        raise ApiError(401, "session_expired", message="Your session has ended; log in again.")
+    assert sess is not None
+    record = s.get(Record, sess.record_id)
+    assert record is not None
+    return sess, record
+
+
+@router.post("/step-up/otp", response_model=OtpSent)
+def step_up_send(body: StepUpOtpRequest, request: Request) -> OtpSent:
+    """Send a one-time code by SMS or email, to be given to POST /v1/auth/step-up."""
+    host = host_of(request)
+    with host.tx() as s:
+        now = host.now()
+        sess, record = _live_session(s, request, now)
+        ch = s.scalar(
+            select(LoginChallenge).where(
+                LoginChallenge.session_id == sess.id,
+                LoginChallenge.purpose == "step-up",
+                LoginChallenge.used_at.is_(None),
+                LoginChallenge.expires_at > now,
+            )
+        )
+        if ch is None:
+            ch = LoginChallenge(
+                id=auth.digest(auth.new_token()),
+                record_id=record.id,
+                purpose="step-up",
+                session_id=sess.id,
+                created_at=now,
+                expires_at=now + auth.CHALLENGE_TTL,
+                device=sess.device,
+                codes_sent=0,
+                attempts=0,
+            )
+            s.add(ch)
+        return _send_code(s, record, ch, body.channel, now)
+
+
+@router.post("/step-up", response_model=StepUpDone)
+def step_up(body: StepUpRequest, request: Request) -> StepUpDone:
+    host = host_of(request)
+    code = _check_code_format(body.code)
+    with host.tx() as s:
+        now = host.now()
+        sess, record = _live_session(s, request, now)
+        ch = s.scalar(
+            select(LoginChallenge).where(
+                LoginChallenge.session_id == sess.id,
+                LoginChallenge.purpose == "step-up",
+                LoginChallenge.used_at.is_(None),
+                LoginChallenge.expires_at > now,
+            )
+        )
+        row = _throttle(s, record.ins, now)
+        _check_locked(row, now)
+        if not _code_ok(record, ch, code, now):
+            _fail(row, now)
+            if ch is not None:
+                ch.attempts += 1
+            raise Refused(
+                401,
+                "invalid_code",
+                field="code",
+                message="This code is wrong, expired or already used. Type a new code.",
+            )
+        if ch is not None:
+            ch.used_at = now
+        sess.fresh_until = now + auth.FRESH_FOR
+        sess.last_seen_at = now
+        return StepUpDone(fresh_for=int(auth.FRESH_FOR.total_seconds()))

@@ -1,0 +1,243 @@
+"""Shared by the routes: who is calling (inside the request's transaction), facts for policy.py,
+cursors, and the conversions from rows to the API's models."""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from fastapi import Request
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from dmptui.host import auth, ledger, policy
+from dmptui.host.context import ApiError, Host, Refused
+from dmptui.host.db import (
+    Authorisation,
+    AuthSession,
+    Block,
+    Document,
+    Practitioner,
+    Record,
+)
+from dmptui.identifiers import IdentifierError, parse_ins, parse_rpps
+from dmptui.schema import PRACTITIONER_HEADER, DocumentOut, PractitionerOut, RecordStatus
+
+
+def host_of(request: Request) -> Host:
+    return request.app.state.host
+
+
+# --- identifiers in paths ------------------------------------------------------------------
+
+
+def ins_param(raw: str) -> str:
+    try:
+        return parse_ins(raw).value
+    except IdentifierError as e:
+        raise ApiError(422, "invalid_input", field="ins", reason=e.code, message=e.expected) from e
+
+
+def rpps_param(raw: str) -> str:
+    try:
+        return parse_rpps(raw)
+    except IdentifierError as e:
+        raise ApiError(422, "invalid_input", field="rpps", reason=e.code, message=e.expected) from e
+
+
+# --- callers -------------------------------------------------------------------------------
+
+
+@dataclass
+class PatientCall:
+    record: Record
+    session: AuthSession
+    actor: ledger.Actor
+
+
+def bearer(request: Request) -> str:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise ApiError(
+            401,
+            "unauthenticated",
+            message="Log in to get a bearer token.",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    return token.strip()
+
+
+def session_alive(sess: AuthSession | None, now: datetime) -> bool:
+    return (
+        sess is not None
+        and sess.revoked_at is None
+        and now - sess.last_seen_at <= auth.ACCESS_IDLE
+        and now - sess.created_at <= auth.SESSION_ABSOLUTE
+    )
+
+
+def patient_call(
+    s: Session, request: Request, action: str, document_id: str | None = None
+) -> PatientCall:
+    """Authenticate the patient and check the action against the record's status and the
+    step-up rule. A refusal on a known record is traced (and kept) before it is raised."""
+    host = host_of(request)
+    now = host.now()
+    token = bearer(request)
+    sess = s.scalar(select(AuthSession).where(AuthSession.access_hash == auth.digest(token)))
+    if not session_alive(sess, now):
+        raise ApiError(
+            401,
+            "session_expired",
+            message="Your session has ended; log in again.",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    assert sess is not None
+    record = s.get(Record, sess.record_id)
+    assert record is not None
+    sess.last_seen_at = now
+    actor = ledger.Actor.of_patient(record)
+    decision = policy.patient_may(RecordStatus(record.status), action)
+    if not decision:
+        if record.status != RecordStatus.ERASED:
+            ledger.append(
+                s,
+                record.id,
+                actor,
+                action,
+                now=now,
+                allowed=False,
+                reason=decision.reason,
+                document_id=document_id,
+            )
+        raise Refused(
+            403 if record.status != RecordStatus.ERASED else 410,
+            "forbidden",
+            reason=decision.reason,
+        )
+    if policy.needs_step_up(action) and not (sess.fresh_until and sess.fresh_until > now):
+        ledger.append(
+            s,
+            record.id,
+            actor,
+            action,
+            now=now,
+            allowed=False,
+            reason="step_up_required",
+            document_id=document_id,
+        )
+        raise Refused(
+            401,
+            "step_up_required",
+            message="Confirm with a fresh one-time code (POST /v1/auth/step-up).",
+        )
+    return PatientCall(record, sess, actor)
+
+
+def practitioner_call(s: Session, request: Request) -> Practitioner:
+    credential = request.headers.get(PRACTITIONER_HEADER, "")
+    if not credential:
+        raise ApiError(
+            401,
+            "unauthenticated",
+            field=PRACTITIONER_HEADER,
+            message="A practitioner credential (CPS card) is required.",
+        )
+    who = s.scalar(
+        select(Practitioner).where(Practitioner.credential_hash == auth.digest(credential))
+    )
+    if who is None:
+        raise ApiError(
+            401,
+            "unauthenticated",
+            field=PRACTITIONER_HEADER,
+            message="This practitioner credential is not recognised.",
+        )
+    return who
+
+
+# --- facts for policy.py -------------------------------------------------------------------
+
+
+def record_facts(s: Session, record: Record) -> policy.RecordFacts:
+    grants = s.execute(
+        select(Authorisation.rpps, Authorisation.see_masked).where(
+            Authorisation.record_id == record.id
+        )
+    ).all()
+    blocked = s.scalars(select(Block.rpps).where(Block.record_id == record.id)).all()
+    return policy.RecordFacts(
+        status=RecordStatus(record.status),
+        attending=record.attending_rpps,
+        authorised=frozenset(r for r, _ in grants),
+        see_masked=frozenset(r for r, full in grants if full),
+        blocked=frozenset(blocked),
+        refuses_break_glass=record.refuses_break_glass,
+        refuses_regulation=record.refuses_regulation,
+    )
+
+
+def practitioner_facts(p: Practitioner) -> policy.PractitionerFacts:
+    return policy.PractitionerFacts(p.rpps, p.profession, p.regulation)
+
+
+def document_facts(d: Document) -> policy.DocumentFacts:
+    return policy.DocumentFacts(d.type, d.author_rpps, d.deposited_at, frozenset(d.labels))
+
+
+# --- cursors -------------------------------------------------------------------------------
+
+
+def encode_cursor(*parts: Any) -> str:
+    return base64.urlsafe_b64encode(json.dumps(parts).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, arity: int) -> list[Any]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        parts = json.loads(raw)
+        if not isinstance(parts, list) or len(parts) != arity:
+            raise ValueError("arity")
+        return parts
+    except (ValueError, TypeError) as e:
+        raise ApiError(
+            422, "invalid_input", field="cursor", message="This cursor was not given by this host."
+        ) from e
+
+
+# --- rows to models ------------------------------------------------------------------------
+
+
+def practitioner_out(p: Practitioner) -> PractitionerOut:
+    return PractitionerOut(rpps=p.rpps, name=p.name, profession=p.profession, facility=p.facility)
+
+
+def document_out(
+    d: Document,
+    author: Practitioner,
+    labels: frozenset[str] | list[str],
+    warning: str | None = None,
+) -> DocumentOut:
+    return DocumentOut(
+        id=d.id,
+        type=d.type,
+        title=d.title,
+        author=practitioner_out(author),
+        facility=d.facility,
+        care_date=d.care_date.date() if d.care_date else None,
+        deposited_at=d.deposited_at,
+        content_type=d.content_type,
+        size=d.size,
+        labels=sorted(labels),
+        warning=warning,
+    )
+
+
+def practitioners_by_rpps(s: Session, rpps: set[str]) -> dict[str, Practitioner]:
+    if not rpps:
+        return {}
+    return {p.rpps: p for p in s.scalars(select(Practitioner).where(Practitioner.rpps.in_(rpps)))}

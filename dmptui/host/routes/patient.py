@@ -1,0 +1,751 @@
+"""The patient's API: their record, documents, practitioners, trace, oppositions, life of the
+record, personal space and notifications. Each handler is one transaction: authenticate, ask
+policy.py, read or write, append exactly one trace entry."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from fastapi import APIRouter, Body, Query, Request, Response
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from dmptui.host import ledger, lifecycle, notifications, policy
+from dmptui.host.context import ApiError, Refused, forbidden
+from dmptui.host.db import (
+    Authorisation,
+    Block,
+    Document,
+    Notification,
+    Practitioner,
+    Record,
+    TraceEntry,
+)
+from dmptui.host.routes.common import (
+    PatientCall,
+    decode_cursor,
+    document_facts,
+    document_out,
+    encode_cursor,
+    host_of,
+    patient_call,
+    practitioner_facts,
+    practitioner_out,
+    practitioners_by_rpps,
+    record_facts,
+    rpps_param,
+)
+from dmptui.schema import (
+    AuthorisationRequest,
+    DirectoryEntry,
+    DirectoryPage,
+    DocType,
+    DocumentOut,
+    DocumentPage,
+    Label,
+    LifecycleDone,
+    Mode,
+    NotesIn,
+    NotesOut,
+    NotificationOut,
+    NotificationPage,
+    Oppositions,
+    PractitionerLink,
+    PractitionersOut,
+    RecordOut,
+    RecordStatus,
+    TraceEntryOut,
+    TracePage,
+)
+
+router = APIRouter(prefix="/v1", tags=["patient"])
+
+Limit = Query(50, ge=1, le=200)
+
+
+def _trace(
+    s: Session,
+    call: PatientCall,
+    action: str,
+    now: datetime,
+    *,
+    document_id: str | None = None,
+    allowed: bool = True,
+    reason: str | None = None,
+) -> None:
+    ledger.append(
+        s,
+        call.record.id,
+        call.actor,
+        action,
+        now=now,
+        allowed=allowed,
+        reason=reason,
+        document_id=document_id,
+    )
+
+
+# --- record --------------------------------------------------------------------------------
+
+
+@router.get("/record", response_model=RecordOut)
+def get_record(request: Request) -> RecordOut:
+    host = host_of(request)
+    with host.tx() as s:
+        now = host.now()
+        call = patient_call(s, request, "record.status")
+        r = call.record
+        _trace(s, call, "record.read", now)
+        closed = r.status == RecordStatus.CLOSED
+        counts: dict[str, int] = {}
+        unread = 0
+        attending = None
+        if not closed:
+            visible = (
+                select(func.count())
+                .select_from(Document)
+                .where(Document.record_id == r.id, Document.patient_visible_from <= now)
+            )
+            docs = s.scalar(visible) or 0
+            counts = {
+                "documents": docs,
+                "authorised": s.scalar(
+                    select(func.count())
+                    .select_from(Authorisation)
+                    .where(Authorisation.record_id == r.id)
+                )
+                or 0,
+                "blocked": s.scalar(
+                    select(func.count()).select_from(Block).where(Block.record_id == r.id)
+                )
+                or 0,
+            }
+            unread = (
+                s.scalar(
+                    select(func.count())
+                    .select_from(Notification)
+                    .where(Notification.record_id == r.id, Notification.read_at.is_(None))
+                )
+                or 0
+            )
+            if r.attending_rpps:
+                p = s.get(Practitioner, r.attending_rpps)
+                attending = practitioner_out(p) if p else None
+        return RecordOut(
+            ins=r.ins,
+            status=RecordStatus(r.status),
+            closed_at=r.closed_at,
+            purge_after=policy.purge_after(r.closed_at) if r.closed_at else None,
+            attending=attending,
+            oppositions=Oppositions(
+                break_glass=r.refuses_break_glass, regulation=r.refuses_regulation
+            ),
+            counts=counts,
+            unread_notifications=unread,
+        )
+
+
+# --- documents -----------------------------------------------------------------------------
+
+
+def _patient_document(
+    s: Session, call: PatientCall, doc_id: str, action: str, now: datetime
+) -> Document:
+    doc = s.get(Document, doc_id)
+    if (
+        doc is None
+        or doc.record_id != call.record.id
+        or not policy.patient_sees(document_facts(doc), now)
+    ):
+        _trace(s, call, action, now, document_id=doc_id[:32], allowed=False, reason="not_found")
+        raise Refused(404, "not_found", message="No such document in your record.")
+    return doc
+
+
+def _patient_view(s: Session, doc: Document, now: datetime) -> DocumentOut:
+    author = s.get(Practitioner, doc.author_rpps)
+    assert author is not None
+    return document_out(doc, author, policy.patient_labels(document_facts(doc), now))
+
+
+@router.get("/record/documents", response_model=DocumentPage)
+def list_documents(
+    request: Request,
+    limit: int = Limit,
+    cursor: str | None = None,
+    type: DocType | None = None,
+    q: str | None = Query(None, max_length=200),
+) -> DocumentPage:
+    host = host_of(request)
+    with host.tx() as s:
+        now = host.now()
+        call = patient_call(s, request, "documents.list")
+        _trace(s, call, "documents.list", now)
+        stmt = select(Document).where(
+            Document.record_id == call.record.id, Document.patient_visible_from <= now
+        )
+        if type is not None:
+            stmt = stmt.where(Document.type == type.value)
+        if q:
+            stmt = stmt.where(Document.title.ilike(f"%{_like_escape(q)}%", escape="\\"))
+        if cursor:
+            at, last_id = decode_cursor(cursor, 2)
+            moment = datetime.fromisoformat(at)
+            stmt = stmt.where(
+                or_(
+                    Document.deposited_at < moment,
+                    (Document.deposited_at == moment) & (Document.id < last_id),
+                )
+            )
+        rows = s.scalars(
+            stmt.order_by(Document.deposited_at.desc(), Document.id.desc()).limit(limit + 1)
+        ).all()
+        page = [d for d in rows[:limit] if policy.patient_sees(document_facts(d), now)]
+        authors = practitioners_by_rpps(s, {d.author_rpps for d in page})
+        items = [
+            document_out(d, authors[d.author_rpps], policy.patient_labels(document_facts(d), now))
+            for d in page
+        ]
+        nxt = None
+        if len(rows) > limit:
+            last = rows[limit - 1]
+            nxt = encode_cursor(last.deposited_at.isoformat(), last.id)
+        return DocumentPage(items=items, next_cursor=nxt)
+
+
+def _like_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+@router.get("/record/documents/{doc_id}", response_model=DocumentOut)
+def get_document(doc_id: str, request: Request) -> DocumentOut:
+    host = host_of(request)
+    with host.tx() as s:
+        now = host.now()
+        call = patient_call(s, request, "document.read", doc_id[:32])
+        doc = _patient_document(s, call, doc_id, "document.read", now)
+        _trace(s, call, "document.read", now, document_id=doc.id)
+        return _patient_view(s, doc, now)
+
+
+@router.get(
+    "/record/documents/{doc_id}/content",
+    response_class=Response,
+    responses={200: {"content": {"text/plain": {}, "application/pdf": {}}}},
+)
+def get_content(doc_id: str, request: Request) -> Response:
+    host = host_of(request)
+    with host.tx() as s:
+        now = host.now()
+        call = patient_call(s, request, "document.download", doc_id[:32])
+        doc = _patient_document(s, call, doc_id, "document.download", now)
+        _trace(s, call, "document.download", now, document_id=doc.id)
+        media = (
+            "text/plain; charset=utf-8" if doc.content_type == "text/plain" else doc.content_type
+        )
+        return Response(
+            content=doc.content,
+            media_type=media,
+            headers={
+                "Content-Disposition": f'attachment; filename="{doc.id}"',
+                "X-Content-Type-Options": "nosniff",
+            },
+        )
+
+
+def _set_mask(doc_id: str, request: Request, masked: bool) -> DocumentOut:
+    host = host_of(request)
+    action = "document.mask" if masked else "document.unmask"
+    with host.tx() as s:
+        now = host.now()
+        call = patient_call(s, request, action, doc_id[:32])
+        doc = _patient_document(s, call, doc_id, action, now)
+        labels = set(doc.labels)
+        if masked:
+            labels.add(Label.MASQUE_PS.value)
+        else:
+            labels.discard(Label.MASQUE_PS.value)  # other labels stay: labels combine
+        doc.labels = sorted(labels)
+        _trace(s, call, action, now, document_id=doc.id)
+        return _patient_view(s, doc, now)
+
+
+@router.post("/record/documents/{doc_id}/mask", response_model=DocumentOut)
+def mask(doc_id: str, request: Request) -> DocumentOut:
+    return _set_mask(doc_id, request, True)
+
+
+@router.post("/record/documents/{doc_id}/unmask", response_model=DocumentOut)
+def unmask(doc_id: str, request: Request) -> DocumentOut:
+    return _set_mask(doc_id, request, False)
+
+
+@router.delete("/record/documents/{doc_id}", status_code=204)
+def delete_document(doc_id: str, request: Request) -> Response:
+    host = host_of(request)
+    with host.tx() as s:
+        now = host.now()
+        call = patient_call(s, request, "document.delete", doc_id[:32])
+        doc = _patient_document(s, call, doc_id, "document.delete", now)
+        s.delete(doc)
+        _trace(s, call, "document.delete", now, document_id=doc.id)
+    return Response(status_code=204)
+
+
+# --- practitioners -------------------------------------------------------------------------
+
+
+def _practitioners(s: Session, record: Record) -> PractitionersOut:
+    grants = s.scalars(
+        select(Authorisation)
+        .where(Authorisation.record_id == record.id)
+        .order_by(Authorisation.since)
+    ).all()
+    blocks = s.scalars(
+        select(Block).where(Block.record_id == record.id).order_by(Block.since)
+    ).all()
+    people = practitioners_by_rpps(
+        s, {g.rpps for g in grants} | {b.rpps for b in blocks} | {record.attending_rpps or ""}
+    )
+    attending = people.get(record.attending_rpps or "")
+    return PractitionersOut(
+        attending=practitioner_out(attending) if attending else None,
+        authorised=[
+            PractitionerLink(
+                practitioner=practitioner_out(people[g.rpps]),
+                since=g.since,
+                see_masked=g.see_masked,
+            )
+            for g in grants
+        ],
+        blocked=[
+            PractitionerLink(practitioner=practitioner_out(people[b.rpps]), since=b.since)
+            for b in blocks
+        ],
+    )
+
+
+@router.get("/record/practitioners", response_model=PractitionersOut)
+def list_practitioners(request: Request) -> PractitionersOut:
+    host = host_of(request)
+    with host.tx() as s:
+        now = host.now()
+        call = patient_call(s, request, "practitioners.list")
+        _trace(s, call, "practitioners.list", now)
+        return _practitioners(s, call.record)
+
+
+@router.get("/directory", response_model=DirectoryPage)
+def directory(
+    request: Request,
+    q: str = Query(min_length=2, max_length=100),
+    limit: int = Query(20, ge=1, le=100),
+) -> DirectoryPage:
+    """Search practitioners by name or RPPS (a directory read, not a read of the record)."""
+    host = host_of(request)
+    with host.tx() as s:
+        patient_call(s, request, "directory.search")
+        term = q.strip()
+        stmt = select(Practitioner)
+        if term.isdigit():
+            stmt = stmt.where(Practitioner.rpps.startswith(term))
+        else:
+            stmt = stmt.where(Practitioner.name.ilike(f"%{_like_escape(term)}%", escape="\\"))
+        rows = s.scalars(stmt.order_by(Practitioner.name).limit(limit)).all()
+        return DirectoryPage(
+            items=[
+                DirectoryEntry(
+                    **practitioner_out(p).model_dump(),
+                    may_access=p.profession not in policy.NEVER_ACCESS,
+                )
+                for p in rows
+            ]
+        )
+
+
+def _target(s: Session, call: PatientCall, rpps: str, action: str, now: datetime) -> Practitioner:
+    p = s.get(Practitioner, rpps)
+    if p is None:
+        _trace(s, call, action, now, allowed=False, reason="unknown_practitioner")
+        raise Refused(
+            404,
+            "not_found",
+            field="rpps",
+            message="No practitioner with this RPPS in the directory.",
+        )
+    return p
+
+
+def _refuse(
+    s: Session, call: PatientCall, action: str, now: datetime, reason: str, message: str
+) -> Refused:
+    _trace(s, call, action, now, allowed=False, reason=reason)
+    return forbidden(reason, message)
+
+
+@router.put("/record/authorisations/{rpps}", response_model=PractitionersOut)
+def authorise(
+    rpps: str, request: Request, body: AuthorisationRequest | None = Body(None)
+) -> PractitionersOut:
+    rpps = rpps_param(rpps)
+    body = body or AuthorisationRequest()
+    host = host_of(request)
+    with host.tx() as s:
+        now = host.now()
+        call = patient_call(s, request, "authorisation.grant")
+        p = _target(s, call, rpps, "authorisation.grant", now)
+        decision = policy.may_authorise(record_facts(s, call.record), practitioner_facts(p))
+        if not decision:
+            raise _refuse(
+                s,
+                call,
+                "authorisation.grant",
+                now,
+                decision.reason,
+                "This practitioner cannot be given access.",
+            )
+        grant = s.get(Authorisation, (call.record.id, rpps))
+        if grant is None:
+            s.add(
+                Authorisation(
+                    record_id=call.record.id, rpps=rpps, since=now, see_masked=body.see_masked
+                )
+            )
+            notifications.authorisation(s, call.record, p, now)
+        else:
+            grant.see_masked = body.see_masked
+        ledger.append(
+            s,
+            call.record.id,
+            call.actor,
+            "authorisation.grant",
+            now=now,
+            allowed=True,
+            reason="see_masked" if body.see_masked else None,
+        )
+        s.flush()
+        return _practitioners(s, call.record)
+
+
+@router.delete("/record/authorisations/{rpps}", response_model=PractitionersOut)
+def revoke(rpps: str, request: Request) -> PractitionersOut:
+    rpps = rpps_param(rpps)
+    host = host_of(request)
+    with host.tx() as s:
+        now = host.now()
+        call = patient_call(s, request, "authorisation.revoke")
+        grant = s.get(Authorisation, (call.record.id, rpps))
+        if grant is None:
+            _trace(s, call, "authorisation.revoke", now, allowed=False, reason="not_authorised")
+            raise Refused(
+                404,
+                "not_found",
+                field="rpps",
+                message="This practitioner has no authorisation to remove.",
+            )
+        s.delete(grant)
+        _trace(s, call, "authorisation.revoke", now, reason=f"rpps:{rpps}")
+        s.flush()
+        return _practitioners(s, call.record)
+
+
+@router.put("/record/blocks/{rpps}", response_model=PractitionersOut)
+def block(rpps: str, request: Request) -> PractitionersOut:
+    rpps = rpps_param(rpps)
+    host = host_of(request)
+    with host.tx() as s:
+        now = host.now()
+        call = patient_call(s, request, "block")
+        _target(s, call, rpps, "block", now)
+        decision = policy.may_block(record_facts(s, call.record), rpps)
+        if not decision:
+            raise _refuse(
+                s,
+                call,
+                "block",
+                now,
+                decision.reason,
+                "Your médecin traitant cannot be blocked. Choose another médecin traitant first.",
+            )
+        if s.get(Block, (call.record.id, rpps)) is None:
+            s.add(Block(record_id=call.record.id, rpps=rpps, since=now))
+        grant = s.get(Authorisation, (call.record.id, rpps))
+        if grant is not None:
+            s.delete(grant)  # a block ends any authorisation
+        _trace(s, call, "block", now, reason=f"rpps:{rpps}")
+        s.flush()
+        return _practitioners(s, call.record)
+
+
+@router.delete("/record/blocks/{rpps}", response_model=PractitionersOut)
+def unblock(rpps: str, request: Request) -> PractitionersOut:
+    rpps = rpps_param(rpps)
+    host = host_of(request)
+    with host.tx() as s:
+        now = host.now()
+        call = patient_call(s, request, "unblock")
+        row = s.get(Block, (call.record.id, rpps))
+        if row is None:
+            _trace(s, call, "unblock", now, allowed=False, reason="not_blocked")
+            raise Refused(
+                404, "not_found", field="rpps", message="This practitioner is not blocked."
+            )
+        s.delete(row)
+        _trace(s, call, "unblock", now, reason=f"rpps:{rpps}")
+        s.flush()
+        return _practitioners(s, call.record)
+
+
+@router.put("/record/attending/{rpps}", response_model=PractitionersOut)
+def designate_attending(rpps: str, request: Request) -> PractitionersOut:
+    rpps = rpps_param(rpps)
+    host = host_of(request)
+    with host.tx() as s:
+        now = host.now()
+        call = patient_call(s, request, "attending.designate")
+        p = _target(s, call, rpps, "attending.designate", now)
+        decision = policy.may_designate_attending(
+            record_facts(s, call.record), practitioner_facts(p)
+        )
+        if not decision:
+            raise _refuse(
+                s,
+                call,
+                "attending.designate",
+                now,
+                decision.reason,
+                "This practitioner cannot be your médecin traitant.",
+            )
+        call.record.attending_rpps = rpps
+        _trace(s, call, "attending.designate", now, reason=f"rpps:{rpps}")
+        s.flush()
+        return _practitioners(s, call.record)
+
+
+@router.delete("/record/attending", response_model=PractitionersOut)
+def clear_attending(request: Request) -> PractitionersOut:
+    host = host_of(request)
+    with host.tx() as s:
+        now = host.now()
+        call = patient_call(s, request, "attending.clear")
+        call.record.attending_rpps = None
+        _trace(s, call, "attending.clear", now)
+        s.flush()
+        return _practitioners(s, call.record)
+
+
+# --- trace ---------------------------------------------------------------------------------
+
+
+def trace_out(e: TraceEntry) -> TraceEntryOut:
+    return TraceEntryOut(
+        seq=e.seq,
+        at=e.at,
+        actor_role=e.actor_role,
+        actor_name=e.actor_name,
+        actor_rpps=e.actor_rpps,
+        actor_profession=e.actor_profession,
+        actor_facility=e.actor_facility,
+        action=e.action,
+        document_id=e.document_id,
+        mode=e.mode,
+        outcome=e.outcome,
+        reason=e.reason,  # type: ignore[arg-type]
+    )
+
+
+@router.get("/record/trace", response_model=TracePage)
+def trace(
+    request: Request,
+    limit: int = Limit,
+    cursor: str | None = None,
+    actor: str | None = Query(None, max_length=200, description="an RPPS, or part of a name"),
+    mode: Mode | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> TracePage:
+    host = host_of(request)
+    with host.tx() as s:
+        now = host.now()
+        call = patient_call(s, request, "trace.read")
+        _trace(s, call, "trace.read", now)
+        stmt = select(TraceEntry).where(TraceEntry.record_id == call.record.id)
+        if actor:
+            if actor.isdigit():
+                stmt = stmt.where(TraceEntry.actor_rpps == actor)
+            else:
+                stmt = stmt.where(
+                    TraceEntry.actor_name.ilike(f"%{_like_escape(actor)}%", escape="\\")
+                )
+        if mode is not None:
+            stmt = stmt.where(TraceEntry.mode == mode.value)
+        for bound, op in ((since, "ge"), (until, "lt")):
+            if bound is not None:
+                if bound.tzinfo is None:
+                    raise ApiError(
+                        422,
+                        "invalid_input",
+                        field="since" if op == "ge" else "until",
+                        message="Give a time zone, e.g. 2026-01-31T00:00:00Z.",
+                    )
+                stmt = stmt.where(TraceEntry.at >= bound if op == "ge" else TraceEntry.at < bound)
+        if cursor:
+            (last_seq,) = decode_cursor(cursor, 1)
+            stmt = stmt.where(TraceEntry.seq < int(last_seq))
+        rows = s.scalars(stmt.order_by(TraceEntry.seq.desc()).limit(limit + 1)).all()
+        nxt = encode_cursor(rows[limit - 1].seq) if len(rows) > limit else None
+        return TracePage(items=[trace_out(e) for e in rows[:limit]], next_cursor=nxt)
+
+
+# --- oppositions, life of the record -------------------------------------------------------
+
+
+@router.put("/record/oppositions", response_model=Oppositions)
+def set_oppositions(body: Oppositions, request: Request) -> Oppositions:
+    host = host_of(request)
+    with host.tx() as s:
+        now = host.now()
+        call = patient_call(s, request, "oppositions")
+        r = call.record
+        r.refuses_break_glass = body.break_glass
+        r.refuses_regulation = body.regulation
+        _trace(
+            s,
+            call,
+            "oppositions",
+            now,
+            reason=f"break_glass={'refused' if body.break_glass else 'allowed'};"
+            f"regulation={'refused' if body.regulation else 'allowed'}",
+        )
+        return Oppositions(break_glass=r.refuses_break_glass, regulation=r.refuses_regulation)
+
+
+_CLOSED_MSG = {
+    "fr": "Votre dossier est fermé : plus personne ne peut y accéder. Il est conservé 10 ans, "
+    "puis détruit. Vous pouvez le rouvrir à tout moment pendant ce délai.",
+    "en": "Your record is closed: nobody can access it any more. It is kept for 10 years, then "
+    "destroyed. You can reopen it at any time during those years.",
+}
+
+
+@router.post("/record/close", response_model=LifecycleDone)
+def close(request: Request) -> LifecycleDone:
+    host = host_of(request)
+    with host.tx() as s:
+        now = host.now()
+        call = patient_call(s, request, "close")
+        _trace(s, call, "close", now)
+        lifecycle.close(s, call.record, now)
+        return LifecycleDone(status=RecordStatus.CLOSED, message=_CLOSED_MSG)
+
+
+@router.post("/record/reactivate", response_model=LifecycleDone)
+def reactivate(request: Request) -> LifecycleDone:
+    host = host_of(request)
+    with host.tx() as s:
+        now = host.now()
+        call = patient_call(s, request, "reactivate")
+        lifecycle.reactivate(s, call.record)
+        _trace(s, call, "reactivate", now)
+        return LifecycleDone(
+            status=RecordStatus.ACTIVE,
+            message={
+                "fr": "Votre dossier est rouvert : tout ce qu'il contenait est de nouveau là, avec "
+                "les mêmes autorisations et blocages.",
+                "en": "Your record is open again: everything it held is back, with the same "
+                "authorisations and blocks.",
+            },
+        )
+
+
+@router.post("/record/erase", response_model=LifecycleDone)
+def erase(request: Request) -> LifecycleDone:
+    host = host_of(request)
+    with host.tx() as s:
+        now = host.now()
+        call = patient_call(s, request, "erase")
+        lifecycle.erase(s, call.record, call.actor, now)
+        return LifecycleDone(
+            status=RecordStatus.ERASED,
+            message={
+                "fr": "Votre dossier est effacé définitivement : ses documents, notes et "
+                "autorisations n'existent plus et ne peuvent pas être récupérés.",
+                "en": "Your record is erased for good: its documents, notes and authorisations no "
+                "longer exist and cannot be recovered.",
+            },
+        )
+
+
+# --- personal space, notifications ---------------------------------------------------------
+
+
+@router.get("/record/notes", response_model=NotesOut)
+def get_notes(request: Request) -> NotesOut:
+    host = host_of(request)
+    with host.tx() as s:
+        now = host.now()
+        call = patient_call(s, request, "notes.read")
+        _trace(s, call, "notes.read", now)
+        r = call.record
+        return NotesOut(text=(r.notes or b"").decode("utf-8"), updated_at=r.notes_updated_at)
+
+
+@router.put("/record/notes", response_model=NotesOut)
+def put_notes(body: NotesIn, request: Request) -> NotesOut:
+    host = host_of(request)
+    with host.tx() as s:
+        now = host.now()
+        call = patient_call(s, request, "notes.write")
+        call.record.notes = body.text.encode("utf-8")
+        call.record.notes_updated_at = now
+        _trace(s, call, "notes.write", now)
+        return NotesOut(text=body.text, updated_at=now)
+
+
+@router.get("/record/notifications", response_model=NotificationPage)
+def list_notifications(
+    request: Request, limit: int = Limit, cursor: str | None = None, unread: bool = False
+) -> NotificationPage:
+    host = host_of(request)
+    with host.tx() as s:
+        now = host.now()
+        call = patient_call(s, request, "notifications.read")
+        _trace(s, call, "notifications.read", now)
+        stmt = select(Notification).where(Notification.record_id == call.record.id)
+        if unread:
+            stmt = stmt.where(Notification.read_at.is_(None))
+        if cursor:
+            (last_id,) = decode_cursor(cursor, 1)
+            stmt = stmt.where(Notification.id < int(last_id))
+        rows = s.scalars(stmt.order_by(Notification.id.desc()).limit(limit + 1)).all()
+        nxt = encode_cursor(rows[limit - 1].id) if len(rows) > limit else None
+        return NotificationPage(
+            items=[
+                NotificationOut(
+                    id=n.id,
+                    kind=n.kind,
+                    at=n.at,
+                    emergency=n.emergency,
+                    read=n.read_at is not None,
+                    message=n.message,
+                )
+                for n in rows[:limit]
+            ],
+            next_cursor=nxt,
+        )
+
+
+@router.post("/record/notifications/read", status_code=204)
+def mark_notifications_read(request: Request) -> Response:
+    host = host_of(request)
+    with host.tx() as s:
+        now = host.now()
+        call = patient_call(s, request, "notifications.ack")
+        for n in s.scalars(
+            select(Notification).where(
+                Notification.record_id == call.record.id, Notification.read_at.is_(None)
+            )
+        ):
+            n.read_at = now
+        _trace(s, call, "notifications.ack", now)
+    return Response(status_code=204)

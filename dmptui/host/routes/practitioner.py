@@ -1,0 +1,367 @@
+"""The practitioner's API. The ``X-Practitioner-Credential`` header stands for the CPS card.
+Deposit a document; list and read a record in normal, break-glass or regulation mode."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from fastapi import APIRouter, Query, Request
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from dmptui.host import ledger, notifications, policy
+from dmptui.host.context import ApiError, Refused
+from dmptui.host.db import Document, Notification, Practitioner, Record
+from dmptui.host.routes.common import (
+    decode_cursor,
+    document_facts,
+    document_out,
+    encode_cursor,
+    host_of,
+    ins_param,
+    practitioner_call,
+    practitioner_facts,
+    practitioners_by_rpps,
+    record_facts,
+)
+from dmptui.schema import (
+    MAX_BODY_BYTES,
+    DepositRequest,
+    DocumentContent,
+    DocumentOut,
+    DocumentPage,
+    Label,
+    Mode,
+    NotesOut,
+)
+
+router = APIRouter(prefix="/v1/ps", tags=["practitioner"])
+
+EMERGENCY_ALERT_EVERY = timedelta(hours=1)
+PRACTITIONER_LABELS = {Label.INVISIBLE_PATIENT, Label.INVISIBLE_REPRESENTANTS_LEGAUX}
+ModeQ = Query(Mode.NORMAL, description="normal, break-glass (reason required) or regulation")
+ReasonQ = Query(None, max_length=300, description="required in break-glass mode")
+
+_MESSAGES = {
+    "blocked": "The patient has blocked you: you cannot access this record in any mode.",
+    "not_authorised": "The patient has not authorised you. In an emergency where the patient "
+    "cannot consent, use break-glass mode with a reason.",
+    "break_glass_refused": "The patient refuses break-glass access.",
+    "regulation_refused": "The patient refuses access by the emergency call centre.",
+    "reason_required": "Break-glass access needs a reason: give it in `reason`.",
+    "not_regulation": "Regulation mode is for emergency call-centre (centre 15) doctors.",
+    "record_closed": "This record is closed.",
+    "record_erased": "This record no longer exists.",
+    "profession_never_has_access": "Occupational and insurers' doctors never have access.",
+    "profession_matrix": "Your profession may not read or add this type of document.",
+    "patient_note_is_patients": "Patient notes are written by the patient.",
+}
+
+
+def _record(s: Session, ins: str) -> Record:
+    record = s.scalar(select(Record).where(Record.ins == ins))
+    if record is None:
+        raise ApiError(404, "not_found", field="ins", message="No record for this INS.")
+    return record
+
+
+def _open(
+    s: Session,
+    request: Request,
+    ins: str,
+    action: str,
+    mode: Mode,
+    reason: str | None,
+    document_id: str | None = None,
+) -> tuple[Record, Practitioner, policy.RecordFacts, ledger.Actor, datetime]:
+    """Authenticate, find the record, decide access in this mode; trace a refusal."""
+    host = host_of(request)
+    now = host.now()
+    who = practitioner_call(s, request)
+    record = _record(s, ins)
+    facts = record_facts(s, record)
+    actor = ledger.Actor.of_practitioner(who)
+    decision = policy.practitioner_access(facts, practitioner_facts(who), mode, reason)
+    if not decision:
+        if record.status != "erased":
+            ledger.append(
+                s,
+                record.id,
+                actor,
+                action,
+                now=now,
+                allowed=False,
+                reason=decision.reason,
+                document_id=document_id,
+                mode=mode.value,
+            )
+        raise Refused(
+            403, "forbidden", reason=decision.reason, message=_MESSAGES.get(decision.reason, "")
+        )
+    return record, who, facts, actor, now
+
+
+def _emergency(
+    s: Session, record: Record, who: Practitioner, mode: Mode, reason: str | None, now: datetime
+) -> None:
+    """Tell the patient and the médecin traitant; once per practitioner and mode per hour, so a
+    doctor reading ten documents in one emergency sends one alert, not ten."""
+    if not policy.emergency(mode):
+        return
+    recent = s.scalar(
+        select(Notification.id)
+        .where(
+            Notification.record_id == record.id,
+            Notification.kind == "emergency_access",
+            Notification.actor_rpps == who.rpps,
+            Notification.at > now - EMERGENCY_ALERT_EVERY,
+            Notification.mode == mode.value,
+        )
+        .limit(1)
+    )
+    if recent is None:
+        notifications.emergency_access(s, record, who, mode.value, reason, now)
+
+
+def _trace_reason(mode: Mode, reason: str | None) -> str | None:
+    return reason.strip() if mode == Mode.BREAK_GLASS and reason else None
+
+
+@router.post("/records/{ins}/documents", response_model=DocumentOut, status_code=201)
+def deposit(ins: str, body: DepositRequest, request: Request) -> DocumentOut:
+    ins = ins_param(ins)
+    if (body.content is None) == (body.content_base64 is None):
+        raise ApiError(
+            422,
+            "invalid_input",
+            field="content",
+            message="Give exactly one of `content` (text) or `content_base64`.",
+        )
+    if Label.MASQUE_PS in body.labels:
+        raise ApiError(
+            422, "invalid_input", field="labels", message="MASQUE_PS is set by the patient only."
+        )
+    if body.content is not None:
+        if body.content_type != "text/plain":
+            raise ApiError(
+                422,
+                "invalid_input",
+                field="content_type",
+                message="Text content must be text/plain; send a PDF as base64.",
+            )
+        data = body.content.encode("utf-8")
+    else:
+        try:
+            data = base64.b64decode(body.content_base64 or "", validate=True)
+        except (binascii.Error, ValueError) as e:
+            raise ApiError(
+                422, "invalid_input", field="content_base64", message="Not valid base64."
+            ) from e
+        if body.content_type == "application/pdf" and not data.startswith(b"%PDF-"):
+            raise ApiError(
+                422, "invalid_input", field="content_base64", message="This is not a PDF file."
+            )
+    if len(data) > MAX_BODY_BYTES:
+        raise ApiError(413, "too_large", field="content", message="A document is at most 10 MB.")
+    host = host_of(request)
+    with host.tx() as s:
+        record, who, facts, actor, now = _open(
+            s, request, ins, "document.deposit", Mode.NORMAL, None
+        )
+        decision = policy.may_deposit(facts, practitioner_facts(who), body.type.value)
+        if not decision:
+            ledger.append(
+                s,
+                record.id,
+                actor,
+                "document.deposit",
+                now=now,
+                allowed=False,
+                reason=decision.reason,
+            )
+            raise Refused(
+                403, "forbidden", reason=decision.reason, message=_MESSAGES.get(decision.reason, "")
+            )
+        labels = frozenset(label.value for label in body.labels)
+        doc = Document(
+            id=uuid.uuid4().hex,
+            record_id=record.id,
+            type=body.type.value,
+            title=body.title,
+            author_rpps=who.rpps,
+            facility=who.facility,
+            care_date=(
+                datetime(body.care_date.year, body.care_date.month, body.care_date.day, tzinfo=UTC)
+                if body.care_date
+                else None
+            ),
+            deposited_at=now,
+            content_type=body.content_type,
+            size=len(data),
+            content=data,
+            labels=sorted(labels),
+            notice_sent=False,
+            patient_visible_from=now,
+        )
+        doc.patient_visible_from = (
+            policy.reveal_at(document_facts(doc)) if Label.INVISIBLE_PATIENT in labels else now
+        )
+        s.add(doc)
+        s.flush()
+        ledger.append(
+            s, record.id, actor, "document.deposit", now=now, allowed=True, document_id=doc.id
+        )
+        if Label.INVISIBLE_PATIENT not in labels:
+            notifications.new_document(s, record, who, doc.type, doc.id, now)
+        return _practitioner_view(doc, who, facts, who, now)
+
+
+def _practitioner_view(
+    doc: Document, author: Practitioner, facts: policy.RecordFacts, who: Practitioner, now: datetime
+) -> DocumentOut:
+    d = document_facts(doc)
+    labels = d.labels
+    if not policy.sees_masked(facts, practitioner_facts(who), d):
+        labels = labels - {Label.MASQUE_PS}  # not told that something is masked
+    warning = "invisible_to_patient" if policy.invisible_to_patient(d, now) else None
+    return document_out(doc, author, labels, warning)
+
+
+@router.get("/records/{ins}/documents", response_model=DocumentPage)
+def list_documents(
+    ins: str,
+    request: Request,
+    mode: Mode = ModeQ,
+    reason: str | None = ReasonQ,
+    limit: int = Query(50, ge=1, le=200),
+    cursor: str | None = None,
+) -> DocumentPage:
+    ins = ins_param(ins)
+    host = host_of(request)
+    with host.tx() as s:
+        record, who, facts, actor, now = _open(s, request, ins, "documents.list", mode, reason)
+        ledger.append(
+            s,
+            record.id,
+            actor,
+            "documents.list",
+            now=now,
+            allowed=True,
+            mode=mode.value,
+            reason=_trace_reason(mode, reason),
+        )
+        _emergency(s, record, who, mode, reason, now)
+        pf = practitioner_facts(who)
+        stmt = select(Document).where(Document.record_id == record.id)
+        if cursor:
+            at, last_id = decode_cursor(cursor, 2)
+            moment = datetime.fromisoformat(at)
+            stmt = stmt.where(
+                (Document.deposited_at < moment)
+                | ((Document.deposited_at == moment) & (Document.id < last_id))
+            )
+        stmt = stmt.order_by(Document.deposited_at.desc(), Document.id.desc())
+        page: list[Document] = []
+        last_seen: Document | None = None
+        more = False
+        # Masked and out-of-profession documents are filtered here, by policy.py; read in
+        # batches until the page is full.
+        for doc in s.scalars(stmt.execution_options(yield_per=limit * 2)):
+            if len(page) == limit:
+                more = True
+                break
+            last_seen = doc
+            if policy.practitioner_may_read(facts, pf, document_facts(doc), mode):
+                page.append(doc)
+        authors = practitioners_by_rpps(s, {d.author_rpps for d in page})
+        items = [_practitioner_view(d, authors[d.author_rpps], facts, who, now) for d in page]
+        nxt = (
+            encode_cursor(last_seen.deposited_at.isoformat(), last_seen.id)
+            if more and last_seen
+            else None
+        )
+        return DocumentPage(items=items, next_cursor=nxt)
+
+
+@router.get("/records/{ins}/documents/{doc_id}", response_model=DocumentContent)
+def read_document(
+    ins: str, doc_id: str, request: Request, mode: Mode = ModeQ, reason: str | None = ReasonQ
+) -> DocumentContent:
+    ins = ins_param(ins)
+    doc_id = doc_id[:32]
+    host = host_of(request)
+    with host.tx() as s:
+        record, who, facts, actor, now = _open(
+            s, request, ins, "document.read", mode, reason, doc_id
+        )
+        doc = s.get(Document, doc_id)
+        decision = (
+            policy.practitioner_may_read(facts, practitioner_facts(who), document_facts(doc), mode)
+            if doc is not None and doc.record_id == record.id
+            else policy.deny("not_found")
+        )
+        if not decision:
+            ledger.append(
+                s,
+                record.id,
+                actor,
+                "document.read",
+                now=now,
+                allowed=False,
+                reason=decision.reason,
+                document_id=doc_id,
+                mode=mode.value,
+            )
+            # Masked documents answer exactly like missing ones.
+            if decision.reason == "not_found":
+                raise Refused(404, "not_found", message="No such document in this record.")
+            raise Refused(
+                403, "forbidden", reason=decision.reason, message=_MESSAGES.get(decision.reason, "")
+            )
+        assert doc is not None
+        ledger.append(
+            s,
+            record.id,
+            actor,
+            "document.read",
+            now=now,
+            allowed=True,
+            document_id=doc.id,
+            mode=mode.value,
+            reason=_trace_reason(mode, reason),
+        )
+        _emergency(s, record, who, mode, reason, now)
+        author = s.get(Practitioner, doc.author_rpps)
+        assert author is not None
+        out = _practitioner_view(doc, author, facts, who, now)
+        if doc.content_type == "text/plain":
+            return DocumentContent(document=out, content=doc.content.decode("utf-8"))
+        return DocumentContent(document=out, content_base64=base64.b64encode(doc.content).decode())
+
+
+@router.get("/records/{ins}/notes", response_model=NotesOut)
+def read_notes(
+    ins: str, request: Request, mode: Mode = ModeQ, reason: str | None = ReasonQ
+) -> NotesOut:
+    """The patient's personal space (advance directives, people to contact, allergies)."""
+    ins = ins_param(ins)
+    host = host_of(request)
+    with host.tx() as s:
+        record, who, _facts, actor, now = _open(s, request, ins, "notes.read", mode, reason)
+        ledger.append(
+            s,
+            record.id,
+            actor,
+            "notes.read",
+            now=now,
+            allowed=True,
+            mode=mode.value,
+            reason=_trace_reason(mode, reason),
+        )
+        _emergency(s, record, who, mode, reason, now)
+        return NotesOut(
+            text=(record.notes or b"").decode("utf-8"), updated_at=record.notes_updated_at
+        )

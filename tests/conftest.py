@@ -1,0 +1,57 @@
+"""Fixtures: a demo database migrated and seeded once per run, copied for each test, and served
+by the real host over HTTP on loopback. Set DMPTUI_TEST_DATABASE_URL to run on PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hostkit import Clock, LiveHost, copy_sqlite, live_host
+
+from dmptui.host.context import Host
+from dmptui.host.db import migrate
+from dmptui.host.seed import seed_demo
+
+PG_URL = os.environ.get("DMPTUI_TEST_DATABASE_URL")
+
+
+@pytest.fixture(scope="session")
+def demo_template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
+    path = tmp_path_factory.mktemp("template") / "demo.sqlite3"
+    url = f"sqlite:///{path}"
+    migrate(url)
+    host = Host(url, path.parent)
+    creds = seed_demo(host)
+    host.engine.dispose()
+    return path, creds
+
+
+def _reset_postgres(url: str) -> None:
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+@pytest.fixture
+def host(demo_template: tuple[Path, dict[str, Any]], tmp_path: Path) -> Iterator[LiveHost]:
+    """The demo record on a fresh database, served over real HTTP."""
+    clock = Clock()
+    if PG_URL:
+        _reset_postgres(PG_URL)
+        migrate(PG_URL)
+        h = Host(PG_URL, tmp_path, clock=clock)
+        creds = seed_demo(h)
+        h.engine.dispose()
+        yield from live_host(PG_URL, None, tmp_path / "data", creds, clock)
+        return
+    template, creds = demo_template
+    path = tmp_path / "host.sqlite3"
+    copy_sqlite(template, path)
+    yield from live_host(f"sqlite:///{path}", path, tmp_path / "data", creds, clock)

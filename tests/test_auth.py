@@ -1,0 +1,212 @@
+"""Patient login over real HTTP: INS + password + one-time code, throttling, tokens, step-up."""
+
+from __future__ import annotations
+
+import json
+
+from hostkit import LiveHost
+
+from dmptui.host import auth
+
+
+def _login(host: LiveHost, ins: str | None = None, password: str | None = None):
+    return host.http.post(
+        "/v1/auth/login", json={"ins": ins or host.ins, "password": password or host.password}
+    )
+
+
+def test_login_with_totp_gives_tokens_and_first_login_enrols(host: LiveHost) -> None:
+    r = _login(host)
+    assert r.status_code == 200
+    body = r.json()
+    assert body["channels"][0] == "totp" and {"sms", "email"} <= set(body["channels"])
+    assert body["enrolment"]["secret"] == host.creds["patient"]["totp_secret"]
+    assert body["enrolment"]["uri"].startswith("otpauth://totp/")
+    r = host.http.post(
+        "/v1/auth/verify", json={"challenge": body["challenge"], "code": host.code()}
+    )
+    assert r.status_code == 200, r.text
+    tokens = r.json()
+    assert tokens["expires_in"] == 900 and len(tokens["access_token"]) >= 22
+    # Tokens are stored as digests only.
+    stored = host.sql("SELECT access_hash, refresh_hash FROM sessions")
+    assert stored == [(auth.digest(tokens["access_token"]), auth.digest(tokens["refresh_token"]))]
+    # Enrolled: the secret is not handed out again.
+    assert _login(host).json()["enrolment"] is None
+    # The login is traced.
+    assert host.sql("SELECT action, outcome FROM trace_entries ORDER BY id DESC LIMIT 1") == [
+        ("login", "allowed")
+    ]
+
+
+def test_unknown_ins_and_wrong_password_get_the_same_answer(host: LiveHost) -> None:
+    wrong = _login(host, password="Pas-le-bon-mot-2026")
+    unknown = _login(host, ins="175027512304256")
+    assert wrong.status_code == unknown.status_code == 401
+    assert wrong.json() == unknown.json()
+
+
+def test_malformed_ins_is_refused_naming_the_field_and_nothing_is_written(host: LiveHost) -> None:
+    before = host.sql("SELECT count(*) FROM login_throttle")
+    r = _login(host, ins="284057512345600")
+    assert r.status_code == 422
+    assert r.json()["field"] == "ins" and r.json()["reason"] == "ins_key"
+    r = _login(host, ins="1234")
+    assert r.json()["reason"] == "ins_length"
+    assert host.sql("SELECT count(*) FROM login_throttle") == before
+
+
+def test_failed_attempts_lock_the_ins_known_or_not(host: LiveHost) -> None:
+    for ins in (host.ins, "175027512304256"):
+        for _ in range(auth.MAX_FAILURES):
+            assert _login(host, ins=ins, password="Mauvais-mot-de-passe").status_code == 401
+        locked = _login(host, ins=ins, password=host.password if ins == host.ins else "x" * 12)
+        assert locked.status_code == 429 and locked.json()["error"] == "locked"
+        assert int(locked.headers["retry-after"]) > 0
+    host.clock.advance(minutes=16)
+    assert _login(host).status_code == 200
+
+
+def test_a_used_totp_code_is_refused(host: LiveHost) -> None:
+    code = host.code()
+    c1 = _login(host).json()["challenge"]
+    assert (
+        host.http.post("/v1/auth/verify", json={"challenge": c1, "code": code}).status_code == 200
+    )
+    c2 = _login(host).json()["challenge"]
+    r = host.http.post("/v1/auth/verify", json={"challenge": c2, "code": code})
+    assert r.status_code == 401 and r.json()["error"] == "invalid_code"
+
+
+def test_totp_accepts_one_step_of_drift_not_two(host: LiveHost) -> None:
+    totp = host.totp
+    host.clock.advance(seconds=300)
+    now = host.clock()
+    c = _login(host).json()["challenge"]
+    too_old = totp.at(now, counter_offset=-2)
+    assert (
+        host.http.post("/v1/auth/verify", json={"challenge": c, "code": too_old}).status_code == 401
+    )
+    drift = totp.at(now, counter_offset=-1)
+    assert (
+        host.http.post("/v1/auth/verify", json={"challenge": c, "code": drift}).status_code == 200
+    )
+
+
+def test_code_by_sms_goes_through_the_outbox_and_is_single_use(host: LiveHost) -> None:
+    c = _login(host).json()["challenge"]
+    r = host.http.post("/v1/auth/otp", json={"challenge": c, "channel": "sms"})
+    assert r.status_code == 200
+    assert r.json()["destination"].endswith("78")
+    (body,) = host.sql(
+        "SELECT body FROM outbox WHERE channel='sms' AND sent_at IS NULL ORDER BY id DESC LIMIT 1"
+    )[0:1]
+    code = body[0].split(":")[1].split()[0]
+    assert len(code) == 6
+    r = host.http.post("/v1/auth/verify", json={"challenge": c, "code": code})
+    assert r.status_code == 200
+    # The challenge is spent.
+    r = host.http.post("/v1/auth/verify", json={"challenge": c, "code": code})
+    assert r.status_code == 401 and r.json()["error"] == "challenge_expired"
+
+
+def test_code_format_is_checked_before_anything(host: LiveHost) -> None:
+    c = _login(host).json()["challenge"]
+    r = host.http.post("/v1/auth/verify", json={"challenge": c, "code": "12345"})
+    assert r.status_code == 422 and r.json()["field"] == "code"
+
+
+def test_too_many_wrong_codes_kill_the_challenge(host: LiveHost) -> None:
+    c = _login(host).json()["challenge"]
+    for _ in range(auth.MAX_CODE_ATTEMPTS):
+        assert (
+            host.http.post("/v1/auth/verify", json={"challenge": c, "code": "000000"}).status_code
+            == 401
+        )
+    r = host.http.post("/v1/auth/verify", json={"challenge": c, "code": host.code()})
+    assert r.status_code in (401, 429)
+
+
+def test_session_idles_out_after_15_minutes_and_absolute_12_hours(host: LiveHost) -> None:
+    client = host.login()
+    assert client.get("/v1/record").status_code == 200
+    host.clock.advance(minutes=14)
+    assert client.get("/v1/record").status_code == 200
+    host.clock.advance(minutes=16)
+    r = client.get("/v1/record")
+    assert r.status_code == 401 and r.json()["error"] == "session_expired"
+    # Refresh works within 12 h, rotates both tokens, and the old refresh token is dead.
+    old = client.tokens["refresh_token"]
+    r = host.http.post("/v1/auth/refresh", json={"refresh_token": old})
+    assert r.status_code == 200
+    new = r.json()
+    assert host.http.post("/v1/auth/refresh", json={"refresh_token": old}).status_code == 401
+    client.headers["Authorization"] = f"Bearer {new['access_token']}"
+    assert client.get("/v1/record").status_code == 200
+    host.clock.advance(hours=12)
+    assert (
+        host.http.post("/v1/auth/refresh", json={"refresh_token": new["refresh_token"]}).status_code
+        == 401
+    )
+
+
+def test_logout_revokes_the_token(host: LiveHost) -> None:
+    client = host.login()
+    assert client.post("/v1/auth/logout").status_code == 204
+    assert client.get("/v1/record").status_code == 401
+
+
+def test_sensitive_actions_need_a_fresh_code(host: LiveHost) -> None:
+    client = host.login()
+    host.clock.advance(minutes=6)  # the login's freshness is over
+    before = host.trace_size()
+    r = client.put("/v1/record/oppositions", json={"break_glass": True, "regulation": False})
+    assert r.status_code == 401 and r.json()["error"] == "step_up_required"
+    assert host.trace_size() == before + 1  # the refusal is traced
+    assert client.post("/v1/auth/step-up", json={"code": "000000"}).status_code == 401
+    host.step_up(client)
+    r = client.put("/v1/record/oppositions", json={"break_glass": True, "regulation": False})
+    assert r.status_code == 200
+
+
+def test_step_up_by_email_code(host: LiveHost) -> None:
+    client = host.login()
+    r = client.post("/v1/auth/step-up/otp", json={"channel": "email"})
+    assert r.status_code == 200
+    body = host.sql("SELECT body FROM outbox WHERE channel='email' ORDER BY id DESC LIMIT 1")
+    code = body[0][0].split(":")[1].split()[0]
+    assert client.post("/v1/auth/step-up", json={"code": code}).status_code == 200
+    assert client.post("/v1/auth/step-up", json={"code": code}).status_code == 401
+
+
+def test_login_from_a_new_device_notifies(host: LiveHost) -> None:
+    host.login(**{"X-Device-Id": "laptop"})
+    host.login(**{"X-Device-Id": "laptop"})
+    client = host.login(**{"X-Device-Id": "phone"})
+    kinds = [n["kind"] for n in client.get("/v1/record/notifications").json()["items"]]
+    assert kinds.count("new_device") == 1
+
+
+def test_password_rules() -> None:
+    ins = "284057512345672"
+    assert auth.password_problem("court", ins) == "password_too_short"
+    assert auth.password_problem("motdepasse123", ins) == "password_too_common"
+    assert auth.password_problem("aaaaaaaaaaaaaa", ins) == "password_too_common"
+    assert auth.password_problem("x" + ins[2:10] + "yz!", ins) == "password_from_ins"
+    assert auth.password_problem("Tilleul-Brume-2026", ins) is None
+
+
+def test_argon2_parameters_meet_the_minimum() -> None:
+    h = auth.hash_password("Tilleul-Brume-2026")
+    assert h.startswith("$argon2id$")
+    params = dict(p.split("=") for p in h.split("$")[3].split(","))
+    assert int(params["m"]) >= 19 * 1024 and int(params["t"]) >= 2
+
+
+def test_no_secret_in_the_trace(host: LiveHost) -> None:
+    client = host.login()
+    client.get("/v1/record/trace")
+    dump = json.dumps(host.sql("SELECT * FROM trace_entries"), default=str)
+    assert host.password not in dump
+    assert client.tokens["access_token"] not in dump
+    assert host.creds["patient"]["totp_secret"] not in dump

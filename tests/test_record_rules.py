@@ -1,0 +1,530 @@
+"""Every rule of RULES.md, through HTTP, on a real database: masking, invisibility, grants,
+blocks, the médecin traitant, oppositions, the profession matrix, the trace, the life of the
+record, the personal space and notifications."""
+
+from __future__ import annotations
+
+import base64
+
+import httpx
+import pytest
+from hostkit import LiveHost
+
+DOCS = "/v1/record/documents"
+
+
+def ps_docs(host: LiveHost, role: str, **params: str) -> httpx.Response:
+    with host.ps(role) as c:
+        return c.get(f"/v1/ps/records/{host.ins}/documents", params=params)
+
+
+def ps_ids(host: LiveHost, role: str, **params: str) -> set[str]:
+    r = ps_docs(host, role, limit="200", **params)
+    assert r.status_code == 200, r.text
+    return {d["id"] for d in r.json()["items"]}
+
+
+def all_patient_docs(client: httpx.Client) -> list[dict]:
+    items, cursor = [], None
+    while True:
+        params = {"limit": "7"} | ({"cursor": cursor} if cursor else {})
+        page = client.get(DOCS, params=params).json()
+        items += page["items"]
+        cursor = page["next_cursor"]
+        if not cursor:
+            return items
+
+
+def deposit(host: LiveHost, role: str = "author", **body) -> httpx.Response:
+    payload = {"type": "11488-4", "title": "Consultation de suivi", "content": "Texte."} | body
+    with host.ps(role) as c:
+        return c.post(f"/v1/ps/records/{host.ins}/documents", json=payload)
+
+
+# --- documents and labels ------------------------------------------------------------------
+
+
+def test_patient_lists_pages_and_reads_documents(host: LiveHost) -> None:
+    client = host.login()
+    docs = all_patient_docs(client)
+    assert len(docs) >= 30
+    assert len({d["id"] for d in docs}) == len(docs)
+    dates = [d["deposited_at"] for d in docs]
+    assert dates == sorted(dates, reverse=True)
+    first = docs[0]
+    assert client.get(f"{DOCS}/{first['id']}").json()["title"] == first["title"]
+    content = client.get(f"{DOCS}/{first['id']}/content")
+    assert content.status_code == 200 and content.headers["content-type"].startswith("text/")
+    lab = client.get(DOCS, params={"type": "11502-2", "limit": "200"}).json()["items"]
+    assert lab and all(d["type"] == "11502-2" for d in lab)
+    word = first["title"].split()[0]
+    found = client.get(DOCS, params={"q": word.lower(), "limit": "200"}).json()["items"]
+    assert first["id"] in {d["id"] for d in found}
+
+
+def test_invisible_patient_is_hidden_then_revealed_after_a_month(host: LiveHost) -> None:
+    client = host.login()
+    r = deposit(host, title="Résultat d'anatomopathologie", labels=["INVISIBLE_PATIENT"])
+    assert r.status_code == 201
+    doc = r.json()
+    assert doc["warning"] == "invisible_to_patient"
+    assert doc["id"] not in {d["id"] for d in all_patient_docs(client)}
+    assert client.get(f"{DOCS}/{doc['id']}").status_code == 404
+    assert client.post(f"{DOCS}/{doc['id']}/mask").status_code == 404
+    # Practitioners see it, warned that the patient cannot.
+    with host.ps("author") as c:
+        read = c.get(f"/v1/ps/records/{host.ins}/documents/{doc['id']}").json()
+    assert read["document"]["warning"] == "invisible_to_patient"
+    host.clock.advance(days=32)
+    client = host.login()
+    seen = client.get(f"{DOCS}/{doc['id']}")
+    assert seen.status_code == 200
+    assert "INVISIBLE_PATIENT" not in seen.json()["labels"]
+
+
+def test_two_week_notice_for_a_document_awaiting_consultation(host: LiveHost) -> None:
+    from dmptui.host.app import run_maintenance
+
+    r = deposit(host, labels=["INVISIBLE_PATIENT"])
+    doc_id = r.json()["id"]
+    hostobj = host.app.state.host
+    host.clock.advance(days=13)
+    run_maintenance(hostobj, None)
+    assert host.sql(f"SELECT count(*) FROM notifications WHERE document_id='{doc_id}'") == [(0,)]
+    host.clock.advance(days=2)
+    run_maintenance(hostobj, None)
+    run_maintenance(hostobj, None)
+    rows = host.sql(f"SELECT kind, message FROM notifications WHERE document_id='{doc_id}'")
+    assert len(rows) == 1 and rows[0][0] == "awaiting_consultation"
+    assert "Résultat" not in str(rows[0][1]) and "Consultation de suivi" not in str(rows[0][1])
+
+
+def test_mask_hides_from_practitioners_but_author_and_attending(host: LiveHost) -> None:
+    client = host.login()
+    doc = deposit(host, "author", type="11502-2", title="Sérologie").json()
+    assert doc["id"] in ps_ids(host, "pharmacist")
+    r = client.post(f"{DOCS}/{doc['id']}/mask")
+    assert r.status_code == 200 and "MASQUE_PS" in r.json()["labels"]
+    assert doc["id"] not in ps_ids(host, "pharmacist")
+    assert doc["id"] not in ps_ids(host, "authorised")
+    assert doc["id"] in ps_ids(host, "author")
+    assert doc["id"] in ps_ids(host, "attending")
+    # Masking holds in emergency access too, and practitioners are not told.
+    assert doc["id"] not in ps_ids(host, "emergency", mode="break-glass", reason="Inconsciente")
+    assert doc["id"] not in ps_ids(host, "regulation", mode="regulation")
+    with host.ps("pharmacist") as c:
+        hidden = c.get(f"/v1/ps/records/{host.ins}/documents/{doc['id']}")
+        missing = c.get(f"/v1/ps/records/{host.ins}/documents/{'0' * 32}")
+    assert hidden.status_code == missing.status_code == 404
+    assert hidden.json() == missing.json()
+    with host.ps("attending") as c:
+        seen = c.get(f"/v1/ps/records/{host.ins}/documents/{doc['id']}").json()
+    assert "MASQUE_PS" in seen["document"]["labels"]
+    # Unmask gives it back.
+    client.post(f"{DOCS}/{doc['id']}/unmask")
+    assert doc["id"] in ps_ids(host, "pharmacist")
+
+
+def test_same_rights_as_attending_sees_masked(host: LiveHost) -> None:
+    client = host.login()
+    doc = deposit(host, "author").json()
+    client.post(f"{DOCS}/{doc['id']}/mask")
+    rpps = host.practitioner("authorised")["rpps"]
+    assert doc["id"] not in ps_ids(host, "authorised")
+    r = client.put(f"/v1/record/authorisations/{rpps}", json={"see_masked": True})
+    assert r.status_code == 200
+    assert doc["id"] in ps_ids(host, "authorised")
+
+
+def test_labels_combine_clearing_one_never_clears_another(host: LiveHost) -> None:
+    client = host.login()
+    doc = deposit(host, labels=["INVISIBLE_REPRESENTANTS_LEGAUX"]).json()
+    masked = client.post(f"{DOCS}/{doc['id']}/mask").json()
+    assert set(masked["labels"]) == {"MASQUE_PS", "INVISIBLE_REPRESENTANTS_LEGAUX"}
+    unmasked = client.post(f"{DOCS}/{doc['id']}/unmask").json()
+    assert unmasked["labels"] == ["INVISIBLE_REPRESENTANTS_LEGAUX"]
+
+
+def test_delete_needs_step_up_and_removes_for_everyone(host: LiveHost) -> None:
+    client = host.login()
+    doc = deposit(host).json()
+    host.clock.advance(minutes=6)
+    r = client.delete(f"{DOCS}/{doc['id']}")
+    assert r.status_code == 401 and r.json()["error"] == "step_up_required"
+    host.step_up(client)
+    assert client.delete(f"{DOCS}/{doc['id']}").status_code == 204
+    assert client.get(f"{DOCS}/{doc['id']}").status_code == 404
+    assert doc["id"] not in ps_ids(host, "author")
+    assert host.sql(f"SELECT count(*) FROM documents WHERE id='{doc['id']}'") == [(0,)]
+    rows = host.sql(
+        f"SELECT action, outcome FROM trace_entries WHERE document_id='{doc['id']}' ORDER BY seq"
+    )
+    assert ("document.delete", "allowed") in rows
+
+
+def test_patient_cannot_reach_another_records_document(host: LiveHost) -> None:
+    client = host.login()
+    r = client.get(f"{DOCS}/{'f' * 32}")
+    assert r.status_code == 404
+
+
+# --- access --------------------------------------------------------------------------------
+
+
+def test_unauthorised_practitioner_is_refused_in_normal_mode(host: LiveHost) -> None:
+    r = ps_docs(host, "emergency")
+    assert r.status_code == 403 and r.json()["reason"] == "not_authorised"
+
+
+def test_grant_and_revoke(host: LiveHost) -> None:
+    client = host.login()
+    rpps = host.practitioner("emergency")["rpps"]
+    r = client.put(f"/v1/record/authorisations/{rpps}")
+    assert r.status_code == 200
+    assert rpps in {a["practitioner"]["rpps"] for a in r.json()["authorised"]}
+    assert ps_docs(host, "emergency").status_code == 200
+    assert deposit(host, "emergency").status_code == 201
+    r = client.delete(f"/v1/record/authorisations/{rpps}")
+    assert r.status_code == 200
+    assert ps_docs(host, "emergency").status_code == 403
+    kinds = [n["kind"] for n in client.get("/v1/record/notifications").json()["items"]]
+    assert "authorisation" in kinds
+
+
+def test_directory_search_by_name_and_rpps(host: LiveHost) -> None:
+    client = host.login()
+    p = host.practitioner("pharmacist")
+    by_rpps = client.get("/v1/directory", params={"q": p["rpps"]}).json()["items"]
+    assert [e["rpps"] for e in by_rpps] == [p["rpps"]]
+    part = p["name"].split()[-1][:4]
+    by_name = client.get("/v1/directory", params={"q": part}).json()["items"]
+    assert p["rpps"] in {e["rpps"] for e in by_name}
+
+
+def test_blocked_practitioner_gets_nothing_in_any_mode(host: LiveHost) -> None:
+    client = host.login()
+    for role in ("author", "emergency", "regulation"):
+        rpps = host.practitioner(role)["rpps"]
+        assert client.put(f"/v1/record/blocks/{rpps}").status_code == 200
+    assert ps_docs(host, "author").json()["reason"] == "blocked"
+    assert deposit(host, "author").status_code == 403
+    assert (
+        ps_docs(host, "emergency", mode="break-glass", reason="Urgence").json()["reason"]
+        == "blocked"
+    )
+    assert ps_docs(host, "regulation", mode="regulation").json()["reason"] == "blocked"
+    # Blocking ended the author's authorisation; unblocking does not restore it.
+    rpps = host.practitioner("author")["rpps"]
+    assert client.delete(f"/v1/record/blocks/{rpps}").status_code == 200
+    assert ps_docs(host, "author").json()["reason"] == "not_authorised"
+
+
+def test_attending_cannot_be_blocked_and_sees_everything(host: LiveHost) -> None:
+    client = host.login()
+    rpps = host.practitioner("attending")["rpps"]
+    r = client.put(f"/v1/record/blocks/{rpps}")
+    assert r.status_code == 403 and r.json()["reason"] == "attending_cannot_be_blocked"
+    assert ps_docs(host, "attending").status_code == 200
+    # Designate another attending, then the former one can be blocked.
+    other = host.practitioner("authorised")["rpps"]
+    r = client.put(f"/v1/record/attending/{other}")
+    assert r.status_code == 200 and r.json()["attending"]["rpps"] == other
+    assert client.put(f"/v1/record/blocks/{rpps}").status_code == 200
+
+
+def test_only_a_doctor_can_be_attending(host: LiveHost) -> None:
+    client = host.login()
+    rpps = host.practitioner("pharmacist")["rpps"]
+    r = client.put(f"/v1/record/attending/{rpps}")
+    assert r.status_code == 403 and r.json()["reason"] == "attending_must_be_doctor"
+
+
+def test_break_glass_needs_a_reason_and_notifies(host: LiveHost) -> None:
+    client = host.login()
+    assert ps_docs(host, "emergency", mode="break-glass").json()["reason"] == "reason_required"
+    r = ps_docs(host, "emergency", mode="break-glass", reason="Patiente inconsciente")
+    assert r.status_code == 200 and r.json()["items"]
+    notes = client.get("/v1/record/notifications").json()["items"]
+    emergency = [n for n in notes if n["kind"] == "emergency_access" and not n["read"]]
+    assert emergency and emergency[0]["emergency"]
+    assert "bris de glace" in emergency[0]["message"]["fr"]
+    attending_email = host.sql(
+        f"SELECT email FROM practitioners WHERE rpps='{host.practitioner('attending')['rpps']}'"
+    )[0][0]
+    assert (
+        host.sql(
+            "SELECT count(*) FROM outbox WHERE recipient=:r AND sent_at IS NULL",
+            {"r": attending_email},
+        )[0][0]
+        >= 1
+    )
+    trace = client.get("/v1/record/trace", params={"mode": "break-glass"}).json()["items"]
+    assert trace[0]["reason"] == "Patiente inconsciente"
+    assert trace[0]["actor_rpps"] == host.practitioner("emergency")["rpps"]
+
+
+def test_the_two_oppositions_are_independent(host: LiveHost) -> None:
+    client = host.login()
+    r = client.put("/v1/record/oppositions", json={"break_glass": True, "regulation": False})
+    assert r.status_code == 200
+    assert (
+        ps_docs(host, "emergency", mode="break-glass", reason="x").json()["reason"]
+        == "break_glass_refused"
+    )
+    assert ps_docs(host, "regulation", mode="regulation").status_code == 200
+    host.step_up(client)
+    client.put("/v1/record/oppositions", json={"break_glass": False, "regulation": True})
+    assert ps_docs(host, "emergency", mode="break-glass", reason="x").status_code == 200
+    assert ps_docs(host, "regulation", mode="regulation").json()["reason"] == "regulation_refused"
+    assert client.get("/v1/record").json()["oppositions"] == {
+        "break_glass": False,
+        "regulation": True,
+    }
+
+
+def test_regulation_mode_is_for_regulation_doctors_only(host: LiveHost) -> None:
+    assert ps_docs(host, "emergency", mode="regulation").json()["reason"] == "not_regulation"
+
+
+def test_profession_matrix_limits_the_pharmacist(host: LiveHost) -> None:
+    with host.ps("pharmacist") as c:
+        items = c.get(f"/v1/ps/records/{host.ins}/documents", params={"limit": "200"}).json()[
+            "items"
+        ]
+    types = {d["type"] for d in items}
+    assert types and types <= {"57833-6", "11502-2", "11369-6", "51855-5"}
+    consult = deposit(host, "author", type="11488-4").json()
+    with host.ps("pharmacist") as c:
+        r = c.get(f"/v1/ps/records/{host.ins}/documents/{consult['id']}")
+    assert r.status_code == 403 and r.json()["reason"] == "profession_matrix"
+    assert deposit(host, "pharmacist", type="11488-4").status_code == 403
+
+
+def test_occupational_and_insurance_doctors_never_have_access(host: LiveHost) -> None:
+    client = host.login()
+    from dmptui.host import demo_data
+
+    never = [
+        p
+        for p in demo_data.DEMO_PRACTITIONERS
+        if p["profession"] in ("medecin_du_travail", "medecin_conseil_assurance")
+    ]
+    assert never
+    for p in never:
+        r = client.put(f"/v1/record/authorisations/{p['rpps']}")
+        assert r.status_code == 403 and r.json()["reason"] == "profession_never_has_access"
+
+
+# --- input validation ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"title": "x" * 201}, "title"),
+        ({"title": "a\x1b[2Jb"}, "title"),
+        ({"content": "ok\x00"}, "content"),
+        ({"surprise": 1}, "surprise"),
+        ({"type": "0000-0"}, "type"),
+        ({"labels": ["MASQUE_PS"]}, "labels"),
+        (
+            {"content_base64": "aGk=", "content": None, "content_type": "application/pdf"},
+            "content_base64",
+        ),
+    ],
+)
+def test_bad_deposits_name_the_field_and_write_nothing(host: LiveHost, body, field) -> None:
+    before = (host.trace_size(), host.sql("SELECT count(*) FROM documents"))
+    r = deposit(host, **body)
+    assert r.status_code == 422, r.text
+    assert r.json()["field"] == field
+    assert (host.trace_size(), host.sql("SELECT count(*) FROM documents")) == before
+
+
+def test_malformed_ins_and_rpps_in_paths(host: LiveHost) -> None:
+    with host.ps("author") as c:
+        r = c.get("/v1/ps/records/123/documents")
+    assert r.status_code == 422 and r.json()["field"] == "ins"
+    client = host.login()
+    r = client.put("/v1/record/blocks/12345678901")
+    assert r.status_code == 422 and r.json()["field"] == "rpps"
+
+
+def test_body_over_10_mb_is_refused(host: LiveHost) -> None:
+    big = "a" * (14 * 1024 * 1024)
+    r = deposit(host, content=big)
+    assert r.status_code == 413 and r.json()["error"] == "too_large"
+    r = deposit(host, content="a" * (10 * 1024 * 1024 + 1))
+    assert r.status_code in (413, 422)
+
+
+def test_pdf_deposit_and_download(host: LiveHost) -> None:
+    pdf = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+    r = deposit(
+        host,
+        content=None,
+        content_type="application/pdf",
+        content_base64=base64.b64encode(pdf).decode(),
+        title="Radio du poignet",
+    )
+    assert r.status_code == 201, r.text
+    client = host.login()
+    got = client.get(f"{DOCS}/{r.json()['id']}/content")
+    assert got.content == pdf and got.headers["content-type"] == "application/pdf"
+
+
+# --- trace ---------------------------------------------------------------------------------
+
+
+def test_every_request_on_the_record_appends_exactly_one_entry(host: LiveHost) -> None:
+    client = host.login()
+    doc_id = all_patient_docs(client)[0]["id"]
+    calls = [
+        lambda: client.get("/v1/record"),
+        lambda: client.get(DOCS),
+        lambda: client.get(f"{DOCS}/{doc_id}"),
+        lambda: client.get(f"{DOCS}/{doc_id}/content"),
+        lambda: client.post(f"{DOCS}/{doc_id}/mask"),
+        lambda: client.post(f"{DOCS}/{doc_id}/unmask"),
+        lambda: client.get("/v1/record/practitioners"),
+        lambda: client.get("/v1/record/trace"),
+        lambda: client.get("/v1/record/notes"),
+        lambda: client.put("/v1/record/notes", json={"text": "Allergie : pénicilline"}),
+        lambda: client.get("/v1/record/notifications"),
+        lambda: ps_docs(host, "author"),
+        lambda: ps_docs(host, "emergency"),  # denied: still one entry
+        lambda: ps_docs(host, "emergency", mode="break-glass", reason="Urgence vitale"),
+        lambda: deposit(host, "author"),
+        lambda: deposit(host, "pharmacist", type="11488-4"),  # denied
+        lambda: client.put(f"/v1/record/blocks/{host.practitioner('attending')['rpps']}"),
+    ]
+    for call in calls:
+        before = host.trace_size()
+        call()
+        assert host.trace_size() == before + 1
+    seqs = [r[0] for r in host.sql("SELECT seq FROM trace_entries ORDER BY seq")]
+    assert seqs == list(range(1, len(seqs) + 1))
+
+
+def test_trace_filters_and_holds_no_title(host: LiveHost) -> None:
+    client = host.login()
+    doc = deposit(host, title="Titre-très-secret").json()
+    ps_docs(host, "emergency", mode="break-glass", reason="Accident")
+    items = client.get("/v1/record/trace", params={"limit": "200"}).json()["items"]
+    assert all("Titre-très-secret" not in str(e) for e in items)
+    rpps = host.practitioner("author")["rpps"]
+    mine = client.get("/v1/record/trace", params={"actor": rpps}).json()["items"]
+    assert mine and all(e["actor_rpps"] == rpps for e in mine)
+    assert any(e["document_id"] == doc["id"] for e in mine)
+    bg = client.get("/v1/record/trace", params={"mode": "break-glass"}).json()["items"]
+    assert bg and all(e["mode"] == "break-glass" for e in bg)
+    since = host.clock().isoformat()
+    recent = client.get("/v1/record/trace", params={"since": since}).json()["items"]
+    assert all(e["at"] >= since[:19] for e in recent)
+    denied = [e for e in items if e["outcome"] == "denied"]
+    assert all(e["reason"] for e in denied)
+
+
+# --- life of the record --------------------------------------------------------------------
+
+
+def test_close_then_nobody_but_reactivate_or_erase(host: LiveHost) -> None:
+    client = host.login()
+    r = client.post("/v1/record/close")
+    assert r.status_code == 200 and r.json()["status"] == "closed"
+    assert client.get("/v1/record").status_code == 401  # sessions revoked at closure
+    for role, mode in (("author", "normal"), ("attending", "normal"), ("regulation", "regulation")):
+        assert ps_docs(host, role, mode=mode).json()["reason"] == "record_closed"
+    assert (
+        ps_docs(host, "emergency", mode="break-glass", reason="x").json()["reason"]
+        == "record_closed"
+    )
+    client = host.login()
+    status = client.get("/v1/record").json()
+    assert status["status"] == "closed" and status["purge_after"].startswith(
+        str(int(status["closed_at"][:4]) + 10)
+    )
+    for path in (DOCS, "/v1/record/trace", "/v1/record/notes", "/v1/record/practitioners"):
+        r = client.get(path)
+        assert r.status_code == 403 and r.json()["reason"] == "record_closed", path
+    r = client.post("/v1/record/reactivate")
+    assert r.status_code == 200
+    assert len(all_patient_docs(client)) >= 30
+    assert ps_docs(host, "author").status_code == 200
+
+
+def test_reactivate_an_active_record_is_refused(host: LiveHost) -> None:
+    client = host.login()
+    r = client.post("/v1/record/reactivate")
+    assert r.status_code == 403 and r.json()["reason"] == "record_not_closed"
+
+
+def test_erase_destroys_everything_readable(host: LiveHost) -> None:
+    client = host.login()
+    assert client.post("/v1/record/erase").status_code == 200
+    for table in (
+        "documents",
+        "authorisations",
+        "blocks",
+        "notifications",
+        "sessions",
+        "known_devices",
+    ):
+        assert host.sql(f"SELECT count(*) FROM {table}") == [(0,)], table
+    assert host.sql("SELECT status, password_hash, totp_secret, notes FROM records") == [
+        ("erased", None, None, None)
+    ]
+    assert host.sql("SELECT action FROM trace_entries") == [("erase",)]
+    r = host.http.post("/v1/auth/login", json={"ins": host.ins, "password": host.password})
+    assert r.status_code == 401
+    assert ps_docs(host, "attending").status_code == 403
+
+
+def test_ten_year_purge(host: LiveHost) -> None:
+    from dmptui.host.app import run_maintenance
+
+    client = host.login()
+    client.post("/v1/record/close")
+    host.clock.advance(days=365 * 10)
+    run_maintenance(host.app.state.host, None)
+    assert host.sql("SELECT status FROM records") == [("closed",)]
+    host.clock.advance(days=5)
+    run_maintenance(host.app.state.host, None)
+    assert host.sql("SELECT status FROM records") == [("erased",)]
+    assert host.sql("SELECT count(*) FROM documents") == [(0,)]
+
+
+# --- personal space and notifications ------------------------------------------------------
+
+
+def test_notes_are_written_by_patient_and_read_by_authorised(host: LiveHost) -> None:
+    client = host.login()
+    text = "Personne de confiance : Jeanne Martin, 06 11 22 33 44\nAllergie : pénicilline"
+    assert client.put("/v1/record/notes", json={"text": text}).status_code == 200
+    assert client.get("/v1/record/notes").json()["text"] == text
+    with host.ps("authorised") as c:
+        assert c.get(f"/v1/ps/records/{host.ins}/notes").json()["text"] == text
+    with host.ps("emergency") as c:
+        assert c.get(f"/v1/ps/records/{host.ins}/notes").status_code == 403
+    assert client.put("/v1/record/notes", json={"text": "a\x07"}).status_code == 422
+
+
+def test_new_document_notifies_without_title(host: LiveHost) -> None:
+    client = host.login()
+    deposit(host, title="Titre-confidentiel")
+    items = client.get("/v1/record/notifications", params={"unread": "true"}).json()["items"]
+    assert items[0]["kind"] == "new_document"
+    assert "Titre-confidentiel" not in str(items[0]["message"])
+    assert client.post("/v1/record/notifications/read").status_code == 204
+    assert client.get("/v1/record").json()["unread_notifications"] == 0
+
+
+def test_demo_record_shape(host: LiveHost) -> None:
+    client = host.login()
+    rec = client.get("/v1/record").json()
+    assert rec["attending"]["rpps"] == host.practitioner("attending")["rpps"]
+    assert rec["counts"]["documents"] >= 30
+    trace = client.get("/v1/record/trace", params={"mode": "break-glass"}).json()["items"]
+    assert trace, "the demo holds a past break-glass access"
+    roles = {p["role"] for p in host.creds["practitioners"]}
+    assert {"author", "authorised", "attending", "emergency", "regulation", "pharmacist"} <= roles
