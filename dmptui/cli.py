@@ -1,4 +1,5 @@
-"""The ``dmptui`` command: the patient app (next issue), and ``dmptui host …`` for the record host.
+"""The ``dmptui`` command: the patient app (``dmptui``, ``dmptui demo``), and ``dmptui host …``
+for the record host.
 
 Exit codes: 0 done, 2 bad usage, 3 refused by the rules. ``--json`` prints machine-readable
 answers. Heavy imports happen inside the commands, so ``dmptui --help`` stays instant.
@@ -223,13 +224,79 @@ def host_practitioner(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# --- the patient app -----------------------------------------------------------------------
+
+
+def _config_file() -> dict[str, Any]:
+    import tomllib
+
+    from platformdirs import user_config_dir
+
+    path = Path(user_config_dir("dmptui")) / "config.toml"
+    try:
+        return tomllib.loads(path.read_text("utf-8"))
+    except FileNotFoundError:
+        return {}
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+        print(
+            f"Attention / Warning: {path} is not valid TOML ({e}); it is ignored.", file=sys.stderr
+        )
+        return {}
+
+
+def _language(args: argparse.Namespace, config: dict[str, Any]) -> str:
+    from dmptui import i18n
+
+    lang = args.lang or config.get("lang") or i18n.detect_language()
+    i18n.set_language(lang)
+    return lang
+
+
+def run_app(args: argparse.Namespace) -> int:
+    config = _config_file()
+    lang = _language(args, config)
+    host = args.host or os.environ.get("DMPTUI_HOST") or config.get("host")
+    if not host:
+        print(
+            "Aucun hôte configuré. Essayez `dmptui demo`, ou donnez --host URL.\n"
+            "No host configured. Try `dmptui demo`, or give --host URL.",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    return _run_tui(host, lang, ins="", outbox=None)
+
+
+def _run_tui(host: str, lang: str, ins: str, outbox: Path | None) -> int:
+    from dmptui.session import TokenStore
+    from screens.app import AppConfig, DmpApp
+
+    DmpApp(
+        AppConfig(host_url=host, lang=lang, ins=ins, demo_outbox=outbox, token_store=TokenStore())
+    ).run()
+    return EXIT_OK
+
+
+def run_demo(args: argparse.Namespace) -> int:
+    from dmptui.demo import running_demo
+
+    lang = _language(args, _config_file())
+    with running_demo() as demo:
+        return _run_tui(demo.url, lang, ins=demo.creds["patient"]["ins"], outbox=demo.outbox)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="dmptui",
         description="Your shared medical record (DMP) in the terminal, and its reference host.",
     )
     parser.add_argument("--version", action="version", version="dmptui 0.1.0")
+    parser.add_argument("--host", help="the record host's URL (or DMPTUI_HOST, or config.toml)")
+    parser.add_argument("--lang", choices=["fr", "en"], help="language (default: your locale)")
+    parser.set_defaults(func=run_app)
     sub = parser.add_subparsers(dest="command")
+    demo = sub.add_parser("demo", help="the app on an embedded demo host (nothing to set up)")
+    demo.add_argument("--lang", choices=["fr", "en"], help="language (default: your locale)")
+    demo.set_defaults(func=run_demo)
     host = sub.add_parser("host", help="run and manage the record host")
     hsub = host.add_subparsers(dest="host_command", required=True)
 

@@ -1,0 +1,88 @@
+"""What went wrong, in the patient's language: what happened and what to do next.
+
+Maps the client's typed errors (by class) and the host's refusal reasons to sentences. The same
+sentences serve the TUI and screen-reader mode."""
+
+from __future__ import annotations
+
+from dmptui.i18n import N_, _
+
+BY_ERROR = {
+    "HostUnreachable": N_(
+        "The record host does not answer. Check your internet connection, then try again."
+    ),
+    "HostTimeout": N_(
+        "The record host is taking too long to answer. Nothing was changed "
+        "unless this screen says so. Try again in a moment."
+    ),
+    "HostServerError": N_(
+        "The record host had a problem and could not do this. Nothing was "
+        "changed. Try again in a few minutes."
+    ),
+    "InvalidResponse": N_(
+        "The record host sent an answer this app cannot read. Nothing was "
+        "changed. Try again later, or contact support."
+    ),
+    "SessionExpired": N_("Your session has ended. Log in again to continue where you were."),
+    "StepUpRequired": N_("This action needs a fresh one-time code. Type the code to confirm."),
+    "NotFound": N_("This item no longer exists. The list has been refreshed."),
+    "InvalidCredentials": N_("The INS or the password is wrong. Check both and try again."),
+    "InvalidCode": N_("This code is wrong, expired or already used. Type a new code."),
+    "ChallengeExpired": N_(
+        "This login attempt has expired. Start again with your INS and password."
+    ),
+    "TooManyCodes": N_("Too many codes were sent. Wait a few minutes, then start again."),
+    "Locked": N_(
+        "Too many failed attempts: this account is locked for a while. Try again in "
+        "{minutes} minutes."
+    ),
+}
+
+BY_REASON = {
+    "record_closed": N_("Your record is closed. Reopen it on screen 6 — My record to use it."),
+    "record_erased": N_("This record has been erased."),
+    "attending_cannot_be_blocked": N_(
+        "Your médecin traitant cannot be blocked. Choose another médecin traitant first."
+    ),
+    "attending_must_be_doctor": N_("Only a doctor (médecin) can be your médecin traitant."),
+    "profession_never_has_access": N_(
+        "Occupational doctors and insurers' doctors can never access a record."
+    ),
+    "blocked": N_("This practitioner is blocked. Unblock them first."),
+    "record_not_closed": N_("Your record is already open."),
+    "step_up_required": N_("This action needs a fresh one-time code. Type the code to confirm."),
+}
+
+BY_FIELD = {
+    "ins": N_(
+        "The INS has 15 characters: 13 digits (2A or 2B for Corsica) and a 2-digit key. "
+        "Check it on your carte Vitale."
+    ),
+    "code": N_("The code has 6 digits. Type it again."),
+    "password": N_("Type your password."),
+    "text": N_("The text contains characters that cannot be saved. Remove them and save again."),
+}
+
+
+def explain(error: Exception) -> str:
+    name = type(error).__name__
+    reason = getattr(error, "reason", None)
+    field = getattr(error, "field", None)
+    if reason and reason in BY_REASON:
+        return _(BY_REASON[reason])
+    if name == "Locked":
+        seconds = getattr(error, "retry_after", None) or 900
+        return _(BY_ERROR["Locked"]).format(minutes=max(1, (seconds + 59) // 60))
+    if name in BY_ERROR:
+        return _(BY_ERROR[name])
+    if name == "InvalidInput" and field in BY_FIELD:
+        return _(BY_FIELD[field])
+    if name == "InvalidInput":
+        return _("The field “{field}” is not valid. Correct it and try again.").format(
+            field=field or "?"
+        )
+    if name == "Refused":
+        return _("The record host refused this ({reason}). Nothing was changed.").format(
+            reason=reason or "?"
+        )
+    return _("Something went wrong ({name}). Nothing was changed. Try again.").format(name=name)

@@ -1,0 +1,44 @@
+"""Compile the French catalogue: every ``po/*.po`` merged into ``locale/fr/LC_MESSAGES/dmptui.mo``.
+
+Run ``uv run python -m dmptui.i18n.build`` after changing a ``.po`` file (a test checks the
+committed ``.mo`` is up to date)."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+from babel.messages.catalog import Catalog
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+
+HERE = Path(__file__).parent
+MO = HERE / "locale" / "fr" / "LC_MESSAGES" / "dmptui.mo"
+
+
+def merged() -> Catalog:
+    out = Catalog(locale="fr", domain="dmptui", charset="utf-8")
+    for path in sorted((HERE / "po").glob("*.po")):
+        with path.open("rb") as f:
+            for message in read_po(f, locale="fr"):
+                if message.id and message.string:
+                    if message.id in out and out[message.id].string != message.string:
+                        raise ValueError(f"{path.name}: {message.id!r} translated twice")
+                    out.add(message.id, message.string)
+    return out
+
+
+def compiled() -> bytes:
+    buf = io.BytesIO()
+    write_mo(buf, merged())
+    return buf.getvalue()
+
+
+def main() -> None:
+    MO.parent.mkdir(parents=True, exist_ok=True)
+    MO.write_bytes(compiled())
+    print(f"{MO.relative_to(HERE.parent.parent)}: {len(merged())} messages")
+
+
+if __name__ == "__main__":
+    main()

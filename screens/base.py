@@ -1,0 +1,162 @@
+"""What every screen of the record shares: the screen-id row, a status line in words, the
+message log, catalogue bindings, and the worker pattern (I/O in workers, results as Messages).
+
+Workers call the client and post ``CallDone`` / ``CallFailed``; handlers update widgets."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any, ClassVar
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+
+from dmptui import catalogue
+from dmptui.explain import explain
+from dmptui.i18n import _
+from screens.widgets.text import plain
+
+
+def catalogue_bindings(node: Any, screen_key: str) -> None:
+    """Bind the catalogue's actions for this screen, with translated descriptions."""
+    for action in catalogue.actions_for(screen_key):
+        method = "act_" + action.id.split(".", 1)[1]
+        node._bindings.key_to_bindings.setdefault(action.key, []).append(
+            Binding(action.key, method, _(action.label), id=action.id, show=True)
+        )
+
+
+class StatusLine(Static):
+    """One line that says, in words, what the screen is doing or what just happened."""
+
+    def say(self, kind: str, text: str) -> None:
+        labels = {
+            "wait": _("Please wait:"),
+            "done": _("Done:"),
+            "error": _("Error:"),
+            "warning": _("Warning:"),
+            "info": "",
+        }
+        self.set_classes(f"status-{kind}")
+        self.update(plain(f"{labels[kind]} {text}".strip()))
+
+
+class Calls:
+    """Run client calls in workers and explain failures; for any screen with a StatusLine."""
+
+    class CallDone(Message):
+        def __init__(self, result: Any, on_done: Callable[[Any], None]) -> None:
+            super().__init__()
+            self.result = result
+            self.on_done = on_done
+
+    class CallFailed(Message):
+        def __init__(self, error: Exception, retry: Callable[[], None] | None) -> None:
+            super().__init__()
+            self.error = error
+            self.retry = retry
+
+    # --- calls (shared) ---------------------------------------------------------------------------
+
+    @property
+    def client(self) -> Any:
+        return self.app.client  # type: ignore[attr-defined]
+
+    def say(self, kind: str, text: str) -> None:
+        self.query_one(StatusLine).say(kind, text)
+        if kind in ("done", "error", "warning"):
+            self.app.log_message(kind, text)  # type: ignore[attr-defined]
+
+    def call(
+        self,
+        waiting: str,
+        make: Callable[[], Awaitable[Any]],
+        on_done: Callable[[Any], None],
+        *,
+        group: str = "call",
+    ) -> None:
+        """Run ``make()`` in a worker, saying ``waiting`` meanwhile; ``on_done(result)`` runs on
+        the UI side. Failures are explained in words, and an expired session or a needed code
+        is handled, then the call is retried."""
+        self.say("wait", waiting)
+
+        def retry() -> None:
+            self.call(waiting, make, on_done, group=group)
+
+        self._run(make, on_done, retry, group)
+
+    @work(group="calls")
+    async def _run(
+        self,
+        make: Callable[[], Awaitable[Any]],
+        on_done: Callable[[Any], None],
+        retry: Callable[[], None],
+        group: str,
+    ) -> None:
+        try:
+            result = await make()
+        except Exception as error:  # typed HostErrors, explained; nothing else is expected
+            self.post_message(self.CallFailed(error, retry))
+            return
+        self.post_message(self.CallDone(result, on_done))
+
+    def on_calls_call_done(self, message: Calls.CallDone) -> None:
+        message.on_done(message.result)
+
+    def on_calls_call_failed(self, message: Calls.CallFailed) -> None:
+        name = type(message.error).__name__
+        if name == "SessionExpired":
+            self.say("warning", explain(message.error))
+            self.app.relogin(message.retry)  # type: ignore[attr-defined]
+            return
+        if name == "StepUpRequired":
+            self.app.ask_code(message.retry)  # type: ignore[attr-defined]
+            return
+        if not hasattr(message.error, "code") and name not in ("HostError",):
+            # Not a host error: a bug. Say so plainly; never show a traceback.
+            self.say(
+                "error",
+                _(
+                    "Something went wrong in the app ({name}). Nothing was "
+                    "changed. Try again; if it happens again, contact support."
+                ).format(name=name),
+            )
+            return
+        self.say("error", explain(message.error))
+
+
+class RecordScreen(Calls, Screen[None]):
+    """Base of the screens after login."""
+
+    SCREEN_KEY: ClassVar[str] = ""
+
+    def __init__(self) -> None:
+        super().__init__()
+        catalogue_bindings(self, self.SCREEN_KEY)
+
+    @property
+    def spec(self) -> catalogue.ScreenSpec:
+        return catalogue.BY_KEY[self.SCREEN_KEY]
+
+    def compose(self) -> ComposeResult:
+        yield Static(plain(catalogue.screen_label(self.spec)), id="screen-id")
+        yield StatusLine(id="status")
+        yield from self.compose_body()
+        yield Footer()
+
+    def compose_body(self) -> ComposeResult:
+        yield from ()
+
+    def on_mount(self) -> None:
+        self.app.title = f"dmptui — {catalogue.screen_label(self.spec)}"
+        self.reload()
+
+    def on_screen_resume(self) -> None:
+        self.app.title = f"dmptui — {catalogue.screen_label(self.spec)}"
+
+    def reload(self) -> None:
+        """Fetch what the screen shows. Subclasses start their calls here."""

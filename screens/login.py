@@ -1,0 +1,234 @@
+"""Screen 0 — Log in: INS, password, then the one-time code (authenticator app, or a code sent
+by SMS or email). First login enrols the authenticator with a QR code and the secret as text."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Button, Checkbox, Footer, Input, Label, Static
+
+from dmptui import catalogue
+from dmptui.i18n import _
+from dmptui.identifiers import IdentifierError, parse_ins
+from screens.base import Calls, StatusLine, catalogue_bindings
+from screens.widgets.text import plain
+
+
+def qr_text(uri: str) -> str:
+    import io
+
+    import segno
+
+    out = io.StringIO()
+    segno.make(uri, error="l").terminal(out=out, compact=True, border=2)
+    return out.getvalue()
+
+
+class LoginScreen(Calls, Screen[bool]):
+    SCREEN_KEY = "login"
+    AUTO_FOCUS = "#ins"
+
+    def __init__(self, resume: bool = False, notice: str | None = None) -> None:
+        super().__init__()
+        self.resume = resume
+        self.notice = notice
+        self.challenge: str | None = None
+        catalogue_bindings(self, "login")
+        self._bindings.key_to_bindings.setdefault("ctrl+q", []).append(
+            Binding("ctrl+q", "app.quit", _("Quit"), id="app.quit", priority=True)
+        )
+
+    def compose(self) -> ComposeResult:
+        yield Static(plain(catalogue.screen_label(catalogue.LOGIN)), id="screen-id")
+        yield StatusLine(id="status")
+        with Horizontal(id="login-row"):
+            with VerticalScroll(id="login-form"):
+                yield Label(_("INS (national health identifier, 15 characters)"), id="ins-label")
+                yield Input(
+                    value=self.app.config.ins,
+                    id="ins",  # type: ignore[attr-defined]
+                    placeholder="1 84 05 75 123 456 72",
+                    max_length=40,
+                )
+                yield Label(_("Password"))
+                yield Input(password=True, id="password", max_length=200)
+                yield Checkbox(_("Remember me on this device"), id="remember")
+                yield Button(_("Log in"), id="submit", variant="primary")
+                with Vertical(id="code-step"):
+                    yield Static(id="enrolment")
+                    yield Label(_("One-time code (6 digits)"))
+                    yield Input(id="code", max_length=12, restrict=r"[0-9 ]*")
+                    with Horizontal(id="code-buttons"):
+                        yield Button(_("Confirm the code"), id="verify", variant="primary")
+                        yield Button(_("Send me a code by SMS"), id="sms")
+                        yield Button(_("Send me a code by email"), id="email")
+            if self.app.config.demo_outbox is not None:  # type: ignore[attr-defined]
+                from screens.widgets.demo_phone import DemoPhone
+
+                yield DemoPhone(self.app.config.demo_outbox)  # type: ignore[attr-defined]
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.app.title = f"dmptui — {catalogue.screen_label(catalogue.LOGIN)}"
+        self.query_one("#code-step").display = False
+        if self.notice:
+            self.say("info", self.notice)
+        elif self.resume:
+            self.say(
+                "warning", _("Your session has ended. Log in again to continue where you were.")
+            )
+        else:
+            self.say("info", _("Type your INS and your password, then press Enter."))
+        if self.app.config.ins:  # type: ignore[attr-defined]
+            self.query_one("#password", Input).focus()
+
+    def say(self, kind: str, text: str) -> None:
+        self.query_one(StatusLine).say(kind, text)
+        if kind in ("done", "error", "warning"):
+            self.app.log_message(kind, text)  # type: ignore[attr-defined]
+
+    # --- step 1: INS + password ------------------------------------------------------------
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id in ("ins", "password"):
+            self.act_submit()
+        elif event.input.id == "code":
+            self.act_verify()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        actions = {
+            "submit": self.act_submit,
+            "verify": self.act_verify,
+            "sms": self.act_send_sms,
+            "email": self.act_send_email,
+        }
+        actions[event.button.id or ""]()
+
+    def act_submit(self) -> None:
+        raw = self.query_one("#ins", Input).value
+        password = self.query_one("#password", Input).value
+        try:
+            ins = parse_ins(raw).value
+        except IdentifierError as e:
+            self.say(
+                "error",
+                _(
+                    "INS: {problem}. The INS has 15 characters: 13 digits (2A or 2B "
+                    "for Corsica) and a 2-digit key; it is on your carte Vitale."
+                ).format(problem=_ins_problem(e.code)),
+            )
+            self.query_one("#ins", Input).focus()
+            return
+        if not password:
+            self.say("error", _("Password: type your password."))
+            self.query_one("#password", Input).focus()
+            return
+        self.call(
+            _("Checking your INS and password…"),
+            lambda: self.client.login(ins, password),
+            self._challenged,
+        )
+
+    def _challenged(self, challenge: Any) -> None:
+        self.challenge = challenge.challenge
+        self.query_one("#password", Input).value = ""
+        self.query_one("#code-step").display = True
+        channels = set(challenge.channels)
+        self.query_one("#sms", Button).display = "sms" in channels
+        self.query_one("#email", Button).display = "email" in channels
+        enrol = self.query_one("#enrolment", Static)
+        if challenge.enrolment is not None:
+            text = _(
+                "First login: add your record to an authenticator app. Scan this QR code, "
+                "or type this secret in the app: {secret}"
+            ).format(secret=challenge.enrolment.secret)
+            enrol.update(plain(text + "\n" + qr_text(challenge.enrolment.uri)))
+        else:
+            enrol.update("")
+        self.say(
+            "info",
+            _(
+                "Type the 6-digit code from your authenticator app, or ask for a "
+                "code by SMS or email."
+            ),
+        )
+        self.query_one("#code", Input).focus()
+
+    # --- step 2: the code ------------------------------------------------------------------
+
+    def _send(self, channel: str) -> None:
+        if not self.challenge:
+            self.say("error", _("First type your INS and password, then press Enter."))
+            return
+        challenge = self.challenge
+        words = _("Sending a code by SMS…") if channel == "sms" else _("Sending a code by email…")
+        self.call(words, lambda: self.client.send_code(challenge, channel), self._sent)
+
+    def _sent(self, sent: Any) -> None:
+        self.say(
+            "done",
+            _("A code was sent to {destination}. It is valid {minutes} minutes.").format(
+                destination=sent.destination, minutes=sent.expires_in // 60
+            ),
+        )
+        self.query_one("#code", Input).focus()
+
+    def act_send_sms(self) -> None:
+        self._send("sms")
+
+    def act_send_email(self) -> None:
+        self._send("email")
+
+    def act_verify(self) -> None:
+        code = self.query_one("#code", Input).value.replace(" ", "")
+        if not self.challenge:
+            self.act_submit()
+            return
+        if len(code) != 6 or not code.isdigit():
+            self.say(
+                "error",
+                _("Code: the code has 6 digits; you typed {n}. Type the code again.").format(
+                    n=len(code)
+                ),
+            )
+            return
+        challenge = self.challenge
+        self.query_one("#code", Input).value = ""
+        self.call(
+            _("Checking the code…"), lambda: self.client.verify(challenge, code), self._verified
+        )
+
+    def _verified(self, tokens: Any) -> None:
+        self.app.remember(
+            self.query_one("#remember", Checkbox).value,  # type: ignore[attr-defined]
+            self.query_one("#ins", Input).value,
+        )
+        if self.resume:
+            self.dismiss(True)
+        else:
+            self.app.logged_in()  # type: ignore[attr-defined]
+
+    def on_calls_call_failed(self, message: Calls.CallFailed) -> None:
+        from dmptui.explain import explain
+
+        name = type(message.error).__name__
+        self.query_one("#password", Input).value = ""
+        self.query_one("#code", Input).value = ""
+        if name in ("ChallengeExpired", "InvalidCredentials", "Locked"):
+            self.challenge = None
+            self.query_one("#code-step").display = False
+            self.query_one("#password", Input).focus()
+        self.say("error", explain(message.error))
+
+
+def _ins_problem(code: str) -> str:
+    return {
+        "ins_length": _("it must have 15 characters"),
+        "ins_format": _("only digits are allowed, and 2A or 2B for Corsica"),
+        "ins_key": _("the last two digits (the key) do not match the rest"),
+        "legacy_ins_c": _("this is an old 22-digit INS-C; use the 15-character INS"),
+    }.get(code, _("it is not valid"))
