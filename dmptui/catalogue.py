@@ -55,14 +55,14 @@ ACTIONS: tuple[Action, ...] = (
     Action(
         "login.send_sms",
         "login",
-        "ctrl+t",
+        "f2",
         N_("Send me a code by SMS"),
         N_("The host sends a one-time code to your phone."),
     ),
     Action(
         "login.send_email",
         "login",
-        "ctrl+e",
+        "f3",
         N_("Send me a code by email"),
         N_("The host sends a one-time code to your email address."),
     ),

@@ -266,13 +266,19 @@ def run_app(args: argparse.Namespace) -> int:
     return _run_tui(host, lang, ins="", outbox=None)
 
 
-def _run_tui(host: str, lang: str, ins: str, outbox: Path | None) -> int:
+def _run_tui(host: str, lang: str, ins: str, outbox: Path | None, password: str = "") -> int:
     from dmptui.session import TokenStore
     from screens.app import AppConfig, DmpApp
 
-    DmpApp(
-        AppConfig(host_url=host, lang=lang, ins=ins, demo_outbox=outbox, token_store=TokenStore())
-    ).run()
+    config = AppConfig(
+        host_url=host,
+        lang=lang,
+        ins=ins,
+        demo_outbox=outbox,
+        demo_password=password,
+        token_store=TokenStore(),
+    )
+    DmpApp(config).run()
     return EXIT_OK
 
 
@@ -281,7 +287,10 @@ def run_demo(args: argparse.Namespace) -> int:
 
     lang = _language(args, _config_file())
     with running_demo() as demo:
-        return _run_tui(demo.url, lang, ins=demo.creds["patient"]["ins"], outbox=demo.outbox)
+        patient = demo.creds["patient"]
+        return _run_tui(
+            demo.url, lang, ins=patient["ins"], outbox=demo.outbox, password=patient["password"]
+        )
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -35,6 +35,7 @@ class AppConfig:
     lang: str = "fr"
     ins: str = ""  # pre-filled (the demo fills it)
     demo_outbox: Path | None = None  # the demo phone reads this file
+    demo_password: str = ""  # shown on the demo phone, so a newcomer needs nothing else
     transport: Any = None  # an httpx transport (tests)
     token_store: Any = None  # dmptui.session.TokenStore, for "remember me"
     idle_timeout: float = 900.0

@@ -69,7 +69,8 @@ class LoginScreen(Calls, Screen[bool]):
             if self.app.config.demo_outbox is not None:  # type: ignore[attr-defined]
                 from screens.widgets.demo_phone import DemoPhone
 
-                yield DemoPhone(self.app.config.demo_outbox)  # type: ignore[attr-defined]
+                config = self.app.config  # type: ignore[attr-defined]
+                yield DemoPhone(config.demo_outbox, config.demo_password)
         yield Footer()
 
     def on_mount(self) -> None:
@@ -95,20 +96,20 @@ class LoginScreen(Calls, Screen[bool]):
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         if event.input.id in ("ins", "password"):
-            self.act_submit()
+            self.action_act_submit()
         elif event.input.id == "code":
-            self.act_verify()
+            self.action_act_verify()
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         actions = {
-            "submit": self.act_submit,
-            "verify": self.act_verify,
-            "sms": self.act_send_sms,
-            "email": self.act_send_email,
+            "submit": self.action_act_submit,
+            "verify": self.action_act_verify,
+            "sms": self.action_act_send_sms,
+            "email": self.action_act_send_email,
         }
         actions[event.button.id or ""]()
 
-    def act_submit(self) -> None:
+    def action_act_submit(self) -> None:
         raw = self.query_one("#ins", Input).value
         password = self.query_one("#password", Input).value
         try:
@@ -177,16 +178,16 @@ class LoginScreen(Calls, Screen[bool]):
         )
         self.query_one("#code", Input).focus()
 
-    def act_send_sms(self) -> None:
+    def action_act_send_sms(self) -> None:
         self._send("sms")
 
-    def act_send_email(self) -> None:
+    def action_act_send_email(self) -> None:
         self._send("email")
 
-    def act_verify(self) -> None:
+    def action_act_verify(self) -> None:
         code = self.query_one("#code", Input).value.replace(" ", "")
         if not self.challenge:
-            self.act_submit()
+            self.action_act_submit()
             return
         if len(code) != 6 or not code.isdigit():
             self.say(

@@ -36,15 +36,26 @@ class DemoPhone(VerticalScroll):
             super().__init__()
             self.messages = messages
 
-    def __init__(self, outbox: Path) -> None:
+    def __init__(self, outbox: Path, password: str = "") -> None:
         super().__init__(id="demo-phone")
         self.outbox = outbox
+        self.password = password
         self._seen: list[dict] = []
 
     def compose(self) -> ComposeResult:
         yield Label(
             _("DEMO PHONE — messages the demo host sent (not a real phone)"), id="demo-title"
         )
+        if self.password:
+            yield Static(
+                plain(
+                    _(
+                        "Demo account: the INS is filled in; the password is {password}. "
+                        "For the code, press F2 (SMS): it appears below."
+                    ).format(password=self.password)
+                ),
+                id="demo-hint",
+            )
         yield Static(_("No message yet."), id="demo-messages")
 
     def on_mount(self) -> None:

@@ -1,0 +1,157 @@
+"""Screen 0 — Log in and screen 1 — Home, driven by keys against the real host."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+
+from hostkit import LiveHost
+from tuikit import login, make_app, status, wait_for
+
+from dmptui import i18n
+from screens.app import AppConfig, DmpApp
+
+
+def run(coro) -> None:
+    asyncio.run(coro)
+
+
+def test_login_with_the_keyboard_then_home_shows_the_record(host: LiveHost) -> None:
+    async def go() -> None:
+        app = make_app(host, "en")
+        async with app.run_test(size=(120, 40)) as pilot:
+            await login(pilot, host)
+            summary = str(app.screen.query_one("#summary").render())
+            assert "Record: open" in summary
+            assert host.practitioner("attending")["name"] in summary
+            alerts = str(app.screen.query_one("#alerts").render())
+            assert "EMERGENCY ACCESS:" in alerts  # the demo's past break-glass, first
+            assert app.title.startswith("dmptui — 1 — Home")
+            assert str(app.screen.query_one("#screen-id").render()) == "1 — Home"
+
+    run(go())
+
+
+def test_first_login_shows_the_enrolment_secret_and_qr(host: LiveHost) -> None:
+    async def go() -> None:
+        app = make_app(host, "en")
+        async with app.run_test(size=(140, 60)) as pilot:
+            app.screen.query_one("#password").focus()
+            await pilot.press(*host.password, "enter")
+            await wait_for(pilot, lambda: app.screen.query_one("#code-step").display)
+            text = str(app.screen.query_one("#enrolment").render())
+            assert host.creds["patient"]["totp_secret"] in text
+            assert "▀" in text or "█" in text or "▄" in text  # the QR code
+            assert app.screen.query_one("#password").value == ""  # never kept
+
+    run(go())
+
+
+def test_bad_ins_is_refused_before_anything_is_sent(host: LiveHost) -> None:
+    async def go() -> None:
+        before = host.sql("SELECT count(*) FROM login_throttle")
+        app = make_app(host, "en")
+        async with app.run_test(size=(120, 40)) as pilot:
+            ins = app.screen.query_one("#ins")
+            ins.value = "284057512345600"
+            app.screen.query_one("#password").focus()
+            await pilot.press(*"whatever-password", "enter")
+            await pilot.pause()
+            assert "INS:" in status(app) and "key" in status(app)
+            assert ins.value == "284057512345600"  # kept
+        assert host.sql("SELECT count(*) FROM login_throttle") == before
+
+    run(go())
+
+
+def test_wrong_password_wrong_code_and_lockout_are_explained(host: LiveHost) -> None:
+    async def go() -> None:
+        app = make_app(host, "en")
+        async with app.run_test(size=(120, 40)) as pilot:
+            pw = app.screen.query_one("#password")
+            pw.focus()
+            await pilot.press(*"Pas-le-bon-2026", "enter")
+            await wait_for(pilot, lambda: "wrong" in status(app))
+            assert "INS or the password is wrong" in status(app)
+            assert pw.value == ""
+            await pilot.press(*host.password, "enter")
+            await wait_for(pilot, lambda: app.screen.query_one("#code-step").display)
+            await pilot.press(*"000000", "enter")
+            await wait_for(pilot, lambda: "code is wrong" in status(app))
+            assert app.screen.query_one("#code").value == ""
+            for _ in range(4):
+                pw.focus()
+                await pilot.press(*"Pas-le-bon-2026", "enter")
+                await pilot.pause(0.3)
+            await wait_for(pilot, lambda: "locked" in status(app))
+
+    run(go())
+
+
+def test_code_by_sms_from_the_login_screen(host: LiveHost) -> None:
+    async def go() -> None:
+        app = make_app(host, "en")
+        async with app.run_test(size=(120, 40)) as pilot:
+            app.screen.query_one("#password").focus()
+            await pilot.press(*host.password, "enter")
+            await wait_for(pilot, lambda: app.screen.query_one("#code-step").display)
+            await pilot.press("f2")
+            await wait_for(pilot, lambda: "was sent" in status(app))
+            body = host.sql("SELECT body FROM outbox WHERE channel='sms' ORDER BY id DESC")[0][0]
+            code = body.split(":")[1].split()[0]
+            app.screen.query_one("#code").focus()
+            await pilot.press(*code, "enter")
+            await wait_for(pilot, lambda: app.screen.__class__.__name__ == "HomeScreen")
+
+    run(go())
+
+
+def test_host_unreachable_is_said_in_words() -> None:
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()
+
+    async def go() -> None:
+        i18n.set_language("en")
+        app = DmpApp(AppConfig(host_url=f"http://127.0.0.1:{port}", ins="284057512345672"))
+        async with app.run_test(size=(120, 40)) as pilot:
+            app.screen.query_one("#password").focus()
+            await pilot.press(*"Tilleul-Brume-2026", "enter")
+            await wait_for(pilot, lambda: "does not answer" in status(app))
+            assert app.screen.query_one("#ins").value == "284057512345672"
+
+    run(go())
+
+
+def test_login_in_french(host: LiveHost) -> None:
+    async def go() -> None:
+        app = make_app(host, "fr")
+        try:
+            async with app.run_test(size=(120, 40)) as pilot:
+                assert "Se connecter" in str(app.screen.query_one("#screen-id").render())
+                await login(pilot, host)
+                assert "Dossier : ouvert" in str(app.screen.query_one("#summary").render())
+        finally:
+            i18n.set_language("en")
+
+    run(go())
+
+
+def test_digits_jump_to_screens_and_escape_comes_back(host: LiveHost) -> None:
+    from tuikit import goto
+
+    async def go() -> None:
+        app = make_app(host, "en")
+        async with app.run_test(size=(120, 40)) as pilot:
+            await login(pilot, host)
+            for key in ("documents", "practitioners", "trace", "emergency", "record", "notes",
+                        "notifications", "help"):
+                await goto(pilot, key)
+                await pilot.press("escape")
+                await wait_for(pilot, lambda: app.screen.__class__.__name__ == "HomeScreen")
+            await pilot.press("f1")
+            await wait_for(pilot, lambda: app.screen.__class__.__name__ == "HelpScreen")
+            assert "Help for screen 1 — Home" in str(app.screen.query_one("#help-text").render())
+
+    run(go())
