@@ -26,7 +26,7 @@ from sqlalchemy import (
     create_engine,
     event,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, sessionmaker
 
 SQLITE_BUSY_MS = 10_000
 
@@ -106,10 +106,25 @@ class Document(Base):
     patient_visible_from: Mapped[datetime] = mapped_column(UTCDateTime)
     content_type: Mapped[str] = mapped_column(String(40))
     size: Mapped[int] = mapped_column(Integer)
-    content: Mapped[bytes] = mapped_column(LargeBinary)
     labels: Mapped[list[str]] = mapped_column(JSON, default=list)
     notice_sent: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The content lives in its own table, so lists never read through it.
+    body: Mapped[DocumentBody] = relationship(
+        back_populates="document",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+        lazy="raise_on_sql",
+    )
     __table_args__ = (Index("ix_documents_record_deposited", "record_id", "deposited_at", "id"),)
+
+
+class DocumentBody(Base):
+    __tablename__ = "document_bodies"
+    document_id: Mapped[str] = mapped_column(
+        ForeignKey("documents.id", ondelete="CASCADE"), primary_key=True
+    )
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    document: Mapped[Document] = relationship(back_populates="body")
 
 
 class Authorisation(Base):
@@ -275,6 +290,12 @@ def migrate(url: str) -> None:
     cfg.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
     cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     command.upgrade(cfg, "head")
+
+
+def content_of(s: Any, document_id: str) -> bytes:
+    from sqlalchemy import select
+
+    return bytes(s.scalar(select(DocumentBody.data).where(DocumentBody.document_id == document_id)))
 
 
 def utcnow() -> datetime:

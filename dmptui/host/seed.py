@@ -16,6 +16,7 @@ from dmptui.host.context import Host
 from dmptui.host.db import (
     Authorisation,
     Document,
+    DocumentBody,
     Notification,
     OutboxMessage,
     Practitioner,
@@ -123,7 +124,7 @@ def seed_demo(host: Host, now: datetime | None = None) -> dict[str, Any]:
                 patient_visible_from=at,
                 content_type="text/plain",
                 size=len(content),
-                content=content,
+                body=DocumentBody(data=content),
                 labels=labels,
                 notice_sent=False,
             )

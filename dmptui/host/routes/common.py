@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from fastapi import Request
+from fastapi import Request, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -88,8 +88,13 @@ def patient_call(
     host = host_of(request)
     now = host.now()
     token = bearer(request)
-    sess = s.scalar(select(AuthSession).where(AuthSession.access_hash == auth.digest(token)))
-    if not session_alive(sess, now):
+    row = s.execute(
+        select(AuthSession, Record)
+        .join(Record, Record.id == AuthSession.record_id)
+        .where(AuthSession.access_hash == auth.digest(token))
+    ).first()
+    sess, record = row if row is not None else (None, None)
+    if not session_alive(sess, now) or record is None:
         raise ApiError(
             401,
             "session_expired",
@@ -97,8 +102,6 @@ def patient_call(
             headers={"WWW-Authenticate": "Bearer"},
         )
     assert sess is not None
-    record = s.get(Record, sess.record_id)
-    assert record is not None
     sess.last_seen_at = now
     actor = ledger.Actor.of_patient(record)
     decision = policy.patient_may(RecordStatus(record.status), action)
@@ -207,6 +210,11 @@ def decode_cursor(cursor: str, arity: int) -> list[Any]:
         raise ApiError(
             422, "invalid_input", field="cursor", message="This cursor was not given by this host."
         ) from e
+
+
+def json_response(model: Any) -> Response:
+    """Serialise a response model once (the route's ``response_model`` still documents it)."""
+    return Response(model.model_dump_json(), media_type="application/json")
 
 
 # --- rows to models ------------------------------------------------------------------------

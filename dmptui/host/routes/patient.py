@@ -20,6 +20,7 @@ from dmptui.host.db import (
     Practitioner,
     Record,
     TraceEntry,
+    content_of,
 )
 from dmptui.host.routes.common import (
     PatientCall,
@@ -28,6 +29,7 @@ from dmptui.host.routes.common import (
     document_out,
     encode_cursor,
     host_of,
+    json_response,
     patient_call,
     practitioner_facts,
     practitioner_out,
@@ -175,14 +177,16 @@ def list_documents(
     cursor: str | None = None,
     type: DocType | None = None,
     q: str | None = Query(None, max_length=200),
-) -> DocumentPage:
+) -> Response:
     host = host_of(request)
     with host.tx() as s:
         now = host.now()
         call = patient_call(s, request, "documents.list")
         _trace(s, call, "documents.list", now)
-        stmt = select(Document).where(
-            Document.record_id == call.record.id, Document.patient_visible_from <= now
+        stmt = (
+            select(Document, Practitioner)
+            .join(Practitioner, Practitioner.rpps == Document.author_rpps)
+            .where(Document.record_id == call.record.id, Document.patient_visible_from <= now)
         )
         if type is not None:
             stmt = stmt.where(Document.type == type.value)
@@ -197,20 +201,19 @@ def list_documents(
                     (Document.deposited_at == moment) & (Document.id < last_id),
                 )
             )
-        rows = s.scalars(
+        rows = s.execute(
             stmt.order_by(Document.deposited_at.desc(), Document.id.desc()).limit(limit + 1)
         ).all()
-        page = [d for d in rows[:limit] if policy.patient_sees(document_facts(d), now)]
-        authors = practitioners_by_rpps(s, {d.author_rpps for d in page})
-        items = [
-            document_out(d, authors[d.author_rpps], policy.patient_labels(document_facts(d), now))
-            for d in page
-        ]
+        items = []
+        for doc, author in rows[:limit]:
+            facts = document_facts(doc)
+            if policy.patient_sees(facts, now):  # policy decides; the SQL filter only pages
+                items.append(document_out(doc, author, policy.patient_labels(facts, now)))
         nxt = None
         if len(rows) > limit:
-            last = rows[limit - 1]
+            last = rows[limit - 1][0]
             nxt = encode_cursor(last.deposited_at.isoformat(), last.id)
-        return DocumentPage(items=items, next_cursor=nxt)
+        return json_response(DocumentPage(items=items, next_cursor=nxt))
 
 
 def _like_escape(text: str) -> str:
@@ -244,7 +247,7 @@ def get_content(doc_id: str, request: Request) -> Response:
             "text/plain; charset=utf-8" if doc.content_type == "text/plain" else doc.content_type
         )
         return Response(
-            content=doc.content,
+            content=content_of(s, doc.id),
             media_type=media,
             headers={
                 "Content-Disposition": f'attachment; filename="{doc.id}"',

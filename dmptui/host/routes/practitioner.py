@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from dmptui.host import ledger, notifications, policy
 from dmptui.host.context import ApiError, Refused
-from dmptui.host.db import Document, Notification, Practitioner, Record
+from dmptui.host.db import Document, DocumentBody, Notification, Practitioner, Record, content_of
 from dmptui.host.routes.common import (
     decode_cursor,
     document_facts,
@@ -201,7 +201,7 @@ def deposit(ins: str, body: DepositRequest, request: Request) -> DocumentOut:
             deposited_at=now,
             content_type=body.content_type,
             size=len(data),
-            content=data,
+            body=DocumentBody(data=data),
             labels=sorted(labels),
             notice_sent=False,
             patient_visible_from=now,
@@ -337,9 +337,10 @@ def read_document(
         author = s.get(Practitioner, doc.author_rpps)
         assert author is not None
         out = _practitioner_view(doc, author, facts, who, now)
+        data = content_of(s, doc.id)
         if doc.content_type == "text/plain":
-            return DocumentContent(document=out, content=doc.content.decode("utf-8"))
-        return DocumentContent(document=out, content_base64=base64.b64encode(doc.content).decode())
+            return DocumentContent(document=out, content=data.decode("utf-8"))
+        return DocumentContent(document=out, content_base64=base64.b64encode(data).decode())
 
 
 @router.get("/records/{ins}/notes", response_model=NotesOut)
