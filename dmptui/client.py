@@ -1,0 +1,687 @@
+"""The async client of the record host's patient API: typed errors, retries, timeouts, refresh.
+
+Shares nothing with the host but ``dmptui.schema``: every request body is built from, and every
+answer is validated against, the schema's models. Any answer that does not fit becomes
+``InvalidResponse``; every failure is a subclass of ``HostError`` with a stable ``code``.
+
+Retries: GET, PUT and DELETE (idempotent) are retried on an unreachable host, a timeout or a 5xx,
+with a short exponential backoff, ``retries`` times. A POST is retried only when the connection
+could not even be opened (nothing was sent); otherwise never.
+
+Sessions: the access token idles out on the host after 15 minutes. On ``401 session_expired`` the
+client refreshes once (the host rotates both tokens) and replays the request once; if the refresh
+is refused, the tokens are cleared and ``SessionExpired`` is raised. ``on_tokens`` is called with
+every new pair of tokens (to keep a stored refresh token current), ``on_session_end`` whenever the
+tokens are dropped.
+
+Secrets (tokens, passwords, codes) never appear in an error's message or repr.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Any, TypeVar
+from urllib.parse import quote
+
+import httpx
+from pydantic import BaseModel, ValidationError
+
+from dmptui import __version__
+from dmptui.schema import (
+    API_PREFIX,
+    DEVICE_HEADER,
+    AuthorisationRequest,
+    DirectoryPage,
+    DocumentOut,
+    DocumentPage,
+    ErrorBody,
+    LifecycleDone,
+    LoginChallenge,
+    LoginRequest,
+    NotesIn,
+    NotesOut,
+    NotificationPage,
+    Oppositions,
+    OtpRequest,
+    OtpSent,
+    PractitionersOut,
+    RecordOut,
+    RefreshRequest,
+    StepUpDone,
+    StepUpOtpRequest,
+    StepUpRequest,
+    Tokens,
+    TracePage,
+    VerifyRequest,
+)
+
+log = logging.getLogger(__name__)
+
+M = TypeVar("M", bound=BaseModel)
+
+IDEMPOTENT = frozenset({"GET", "PUT", "DELETE", "HEAD", "OPTIONS"})
+
+
+# --- errors --------------------------------------------------------------------------------
+
+
+class HostError(Exception):
+    """Anything other than a success. ``code`` is stable (the host's error code, or one of the
+    client's own: "unreachable", "timeout", "server_error", "invalid_response", ...)."""
+
+    code: str = "host_error"
+
+    def __init__(
+        self,
+        message: str = "",
+        *,
+        code: str | None = None,
+        status: int | None = None,
+        field: str | None = None,
+        reason: str | None = None,
+        retry_after: int | None = None,
+    ) -> None:
+        if code is not None:
+            self.code = code
+        self.status = status
+        self.field = field
+        self.reason = reason
+        self.retry_after = retry_after
+        self.message = message
+        super().__init__(message or self.code)
+
+    def __repr__(self) -> str:
+        parts = [f"code={self.code!r}"]
+        for name in ("status", "field", "reason", "retry_after"):
+            value = getattr(self, name)
+            if value is not None:
+                parts.append(f"{name}={value!r}")
+        return f"{type(self).__name__}({', '.join(parts)})"
+
+
+class HostUnreachable(HostError):
+    """No connection: refused, unknown name, reset, closed without an answer."""
+
+    code = "unreachable"
+
+
+class HostTimeout(HostError):
+    code = "timeout"
+
+
+class HostServerError(HostError):
+    """The host answered 5xx."""
+
+    code = "server_error"
+
+
+class InvalidResponse(HostError):
+    """The answer is not JSON, or not the shape the schema says."""
+
+    code = "invalid_response"
+
+
+class SessionExpired(HostError):
+    """Not logged in, or the session has ended: log in again."""
+
+    code = "session_expired"
+
+
+class StepUpRequired(HostError):
+    """The action needs a fresh one-time code (``Client.step_up``), then a retry."""
+
+    code = "step_up_required"
+
+
+class Refused(HostError):
+    """403 (or 410 on an erased record); ``reason`` says why."""
+
+    code = "forbidden"
+
+
+class NotFound(HostError):
+    code = "not_found"
+
+
+class InvalidInput(HostError):
+    """422 ``invalid_input`` or 413 ``too_large``; ``field`` names what to correct."""
+
+    code = "invalid_input"
+
+
+class Locked(HostError):
+    """Too many failed attempts; ``retry_after`` seconds."""
+
+    code = "locked"
+
+
+class InvalidCredentials(HostError):
+    code = "invalid_credentials"
+
+
+class InvalidCode(HostError):
+    code = "invalid_code"
+
+
+class ChallengeExpired(HostError):
+    code = "challenge_expired"
+
+
+class TooManyCodes(HostError):
+    code = "too_many_codes"
+
+
+BY_CODE: dict[str, type[HostError]] = {
+    "session_expired": SessionExpired,
+    "unauthenticated": SessionExpired,
+    "step_up_required": StepUpRequired,
+    "forbidden": Refused,
+    "not_found": NotFound,
+    "invalid_input": InvalidInput,
+    "too_large": InvalidInput,
+    "locked": Locked,
+    "invalid_credentials": InvalidCredentials,
+    "invalid_code": InvalidCode,
+    "challenge_expired": ChallengeExpired,
+    "too_many_codes": TooManyCodes,
+}
+
+BY_STATUS: dict[int, type[HostError]] = {
+    401: SessionExpired,
+    403: Refused,
+    404: NotFound,
+    410: Refused,
+    413: InvalidInput,
+    422: InvalidInput,
+}
+
+
+def _retry_after(headers: httpx.Headers) -> int | None:
+    raw = headers.get("retry-after", "").strip()
+    return int(raw) if raw.isdigit() else None
+
+
+def error_from_response(response: httpx.Response) -> HostError:
+    """The typed error for a 4xx/5xx answer."""
+    status = response.status_code
+    if status >= 500:
+        return HostServerError(f"the record host failed (HTTP {status})", status=status)
+    try:
+        body: ErrorBody | None = ErrorBody.model_validate_json(response.content)
+    except ValidationError:
+        body = None
+    if body is None:
+        return InvalidResponse(
+            f"the record host answered HTTP {status} without an error body", status=status
+        )
+    cls = BY_CODE.get(body.error) or BY_STATUS.get(status, HostError)
+    return cls(
+        body.message,
+        code=body.error,
+        status=status,
+        field=body.field,
+        reason=body.reason,
+        retry_after=_retry_after(response.headers),
+    )
+
+
+def _describe(error: ValidationError) -> str:
+    """Where a model did not fit, without the values (they may be secrets)."""
+    places = []
+    for e in error.errors(include_url=False, include_input=False)[:3]:
+        loc = ".".join(str(p) for p in e.get("loc", ())) or "body"
+        places.append(f"{loc}: {e.get('type', 'invalid')}")
+    return "; ".join(places)
+
+
+def _request_body(model: type[M], **values: Any) -> dict[str, Any]:
+    """Check a request against its schema model before sending it (InvalidInput if it does
+    not fit, naming the field, never echoing the value)."""
+    try:
+        return model(**values).model_dump(mode="json")
+    except ValidationError as e:
+        first = e.errors(include_url=False, include_input=False)[0]
+        loc = [str(p) for p in first.get("loc", ())]
+        raise InvalidInput(
+            str(first.get("msg", "invalid input")),
+            field=".".join(loc) or None,
+            reason=str(first.get("type", "")) or None,
+        ) from None
+
+
+def _segment(value: str, field: str) -> str:
+    """One path segment, escaped (an id can never reach another route)."""
+    value = str(value)
+    if not value.strip(" ."):  # empty, or "." / ".." (which a URL would resolve away)
+        raise InvalidInput(f"{field} is not an identifier", field=field, reason="empty")
+    return quote(value, safe="")
+
+
+def _params(**values: Any) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for key, value in values.items():
+        if value is None or value is False:
+            continue
+        if value is True:
+            out[key] = "true"
+        elif isinstance(value, datetime):
+            out[key] = value.isoformat()
+        else:
+            out[key] = str(value)
+    return out
+
+
+class _Gone:
+    """Marker: a retried DELETE found the thing already gone (the first attempt did it)."""
+
+
+GONE = _Gone()
+
+
+# --- client --------------------------------------------------------------------------------
+
+
+class Client:
+    """The patient's side of the host API. One instance per host; not shared between loops."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        timeout: float = 10.0,
+        device_id: str | None = None,
+        retries: int = 2,
+    ) -> None:
+        url = httpx.URL(base_url)
+        if url.scheme not in ("http", "https") or not url.host:
+            raise ValueError("the host URL must be http:// or https:// with a host name")
+        self.base_url = str(url)
+        self.retries = max(0, retries)
+        self.backoff = 0.2  # seconds before the first retry; doubled each time
+        self.device_id = device_id
+        self.access_token: str | None = None
+        self.refresh_token: str | None = None
+        self.on_tokens: Callable[[Tokens], None] | None = None
+        self.on_session_end: Callable[[], None] | None = None
+        headers = {"User-Agent": f"dmptui/{__version__}", "Accept": "application/json"}
+        if device_id:
+            headers[DEVICE_HEADER] = device_id
+        self._http = httpx.AsyncClient(
+            base_url=url,
+            transport=transport,
+            timeout=httpx.Timeout(timeout),
+            headers=headers,
+            follow_redirects=False,
+        )
+        self._refreshing = asyncio.Lock()
+
+    def __repr__(self) -> str:
+        return f"Client({self.base_url!r}, logged_in={self.logged_in})"
+
+    @property
+    def logged_in(self) -> bool:
+        return self.access_token is not None
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def __aenter__(self) -> Client:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    # --- tokens ------------------------------------------------------------------------
+
+    def _set_tokens(self, tokens: Tokens) -> None:
+        self.access_token = tokens.access_token
+        self.refresh_token = tokens.refresh_token
+        if self.on_tokens is not None:
+            try:
+                self.on_tokens(tokens)
+            except Exception as e:  # a storage hook must not break a call that succeeded
+                log.warning("on_tokens hook failed: %s", type(e).__name__)
+
+    def _clear_tokens(self) -> None:
+        had = self.access_token is not None or self.refresh_token is not None
+        self.access_token = None
+        self.refresh_token = None
+        if had and self.on_session_end is not None:
+            try:
+                self.on_session_end()
+            except Exception as e:
+                log.warning("on_session_end hook failed: %s", type(e).__name__)
+
+    # --- transport ---------------------------------------------------------------------
+
+    async def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: Mapping[str, str] | None = None,
+        token: str | None = None,
+        gone_ok: bool = False,
+    ) -> httpx.Response | _Gone:
+        """One request with retries; a 2xx response, or a typed error."""
+        idempotent = method in IDEMPOTENT
+        headers = {"Authorization": f"Bearer {token}"} if token else None
+        url = API_PREFIX + path
+        attempts = self.retries + 1
+        maybe_done = False  # an earlier attempt may have reached the host
+        for attempt in range(attempts):
+            last = attempt == attempts - 1
+            try:
+                response = await self._http.request(
+                    method, url, json=json, params=params, headers=headers
+                )
+            except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as e:
+                # Nothing was sent: safe to retry whatever the method.
+                error: HostError = (
+                    HostUnreachable("could not connect to the record host")
+                    if isinstance(e, httpx.ConnectError)
+                    else HostTimeout("timed out connecting to the record host")
+                )
+                if last:
+                    raise error from e
+                await self._pause(attempt)
+                continue
+            except httpx.TimeoutException as e:
+                if last or not idempotent:
+                    raise HostTimeout("the record host did not answer in time") from e
+                maybe_done = True
+                await self._pause(attempt)
+                continue
+            except httpx.UnsupportedProtocol as e:
+                raise HostUnreachable("the host URL cannot be used", code="bad_url") from e
+            except httpx.TransportError as e:
+                if last or not idempotent:
+                    raise HostUnreachable(
+                        f"the connection to the record host failed ({type(e).__name__})"
+                    ) from e
+                maybe_done = True
+                await self._pause(attempt)
+                continue
+            if response.status_code >= 500:
+                if last or not idempotent:
+                    raise error_from_response(response)
+                maybe_done = True
+                await self._pause(attempt)
+                continue
+            if 200 <= response.status_code < 300:
+                return response
+            if gone_ok and maybe_done and response.status_code == 404:
+                return GONE
+            if response.status_code < 400:
+                raise InvalidResponse(
+                    f"unexpected HTTP {response.status_code} from the record host",
+                    status=response.status_code,
+                )
+            raise error_from_response(response)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _pause(self, attempt: int) -> None:
+        await asyncio.sleep(self.backoff * (2**attempt))
+
+    async def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: Mapping[str, str] | None = None,
+        gone_ok: bool = False,
+    ) -> httpx.Response | _Gone:
+        """An authenticated request: refresh once and replay once on an expired session."""
+        if self.access_token is None:
+            if self.refresh_token is None:
+                raise SessionExpired("not logged in", code="not_logged_in")
+            await self._refresh_after(None)
+        used = self.access_token
+        try:
+            return await self._send(
+                method, path, json=json, params=params, token=used, gone_ok=gone_ok
+            )
+        except SessionExpired:
+            if self.refresh_token is None:
+                self._clear_tokens()
+                raise
+        await self._refresh_after(used)
+        try:
+            return await self._send(
+                method, path, json=json, params=params, token=self.access_token, gone_ok=gone_ok
+            )
+        except SessionExpired:
+            self._clear_tokens()
+            raise
+
+    async def _refresh_after(self, used: str | None) -> None:
+        """Refresh, unless another call already did while this one waited."""
+        async with self._refreshing:
+            if self.access_token is not None and self.access_token != used:
+                return
+            await self.refresh()
+
+    @staticmethod
+    def _model(response: httpx.Response | _Gone, model: type[M]) -> M:
+        if isinstance(response, _Gone):  # pragma: no cover - only with gone_ok
+            raise NotFound("already gone")
+        try:
+            return model.model_validate_json(response.content)
+        except ValidationError as e:
+            raise InvalidResponse(
+                f"the record host's answer does not fit {model.__name__} ({_describe(e)})",
+                status=response.status_code,
+            ) from None
+
+    async def _get(self, path: str, model: type[M], **params: Any) -> M:
+        return self._model(await self._call("GET", path, params=_params(**params)), model)
+
+    # --- authentication ----------------------------------------------------------------
+
+    async def login(self, ins: str, password: str) -> LoginChallenge:
+        body = _request_body(LoginRequest, ins=ins, password=password)
+        return self._model(await self._send("POST", "/auth/login", json=body), LoginChallenge)
+
+    async def send_code(self, challenge: str, channel: str) -> OtpSent:
+        body = _request_body(OtpRequest, challenge=challenge, channel=channel)
+        return self._model(await self._send("POST", "/auth/otp", json=body), OtpSent)
+
+    async def verify(self, challenge: str, code: str) -> Tokens:
+        body = _request_body(VerifyRequest, challenge=challenge, code=code)
+        tokens = self._model(await self._send("POST", "/auth/verify", json=body), Tokens)
+        self._set_tokens(tokens)
+        return tokens
+
+    async def refresh(self) -> Tokens:
+        """New tokens for the refresh token (the host rotates both). A refusal ends the
+        session: tokens cleared, ``SessionExpired``. A network failure keeps them."""
+        if self.refresh_token is None:
+            raise SessionExpired("not logged in", code="not_logged_in")
+        try:
+            body = _request_body(RefreshRequest, refresh_token=self.refresh_token)
+            response = await self._send("POST", "/auth/refresh", json=body)
+        except (HostUnreachable, HostTimeout, HostServerError):
+            raise
+        except HostError as e:
+            self._clear_tokens()
+            raise SessionExpired(
+                "the session has ended; log in again", code="session_expired", status=e.status
+            ) from None
+        tokens = self._model(response, Tokens)
+        self._set_tokens(tokens)
+        return tokens
+
+    async def resume(self, refresh_token: str) -> Tokens:
+        """Start from a stored refresh token ("remember me")."""
+        self.access_token = None
+        self.refresh_token = refresh_token
+        return await self.refresh()
+
+    async def logout(self) -> None:
+        """End the session on the host; the tokens are dropped here whatever happens. A session
+        that had already ended is not an error; failing to reach the host is raised, after."""
+        try:
+            if self.access_token is None and self.refresh_token is not None:
+                await self.refresh()  # a resumed session: get an access token to end it with
+            if self.access_token is not None:
+                await self._send("POST", "/auth/logout", token=self.access_token)
+        except SessionExpired:
+            pass
+        finally:
+            self._clear_tokens()
+
+    async def step_up(self, code: str) -> StepUpDone:
+        body = _request_body(StepUpRequest, code=code)
+        return self._model(await self._call("POST", "/auth/step-up", json=body), StepUpDone)
+
+    async def step_up_send(self, channel: str) -> OtpSent:
+        body = _request_body(StepUpOtpRequest, channel=channel)
+        return self._model(await self._call("POST", "/auth/step-up/otp", json=body), OtpSent)
+
+    # --- record and documents ----------------------------------------------------------
+
+    async def record(self) -> RecordOut:
+        return await self._get("/record", RecordOut)
+
+    async def documents(
+        self,
+        limit: int = 50,
+        cursor: str | None = None,
+        type: str | None = None,
+        q: str | None = None,
+    ) -> DocumentPage:
+        return await self._get(
+            "/record/documents", DocumentPage, limit=limit, cursor=cursor, type=type, q=q or None
+        )
+
+    async def document(self, doc_id: str) -> DocumentOut:
+        return await self._get(f"/record/documents/{_segment(doc_id, 'doc_id')}", DocumentOut)
+
+    async def content(self, doc_id: str) -> tuple[bytes, str]:
+        """The document's bytes and the Content-Type header as sent (e.g.
+        ``text/plain; charset=utf-8`` or ``application/pdf``)."""
+        response = await self._call(
+            "GET", f"/record/documents/{_segment(doc_id, 'doc_id')}/content"
+        )
+        assert isinstance(response, httpx.Response)
+        content_type = response.headers.get("content-type", "")
+        if not content_type:
+            raise InvalidResponse("the document came without a content type", status=200)
+        return response.content, content_type
+
+    async def mask(self, doc_id: str) -> DocumentOut:
+        path = f"/record/documents/{_segment(doc_id, 'doc_id')}/mask"
+        return self._model(await self._call("POST", path), DocumentOut)
+
+    async def unmask(self, doc_id: str) -> DocumentOut:
+        path = f"/record/documents/{_segment(doc_id, 'doc_id')}/unmask"
+        return self._model(await self._call("POST", path), DocumentOut)
+
+    async def delete_document(self, doc_id: str) -> None:
+        """Needs a fresh step-up. If a retry finds the document gone, the first try did it."""
+        await self._call("DELETE", f"/record/documents/{_segment(doc_id, 'doc_id')}", gone_ok=True)
+
+    # --- practitioners -----------------------------------------------------------------
+
+    async def practitioners(self) -> PractitionersOut:
+        return await self._get("/record/practitioners", PractitionersOut)
+
+    async def directory(self, q: str, limit: int = 20) -> DirectoryPage:
+        return await self._get("/directory", DirectoryPage, q=q, limit=limit)
+
+    async def authorise(self, rpps: str, see_masked: bool = False) -> PractitionersOut:
+        body = _request_body(AuthorisationRequest, see_masked=see_masked)
+        path = f"/record/authorisations/{_segment(rpps, 'rpps')}"
+        return self._model(await self._call("PUT", path, json=body), PractitionersOut)
+
+    async def _delete_link(self, path: str) -> PractitionersOut:
+        response = await self._call("DELETE", path, gone_ok=True)
+        if isinstance(response, _Gone):
+            return await self.practitioners()
+        return self._model(response, PractitionersOut)
+
+    async def revoke(self, rpps: str) -> PractitionersOut:
+        return await self._delete_link(f"/record/authorisations/{_segment(rpps, 'rpps')}")
+
+    async def block(self, rpps: str) -> PractitionersOut:
+        path = f"/record/blocks/{_segment(rpps, 'rpps')}"
+        return self._model(await self._call("PUT", path), PractitionersOut)
+
+    async def unblock(self, rpps: str) -> PractitionersOut:
+        return await self._delete_link(f"/record/blocks/{_segment(rpps, 'rpps')}")
+
+    async def designate_attending(self, rpps: str) -> PractitionersOut:
+        path = f"/record/attending/{_segment(rpps, 'rpps')}"
+        return self._model(await self._call("PUT", path), PractitionersOut)
+
+    async def clear_attending(self) -> PractitionersOut:
+        return self._model(await self._call("DELETE", "/record/attending"), PractitionersOut)
+
+    # --- trace, oppositions, life of the record ----------------------------------------
+
+    async def trace(
+        self,
+        limit: int = 50,
+        cursor: str | None = None,
+        actor: str | None = None,
+        mode: str | None = None,
+        since: datetime | str | None = None,
+        until: datetime | str | None = None,
+    ) -> TracePage:
+        return await self._get(
+            "/record/trace",
+            TracePage,
+            limit=limit,
+            cursor=cursor,
+            actor=actor or None,
+            mode=mode,
+            since=since,
+            until=until,
+        )
+
+    async def set_oppositions(self, break_glass: bool, regulation: bool) -> Oppositions:
+        """Needs a fresh step-up."""
+        body = _request_body(Oppositions, break_glass=break_glass, regulation=regulation)
+        return self._model(await self._call("PUT", "/record/oppositions", json=body), Oppositions)
+
+    async def close_record(self) -> LifecycleDone:
+        """Needs a fresh step-up. The host ends every session of the record: the tokens are
+        dropped here too."""
+        done = self._model(await self._call("POST", "/record/close"), LifecycleDone)
+        self._clear_tokens()
+        return done
+
+    async def reactivate_record(self) -> LifecycleDone:
+        """Needs a fresh step-up (a login on the closed record gives one)."""
+        return self._model(await self._call("POST", "/record/reactivate"), LifecycleDone)
+
+    async def erase_record(self) -> LifecycleDone:
+        """Needs a fresh step-up. Definitive; the tokens are dropped."""
+        done = self._model(await self._call("POST", "/record/erase"), LifecycleDone)
+        self._clear_tokens()
+        return done
+
+    # --- personal space, notifications -------------------------------------------------
+
+    async def notes(self) -> NotesOut:
+        return await self._get("/record/notes", NotesOut)
+
+    async def save_notes(self, text: str) -> NotesOut:
+        body = _request_body(NotesIn, text=text)
+        return self._model(await self._call("PUT", "/record/notes", json=body), NotesOut)
+
+    async def notifications(
+        self, limit: int = 50, cursor: str | None = None, unread: bool = False
+    ) -> NotificationPage:
+        return await self._get(
+            "/record/notifications", NotificationPage, limit=limit, cursor=cursor, unread=unread
+        )
+
+    async def mark_notifications_read(self) -> None:
+        await self._call("POST", "/record/notifications/read")
