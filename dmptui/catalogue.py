@@ -191,7 +191,10 @@ ACTIONS: tuple[Action, ...] = (
         "trace",
         "e",
         N_("Emergency accesses only"),
-        N_("Show only break-glass and regulation accesses."),
+        N_(
+            "Show only break-glass accesses; press again for call-centre accesses, again for "
+            "everything."
+        ),
     ),
     Action(
         "emergency.break_glass",

@@ -86,6 +86,7 @@ class CodeScreen(Calls, ModalScreen[bool]):
     def on_calls_call_failed(self, message: Calls.CallFailed) -> None:
         from dmptui.explain import explain
 
+        message.prevent_default()  # this screen explains its own failures
         self.say("error", explain(message.error))
 
 

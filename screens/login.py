@@ -216,6 +216,7 @@ class LoginScreen(Calls, Screen[bool]):
     def on_calls_call_failed(self, message: Calls.CallFailed) -> None:
         from dmptui.explain import explain
 
+        message.prevent_default()  # this screen explains its own failures
         name = type(message.error).__name__
         self.query_one("#password", Input).value = ""
         self.query_one("#code", Input).value = ""

@@ -1,0 +1,147 @@
+"""Screen 8 — Notifications: what the host told the patient (new documents, emergency accesses,
+new authorisations, logins from a new device, documents awaiting a consultation).
+
+Emergency accesses come first and say so in words ("EMERGENCY ACCESS"); each row says whether it
+is read or unread in words. 'r' marks every notification as read."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.widgets import DataTable
+
+from dmptui.i18n import N_, _, format_datetime, pick
+from screens.base import Calls, RecordScreen
+from screens.widgets.text import plain
+
+PAGE = 100
+NEAR_END = 5
+
+KINDS = {
+    "new_document": N_("New document"),
+    "authorisation": N_("New authorisation"),
+    "new_device": N_("Login from a new device"),
+    "awaiting_consultation": N_("Document awaiting a consultation"),
+    "emergency_access": N_("EMERGENCY ACCESS"),
+}
+
+
+def order(n: Any) -> tuple[bool, float, int]:
+    """Emergency accesses first, then newest first."""
+    return (not n.emergency, -n.at.timestamp(), -n.id)
+
+
+class NotificationsScreen(RecordScreen):
+    SCREEN_KEY = "notifications"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.items: dict[str, Any] = {}
+        self.next_cursor: str | None = None
+        self.loading = False
+        self.generation = 0
+
+    def compose_body(self) -> ComposeResult:
+        yield DataTable(id="notifications-table", cursor_type="row", zebra_stripes=True)
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        table.add_column(_("When"), key="when")
+        table.add_column(_("Status"), key="status", width=8)
+        table.add_column(_("About"), key="about", width=18)
+        table.add_column(_("Message"), key="message", width=62)
+        table.focus()
+
+    # --- loading ------------------------------------------------------------------------------
+
+    def reload(self, after: str | None = None) -> None:
+        """Load the first page again; ``after`` is said once it is shown (a "done" line)."""
+        self.generation += 1
+        self.items.clear()
+        self.next_cursor = None
+        self._fetch(None, after)
+
+    def _fetch(self, cursor: str | None, after: str | None = None) -> None:
+        generation = self.generation
+        self.loading = True
+
+        async def page() -> Any:
+            return await self.client.notifications(limit=PAGE, cursor=cursor)
+
+        def done(result: Any) -> None:
+            self._show_page(generation, result, after)
+
+        self.call(_("Loading your notifications…"), page, done)
+
+    def _show_page(self, generation: int, page: Any, after: str | None) -> None:
+        if generation != self.generation:
+            return
+        self.loading = False
+        for n in page.items:
+            self.items[str(n.id)] = n
+        self.next_cursor = page.next_cursor
+        self._fill()
+        if after:
+            self.say("done", after)
+            return
+        total = len(self.items)
+        unread = sum(1 for n in self.items.values() if not n.read)
+        emergencies = sum(1 for n in self.items.values() if n.emergency)
+        if not total:
+            self.say("info", _("You have no notifications."))
+            return
+        text = _(
+            "Notifications: {total}, {unread} unread; emergency accesses first ({emergencies})."
+        ).format(total=total, unread=unread, emergencies=emergencies)
+        if self.next_cursor:
+            text += " " + _("Older ones load as you scroll.")
+        self.say("info", text)
+
+    def _fill(self) -> None:
+        """Show every loaded notification in order, keeping the cursor on the same one."""
+        table = self.query_one(DataTable)
+        current = None
+        if table.row_count:
+            current = table.coordinate_to_cell_key((table.cursor_row, 0)).row_key.value
+        table.clear()
+        for n in sorted(self.items.values(), key=order):
+            table.add_row(*self._cells(n), key=str(n.id), height=None)
+        if current in self.items:
+            table.move_cursor(row=table.get_row_index(current), animate=False)
+
+    def _cells(self, n: Any) -> list[Text]:
+        status = plain(_("read")) if n.read else plain(_("UNREAD"), "bold")
+        if n.emergency:
+            about = plain(_("EMERGENCY ACCESS"), "bold reverse")
+        elif n.kind in KINDS:
+            about = plain(_(KINDS[n.kind]))
+        else:
+            about = plain(n.kind)
+        return [plain(format_datetime(n.at)), status, about, plain(pick(n.message))]
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        table = event.data_table
+        if self.next_cursor and not self.loading and event.cursor_row >= table.row_count - NEAR_END:
+            self._fetch(self.next_cursor)
+
+    def on_calls_call_failed(self, _message: Calls.CallFailed) -> None:
+        # The base class explains the failure (and retries after a login or a code); a page
+        # that did not come must not stop the next ones from loading.
+        self.loading = False
+
+    # --- actions ------------------------------------------------------------------------------
+
+    def action_act_read_all(self) -> None:
+        unread = sum(1 for n in self.items.values() if not n.read)
+        if self.items and not unread and not self.next_cursor:
+            self.say("info", _("Nothing to do: every notification is already read."))
+            return
+
+        def marked(_result: Any) -> None:
+            self.reload(after=_("every notification is now marked as read."))
+
+        self.call(
+            _("Marking every notification as read…"), self.client.mark_notifications_read, marked
+        )

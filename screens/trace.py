@@ -1,0 +1,474 @@
+"""Screen 4 — Access trace: who opened the record, when, what they did, in which mode
+(normal, break-glass, regulation) and whether it was allowed or denied.
+
+Newest first, one page of 50 at a time: the next page loads when the cursor nears the end, so a
+long trace is never loaded at once. Emergency accesses say so in words ("EMERGENCY — …"), not
+by colour only. Filters: practitioner (name or RPPS), mode, and a period of days."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Button, DataTable, Input, Label, Select, Static
+
+from dmptui.i18n import N_, _, format_datetime
+from dmptui.identifiers import IdentifierError, parse_rpps
+from screens.base import Calls, RecordScreen
+from screens.widgets.text import plain
+
+PAGE = 50
+NEAR_END = 5  # rows before the end at which the next page is fetched
+
+ACTIONS = {
+    "login": N_("logged in"),
+    "logout": N_("logged out"),
+    "record.read": N_("looked at the record's summary"),
+    "record.status": N_("looked at the record's summary"),
+    "documents.list": N_("listed your documents"),
+    "document.read": N_("read a document"),
+    "document.download": N_("downloaded a document"),
+    "document.deposit": N_("added a document"),
+    "document.mask": N_("hid a document from practitioners"),
+    "document.unmask": N_("showed a document to practitioners again"),
+    "document.delete": N_("deleted a document"),
+    "practitioners.list": N_("looked at your practitioners"),
+    "directory.search": N_("searched the directory of practitioners"),
+    "authorisation.grant": N_("gave a practitioner access"),
+    "authorisation.revoke": N_("took back a practitioner's access"),
+    "block": N_("blocked a practitioner"),
+    "unblock": N_("unblocked a practitioner"),
+    "attending.designate": N_("chose a médecin traitant"),
+    "attending.clear": N_("removed the médecin traitant"),
+    "trace.read": N_("read the access trace"),
+    "oppositions": N_("changed the emergency access choices"),
+    "close": N_("closed the record"),
+    "reactivate": N_("reopened the record"),
+    "erase": N_("erased the record"),
+    "notes.read": N_("read the personal space"),
+    "notes.write": N_("changed the personal space"),
+    "notifications.read": N_("read the notifications"),
+    "notifications.ack": N_("marked the notifications as read"),
+    "notice.awaiting_consultation": N_("told you a document awaits a consultation"),
+}
+
+PROFESSIONS = {
+    "medecin": N_("doctor"),
+    "sage_femme": N_("midwife"),
+    "pharmacien": N_("pharmacist"),
+    "infirmier": N_("nurse"),
+    "kinesitherapeute": N_("physiotherapist"),
+    "chirurgien_dentiste": N_("dentist"),
+    "medecin_du_travail": N_("occupational doctor"),
+    "medecin_conseil_assurance": N_("insurer's doctor"),
+}
+
+MODES = {
+    "normal": N_("normal"),
+    "break-glass": N_("EMERGENCY — break-glass"),
+    "regulation": N_("EMERGENCY — call centre (SAMU, centre 15)"),
+}
+EMERGENCY_MODES = ("break-glass", "regulation")
+
+# What the filter's mode choice is called, and the order 'e' cycles through.
+MODE_CHOICES = {
+    "all": N_("all modes"),
+    "normal": N_("normal accesses only"),
+    "break-glass": N_("break-glass accesses only"),
+    "regulation": N_("call-centre (regulation) accesses only"),
+}
+EMERGENCY_CYCLE = ("all", "break-glass", "regulation")
+
+DENIALS = {
+    "blocked": N_("the practitioner is blocked"),
+    "not_authorised": N_("the practitioner is not authorised"),
+    "break_glass_refused": N_("you refuse break-glass access"),
+    "regulation_refused": N_("you refuse call-centre access"),
+    "reason_required": N_("no reason was given for the emergency"),
+    "not_regulation": N_("the practitioner is not a call-centre doctor"),
+    "record_closed": N_("the record is closed"),
+    "record_erased": N_("the record is erased"),
+    "profession_never_has_access": N_("this profession never has access"),
+    "profession_matrix": N_("this profession may not read this type of document"),
+    "not_found": N_("the document does not exist or may not be shown"),
+    "step_up_required": N_("a fresh one-time code was needed"),
+    "bad_password": N_("wrong password"),
+    "bad_code": N_("wrong one-time code"),
+    "unknown_practitioner": N_("unknown practitioner"),
+    "not_blocked": N_("the practitioner was not blocked"),
+    "attending_cannot_be_blocked": N_("the médecin traitant cannot be blocked"),
+    "attending_must_be_doctor": N_("only a doctor can be médecin traitant"),
+    "record_not_closed": N_("the record was not closed"),
+    "patient_note_is_patients": N_("patient notes are written by the patient"),
+    "unknown_mode": N_("unknown access mode"),
+}
+
+
+@dataclass(frozen=True)
+class TraceFilter:
+    actor: str = ""
+    mode: str = "all"
+    since: date | None = None
+    until: date | None = None
+
+    @property
+    def active(self) -> bool:
+        return bool(self.actor or self.mode != "all" or self.since or self.until)
+
+    def words(self) -> str:
+        if not self.active:
+            return _("Showing every entry.")
+        parts = []
+        if self.mode != "all":
+            parts.append(_(MODE_CHOICES[self.mode]))
+        if self.actor:
+            parts.append(_("practitioner “{who}”").format(who=self.actor))
+        if self.since:
+            parts.append(_("from {day}").format(day=self.since.isoformat()))
+        if self.until:
+            parts.append(_("until {day} included").format(day=self.until.isoformat()))
+        return _("Filter: {filter}.").format(filter=", ".join(parts))
+
+    def query(self) -> dict[str, Any]:
+        """The client's keyword arguments: local days become aware UTC bounds."""
+        return {
+            "actor": self.actor or None,
+            "mode": None if self.mode == "all" else self.mode,
+            "since": _day_start(self.since) if self.since else None,
+            "until": _day_start(self.until + timedelta(days=1)) if self.until else None,
+        }
+
+
+def _day_start(day: date) -> datetime:
+    """Midnight of ``day`` on this computer's clock, as an aware UTC time."""
+    return datetime.combine(day, time()).astimezone().astimezone(UTC)
+
+
+def parse_day(raw: str) -> date | None:
+    """A day typed as YYYY-MM-DD (empty: no bound); ValueError otherwise."""
+    raw = raw.strip()
+    if not raw:
+        return None
+    if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", raw):
+        raise ValueError(raw)
+    return date.fromisoformat(raw)
+
+
+def who_words(e: Any) -> str:
+    if e.actor_role == "patient":
+        return _("you")
+    if e.actor_role == "system":
+        return _("DMP system")
+    name = e.actor_name or _("unknown practitioner")
+    profession = e.actor_profession or ""
+    if profession in PROFESSIONS:
+        profession = _(PROFESSIONS[profession])
+    extra = [x for x in (profession, e.actor_facility) if x]
+    return f"{name} ({', '.join(extra)})" if extra else name
+
+
+def what_words(action: str) -> str:
+    return _(ACTIONS[action]) if action in ACTIONS else action
+
+
+def mode_words(mode: str) -> str:
+    return _(MODES[mode]) if mode in MODES else mode
+
+
+def outcome_words(e: Any) -> str:
+    if e.outcome == "allowed":
+        return _("allowed")
+    return _("DENIED")
+
+
+def detail_words(e: Any) -> str:
+    """The reason: why it was denied, the reason given for a break-glass, or what changed."""
+    reason = e.reason or ""
+    if e.outcome == "denied":
+        return _(DENIALS[reason]) if reason in DENIALS else reason
+    if not reason:
+        return ""
+    if e.mode == "break-glass":
+        return _("Reason given: {reason}").format(reason=reason)
+    if reason.startswith("rpps:"):
+        return _("practitioner RPPS {rpps}").format(rpps=reason[5:])
+    if e.action == "oppositions":
+        choices = dict(p.split("=", 1) for p in reason.split(";") if "=" in p)
+        state = {"refused": _("refused"), "allowed": _("allowed")}
+        return _("break-glass: {bg}; call centre: {rg}").format(
+            bg=state.get(choices.get("break_glass", ""), "?"),
+            rg=state.get(choices.get("regulation", ""), "?"),
+        )
+    return reason
+
+
+class FilterBar(Vertical):
+    """The inline filter bar; Esc closes it without leaving the screen."""
+
+    def __init__(self, *children: Any, **kwargs: Any) -> None:
+        super().__init__(*children, **kwargs)
+        # Bound here, not in BINDINGS, so the label follows the language chosen at start.
+        self._bindings.key_to_bindings.setdefault("escape", []).append(
+            Binding("escape", "close", _("Close the filter"), show=True)
+        )
+
+    def action_close(self) -> None:
+        self.screen.close_filters()  # type: ignore[attr-defined]
+
+
+class TraceScreen(RecordScreen):
+    SCREEN_KEY = "trace"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.filter = TraceFilter()
+        self.entries: dict[str, Any] = {}
+        self.next_cursor: str | None = None
+        self.loading = False
+        self.generation = 0  # a filter change makes pages still on their way stale
+
+    def compose_body(self) -> ComposeResult:
+        with FilterBar(id="trace-filterbar"):
+            with Horizontal(classes="toolbar"):
+                yield Label(_("Practitioner (name or RPPS)"))
+                yield Input(id="trace-actor", max_length=200)
+                yield Label(_("Mode"))
+                yield Select(
+                    [(_(label), key) for key, label in MODE_CHOICES.items()],
+                    value="all",
+                    allow_blank=False,
+                    id="trace-mode",
+                )
+            with Horizontal(classes="toolbar"):
+                yield Label(_("From (YYYY-MM-DD)"))
+                yield Input(id="trace-since", max_length=10, restrict=r"[0-9-]*")
+                yield Label(_("Until (YYYY-MM-DD)"))
+                yield Input(id="trace-until", max_length=10, restrict=r"[0-9-]*")
+                yield Button(_("Apply"), id="trace-apply", variant="primary")
+                yield Button(_("Show everything"), id="trace-clear")
+        yield DataTable(id="trace-table", cursor_type="row", zebra_stripes=True)
+        yield Static(id="trace-detail", classes="detail")
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        table.add_column(_("When"), key="when")
+        table.add_column(_("Who"), key="who", width=24)
+        table.add_column(_("What"), key="what", width=20)
+        table.add_column(_("Mode"), key="mode", width=13)
+        table.add_column(_("Outcome"), key="outcome", width=8)
+        table.add_column(_("Details"), key="details", width=21)
+        self.query_one("#trace-filterbar").display = False
+        table.focus()
+        # Scrolling with the mouse wheel does not move the cursor: the end is near all the same.
+        self.watch(table, "scroll_y", self._scrolled, init=False)
+
+    # --- loading ------------------------------------------------------------------------------
+
+    def reload(self) -> None:
+        self.generation += 1
+        self.entries.clear()
+        self.next_cursor = None
+        self.query_one(DataTable).clear()
+        self.query_one("#trace-detail", Static).update("")
+        self._fetch(None)
+
+    def _fetch(self, cursor: str | None) -> None:
+        generation = self.generation
+        query = self.filter.query()
+        self.loading = True
+
+        async def page() -> Any:
+            return await self.client.trace(limit=PAGE, cursor=cursor, **query)
+
+        def done(result: Any) -> None:
+            self._show_page(generation, result)
+
+        waiting = _("Loading the access trace…") if cursor is None else _("Loading older entries…")
+        self.call(waiting, page, done)
+
+    def _show_page(self, generation: int, page: Any) -> None:
+        if generation != self.generation:
+            return  # the filter changed meanwhile: this page belongs to an older list
+        self.loading = False
+        table = self.query_one(DataTable)
+        for e in page.items:
+            key = str(e.seq)
+            if key in self.entries:
+                continue
+            self.entries[key] = e
+            table.add_row(*self._cells(e), key=key, height=None)
+        self.next_cursor = page.next_cursor
+        n = len(self.entries)
+        if n == 0:
+            text = (
+                _("No entry matches this filter.")
+                if self.filter.active
+                else _("The access trace is empty.")
+            )
+        elif self.next_cursor:
+            text = _(
+                "Access trace: {n} entries loaded, newest first; more load as you scroll."
+            ).format(n=n)
+        else:
+            text = _("Access trace: {n} shown, newest first; there are no more.").format(n=n)
+        if self.filter.active:
+            text = f"{self.filter.words()} {text}"
+        self.say("info", text)
+        if table.row_count:
+            self._show_detail(table.cursor_row)
+
+    def _cells(self, e: Any) -> list[Text]:
+        emergency = e.mode in EMERGENCY_MODES
+        denied = e.outcome != "allowed"
+        return [
+            plain(format_datetime(e.at)),
+            plain(who_words(e)),
+            plain(what_words(e.action)),
+            plain(mode_words(e.mode), "bold reverse" if emergency else ""),
+            plain(outcome_words(e), "bold" if denied else ""),
+            plain(detail_words(e)),
+        ]
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self._show_detail(event.cursor_row)
+        if event.cursor_row >= event.data_table.row_count - NEAR_END:
+            self._more()
+
+    def on_calls_call_failed(self, _message: Calls.CallFailed) -> None:
+        # The base class explains the failure (and retries after a login or a code); a page
+        # that did not come must not stop the next ones from loading.
+        self.loading = False
+
+    def _scrolled(self, _old: float, new: float) -> None:
+        table = self.query_one(DataTable)
+        if table.row_count and table.max_scroll_y - new <= NEAR_END:
+            self._more()
+
+    def _more(self) -> None:
+        if self.next_cursor and not self.loading:
+            self._fetch(self.next_cursor)
+
+    def _show_detail(self, row: int) -> None:
+        table = self.query_one(DataTable)
+        if row < 0 or row >= table.row_count:
+            return
+        key = table.coordinate_to_cell_key((row, 0)).row_key.value
+        e = self.entries.get(key or "")
+        if e is None:
+            return
+        lines = [
+            _("When: {when}").format(when=format_datetime(e.at)),
+            _("Who: {who}").format(who=who_words(e)),
+        ]
+        if e.actor_rpps:
+            lines[-1] += " — " + _("RPPS {rpps}").format(rpps=e.actor_rpps)
+        what = what_words(e.action)
+        if e.document_id:
+            what += " — " + _("document {id}").format(id=e.document_id)
+        lines.append(_("What: {what}").format(what=what))
+        lines.append(_("Mode: {mode}").format(mode=mode_words(e.mode)))
+        lines.append(_("Outcome: {outcome}").format(outcome=outcome_words(e)))
+        if detail := detail_words(e):
+            lines.append(_("Details: {details}").format(details=detail))
+        self.query_one("#trace-detail", Static).update(plain("\n".join(lines)))
+
+    # --- filters ------------------------------------------------------------------------------
+
+    def action_act_filter(self) -> None:
+        self.query_one("#trace-filterbar").display = True
+        self.query_one("#trace-actor", Input).focus()
+        self.say(
+            "info",
+            _(
+                "Type a practitioner, choose a mode or days, then press Enter. "
+                "Esc closes the filter."
+            ),
+        )
+
+    def close_filters(self) -> None:
+        self.query_one("#trace-filterbar").display = False
+        self.query_one(DataTable).focus()
+        self.say("info", self.filter.words())
+
+    def action_act_emergency_only(self) -> None:
+        current = self.filter.mode if self.filter.mode in EMERGENCY_CYCLE else "all"
+        mode = EMERGENCY_CYCLE[(EMERGENCY_CYCLE.index(current) + 1) % len(EMERGENCY_CYCLE)]
+        self._apply(replace(self.filter, mode=mode))
+
+    def _apply(self, new: TraceFilter) -> None:
+        self.filter = new
+        select = self.query_one("#trace-mode", Select)
+        if select.value != new.mode:
+            select.value = new.mode
+        self.reload()
+
+    def _read_bar(self) -> TraceFilter | None:
+        """The filter typed in the bar, or None after saying which field is wrong."""
+        actor = self.query_one("#trace-actor", Input).value.strip()
+        if actor and actor.replace(" ", "").isdigit():
+            try:
+                actor = parse_rpps(actor, "actor")
+            except IdentifierError:
+                return self._wrong(
+                    "#trace-actor",
+                    _(
+                        "Practitioner: an RPPS number has 11 digits (check the last one), or "
+                        "type part of a name."
+                    ),
+                )
+        days: list[date | None] = []
+        for field, name in (("#trace-since", _("From")), ("#trace-until", _("Until"))):
+            try:
+                days.append(parse_day(self.query_one(field, Input).value))
+            except ValueError:
+                return self._wrong(
+                    field,
+                    _("{field}: write the day as YYYY-MM-DD, for example 2026-01-31.").format(
+                        field=name
+                    ),
+                )
+        since, until = days
+        if since and until and until < since:
+            return self._wrong(
+                "#trace-until",
+                _("Until: the last day comes before the first day. Correct one of them."),
+            )
+        mode = self.query_one("#trace-mode", Select).value
+        return TraceFilter(actor=actor, mode=str(mode), since=since, until=until)
+
+    def _wrong(self, field: str, text: str) -> None:
+        self.say("error", text + " " + _("Nothing was sent."))
+        self.query_one(field, Input).focus()
+        return None
+
+    def _apply_bar(self) -> None:
+        new = self._read_bar()
+        if new is None:
+            return
+        self.query_one(DataTable).focus()
+        self._apply(new)
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self._apply_bar()
+
+    def on_select_changed(self, event: Select.Changed) -> None:
+        event.stop()
+        if event.value != self.filter.mode and self.query_one("#trace-filterbar").display:
+            self._apply_bar()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        if event.button.id == "trace-apply":
+            self._apply_bar()
+        elif event.button.id == "trace-clear":
+            for field in ("#trace-actor", "#trace-since", "#trace-until"):
+                self.query_one(field, Input).value = ""
+            self.query_one(DataTable).focus()
+            self._apply(TraceFilter())
