@@ -282,6 +282,21 @@ def _run_tui(host: str, lang: str, ins: str, outbox: Path | None, password: str 
     return EXIT_OK
 
 
+def _device_id() -> str:
+    """A random id for this install, so the host can tell a new device (not a secret)."""
+    import secrets
+
+    path = _data_dir() / "device-id"
+    try:
+        value = path.read_text("ascii").strip()
+    except (FileNotFoundError, UnicodeDecodeError):
+        value = ""
+    if len(value) != 32:
+        value = secrets.token_hex(16)
+        path.write_text(value, "ascii")
+    return value
+
+
 def run_demo(args: argparse.Namespace) -> int:
     from dmptui.demo import running_demo
 

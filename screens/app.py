@@ -10,11 +10,16 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from textual import events, work
 from textual.app import App
 from textual.binding import Binding
+from textual.message import Message
 
 from dmptui import catalogue
 from dmptui.i18n import _
+from dmptui.session import IdleLock
+
+LAST_ACCOUNT = "last-account"  # keyring entry: the INS last remembered on this device
 
 SCREEN_CLASSES = {
     "home": "screens.home:HomeScreen",
@@ -38,7 +43,8 @@ class AppConfig:
     demo_password: str = ""  # shown on the demo phone, so a newcomer needs nothing else
     transport: Any = None  # an httpx transport (tests)
     token_store: Any = None  # dmptui.session.TokenStore, for "remember me"
-    idle_timeout: float = 900.0
+    idle_timeout: float = 900.0  # lock after 15 minutes without a key press
+    device_id: str = ""  # a stable random id for this install (not a secret)
 
 
 @dataclass
@@ -64,7 +70,10 @@ class DmpApp(App[None]):
 
         self.config = config
         self.state = AppState()
-        self.client = Client(config.host_url, transport=config.transport)
+        self.client = Client(
+            config.host_url, transport=config.transport, device_id=config.device_id or None
+        )
+        self.idle = IdleLock(config.idle_timeout)
         for key, method, label, bid in (
             ("f1", "help", _("Help"), "app.help"),
             ("escape", "back", _("Back"), "app.back"),
@@ -88,6 +97,7 @@ class DmpApp(App[None]):
     def on_mount(self) -> None:
         from screens.login import LoginScreen
 
+        self.set_interval(15, self._check_idle)
         self.push_screen(LoginScreen())
 
     async def on_unmount(self) -> None:
@@ -126,7 +136,7 @@ class DmpApp(App[None]):
         self.pop_screen()
         self.push_screen(self.screen_class("home")())
 
-    async def action_logout(self) -> None:
+    async def action_logout(self, notice: str | None = None) -> None:
         if not self.client.logged_in:
             return
         try:
@@ -137,7 +147,7 @@ class DmpApp(App[None]):
 
         while len(self.screen_stack) > 1:
             self.pop_screen()
-        self.push_screen(LoginScreen(notice=_("You are logged out.")))
+        self.push_screen(LoginScreen(notice=notice or _("You are logged out.")))
 
     def relogin(self, then: Callable[[], None] | None) -> None:
         """The session ended: log in again, then come back here and redo the call."""
@@ -159,23 +169,58 @@ class DmpApp(App[None]):
         self.push_screen(CodeScreen(), back)
 
     def remember(self, wanted: bool, ins: str) -> None:
-        """ "Remember me": the refresh token goes to the OS keyring, never to a plain file.
-        Without a usable keyring, say so once and keep the session in memory only."""
+        """ "Remember me": the refresh token goes to the OS keyring, never to a plain file, and
+        stays current as the host rotates it. Without a usable keyring, say so once and keep
+        the session in memory only. The keyring is called off the event loop."""
         store = self.config.token_store
-        if not wanted or store is None or not self.client.refresh_token:
+        token = self.client.refresh_token
+        if not wanted or store is None or not token:
             return
-        result = store.save(ins, self.client.refresh_token)
-        if not result.stored:
-            self.log_message(
-                "warning",
-                _(
-                    "This device has no usable keyring, so you will not "
-                    "be remembered: your session stays in memory only "
-                    "and ends when you quit."
-                ),
-            )
-            self.notify(
-                _("You will not be remembered on this device (no keyring)."), severity="warning"
+        self._save_token(store, ins, token)
+
+    @work(thread=True, group="keyring")
+    def _save_token(self, store: Any, ins: str, token: str) -> None:
+        from dmptui.session import keep_in_sync
+
+        result = store.save(ins, token)
+        if result.stored:
+            store.save(LAST_ACCOUNT, ins)
+            keep_in_sync(self.client, store, ins)
+        self.post_message(self.Remembered(result.stored))
+
+    class Remembered(Message):
+        def __init__(self, stored: bool) -> None:
+            super().__init__()
+            self.stored = stored
+
+    def on_dmp_app_remembered(self, message: Remembered) -> None:
+        if message.stored:
+            self.log_message("done", _("You will be remembered on this device."))
+            return
+        self.log_message(
+            "warning",
+            _(
+                "This device has no usable keyring, so you will not "
+                "be remembered: your session stays in memory only "
+                "and ends when you quit."
+            ),
+        )
+        self.notify(
+            _("You will not be remembered on this device (no keyring)."), severity="warning"
+        )
+
+    # --- idle lock -----------------------------------------------------------------------
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.Key | events.MouseDown):
+            self.idle.touch()
+        await super().on_event(event)
+
+    async def _check_idle(self) -> None:
+        if self.client.logged_in and self.idle.expired():
+            self.idle.touch()
+            await self.action_logout(
+                notice=_("Locked after 15 minutes without activity. Log in again to continue.")
             )
 
     def log_message(self, kind: str, text: str) -> None:

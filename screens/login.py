@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Button, Checkbox, Footer, Input, Label, Static
 
@@ -86,6 +88,43 @@ class LoginScreen(Calls, Screen[bool]):
             self.say("info", _("Type your INS and your password, then press Enter."))
         if self.app.config.ins:  # type: ignore[attr-defined]
             self.query_one("#password", Input).focus()
+        if not self.resume and not self.notice and self.app.config.token_store is not None:  # type: ignore[attr-defined]
+            self._try_remembered()
+
+    # --- "remember me": a refresh token kept in the keyring --------------------------------
+
+    @work(thread=True, group="keyring")
+    def _try_remembered(self) -> None:
+        from screens.app import LAST_ACCOUNT
+
+        store = self.app.config.token_store  # type: ignore[attr-defined]
+        account = self.app.config.ins or store.load(LAST_ACCOUNT)  # type: ignore[attr-defined]
+        token = store.load(account) if account else None
+        if token:
+            self.post_message(self.Remembered(account, token))
+
+    class Remembered(Message):
+        def __init__(self, account: str, token: str) -> None:
+            super().__init__()
+            self.account = account
+            self.token = token
+
+    def on_login_screen_remembered(self, message: Remembered) -> None:
+        account, token = message.account, message.token
+        self.query_one("#ins", Input).value = account
+
+        async def resume() -> Any:
+            await self.client.resume(token)
+            return await self.client.record()
+
+        self.call(_("Opening your remembered session…"), resume, self._resumed)
+
+    def _resumed(self, _record: Any) -> None:
+        from dmptui.session import keep_in_sync
+
+        store = self.app.config.token_store  # type: ignore[attr-defined]
+        keep_in_sync(self.client, store, self.query_one("#ins", Input).value)
+        self.app.logged_in()  # type: ignore[attr-defined]
 
     def say(self, kind: str, text: str) -> None:
         self.query_one(StatusLine).say(kind, text)
@@ -220,6 +259,13 @@ class LoginScreen(Calls, Screen[bool]):
         name = type(message.error).__name__
         self.query_one("#password", Input).value = ""
         self.query_one("#code", Input).value = ""
+        if name == "SessionExpired" and not self.challenge:
+            # A remembered session that has ended: forget it, and log in as usual.
+            store = self.app.config.token_store  # type: ignore[attr-defined]
+            if store is not None:
+                store.delete(self.query_one("#ins", Input).value)
+            self.say("info", _("Your remembered session has ended. Type your password to log in."))
+            return
         if name in ("ChallengeExpired", "InvalidCredentials", "Locked"):
             self.challenge = None
             self.query_one("#code-step").display = False

@@ -155,3 +155,53 @@ def test_digits_jump_to_screens_and_escape_comes_back(host: LiveHost) -> None:
             assert "Help for screen 1 — Home" in str(app.screen.query_one("#help-text").render())
 
     run(go())
+
+
+def test_remember_me_in_a_real_keyring_backend_resumes_without_password(host: LiveHost) -> None:
+    from keyring.backends import null
+    from test_session import MemoryKeyring
+
+    from dmptui.session import TokenStore
+
+    store = TokenStore(backend=MemoryKeyring())
+
+    async def first() -> None:
+        app = make_app(host, "en", token_store=store)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await wait_for(pilot, lambda: app.screen.__class__.__name__ == "LoginScreen")
+            app.screen.query_one("#remember").value = True
+            await login(pilot, host)
+            await wait_for(pilot, lambda: any("remembered" in m.text for m in app.state.messages))
+
+    async def second() -> None:
+        app = make_app(host, "en", token_store=store)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await wait_for(pilot, lambda: app.screen.__class__.__name__ == "HomeScreen")
+            assert store.load(host.ins)  # still current after the resume's refresh
+
+    async def no_keyring() -> None:
+        app = make_app(host, "en", token_store=TokenStore(backend=null.Keyring()))
+        async with app.run_test(size=(120, 40)) as pilot:
+            await wait_for(pilot, lambda: app.screen.__class__.__name__ == "LoginScreen")
+            app.screen.query_one("#remember").value = True
+            await login(pilot, host)
+            await wait_for(pilot, lambda: any("no usable keyring" in m.text
+                                              for m in app.state.messages))
+
+    run(first())
+    run(second())
+    run(no_keyring())
+
+
+def test_idle_lock_after_inactivity(host: LiveHost) -> None:
+    async def go() -> None:
+        app = make_app(host, "en", idle_timeout=900)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await login(pilot, host)
+            app.idle.expire()
+            app.call_later(app._check_idle)
+            await wait_for(pilot, lambda: app.screen.__class__.__name__ == "LoginScreen")
+            assert "15 minutes" in status(app)
+            assert not app.client.logged_in
+
+    run(go())
