@@ -383,7 +383,7 @@ def _parser() -> argparse.ArgumentParser:
         q.add_argument("--mode", default="normal", choices=["normal", "break-glass", "regulation"])
         q.add_argument("--reason")
     for q in psub.choices.values():
-        q.set_defaults(mode=getattr(q, "mode", "normal"))
+        q.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print JSON")
     dep.set_defaults(mode="normal", reason=None)
     return parser
 

@@ -1,0 +1,117 @@
+"""The `dmptui` command: host init, seed-demo, purge, practitioner; exit codes 0 / 2 / 3."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from hostkit import LiveHost
+
+from dmptui.cli import EXIT_OK, EXIT_REFUSED, EXIT_USAGE, main
+
+
+@pytest.fixture(autouse=True)
+def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("DMPTUI_DATA_DIR", str(tmp_path / "data"))
+    return tmp_path / "data"
+
+
+def test_init_seed_and_purge(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    db = f"sqlite:///{tmp_path / 'cli.sqlite3'}"
+    assert main(["host", "init", "--db", db, "--json"]) == EXIT_OK
+    assert json.loads(capsys.readouterr().out)["schema"] == "up to date"
+    assert main(["host", "seed-demo", "--db", db, "--json"]) == EXIT_OK
+    creds = json.loads(capsys.readouterr().out)
+    assert set(creds) == {"patient", "practitioners"}
+    assert {"ins", "password", "totp_secret"} <= set(creds["patient"])
+    roles = {p["role"] for p in creds["practitioners"]}
+    assert {"author", "authorised", "attending", "emergency", "regulation", "pharmacist"} <= roles
+    assert all(p["credential"] and p["rpps"] for p in creds["practitioners"])
+    # Seeding twice is refused by the rules of the command, not a crash.
+    assert main(["host", "seed-demo", "--db", db]) == EXIT_REFUSED
+    capsys.readouterr()
+    assert main(["host", "purge", "--db", db, "--now", "2040-01-01", "--json"]) == EXIT_OK
+    assert json.loads(capsys.readouterr().out)["erased"] == 0
+
+
+def test_bad_usage_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["host", "nonsense"]) == EXIT_USAGE
+    assert main(["--lang", "de"]) == EXIT_USAGE
+    capsys.readouterr()
+
+
+def test_practitioner_commands_over_http(
+    host: LiveHost, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def ps(role: str, *args: str) -> int:
+        p = host.practitioner(role)
+        return main(
+            [
+                "host",
+                "practitioner",
+                "--url",
+                host.url,
+                "--rpps",
+                p["rpps"],
+                "--credential",
+                p["credential"],
+                *args,
+            ]
+        )
+
+    assert ps("author", "list", host.ins) == EXIT_OK
+    assert host.ins not in capsys.readouterr().err
+    assert ps("emergency", "list", host.ins) == EXIT_REFUSED
+    assert "not_authorised" in capsys.readouterr().err
+    assert (
+        ps(
+            "emergency",
+            "list",
+            host.ins,
+            "--mode",
+            "break-glass",
+            "--reason",
+            "Patiente inconsciente",
+        )
+        == EXIT_OK
+    )
+    capsys.readouterr()
+    note = tmp_path / "note.txt"
+    note.write_text("Consultation du jour.\nTension 12/8.", "utf-8")
+    assert (
+        ps(
+            "author",
+            "deposit",
+            host.ins,
+            "--type",
+            "11488-4",
+            "--title",
+            "Consultation",
+            "--file",
+            str(note),
+            "--json",
+        )
+        == EXIT_OK
+    )
+    doc = json.loads(capsys.readouterr().out)
+    assert ps("author", "read", host.ins, doc["id"], "--json") == EXIT_OK
+    assert "Tension 12/8." in json.loads(capsys.readouterr().out)["content"]
+    assert (
+        main(
+            [
+                "host",
+                "practitioner",
+                "--url",
+                "http://127.0.0.1:9",
+                "--rpps",
+                "1",
+                "--credential",
+                "x",
+                "list",
+                host.ins,
+            ]
+        )
+        == EXIT_USAGE
+    )
+    assert "does not answer" in capsys.readouterr().err
