@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from textual import events
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
@@ -58,7 +59,8 @@ class CodeScreen(Calls, ModalScreen[bool]):
         else:
             self._confirm()
 
-    def key_escape(self) -> None:
+    def key_escape(self, event: events.Key) -> None:
+        event.stop()  # once the dialog is gone, this Esc must not also mean "Back" below
         self.dismiss(False)
 
     def _sent(self, sent: Any) -> None:
@@ -112,5 +114,6 @@ class ConfirmScreen(ModalScreen[bool]):
     def on_button_pressed(self, event: Button.Pressed) -> None:
         self.dismiss(event.button.id == "confirm")
 
-    def key_escape(self) -> None:
+    def key_escape(self, event: events.Key) -> None:
+        event.stop()  # once the dialog is gone, this Esc must not also mean "Back" below
         self.dismiss(False)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
@@ -143,7 +144,8 @@ class GrantScreen(ModalScreen[str | None]):
         choice = {"grant-normal": "normal", "grant-see-masked": "see_masked"}
         self.dismiss(choice.get(event.button.id or ""))
 
-    def key_escape(self) -> None:
+    def key_escape(self, event: events.Key) -> None:
+        event.stop()  # once the dialog is gone, this Esc must not also mean "Back" below
         self.dismiss(None)
 
 

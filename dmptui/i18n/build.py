@@ -6,6 +6,7 @@ committed ``.mo`` is up to date)."""
 from __future__ import annotations
 
 import io
+from datetime import UTC, datetime
 from pathlib import Path
 
 from babel.messages.catalog import Catalog
@@ -17,7 +18,16 @@ MO = HERE / "locale" / "fr" / "LC_MESSAGES" / "dmptui.mo"
 
 
 def merged() -> Catalog:
-    out = Catalog(locale="fr", domain="dmptui", charset="utf-8")
+    # Fixed header dates: the compiled file depends on the .po files only (reproducible).
+    fixed = datetime(2026, 1, 1, tzinfo=UTC)
+    out = Catalog(
+        locale="fr",
+        domain="dmptui",
+        charset="utf-8",
+        project="dmptui",
+        creation_date=fixed,
+        revision_date=fixed,
+    )
     for path in sorted((HERE / "po").glob("*.po")):
         with path.open("rb") as f:
             for message in read_po(f, locale="fr"):

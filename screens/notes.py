@@ -1,0 +1,183 @@
+"""Screen 7 — Personal space: the patient's own notes (advance directives, people to contact,
+allergies they want known), read and edited in a text area; authorised practitioners can read them.
+
+An unsaved change is said in words. Leaving with unsaved changes (Esc, or a digit when the text
+area does not have the focus) asks first. No keyboard trap: Tab moves the focus out of the text
+area, Esc leaves the screen."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Button, Static, TextArea
+
+from dmptui import catalogue
+from dmptui.i18n import _, format_datetime, format_number
+from dmptui.schema import MAX_NOTES
+from screens.base import RecordScreen
+from screens.confirm import ConfirmScreen
+from screens.widgets.text import plain
+
+
+class NotesScreen(RecordScreen):
+    SCREEN_KEY = "notes"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.saved_text: str | None = None  # what the host holds; None until loaded
+        self.saved_at: Any = None
+        # Leaving asks first when there are unsaved changes: Esc, and the digits that jump to
+        # another screen (they are text while the text area has the focus).
+        self._bindings.key_to_bindings.setdefault("escape", []).append(
+            Binding("escape", "leave", _("Back"), id="notes.leave", show=False)
+        )
+        for spec in catalogue.SCREENS:
+            self._bindings.key_to_bindings.setdefault(str(spec.number), []).append(
+                Binding(str(spec.number), f"leave('{spec.key}')", _(spec.title), show=False)
+            )
+
+    def compose_body(self) -> ComposeResult:
+        with Vertical(id="notes"):
+            yield Static(
+                plain(
+                    _(
+                        "Your personal space: advance directives, people to contact in "
+                        "an emergency, allergies you want known. Practitioners you "
+                        "authorised can read it."
+                    )
+                ),
+                id="notes-intro",
+            )
+            yield Static(
+                plain(
+                    _(
+                        "Type in the box below. Ctrl+S saves. Tab moves out of the "
+                        "box; Esc goes back (you are asked first if something is not "
+                        "saved)."
+                    )
+                ),
+                id="notes-keys",
+            )
+            yield Static(id="notes-state")
+            yield TextArea(
+                id="notes-text",
+                read_only=True,
+                soft_wrap=True,
+                tab_behavior="focus",
+                show_line_numbers=False,
+            )
+            with Horizontal(id="notes-buttons"):
+                yield Button(
+                    plain(_("Save my notes") + " (Ctrl+S)"), id="notes-save", variant="primary"
+                )
+
+    # --- state -----------------------------------------------------------------------------
+
+    @property
+    def area(self) -> TextArea:
+        return self.query_one("#notes-text", TextArea)
+
+    @property
+    def unsaved(self) -> bool:
+        return self.saved_text is not None and self.area.text != self.saved_text
+
+    def _show_state(self) -> None:
+        if self.saved_text is None:
+            words = _("Your notes are not loaded yet.")
+        elif self.unsaved:
+            words = _("UNSAVED CHANGES — press Ctrl+S to save them.")
+        elif self.saved_at is not None:
+            words = _("Saved — last saved {when}.").format(when=format_datetime(self.saved_at))
+        else:
+            words = _("No notes yet. Type them in the box below, then press Ctrl+S.")
+        self.query_one("#notes-state", Static).update(plain(words))
+
+    def on_text_area_changed(self, _event: TextArea.Changed) -> None:
+        self._show_state()
+
+    # --- load and save ---------------------------------------------------------------------
+
+    def reload(self) -> None:
+        self._show_state()
+        self.call(_("Loading your notes…"), self.client.notes, self._loaded)
+
+    def _loaded(self, notes: Any) -> None:
+        self.saved_text = notes.text
+        self.saved_at = notes.updated_at
+        area = self.area
+        area.load_text(notes.text)
+        area.read_only = False
+        area.move_cursor(area.document.end)  # ready to add to what is there
+        area.focus()
+        self._show_state()
+        self.say("info", _("Your notes are loaded. Type to edit them; Ctrl+S saves."))
+
+    def action_act_save(self) -> None:
+        if self.saved_text is None:
+            self.say("warning", _("Your notes are still loading. Wait a moment, then try again."))
+            return
+        text = self.area.text
+        if len(text) > MAX_NOTES:
+            self.say(
+                "error",
+                _(
+                    "Your notes are too long: {n} characters, at most {max}. "
+                    "Shorten them, then save again."
+                ).format(n=format_number(len(text)), max=format_number(MAX_NOTES)),
+            )
+            return
+        self.call(_("Saving your notes…"), lambda: self.client.save_notes(text), self._saved)
+
+    def _saved(self, notes: Any) -> None:
+        self.saved_text = notes.text
+        self.saved_at = notes.updated_at
+        self._show_state()
+        self.say("done", _("your notes are saved."))
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "notes-save":
+            self.action_act_save()
+
+    # --- leaving ---------------------------------------------------------------------------
+
+    def action_leave(self, key: str | None = None) -> None:
+        if key == self.SCREEN_KEY:
+            return
+
+        def go() -> None:
+            if key is None:
+                self.app.action_back()  # type: ignore[attr-defined]
+            else:
+                self.app.action_goto(key)  # type: ignore[attr-defined]
+
+        if not self.unsaved:
+            go()
+            return
+
+        def answered(leave: bool | None) -> None:
+            if leave:
+                go()
+            else:
+                self.say(
+                    "info",
+                    _(
+                        "You stayed: your changes are still here, not saved yet. "
+                        "Press Ctrl+S to save them."
+                    ),
+                )
+                self.area.focus()
+
+        self.app.push_screen(
+            ConfirmScreen(
+                _("Leave without saving?"),
+                _(
+                    "Your changes to your notes are not saved. If you leave now, they "
+                    "are lost. To keep them, choose Cancel, then press Ctrl+S."
+                ),
+                _("Leave without saving"),
+            ),
+            answered,
+        )

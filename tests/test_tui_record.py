@@ -1,0 +1,305 @@
+"""Screens 5 (Emergency access), 6 (My record) and 7 (Personal space), driven by keys against the
+real host: the choices and the life of the record change only after reading the consequence,
+confirming and typing a fresh code; the notes are saved and practitioners read them."""
+
+from __future__ import annotations
+
+import asyncio
+
+from hostkit import LiveHost
+from textual.pilot import Pilot
+from tuikit import goto, login, make_app, settled, status, wait_for
+
+
+def screen_text(app) -> str:
+    """Everything the current screen shows in its Static and Label widgets."""
+    from textual.widgets import Static
+
+    return "\n".join(str(w.render()) for w in app.screen.query(Static))
+
+
+def record_row(host: LiveHost) -> tuple:
+    return host.sql(
+        "SELECT status, refuses_break_glass, refuses_regulation FROM records WHERE ins=:i",
+        {"i": host.ins},
+    )[0]
+
+
+def wrong_code(host: LiveHost) -> str:
+    """Six digits that are not a valid code around the host's clock."""
+    valid = {host.totp.at(host.clock(), counter_offset=k) for k in (-2, -1, 0, 1, 2)}
+    return next(c for c in ("000000", "111111", "222222", "333333") if c not in valid)
+
+
+async def modal(pilot: Pilot, name: str) -> None:
+    await wait_for(pilot, lambda: pilot.app.screen.__class__.__name__ == name)
+
+
+async def confirm(pilot: Pilot) -> None:
+    """On a ConfirmScreen the focus starts on Cancel: go back to the confirm button, press it."""
+    await modal(pilot, "ConfirmScreen")
+    await pilot.press("shift+tab", "enter")
+
+
+async def cancel(pilot: Pilot) -> None:
+    """Cancel a ConfirmScreen by keys: the focus starts on its Cancel button."""
+    await modal(pilot, "ConfirmScreen")
+    await pilot.press("enter")
+
+
+async def cancel_code(pilot: Pilot) -> None:
+    """Cancel a CodeScreen by keys: Tab from the code past Confirm and SMS to Cancel."""
+    await modal(pilot, "CodeScreen")
+    await pilot.press("tab", "tab", "tab", "enter")
+
+
+async def give_code(pilot: Pilot, code: str) -> None:
+    await modal(pilot, "CodeScreen")
+    await pilot.press(*code, "enter")
+
+
+async def type_text(pilot: Pilot, text: str) -> None:
+    await pilot.press(*["space" if c == " " else c for c in text])
+
+
+def ps_mode(host: LiveHost, role: str, mode: str) -> tuple[int, str | None]:
+    with host.ps(role) as c:
+        r = c.get(
+            f"/v1/ps/records/{host.ins}/documents",
+            params={"mode": mode, "reason": "Patient inconscient"},
+        )
+    return r.status_code, r.json().get("reason") if r.status_code != 200 else None
+
+
+# --- screen 5 --------------------------------------------------------------------------------
+
+
+def test_refusing_break_glass_keeps_the_call_centre(host: LiveHost) -> None:
+    async def run() -> None:
+        app = make_app(host, "en")
+        async with app.run_test(size=(120, 40)) as pilot:
+            await login(pilot, host)
+            await goto(pilot, "emergency")
+            await settled(pilot)
+            shown = screen_text(app)
+            assert "Break-glass access: ALLOWED" in shown
+            assert "Emergency call-centre access (SAMU, centre 15): ALLOWED" in shown
+            await pilot.press("b")
+            await modal(pilot, "ConfirmScreen")
+            assert "If you refuse break-glass access" in screen_text(app)
+            await confirm(pilot)
+            await give_code(pilot, host.code())
+            await wait_for(pilot, lambda: "Done: break-glass access is now refused." in status(app))
+            assert "Break-glass access: REFUSED" in screen_text(app)
+            assert "Emergency call-centre access (SAMU, centre 15): ALLOWED" in screen_text(app)
+            assert any("break-glass access is now refused" in m.text for m in app.state.messages)
+        assert record_row(host) == ("active", 1, 0)
+        assert ps_mode(host, "emergency", "break-glass") == (403, "break_glass_refused")
+        assert ps_mode(host, "regulation", "regulation") == (200, None)
+
+    asyncio.run(run())
+
+
+def test_cancel_and_a_wrong_code_change_nothing(host: LiveHost) -> None:
+    async def run() -> None:
+        app = make_app(host, "en")
+        async with app.run_test(size=(120, 40)) as pilot:
+            await login(pilot, host)
+            await goto(pilot, "emergency")
+            await settled(pilot)
+            # Cancel at the consequence.
+            await pilot.press("r")
+            await modal(pilot, "ConfirmScreen")
+            assert "If you refuse emergency call-centre access" in screen_text(app)
+            await cancel(pilot)
+            await wait_for(pilot, lambda: app.screen.__class__.__name__ == "EmergencyScreen")
+            assert "Nothing was changed: emergency call-centre access is still allowed." in (
+                status(app)
+            )
+            # A wrong code: explained, then cancelled.
+            await pilot.press("r")
+            await confirm(pilot)
+            await give_code(pilot, wrong_code(host))
+            await wait_for(pilot, lambda: "wrong, expired or already used" in status(app))
+            assert app.screen.__class__.__name__ == "CodeScreen"
+            await cancel_code(pilot)
+            await wait_for(pilot, lambda: app.screen.__class__.__name__ == "EmergencyScreen")
+            assert "still allowed" in status(app)
+            assert "Emergency call-centre access (SAMU, centre 15): ALLOWED" in screen_text(app)
+        assert record_row(host) == ("active", 0, 0)
+        assert ps_mode(host, "regulation", "regulation") == (200, None)
+
+    asyncio.run(run())
+
+
+# --- screen 7 --------------------------------------------------------------------------------
+
+
+def test_notes_are_saved_and_read_by_an_authorised_practitioner(host: LiveHost) -> None:
+    async def run() -> None:
+        from textual.widgets import TextArea
+
+        app = make_app(host, "en")
+        async with app.run_test(size=(120, 40)) as pilot:
+            await login(pilot, host)
+            await goto(pilot, "notes")
+            await settled(pilot)
+            area = app.screen.query_one("#notes-text", TextArea)
+            assert app.focused is area and not area.read_only
+            before = area.text
+            # Digits typed in the box are text, not screen jumps.
+            await type_text(pilot, " Contact 2 Marie 0612")
+            assert app.screen.__class__.__name__ == "NotesScreen"
+            assert "UNSAVED CHANGES" in screen_text(app)
+            await pilot.press("ctrl+s")
+            await wait_for(pilot, lambda: "Done: your notes are saved." in status(app))
+            assert "UNSAVED" not in screen_text(app)
+            assert "last saved" in screen_text(app)
+            saved = area.text
+            assert saved == before + " Contact 2 Marie 0612"
+            # Tab leaves the box (no keyboard trap).
+            await pilot.press("tab")
+            assert app.focused is not area
+            # An unsaved change: Esc asks first; Cancel stays, the text is kept.
+            area.focus()
+            await type_text(pilot, " x")
+            await pilot.press("escape")
+            await modal(pilot, "ConfirmScreen")
+            assert "not saved" in screen_text(app)
+            await cancel(pilot)
+            await wait_for(pilot, lambda: app.screen.__class__.__name__ == "NotesScreen")
+            assert area.text == saved + " x"
+            # A digit, once out of the box, also asks; confirm leaves without saving.
+            await pilot.press("tab")
+            await pilot.press("4")
+            await confirm(pilot)
+            await wait_for(pilot, lambda: app.screen.__class__.__name__ == "TraceScreen")
+        stored = host.sql("SELECT notes FROM records WHERE ins=:i", {"i": host.ins})[0][0]
+        assert bytes(stored).decode() == saved
+        with host.ps("authorised") as c:
+            r = c.get(f"/v1/ps/records/{host.ins}/notes")
+        assert r.status_code == 200 and r.json()["text"] == saved
+
+    asyncio.run(run())
+
+
+def test_saving_notes_after_the_session_ended(host: LiveHost) -> None:
+    async def run() -> None:
+        app = make_app(host, "en")
+        async with app.run_test(size=(120, 40)) as pilot:
+            await login(pilot, host)
+            await goto(pilot, "notes")
+            await settled(pilot)
+            await type_text(pilot, " late")
+            host.clock.advance(minutes=16)
+            host.sql("UPDATE sessions SET revoked_at=created_at")  # refresh refused too
+            await pilot.press("ctrl+s")
+            await wait_for(pilot, lambda: app.screen.__class__.__name__ == "LoginScreen")
+            app.screen.query_one("#password").focus()
+            await pilot.press(*host.password, "enter")
+            await wait_for(pilot, lambda: app.screen.query_one("#code-step").display)
+            await pilot.press(*host.code(), "enter")
+            await wait_for(pilot, lambda: app.screen.__class__.__name__ == "NotesScreen")
+            await wait_for(pilot, lambda: "Done: your notes are saved." in status(app))
+        stored = host.sql("SELECT notes FROM records WHERE ins=:i", {"i": host.ins})[0][0]
+        assert bytes(stored).decode().endswith(" late")
+
+    asyncio.run(run())
+
+
+# --- screen 6 --------------------------------------------------------------------------------
+
+
+def test_close_then_log_in_and_reopen(host: LiveHost) -> None:
+    async def run() -> None:
+        app = make_app(host, "en")
+        async with app.run_test(size=(120, 40)) as pilot:
+            await login(pilot, host)
+            await goto(pilot, "record")
+            await settled(pilot)
+            assert "Your record is OPEN" in screen_text(app)
+            # Cancel first: nothing changes.
+            await pilot.press("c")
+            await modal(pilot, "ConfirmScreen")
+            assert "kept for 10 years" in screen_text(app)
+            await cancel(pilot)
+            await wait_for(pilot, lambda: "still open" in status(app))
+            assert record_row(host)[0] == "active"
+            # Close for real.
+            await pilot.press("c")
+            await confirm(pilot)
+            await give_code(pilot, host.code())
+            await wait_for(pilot, lambda: app.screen.__class__.__name__ == "LoginScreen")
+            assert "Your record is closed: nobody can access it any more" in status(app)
+            assert not app.client.logged_in
+            assert record_row(host)[0] == "closed"
+            assert (
+                host.sql(
+                    "SELECT count(*) FROM sessions s JOIN records r ON "
+                    "r.id=s.record_id WHERE r.ins=:i AND s.revoked_at IS NULL",
+                    {"i": host.ins},
+                )[0][0]
+                == 0
+            )
+            # Log in again: the record says it is closed; reopen it.
+            await login(pilot, host)
+            assert "closed" in screen_text(app)
+            await goto(pilot, "record")
+            await settled(pilot)
+            shown = screen_text(app)
+            assert "Your record is CLOSED since" in shown and "It is kept until" in shown
+            await pilot.press("o")
+            await modal(pilot, "ConfirmScreen")
+            assert "open again" in screen_text(app)
+            await confirm(pilot)
+            await wait_for(pilot, lambda: "Done: Your record is open again" in status(app))
+            assert "Your record is OPEN" in screen_text(app)
+        assert record_row(host)[0] == "active"
+
+    asyncio.run(run())
+
+
+def test_erase_in_french_needs_the_typed_word_and_a_code(host: LiveHost) -> None:
+    async def run() -> None:
+        from textual.widgets import Input
+
+        app = make_app(host, "fr")
+        async with app.run_test(size=(120, 40)) as pilot:
+            await login(pilot, host)
+            await goto(pilot, "emergency")
+            await settled(pilot)
+            assert "Accès en bris de glace : ACCEPTÉ" in screen_text(app)
+            await goto(pilot, "record")
+            await settled(pilot)
+            assert "Votre dossier est OUVERT" in screen_text(app)
+            assert "Effacer définitivement mon dossier" in screen_text(app)
+            # Cancel: nothing is erased.
+            await pilot.press("e")
+            await modal(pilot, "TypedConfirmScreen")
+            await pilot.press("escape")
+            await wait_for(pilot, lambda: "toujours ouvert" in status(app))
+            # The wrong word is refused, in words.
+            await pilot.press("e")
+            await modal(pilot, "TypedConfirmScreen")
+            assert "« effacer »" in screen_text(app)
+            await type_text(pilot, "erase")
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: "pas « effacer »" in status(app))
+            assert app.screen.__class__.__name__ == "TypedConfirmScreen"
+            app.screen.query_one("#typed-word", Input).value = ""
+            await type_text(pilot, "effacer")
+            await pilot.press("enter")
+            await give_code(pilot, host.code())
+            await wait_for(pilot, lambda: app.screen.__class__.__name__ == "LoginScreen")
+            assert "Votre dossier est effacé définitivement" in status(app)
+        assert record_row(host)[0] == "erased"
+        assert (
+            host.sql(
+                "SELECT count(*) FROM documents d JOIN records r ON r.id=d.record_id "
+                "WHERE r.ins=:i",
+                {"i": host.ins},
+            )[0][0]
+            == 0
+        )
+
+    asyncio.run(run())
