@@ -82,6 +82,24 @@ def test_invisible_patient_is_hidden_then_revealed_after_a_month(host: LiveHost)
     assert "INVISIBLE_PATIENT" not in seen.json()["labels"]
 
 
+def test_trace_keeps_invisible_documents_quiet_until_their_reveal(host: LiveHost) -> None:
+    client = host.login()
+    doc = deposit(host, "author", labels=["INVISIBLE_PATIENT"]).json()
+    with host.ps("attending") as c:
+        assert c.get(f"/v1/ps/records/{host.ins}/documents/{doc['id']}").status_code == 200
+
+    def traced_ids() -> set[str | None]:
+        items = client.get("/v1/record/trace", params={"limit": "200"}).json()["items"]
+        return {e["document_id"] for e in items}
+
+    assert doc["id"] not in traced_ids()
+    # The entries exist (nothing is dropped from the trace), and show once it is revealed.
+    assert host.sql(f"SELECT count(*) FROM trace_entries WHERE document_id='{doc['id']}'") == [(2,)]
+    host.clock.advance(days=32)
+    client = host.login()
+    assert doc["id"] in traced_ids()
+
+
 def test_two_week_notice_for_a_document_awaiting_consultation(host: LiveHost) -> None:
     from dmptui.host.app import run_maintenance
 

@@ -51,11 +51,13 @@ def append(
     """Append one entry; returns its sequence number in the record's trace."""
     # The counter update takes the row's write lock first, so concurrent appends get distinct,
     # gap-free sequence numbers on SQLite and PostgreSQL alike.
-    seq = s.execute(
-        update(Record)
-        .where(Record.id == record_id)
-        .values(trace_size=Record.trace_size + 1)
-        .returning(Record.trace_size)
+    conn = s.connection()  # plain Core on the session's connection: no ORM work per entry
+    records = Record.__table__
+    seq = conn.execute(
+        update(records)
+        .where(records.c.id == record_id)
+        .values(trace_size=records.c.trace_size + 1)
+        .returning(records.c.trace_size)
     ).scalar_one()
     values = {
         "record_id": record_id,
@@ -72,6 +74,5 @@ def append(
         "outcome": "allowed" if allowed else "denied",
         "reason": (reason or None) if reason != "ok" else None,
     }
-    # A Core insert: no ORM unit of work on the hot path of every request.
-    s.execute(insert(TraceEntry), [values])
+    conn.execute(insert(TraceEntry.__table__), values)
     return seq

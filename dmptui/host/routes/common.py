@@ -102,7 +102,7 @@ def patient_call(
             headers={"WWW-Authenticate": "Bearer"},
         )
     assert sess is not None
-    sess.last_seen_at = now
+    touch_session(s, sess, now)
     actor = ledger.Actor.of_patient(record)
     decision = policy.patient_may(RecordStatus(record.status), action)
     if not decision:
@@ -139,6 +139,16 @@ def patient_call(
             message="Confirm with a fresh one-time code (POST /v1/auth/step-up).",
         )
     return PatientCall(record, sess, actor)
+
+
+def touch_session(s: Session, sess: AuthSession, now: datetime) -> None:
+    """Record activity with one Core UPDATE (no ORM flush on every request)."""
+    from sqlalchemy import update
+    from sqlalchemy.orm.attributes import set_committed_value
+
+    table = AuthSession.__table__
+    s.connection().execute(update(table).where(table.c.id == sess.id).values(last_seen_at=now))
+    set_committed_value(sess, "last_seen_at", now)
 
 
 def practitioner_call(s: Session, request: Request) -> Practitioner:
