@@ -248,14 +248,37 @@ def _language(args: argparse.Namespace, config: dict[str, Any]) -> str:
     from dmptui import i18n
 
     lang = args.lang or config.get("lang") or i18n.detect_language()
+    if lang not in i18n.LANGUAGES:
+        print(
+            f"Attention / Warning: lang = {lang!r} in config.toml is not fr or en; it is ignored.",
+            file=sys.stderr,
+        )
+        lang = i18n.detect_language()
     i18n.set_language(lang)
     return lang
+
+
+def _screen_reader(args: argparse.Namespace, config: dict[str, Any]) -> str | None:
+    """Why screen-reader mode turns on (--screen-reader, ACCESSIBLE, the config file, TERM=dumb,
+    output not a terminal), or None for the TUI."""
+    from dmptui.reader.detect import reason
+
+    return reason(bool(getattr(args, "screen_reader", False)), config)
+
+
+def _run_reader(host: str | None, lang: str, why: str, ins: str = "", demo: bool = False) -> int:
+    from dmptui.reader.app import ReaderConfig, run
+
+    return run(ReaderConfig(host_url=host, lang=lang, reason=why, ins=ins, demo=demo))
 
 
 def run_app(args: argparse.Namespace) -> int:
     config = _config_file()
     lang = _language(args, config)
     host = args.host or os.environ.get("DMPTUI_HOST") or config.get("host")
+    why = _screen_reader(args, config)
+    if why:
+        return _run_reader(host, lang, why, ins=str(config.get("ins") or ""))
     if not host:
         print(
             "Aucun hôte configuré. Essayez `dmptui demo`, ou donnez --host URL.\n"
@@ -300,7 +323,11 @@ def _device_id() -> str:
 def run_demo(args: argparse.Namespace) -> int:
     from dmptui.demo import running_demo
 
-    lang = _language(args, _config_file())
+    config = _config_file()
+    lang = _language(args, config)
+    why = _screen_reader(args, config)
+    if why:
+        return _run_reader(None, lang, why, demo=True)
     with running_demo() as demo:
         patient = demo.creds["patient"]
         return _run_tui(
@@ -316,11 +343,24 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version="dmptui 0.1.0")
     parser.add_argument("--host", help="the record host's URL (or DMPTUI_HOST, or config.toml)")
     parser.add_argument("--lang", choices=["fr", "en"], help="language (default: your locale)")
+    screen_reader_help = (
+        "screen-reader mode: plain lines, numbered menus (also ACCESSIBLE=1, TERM=dumb, "
+        "screen_reader = true in config.toml, or output not a terminal)"
+    )
+    parser.add_argument("--screen-reader", action="store_true", help=screen_reader_help)
     parser.set_defaults(func=run_app)
     sub = parser.add_subparsers(dest="command")
     demo = sub.add_parser("demo", help="the app on an embedded demo host (nothing to set up)")
     demo.add_argument("--lang", choices=["fr", "en"], help="language (default: your locale)")
+    demo.add_argument(
+        "--screen-reader", action="store_true", default=argparse.SUPPRESS, help=screen_reader_help
+    )
     demo.set_defaults(func=run_demo)
+    from dmptui import doctor
+
+    doc = sub.add_parser("doctor", help=doctor.HELP, description=doctor.HELP, usage=doctor.USAGE)
+    doctor.add_arguments(doc)
+    doc.set_defaults(func=doctor.run)
     host = sub.add_parser("host", help="run and manage the record host")
     hsub = host.add_subparsers(dest="host_command", required=True)
 

@@ -1,0 +1,52 @@
+"""Data as text a person can hear: control and invisible characters made visible (the same rule
+as the TUI's ``screens/widgets/text.py``), and glyphs that a speech synthesiser reads as symbol
+names (box drawing, braille, emoji…) replaced by their code point."""
+
+from __future__ import annotations
+
+import re
+
+# C0/C1 controls, DEL, bidirectional overrides and isolates, zero-width characters: the same set
+# as the TUI (tab and line feed are kept; a line of output never holds a line feed).
+_INVISIBLE = re.compile(
+    r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069"
+    r"\ufeff]"
+)
+
+# Glyphs that are read aloud as symbol names ("box drawings light horizontal", "black square",
+# "grinning face") or shown as noise on a braille display.
+GLYPH_RANGES: tuple[tuple[int, int], ...] = (
+    (0x2300, 0x23FF),  # miscellaneous technical (watch, hourglass, …)
+    (0x2500, 0x257F),  # box drawing
+    (0x2580, 0x259F),  # block elements
+    (0x25A0, 0x25FF),  # geometric shapes (squares, triangles, circles)
+    (0x2600, 0x27BF),  # miscellaneous symbols, dingbats (check marks, stars, …)
+    (0x2800, 0x28FF),  # braille patterns
+    (0x2B00, 0x2BFF),  # miscellaneous symbols and arrows (emoji stars, squares)
+    (0xE000, 0xF8FF),  # private use (icon fonts)
+    (0xFE00, 0xFE0F),  # variation selectors (emoji presentation)
+    (0x1F000, 0x1FAFF),  # emoji, pictographs, flags, playing cards
+    (0x1FB00, 0x1FBFF),  # symbols for legacy computing (block sextants)
+)
+_GLYPHS = re.compile(
+    "[" + "".join(f"{re.escape(chr(lo))}-{re.escape(chr(hi))}" for lo, hi in GLYPH_RANGES) + "]"
+)
+
+
+def _notation(match: re.Match[str]) -> str:
+    return f"<U+{ord(match.group()):04X}>"
+
+
+def visible(value: str) -> str:
+    """Replace control and invisible characters by a visible code point notation."""
+    return _INVISIBLE.sub(_notation, value)
+
+
+def is_glyph(char: str) -> bool:
+    code = ord(char)
+    return any(lo <= code <= hi for lo, hi in GLYPH_RANGES)
+
+
+def speakable(value: str) -> str:
+    """``visible()``, and glyphs read as symbol names replaced by their code point too."""
+    return _GLYPHS.sub(_notation, visible(value))

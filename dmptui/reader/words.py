@@ -1,0 +1,595 @@
+"""What the record's data says, in sentences a person hears: one sentence per document, per
+practitioner, per trace entry, and "Label: value" lines for one item.
+
+The wording follows the TUI's (the same msgids where the text is the same, so both front ends say
+the same thing in French too). The TUI keeps its copy under ``screens/``, which this package may
+not import; both take their labels from ``dmptui.schema`` and the catalogue."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+
+from dmptui.i18n import N_, _, format_date, format_datetime, format_number, language
+from dmptui.schema import DOC_TYPE_LABELS, DocType, Label
+
+# --- documents ---------------------------------------------------------------------------------
+
+SAVE_DIR_ENV = "DMPTUI_SAVE_DIR"
+
+LABEL_WORDS = {
+    Label.MASQUE_PS: N_("hidden from practitioners (except its author and your médecin traitant)"),
+    Label.INVISIBLE_REPRESENTANTS_LEGAUX: N_("hidden from legal representatives"),
+    Label.INVISIBLE_PATIENT: N_("waiting for an announcement consultation"),
+}
+TYPES: tuple[str, ...] = tuple(t.value for t in DocType)
+SORTS = ("date", "type", "title", "author")
+SORT_WORDS = {
+    "date": N_("date of care, newest first"),
+    "type": N_("type"),
+    "title": N_("title"),
+    "author": N_("author"),
+}
+
+
+def type_label(code: str) -> str:
+    labels = DOC_TYPE_LABELS.get(code)
+    if not labels:
+        return code
+    return labels.get(language()) or labels["en"]
+
+
+def lower_first(text: str) -> str:
+    """ "Prescription" -> "prescription" inside a sentence (an acronym stays as it is)."""
+    if len(text) > 1 and text[1].isupper():
+        return text
+    return text[:1].lower() + text[1:]
+
+
+def is_masked(doc: Any) -> bool:
+    return Label.MASQUE_PS.value in doc.labels
+
+
+def doc_date(doc: Any) -> date:
+    """The date of care, or the day of deposit when the author gave none."""
+    return doc.care_date or doc.deposited_at.astimezone().date()
+
+
+def is_pdf(content_type: str) -> bool:
+    return content_type.split(";")[0].strip().lower() == "application/pdf"
+
+
+def size_words(size: int) -> str:
+    if size < 1024:
+        return _("{n} bytes").format(n=format_number(size))
+    return _("{n} kB").format(n=format_number((size + 1023) // 1024))
+
+
+def document_sentence(n: int, doc: Any) -> str:
+    """One document in one sentence, its labels in words."""
+    visibility = (
+        _("hidden from practitioners") if is_masked(doc) else _("visible to your practitioners")
+    )
+    if doc.care_date:
+        when = _("care date {date}").format(date=format_date(doc.care_date))
+    else:
+        when = _("added on {date}").format(date=format_date(doc.deposited_at))
+    return _("{n}. {title}, {type}, by {author} ({facility}), {when}, {visibility}.").format(
+        n=n,
+        title=doc.title,
+        type=lower_first(type_label(doc.type)),
+        author=doc.author.name,
+        facility=doc.facility,
+        when=when,
+        visibility=visibility,
+    )
+
+
+def metadata_lines(doc: Any) -> list[str]:
+    labels = [_(LABEL_WORDS[Label(lb)]) if lb in LABEL_WORDS else lb for lb in doc.labels]
+    visibility = "; ".join(labels) if labels else _("visible to the practitioners you authorised")
+    kind = (
+        _("PDF, {size}").format(size=size_words(doc.size))
+        if is_pdf(doc.content_type)
+        else _("text, {size}").format(size=size_words(doc.size))
+    )
+    return [
+        _("Type: {value}").format(value=type_label(doc.type)),
+        _("Title: {value}").format(value=doc.title),
+        _("Author: {value}").format(value=doc.author.name),
+        _("Facility: {value}").format(value=doc.facility),
+        _("Date of care: {value}").format(
+            value=format_date(doc.care_date) if doc.care_date else _("not given")
+        ),
+        _("Deposited: {value}").format(value=format_datetime(doc.deposited_at)),
+        _("Visibility: {value}").format(value=visibility),
+        _("Format: {value}").format(value=kind),
+    ]
+
+
+def sort_key(name: str) -> Any:
+    if name == "type":
+        return lambda d: (type_label(d.type).casefold(), -doc_date(d).toordinal())
+    if name == "title":
+        return lambda d: (d.title.casefold(), -doc_date(d).toordinal())
+    if name == "author":
+        return lambda d: (d.author.name.casefold(), -doc_date(d).toordinal())
+    return lambda d: (-doc_date(d).toordinal(), -d.deposited_at.timestamp())
+
+
+# --- saving a document -------------------------------------------------------------------------
+
+
+def save_dir() -> Path:
+    return Path(os.environ.get(SAVE_DIR_ENV) or Path.home())
+
+
+def safe_stem(title: str) -> str:
+    """Letters and digits of the title, without accents, joined by hyphens (at most 80)."""
+    ascii_title = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode()
+    stem = re.sub(r"[^A-Za-z0-9]+", "-", ascii_title).strip("-")[:80].strip("-")
+    return stem or "document"
+
+
+def file_name(doc: Any, content_type: str) -> str:
+    ext = ".pdf" if is_pdf(content_type) else ".txt"
+    return f"{doc_date(doc).isoformat()}_{safe_stem(doc.title)}{ext}"
+
+
+def _write_new(directory: Path, name: str, data: bytes) -> Path:
+    """Write to a new file readable by its owner only; never overwrite: add -2, -3… instead."""
+    stem, dot, ext = name.rpartition(".")
+    for n in range(1, 1000):
+        path = directory / (name if n == 1 else f"{stem}-{n}{dot}{ext}")
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            continue
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        return path
+    raise FileExistsError(directory / name)
+
+
+@dataclass
+class Saved:
+    path: Path | None
+    problem: str = ""
+
+
+async def save_content(doc: Any, data: bytes, content_type: str) -> Saved:
+    directory = save_dir()
+    try:
+        path = await asyncio.to_thread(_write_new, directory, file_name(doc, content_type), data)
+    except OSError as error:
+        return Saved(
+            None,
+            _(
+                "Could not save the file in {folder} ({reason}). Check that this "
+                "folder exists and that you may write in it, or set {env} to "
+                "another folder."
+            ).format(
+                folder=str(directory),
+                reason=error.strerror or type(error).__name__,
+                env=SAVE_DIR_ENV,
+            ),
+        )
+    return Saved(path)
+
+
+# --- practitioners -----------------------------------------------------------------------------
+
+PROFESSIONS = {
+    "medecin": N_("doctor"),
+    "sage_femme": N_("midwife"),
+    "pharmacien": N_("pharmacist"),
+    "infirmier": N_("nurse"),
+    "kinesitherapeute": N_("physiotherapist"),
+    "chirurgien_dentiste": N_("dentist"),
+    "medecin_du_travail": N_("occupational doctor"),
+    "medecin_conseil_assurance": N_("insurer's doctor"),
+}
+
+
+def profession_words(code: str | None) -> str:
+    code = code or ""
+    return _(PROFESSIONS[code]) if code in PROFESSIONS else code
+
+
+@dataclass
+class Person:
+    """One practitioner as a list shows them, with everything the actions need."""
+
+    rpps: str
+    name: str
+    profession: str
+    facility: str
+    may_access: bool = True
+
+
+class Links:
+    """The patient's practitioners (a PractitionersOut), looked up by RPPS."""
+
+    def __init__(self, answer: Any = None) -> None:
+        self.attending = answer.attending if answer is not None else None
+        self.authorised = (
+            {link.practitioner.rpps: link for link in answer.authorised}
+            if answer is not None
+            else {}
+        )
+        self.blocked = (
+            {link.practitioner.rpps: link for link in answer.blocked} if answer is not None else {}
+        )
+
+    def is_attending(self, rpps: str) -> bool:
+        return self.attending is not None and self.attending.rpps == rpps
+
+    def status(self, rpps: str, may_access: bool = True) -> str:
+        """The practitioner's status, in words."""
+        parts: list[str] = []
+        if not may_access:
+            parts.append(_("never has access (occupational or insurance doctor)"))
+        if self.is_attending(rpps):
+            parts.append(_("your médecin traitant (sees hidden documents)"))
+        if rpps in self.blocked:
+            parts.append(
+                _("BLOCKED since {date}").format(date=format_date(self.blocked[rpps].since))
+            )
+        if rpps in self.authorised:
+            link = self.authorised[rpps]
+            parts.append(_("authorised since {date}").format(date=format_date(link.since)))
+            if link.see_masked and not self.is_attending(rpps):
+                parts.append(_("sees hidden documents"))
+        if not parts:
+            parts.append(_("not authorised"))
+        return "; ".join(parts)
+
+    def people(self) -> list[Person]:
+        """Médecin traitant first, then the authorised, then the blocked; each once."""
+        found: dict[str, Any] = {}
+        if self.attending is not None:
+            found[self.attending.rpps] = self.attending
+        for link in (*self.authorised.values(), *self.blocked.values()):
+            found.setdefault(link.practitioner.rpps, link.practitioner)
+        return [Person(p.rpps, p.name, p.profession, p.facility) for p in found.values()]
+
+    def sentence(self, person: Person, n: int | None = None) -> str:
+        text = _("{name}, {profession}, {facility}, RPPS {rpps}: {status}.").format(
+            name=person.name,
+            profession=profession_words(person.profession),
+            facility=person.facility,
+            rpps=person.rpps,
+            status=self.status(person.rpps, person.may_access),
+        )
+        return f"{n}. {text}" if n is not None else text
+
+
+# --- access trace ------------------------------------------------------------------------------
+
+TRACE_ACTIONS = {
+    "login": N_("logged in"),
+    "logout": N_("logged out"),
+    "record.read": N_("looked at the record's summary"),
+    "record.status": N_("looked at the record's summary"),
+    "documents.list": N_("listed your documents"),
+    "document.read": N_("read a document"),
+    "document.download": N_("downloaded a document"),
+    "document.deposit": N_("added a document"),
+    "document.mask": N_("hid a document from practitioners"),
+    "document.unmask": N_("showed a document to practitioners again"),
+    "document.delete": N_("deleted a document"),
+    "practitioners.list": N_("looked at your practitioners"),
+    "directory.search": N_("searched the directory of practitioners"),
+    "authorisation.grant": N_("gave a practitioner access"),
+    "authorisation.revoke": N_("took back a practitioner's access"),
+    "block": N_("blocked a practitioner"),
+    "unblock": N_("unblocked a practitioner"),
+    "attending.designate": N_("chose a médecin traitant"),
+    "attending.clear": N_("removed the médecin traitant"),
+    "trace.read": N_("read the access trace"),
+    "oppositions": N_("changed the emergency access choices"),
+    "close": N_("closed the record"),
+    "reactivate": N_("reopened the record"),
+    "erase": N_("erased the record"),
+    "notes.read": N_("read the personal space"),
+    "notes.write": N_("changed the personal space"),
+    "notifications.read": N_("read the notifications"),
+    "notifications.ack": N_("marked the notifications as read"),
+    "notice.awaiting_consultation": N_("told you a document awaits a consultation"),
+}
+
+# The mode inside a sentence ("… in break-glass (emergency) mode").
+MODE_IN_SENTENCE = {
+    "normal": N_("normal"),
+    "break-glass": N_("break-glass (emergency)"),
+    "regulation": N_("emergency call-centre (SAMU, centre 15)"),
+}
+# The mode on its own line ("Mode: …"), as the TUI says it.
+MODE_LINE = {
+    "normal": N_("normal"),
+    "break-glass": N_("EMERGENCY — break-glass"),
+    "regulation": N_("EMERGENCY — call centre (SAMU, centre 15)"),
+}
+EMERGENCY_MODES = ("break-glass", "regulation")
+
+MODE_CHOICES = {
+    "all": N_("all modes"),
+    "normal": N_("normal accesses only"),
+    "break-glass": N_("break-glass accesses only"),
+    "regulation": N_("call-centre (regulation) accesses only"),
+}
+EMERGENCY_CYCLE = ("all", "break-glass", "regulation")
+
+DENIALS = {
+    "blocked": N_("the practitioner is blocked"),
+    "not_authorised": N_("the practitioner is not authorised"),
+    "break_glass_refused": N_("you refuse break-glass access"),
+    "regulation_refused": N_("you refuse call-centre access"),
+    "reason_required": N_("no reason was given for the emergency"),
+    "not_regulation": N_("the practitioner is not a call-centre doctor"),
+    "record_closed": N_("the record is closed"),
+    "record_erased": N_("the record is erased"),
+    "profession_never_has_access": N_("this profession never has access"),
+    "profession_matrix": N_("this profession may not read this type of document"),
+    "not_found": N_("the document does not exist or may not be shown"),
+    "step_up_required": N_("a fresh one-time code was needed"),
+    "bad_password": N_("wrong password"),
+    "bad_code": N_("wrong one-time code"),
+    "unknown_practitioner": N_("unknown practitioner"),
+    "not_blocked": N_("the practitioner was not blocked"),
+    "attending_cannot_be_blocked": N_("the médecin traitant cannot be blocked"),
+    "attending_must_be_doctor": N_("only a doctor can be médecin traitant"),
+    "record_not_closed": N_("the record was not closed"),
+    "patient_note_is_patients": N_("patient notes are written by the patient"),
+    "unknown_mode": N_("unknown access mode"),
+}
+
+
+def who_words(e: Any) -> str:
+    if e.actor_role == "patient":
+        return _("you")
+    if e.actor_role == "system":
+        return _("DMP system")
+    name = e.actor_name or _("unknown practitioner")
+    extra = [x for x in (profession_words(e.actor_profession), e.actor_facility) if x]
+    return f"{name} ({', '.join(extra)})" if extra else name
+
+
+def what_words(action: str) -> str:
+    return _(TRACE_ACTIONS[action]) if action in TRACE_ACTIONS else action
+
+
+def outcome_words(e: Any) -> str:
+    return _("allowed") if e.outcome == "allowed" else _("DENIED")
+
+
+def detail_words(e: Any) -> str:
+    """The reason: why it was denied, the reason given for a break-glass, or what changed."""
+    reason = e.reason or ""
+    if e.outcome == "denied":
+        return _(DENIALS[reason]) if reason in DENIALS else reason
+    if not reason:
+        return ""
+    if e.mode == "break-glass":
+        return _("Reason given: {reason}").format(reason=reason)
+    if reason.startswith("rpps:"):
+        return _("practitioner RPPS {rpps}").format(rpps=reason[5:])
+    if e.action == "oppositions":
+        choices = dict(p.split("=", 1) for p in reason.split(";") if "=" in p)
+        state = {"refused": _("refused"), "allowed": _("allowed")}
+        return _("break-glass: {bg}; call centre: {rg}").format(
+            bg=state.get(choices.get("break_glass", ""), "?"),
+            rg=state.get(choices.get("regulation", ""), "?"),
+        )
+    return reason
+
+
+def trace_sentence(n: int, e: Any) -> str:
+    """One trace entry in one sentence: who, when, what, the mode in words, allowed or denied and
+    why. An emergency access starts with EMERGENCY ACCESS."""
+    mode = _(MODE_IN_SENTENCE[e.mode]) if e.mode in MODE_IN_SENTENCE else e.mode
+    detail = detail_words(e).rstrip(". ")
+    outcome = outcome_words(e)
+    if e.outcome != "allowed" and detail:
+        outcome = _("{outcome} ({why})").format(outcome=outcome, why=detail)
+        detail = ""
+    text = _("On {when}, {who} {what}, in {mode} mode: {outcome}.").format(
+        when=format_datetime(e.at),
+        who=who_words(e),
+        what=what_words(e.action),
+        mode=mode,
+        outcome=outcome,
+    )
+    if detail:
+        text += f" {detail}."
+    if e.mode in EMERGENCY_MODES:
+        text = f"{_('EMERGENCY ACCESS:')} {text}"
+    return f"{n}. {text}"
+
+
+def trace_lines(e: Any) -> list[str]:
+    """One trace entry as "Label: value" lines."""
+    who = who_words(e)
+    if e.actor_rpps:
+        who += " — " + _("RPPS {rpps}").format(rpps=e.actor_rpps)
+    what = what_words(e.action)
+    if e.document_id:
+        what += " — " + _("document {id}").format(id=e.document_id)
+    mode = _(MODE_LINE[e.mode]) if e.mode in MODE_LINE else e.mode
+    lines = [
+        _("When: {when}").format(when=format_datetime(e.at)),
+        _("Who: {who}").format(who=who),
+        _("What: {what}").format(what=what),
+        _("Mode: {mode}").format(mode=mode),
+        _("Outcome: {outcome}").format(outcome=outcome_words(e)),
+    ]
+    if detail := detail_words(e):
+        lines.append(_("Details: {details}").format(details=detail))
+    return lines
+
+
+@dataclass(frozen=True)
+class TraceFilter:
+    actor: str = ""
+    mode: str = "all"
+    since: date | None = None
+    until: date | None = None
+
+    @property
+    def active(self) -> bool:
+        return bool(self.actor or self.mode != "all" or self.since or self.until)
+
+    def words(self) -> str:
+        if not self.active:
+            return _("Showing every entry.")
+        parts = []
+        if self.mode != "all":
+            parts.append(_(MODE_CHOICES[self.mode]))
+        if self.actor:
+            parts.append(_("practitioner “{who}”").format(who=self.actor))
+        if self.since:
+            parts.append(_("from {day}").format(day=self.since.isoformat()))
+        if self.until:
+            parts.append(_("until {day} included").format(day=self.until.isoformat()))
+        return _("Filter: {filter}.").format(filter=", ".join(parts))
+
+    def query(self) -> dict[str, Any]:
+        """The client's keyword arguments: local days become aware UTC bounds."""
+        return {
+            "actor": self.actor or None,
+            "mode": None if self.mode == "all" else self.mode,
+            "since": _day_start(self.since) if self.since else None,
+            "until": _day_start(self.until + timedelta(days=1)) if self.until else None,
+        }
+
+
+def _day_start(day: date) -> datetime:
+    return datetime.combine(day, time()).astimezone().astimezone(UTC)
+
+
+def parse_day(raw: str) -> date | None:
+    """A day typed as YYYY-MM-DD (empty: no bound); ValueError otherwise."""
+    raw = raw.strip()
+    if not raw:
+        return None
+    if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", raw):
+        raise ValueError(raw)
+    return date.fromisoformat(raw)
+
+
+# --- emergency access --------------------------------------------------------------------------
+
+BREAK_GLASS = "break_glass"
+REGULATION = "regulation"
+
+
+def state_text(which: str, refused: bool) -> str:
+    if which == BREAK_GLASS:
+        if refused:
+            return _(
+                "Break-glass access: REFUSED — no practitioner can open your record in an "
+                "emergency when you cannot consent, not even to save your life."
+            )
+        return _(
+            "Break-glass access: ALLOWED — any practitioner may open your record in an "
+            "emergency when you cannot consent; you are told each time."
+        )
+    if refused:
+        return _(
+            "Emergency call-centre access (SAMU, centre 15): REFUSED — the SAMU doctor "
+            "will not see your record when someone calls for help for you."
+        )
+    return _(
+        "Emergency call-centre access (SAMU, centre 15): ALLOWED — the SAMU doctor may "
+        "open your record when someone calls for help for you; you are told each time."
+    )
+
+
+def change_text(which: str, refuse: bool) -> tuple[str, str]:
+    """(question, consequence) of changing one choice to ``refuse``."""
+    if which == BREAK_GLASS:
+        if refuse:
+            return (
+                _("Refuse break-glass access?"),
+                _(
+                    "If you refuse break-glass access, no practitioner can open your record in "
+                    "an emergency when you cannot consent — not even to save your life. "
+                    "Emergency call-centre access does not change."
+                ),
+            )
+        return (
+            _("Allow break-glass access?"),
+            _(
+                "If you allow break-glass access, any practitioner may open your record in an "
+                "emergency when you cannot consent, after stating a reason. You and your médecin "
+                "traitant are told each time, and documents you hid stay hidden. Emergency "
+                "call-centre access does not change."
+            ),
+        )
+    if refuse:
+        return (
+            _("Refuse emergency call-centre access?"),
+            _(
+                "If you refuse emergency call-centre access, the SAMU doctor (centre 15) will not "
+                "see your record when someone calls for help for you. Break-glass access does "
+                "not change."
+            ),
+        )
+    return (
+        _("Allow emergency call-centre access?"),
+        _(
+            "If you allow emergency call-centre access, the SAMU doctor (centre 15) may open your "
+            "record when someone calls for help for you. You and your médecin traitant are told "
+            "each time, and documents you hid stay hidden. Break-glass access does not change."
+        ),
+    )
+
+
+def done_text(which: str, refused: bool) -> str:
+    if which == BREAK_GLASS:
+        return (
+            _("break-glass access is now refused.")
+            if refused
+            else _("break-glass access is now allowed.")
+        )
+    return (
+        _("emergency call-centre access is now refused.")
+        if refused
+        else _("emergency call-centre access is now allowed.")
+    )
+
+
+def unchanged_text(which: str, refused: bool) -> str:
+    if which == BREAK_GLASS:
+        return (
+            _("Nothing was changed: break-glass access is still refused.")
+            if refused
+            else _("Nothing was changed: break-glass access is still allowed.")
+        )
+    return (
+        _("Nothing was changed: emergency call-centre access is still refused.")
+        if refused
+        else _("Nothing was changed: emergency call-centre access is still allowed.")
+    )
+
+
+# --- notifications -----------------------------------------------------------------------------
+
+NOTIFICATION_KINDS = {
+    "new_document": N_("New document"),
+    "authorisation": N_("New authorisation"),
+    "new_device": N_("Login from a new device"),
+    "awaiting_consultation": N_("Document awaiting a consultation"),
+    "emergency_access": N_("EMERGENCY ACCESS"),
+}
+
+
+def notification_order(n: Any) -> tuple[bool, float, int]:
+    """Emergency accesses first, then newest first."""
+    return (not n.emergency, -n.at.timestamp(), -n.id)
