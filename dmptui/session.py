@@ -21,11 +21,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-import keyring
-import keyring.backend
-import keyring.errors
+if TYPE_CHECKING:  # keyring is imported when first used, off the start-up path
+    import keyring.backend
 
 T = TypeVar("T")
 
@@ -80,6 +79,8 @@ class TokenStore:
     # --- running keyring calls safely ----------------------------------------------------
 
     def _keyring(self) -> keyring.backend.KeyringBackend:
+        import keyring
+
         if self._backend is None:
             self._backend = keyring.get_keyring()
         return self._backend
@@ -105,6 +106,8 @@ class TokenStore:
             self._stuck = thread
             return None, KEYRING_TIMEOUT
         if outcome.error is not None:
+            import keyring.errors
+
             if isinstance(outcome.error, keyring.errors.NoKeyringError | keyring.errors.InitError):
                 return None, NO_KEYRING
             return None, KEYRING_ERROR

@@ -4,7 +4,8 @@
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -13,11 +14,17 @@ from typing import Any
 from textual import events, work
 from textual.app import App
 from textual.binding import Binding
+from textual.geometry import Offset
 from textual.message import Message
+from textual.screen import Screen
+from textual.widget import Widget
+from textual.widgets import DataTable, OptionList, TextArea
 
 from dmptui import catalogue
 from dmptui.i18n import _
 from dmptui.session import IdleLock
+from screens import themes
+from screens.widgets.message_log import MessageLog
 
 LAST_ACCOUNT = "last-account"  # keyring entry: the INS last remembered on this device
 
@@ -45,6 +52,7 @@ class AppConfig:
     token_store: Any = None  # dmptui.session.TokenStore, for "remember me"
     idle_timeout: float = 900.0  # lock after 15 minutes without a key press
     device_id: str = ""  # a stable random id for this install (not a secret)
+    theme: str = ""  # "dark", "light" or "high-contrast" (config file); DMPTUI_THEME wins
 
 
 @dataclass
@@ -57,6 +65,17 @@ class LogLine:
 @dataclass
 class AppState:
     messages: list[LogLine] = field(default_factory=list)
+    epoch: int = 0  # changes when the messages are emptied (log out)
+
+
+def animation_level(env: Mapping[str, str] | None = None) -> str:
+    """No animation, unless ``TEXTUAL_ANIMATIONS`` asks for one outside the accessible profile
+    (``ACCESSIBLE=1``): moving things are hard to follow and write to the terminal."""
+    env = os.environ if env is None else env
+    wanted = env.get("TEXTUAL_ANIMATIONS", "").strip().lower()
+    if env.get("ACCESSIBLE", "").strip() not in ("", "0") or wanted not in ("basic", "full"):
+        return "none"
+    return wanted
 
 
 class DmpApp(App[None]):
@@ -74,15 +93,27 @@ class DmpApp(App[None]):
             config.host_url, transport=config.transport, device_id=config.device_id or None
         )
         self.idle = IdleLock(config.idle_timeout)
+        self.animation_level = animation_level()  # type: ignore[assignment]
+        self._focus_shown: Widget | None = None  # the widget that carries the focus marker
+        self._os_title = ""
+        for theme in themes.THEMES.values():  # only these are offered (Ctrl+T goes through them)
+            self.register_theme(theme)
+        self.theme = themes.choose(config.theme)
         for key, method, label, bid in (
             ("f1", "help", _("Help"), "app.help"),
             ("escape", "back", _("Back"), "app.back"),
+            ("ctrl+r", "read_screen", _("Read this screen"), "app.read_screen"),
+            ("ctrl+t", "next_theme", _("Colours"), "app.theme"),
             ("ctrl+l", "logout", _("Log out"), "app.logout"),
             ("ctrl+q", "quit", _("Quit"), "app.quit"),
         ):
             self._bindings.key_to_bindings.setdefault(key, []).append(
                 Binding(key, method, label, id=bid, show=key != "escape", priority=key != "escape")
             )
+        # Textual's own Ctrl+C binding has no description: give it one, in words.
+        self._bindings.key_to_bindings["ctrl+c"] = [
+            Binding("ctrl+c", "help_quit", _("How to quit"), show=False, system=True)
+        ]
         for spec in catalogue.SCREENS:
             self._bindings.key_to_bindings.setdefault(str(spec.number), []).append(
                 Binding(
@@ -98,9 +129,13 @@ class DmpApp(App[None]):
         from screens.login import LoginScreen
 
         self.set_interval(15, self._check_idle)
+        self.screen_change_signal.subscribe(self, self._screen_changed)
+        self._write_terminal("\x1b[22;0t")  # keep the terminal's own title, to put it back
         self.push_screen(LoginScreen())
 
     async def on_unmount(self) -> None:
+        if self._os_title:
+            self._write_terminal("\x1b[23;0t")  # the terminal's own title again
         await self.client.aclose()
 
     # --- navigation ----------------------------------------------------------------------
@@ -112,8 +147,7 @@ class DmpApp(App[None]):
     def action_goto(self, key: str) -> None:
         if not self.client.logged_in:
             return
-        current = getattr(self.screen, "SCREEN_KEY", "")
-        if current == key:
+        if isinstance(self.screen, self.screen_class(key)):
             return
         # One screen of the record at a time above home: Esc goes back to home.
         while len(self.screen_stack) > 2:
@@ -147,7 +181,12 @@ class DmpApp(App[None]):
 
         while len(self.screen_stack) > 1:
             self.pop_screen()
-        self.push_screen(LoginScreen(notice=notice or _("You are logged out.")))
+        # What this session said (titles, names) is not left for the next person to read.
+        self.state.messages = []
+        self.state.epoch += 1
+        words = notice or _("You are logged out.")
+        self.log_message("warning" if notice else "done", words)
+        self.push_screen(LoginScreen(notice=words))
 
     def relogin(self, then: Callable[[], None] | None) -> None:
         """The session ended: log in again, then come back here and redo the call."""
@@ -197,16 +236,13 @@ class DmpApp(App[None]):
         if message.stored:
             self.log_message("done", _("You will be remembered on this device."))
             return
-        self.log_message(
-            "warning",
+        self.notify(  # the toast goes away; the message log keeps it
             _(
                 "This device has no usable keyring, so you will not "
                 "be remembered: your session stays in memory only "
                 "and ends when you quit."
             ),
-        )
-        self.notify(
-            _("You will not be remembered on this device (no keyring)."), severity="warning"
+            severity="warning",
         )
 
     # --- idle lock -----------------------------------------------------------------------
@@ -224,6 +260,157 @@ class DmpApp(App[None]):
             )
 
     def log_message(self, kind: str, text: str) -> None:
+        self.log_lines(kind, [text])
+
+    def log_lines(self, kind: str, lines: list[str]) -> int | None:
+        """Add lines to the message log of every screen; returns where they start in the log
+        that is on view (None when there is none)."""
         from datetime import UTC
 
-        self.state.messages.append(LogLine(datetime.now(UTC), kind, text))
+        now = datetime.now(UTC)
+        self.state.messages.extend(LogLine(now, kind, line) for line in lines)
+        on_view = self.message_log()
+        start = None
+        for screen in self.screen_stack:
+            for log in screen.query(MessageLog):
+                first = log.sync()
+                if log is on_view:
+                    start = first
+        return start
+
+    def message_log(self) -> MessageLog | None:
+        """The message log on view: the current screen's, or under a dialog, the one of the
+        screen beneath it (a dialog leaves the bottom of that screen visible)."""
+        for screen in reversed(self.screen_stack):
+            found = screen.query(MessageLog)
+            if found:
+                return found.first()
+        return None
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: Any = "information",
+        timeout: float | None = None,
+        markup: bool = False,
+    ) -> None:
+        """A toast, and the same words in the message log: a toast alone goes away by itself.
+        Not markup by default: messages can carry data."""
+        kind = {"warning": "warning", "error": "error"}.get(str(severity), "info")
+        self.log_message(kind, f"{title}: {message}" if title else message)
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
+
+    def action_help_quit(self) -> None:
+        self.notify(_("To quit dmptui, press Ctrl+Q."))
+
+    # --- reading the screen out -------------------------------------------------------------
+
+    def action_read_screen(self) -> None:
+        """Ctrl+R: the current screen, as lines of text, into the message log."""
+        from screens.widgets.readout import read_screen
+
+        log = self.message_log()
+        if log is not None:
+            log.auto_scroll = False  # show the read-out from its first line ("Screen: …")
+        start = self.log_lines("read", read_screen(self))
+        if log is None or start is None:
+            return
+
+        def show() -> None:
+            log.scroll_to(y=start, animate=False, immediate=True)
+            log.auto_scroll = True
+
+        self.call_after_refresh(show)
+
+    # --- colours -----------------------------------------------------------------------------
+
+    def action_next_theme(self) -> None:
+        self.theme = themes.following(self.theme)
+        self.log_message(
+            "done",
+            _("Colours: {theme}. Ctrl+T changes them again.").format(
+                theme=_(themes.WORDS[self.theme])
+            ),
+        )
+
+    # --- the screen in the terminal title, the cursor on the focus ---------------------------
+
+    def _write_terminal(self, sequence: str) -> None:
+        driver = self._driver
+        if driver is None or self.is_headless or getattr(driver, "is_web", False):
+            return
+        driver.write(sequence)
+        driver.flush()
+
+    def _screen_changed(self, screen: Screen[Any]) -> None:
+        key = getattr(screen, "SCREEN_KEY", "")
+        if key in catalogue.BY_KEY:
+            from screens.widgets.text import visible
+
+            title = "dmptui — " + catalogue.screen_label(catalogue.BY_KEY[key])
+            if title != self._os_title:
+                self._os_title = title
+                safe = visible(title).replace("\x07", "").replace("\x1b", "")
+                self._write_terminal(f"\x1b]2;{safe}\x07")
+        self._show_focus(self.focused)
+
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        self._show_focus(event.widget)
+
+    def on_descendant_blur(self, event: events.DescendantBlur) -> None:
+        # Focus may have gone nowhere (the widget was hidden): look once things have settled.
+        self.call_after_refresh(lambda: self._show_focus(self.focused))
+
+    def _show_focus(self, widget: Widget | None) -> None:
+        """Marker on the focused widget only; the terminal cursor on it."""
+        from screens.widgets import focus
+
+        previous = self._focus_shown
+        if previous is not None and previous is not widget:
+            focus.unmark(previous)
+        self._focus_shown = widget
+        if widget is None:
+            self.cursor_position = Offset(0, 0)
+            return
+        if getattr(widget, "cursor_blink", False):
+            widget.cursor_blink = False  # type: ignore[attr-defined]  # a blink writes twice a second
+        focus.mark(widget)
+        self._follow(widget)
+
+    def place_cursor(self) -> None:
+        """Put the terminal cursor back on the focused widget: after a list is filled, its
+        current row may have moved."""
+        if self.focused is not None:
+            self._follow(self.focused)
+
+    def _follow(self, widget: Widget) -> None:
+        """The cursor on ``widget`` for the next frame, and checked again once it is drawn (the
+        layout may have moved it)."""
+        from screens.widgets.focus import cursor_spot
+
+        if widget.region.area:
+            self.cursor_position = cursor_spot(widget)
+        self.call_after_refresh(self._place_cursor, widget)
+
+    def _place_cursor(self, widget: Widget) -> None:
+        from textual.geometry import Region
+
+        from screens.widgets.focus import cursor_spot
+
+        if widget is not self.focused or not widget.is_attached:
+            return
+        spot = cursor_spot(widget)
+        if spot != self.cursor_position:
+            self.cursor_position = spot
+            widget.refresh(Region(0, 0, 1, 1))  # a frame, however small, moves the cursor
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self._follow(event.data_table)
+
+    def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        self._follow(event.option_list)
+
+    def on_text_area_selection_changed(self, event: TextArea.SelectionChanged) -> None:
+        self._follow(event.text_area)

@@ -1,5 +1,6 @@
 """What every screen of the record shares: the screen-id row, a status line in words, the
-message log, catalogue bindings, and the worker pattern (I/O in workers, results as Messages).
+message log (at the bottom, above the keys), catalogue bindings, and the worker pattern (I/O in
+workers, results as Messages).
 
 Workers call the client and post ``CallDone`` / ``CallFailed``; handlers update widgets."""
 
@@ -18,6 +19,7 @@ from textual.widgets import Footer, Static
 from dmptui import catalogue
 from dmptui.explain import explain
 from dmptui.i18n import _
+from screens.widgets.message_log import MessageLog
 from screens.widgets.text import plain
 
 
@@ -70,6 +72,7 @@ class Calls:
         self.query_one(StatusLine).say(kind, text)
         if kind in ("done", "error", "warning"):
             self.app.log_message(kind, text)  # type: ignore[attr-defined]
+        self.app.place_cursor()  # type: ignore[attr-defined]  # what was loaded moved the rows
 
     def call(
         self,
@@ -146,6 +149,7 @@ class RecordScreen(Calls, Screen[None]):
         yield Static(plain(catalogue.screen_label(self.spec)), id="screen-id")
         yield StatusLine(id="status")
         yield from self.compose_body()
+        yield MessageLog()
         yield Footer()
 
     def compose_body(self) -> ComposeResult:

@@ -23,6 +23,7 @@ from dmptui import catalogue
 from dmptui.i18n import N_, _, format_date, format_datetime, format_number, language
 from dmptui.schema import DOC_TYPE_LABELS, Label
 from screens.base import Calls, StatusLine
+from screens.widgets.message_log import MessageLog
 from screens.widgets.text import plain
 
 SAVE_DIR_ENV = "DMPTUI_SAVE_DIR"
@@ -193,6 +194,7 @@ class DocumentScreen(Calls, Screen[None]):
         yield Static(plain("\n".join(metadata_lines(self.doc))), id="doc-meta")
         with VerticalScroll(id="doc-body"):
             yield Static(id="doc-text")
+        yield MessageLog()
         yield Footer()
 
     def on_mount(self) -> None:

@@ -17,6 +17,7 @@ from dmptui import catalogue
 from dmptui.i18n import _
 from dmptui.identifiers import IdentifierError, parse_ins
 from screens.base import Calls, StatusLine, catalogue_bindings
+from screens.widgets.message_log import MessageLog
 from screens.widgets.text import plain
 
 
@@ -73,6 +74,7 @@ class LoginScreen(Calls, Screen[bool]):
 
                 config = self.app.config  # type: ignore[attr-defined]
                 yield DemoPhone(config.demo_outbox, config.demo_password)
+        yield MessageLog()
         yield Footer()
 
     def on_mount(self) -> None:

@@ -152,7 +152,7 @@ class GrantScreen(ModalScreen[str | None]):
 class PractitionersScreen(RecordScreen):
     SCREEN_KEY = "practitioners"
     AUTO_FOCUS = "#practitioners-table"
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "leave", show=False)]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "leave", N_("Back"), show=False)]
 
     def __init__(self) -> None:
         super().__init__()
@@ -362,9 +362,9 @@ class PractitionersScreen(RecordScreen):
         self._show_directory()
         self.query_one("#practitioners-table", DataTable).focus()
         if self.found:
-            words = _("{n} practitioners found in the directory for “{q}”.").format(
-                n=len(self.found), q=q
-            )
+            many = _("{n} practitioners found in the directory for “{q}”.")
+            one = _("1 practitioner found in the directory for “{q}”.")
+            words = (one if len(self.found) == 1 else many).format(n=len(self.found), q=q)
             if page.next_cursor or len(self.found) >= DIRECTORY_LIMIT:
                 words += " " + _(
                     "Only the first {n} are shown: type more of the name to narrow the search."

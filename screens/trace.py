@@ -230,7 +230,7 @@ class TraceScreen(RecordScreen):
         self.filter = TraceFilter()
         self.entries: dict[str, Any] = {}
         self.next_cursor: str | None = None
-        self.loading = False
+        self._fetching = False
         self.generation = 0  # a filter change makes pages still on their way stale
 
     def compose_body(self) -> ComposeResult:
@@ -281,7 +281,7 @@ class TraceScreen(RecordScreen):
     def _fetch(self, cursor: str | None) -> None:
         generation = self.generation
         query = self.filter.query()
-        self.loading = True
+        self._fetching = True
 
         async def page() -> Any:
             return await self.client.trace(limit=PAGE, cursor=cursor, **query)
@@ -295,7 +295,7 @@ class TraceScreen(RecordScreen):
     def _show_page(self, generation: int, page: Any) -> None:
         if generation != self.generation:
             return  # the filter changed meanwhile: this page belongs to an older list
-        self.loading = False
+        self._fetching = False
         table = self.query_one(DataTable)
         for e in page.items:
             key = str(e.seq)
@@ -343,7 +343,7 @@ class TraceScreen(RecordScreen):
     def on_calls_call_failed(self, _message: Calls.CallFailed) -> None:
         # The base class explains the failure (and retries after a login or a code); a page
         # that did not come must not stop the next ones from loading.
-        self.loading = False
+        self._fetching = False
 
     def _scrolled(self, _old: float, new: float) -> None:
         table = self.query_one(DataTable)
@@ -351,7 +351,7 @@ class TraceScreen(RecordScreen):
             self._more()
 
     def _more(self) -> None:
-        if self.next_cursor and not self.loading:
+        if self.next_cursor and not self._fetching:
             self._fetch(self.next_cursor)
 
     def _show_detail(self, row: int) -> None:

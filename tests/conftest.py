@@ -55,3 +55,12 @@ def host(demo_template: tuple[Path, dict[str, Any]], tmp_path: Path) -> Iterator
     path = tmp_path / "host.sqlite3"
     copy_sqlite(template, path)
     yield from live_host(f"sqlite:///{path}", path, tmp_path / "data", creds, clock)
+
+
+@pytest.fixture(autouse=True)
+def _english_after_each_test() -> Iterator[None]:
+    """A test that runs the app in French must not leave the process in French."""
+    yield
+    from dmptui import i18n
+
+    i18n.set_language("en")

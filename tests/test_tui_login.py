@@ -145,8 +145,16 @@ def test_digits_jump_to_screens_and_escape_comes_back(host: LiveHost) -> None:
         app = make_app(host, "en")
         async with app.run_test(size=(120, 40)) as pilot:
             await login(pilot, host)
-            for key in ("documents", "practitioners", "trace", "emergency", "record", "notes",
-                        "notifications", "help"):
+            for key in (
+                "documents",
+                "practitioners",
+                "trace",
+                "emergency",
+                "record",
+                "notes",
+                "notifications",
+                "help",
+            ):
                 await goto(pilot, key)
                 await pilot.press("escape")
                 await wait_for(pilot, lambda: app.screen.__class__.__name__ == "HomeScreen")
@@ -185,8 +193,9 @@ def test_remember_me_in_a_real_keyring_backend_resumes_without_password(host: Li
             await wait_for(pilot, lambda: app.screen.__class__.__name__ == "LoginScreen")
             app.screen.query_one("#remember").value = True
             await login(pilot, host)
-            await wait_for(pilot, lambda: any("no usable keyring" in m.text
-                                              for m in app.state.messages))
+            await wait_for(
+                pilot, lambda: any("no usable keyring" in m.text for m in app.state.messages)
+            )
 
     run(first())
     run(second())
