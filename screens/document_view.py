@@ -4,13 +4,8 @@ a PDF, a way to save it. Also the words and file names both document screens sha
 from __future__ import annotations
 
 import asyncio
-import os
-import re
-import unicodedata
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 from textual.app import ComposeResult
@@ -20,42 +15,27 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from dmptui import catalogue
-from dmptui.i18n import N_, _, format_date, format_datetime, format_number, language
-from dmptui.schema import DOC_TYPE_LABELS, Label
+from dmptui.i18n import _, language
+from dmptui.words import (
+    SAVE_DIR_ENV,
+    Saved,
+    _write_new,
+    file_name,
+    is_masked,
+    is_pdf,
+    metadata_lines,
+    save_dir,
+    size_words,
+)
 from screens.base import Calls, StatusLine
 from screens.widgets.message_log import MessageLog
 from screens.widgets.text import plain
 
-SAVE_DIR_ENV = "DMPTUI_SAVE_DIR"
-
-LABEL_WORDS = {
-    Label.MASQUE_PS: N_("hidden from practitioners (except its author and your médecin traitant)"),
-    Label.INVISIBLE_REPRESENTANTS_LEGAUX: N_("hidden from legal representatives"),
-    Label.INVISIBLE_PATIENT: N_("waiting for an announcement consultation"),
-}
-
-
 # --- words -------------------------------------------------------------------------------------
-
-
-def type_label(code: str) -> str:
-    labels = DOC_TYPE_LABELS.get(code)
-    if not labels:
-        return code
-    return labels.get(language()) or labels["en"]
-
-
-def is_masked(doc: Any) -> bool:
-    return Label.MASQUE_PS.value in doc.labels
 
 
 def masked_word(doc: Any) -> str:
     return _("HIDDEN") if is_masked(doc) else _("visible")
-
-
-def doc_date(doc: Any) -> date:
-    """The date of care, or the day of deposit when the author gave none."""
-    return doc.care_date or doc.deposited_at.astimezone().date()
 
 
 def short_date(day: date) -> str:
@@ -64,76 +44,7 @@ def short_date(day: date) -> str:
     return fmt(day, "medium", locale=language())
 
 
-def is_pdf(content_type: str) -> bool:
-    return content_type.split(";")[0].strip().lower() == "application/pdf"
-
-
-def size_words(size: int) -> str:
-    if size < 1024:
-        return _("{n} bytes").format(n=format_number(size))
-    return _("{n} kB").format(n=format_number((size + 1023) // 1024))
-
-
-def metadata_lines(doc: Any) -> list[str]:
-    labels = [_(LABEL_WORDS[Label(lb)]) if lb in LABEL_WORDS else lb for lb in doc.labels]
-    visibility = "; ".join(labels) if labels else _("visible to the practitioners you authorised")
-    kind = (
-        _("PDF, {size}").format(size=size_words(doc.size))
-        if is_pdf(doc.content_type)
-        else _("text, {size}").format(size=size_words(doc.size))
-    )
-    return [
-        _("Type: {value}").format(value=type_label(doc.type)),
-        _("Title: {value}").format(value=doc.title),
-        _("Author: {value}").format(value=doc.author.name),
-        _("Facility: {value}").format(value=doc.facility),
-        _("Date of care: {value}").format(
-            value=format_date(doc.care_date) if doc.care_date else _("not given")
-        ),
-        _("Deposited: {value}").format(value=format_datetime(doc.deposited_at)),
-        _("Visibility: {value}").format(value=visibility),
-        _("Format: {value}").format(value=kind),
-    ]
-
-
 # --- saving to a file --------------------------------------------------------------------------
-
-
-def save_dir() -> Path:
-    return Path(os.environ.get(SAVE_DIR_ENV) or Path.home())
-
-
-def safe_stem(title: str) -> str:
-    """Letters and digits of the title, without accents, joined by hyphens (at most 80)."""
-    ascii_title = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode()
-    stem = re.sub(r"[^A-Za-z0-9]+", "-", ascii_title).strip("-")[:80].strip("-")
-    return stem or "document"
-
-
-def file_name(doc: Any, content_type: str) -> str:
-    ext = ".pdf" if is_pdf(content_type) else ".txt"
-    return f"{doc_date(doc).isoformat()}_{safe_stem(doc.title)}{ext}"
-
-
-@dataclass
-class Saved:
-    path: Path | None
-    problem: str = ""
-
-
-def _write_new(directory: Path, name: str, data: bytes) -> Path:
-    """Write to a new file readable by its owner only; never overwrite: add -2, -3… instead."""
-    stem, dot, ext = name.rpartition(".")
-    for n in range(1, 1000):
-        path = directory / (name if n == 1 else f"{stem}-{n}{dot}{ext}")
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            continue
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        return path
-    raise FileExistsError(directory / name)
 
 
 async def save_content(doc: Any, data: bytes, content_type: str) -> Saved:

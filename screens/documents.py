@@ -18,17 +18,15 @@ from dmptui import catalogue
 from dmptui.explain import explain
 from dmptui.i18n import N_, _
 from dmptui.schema import DocType
+from dmptui.words import SORT_WORDS, SORTS, doc_date, is_masked, type_label
 from screens.base import Calls, RecordScreen
 from screens.confirm import CodeScreen, ConfirmScreen
 from screens.document_view import (
     DocumentScreen,
-    doc_date,
-    is_masked,
     masked_word,
     save_content,
     say_saved,
     short_date,
-    type_label,
 )
 from screens.widgets.text import plain
 
@@ -44,13 +42,6 @@ COLUMNS = (
 )
 TITLE_WIDTH = 44
 
-SORTS = ("date", "type", "title", "author")
-SORT_WORDS = {
-    "date": N_("date of care, newest first"),
-    "type": N_("type"),
-    "title": N_("title"),
-    "author": N_("author"),
-}
 TYPES: tuple[str | None, ...] = (None, *(t.value for t in DocType))
 
 

@@ -14,12 +14,10 @@ from textual.widgets import Static
 
 from dmptui import catalogue
 from dmptui.i18n import _
+from dmptui.words import BREAK_GLASS, REGULATION, done_text, unchanged_text
 from screens.base import RecordScreen
 from screens.confirm import CodeScreen, ConfirmScreen
 from screens.widgets.text import plain
-
-BREAK_GLASS = "break_glass"
-REGULATION = "regulation"
 
 
 def state_text(which: str, refused: bool) -> str:
@@ -86,34 +84,6 @@ def change_text(which: str, refuse: bool) -> tuple[str, str, str]:
             "each time, and documents you hid stay hidden. Break-glass access does not change."
         ),
         _("Allow emergency call-centre access"),
-    )
-
-
-def done_text(which: str, refused: bool) -> str:
-    if which == BREAK_GLASS:
-        return (
-            _("break-glass access is now refused.")
-            if refused
-            else _("break-glass access is now allowed.")
-        )
-    return (
-        _("emergency call-centre access is now refused.")
-        if refused
-        else _("emergency call-centre access is now allowed.")
-    )
-
-
-def unchanged_text(which: str, refused: bool) -> str:
-    if which == BREAK_GLASS:
-        return (
-            _("Nothing was changed: break-glass access is still refused.")
-            if refused
-            else _("Nothing was changed: break-glass access is still allowed.")
-        )
-    return (
-        _("Nothing was changed: emergency call-centre access is still refused.")
-        if refused
-        else _("Nothing was changed: emergency call-centre access is still allowed.")
     )
 
 

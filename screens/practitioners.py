@@ -22,6 +22,7 @@ from dmptui import catalogue
 from dmptui.explain import BY_REASON, explain
 from dmptui.i18n import N_, _, format_date
 from dmptui.identifiers import IdentifierError, parse_rpps
+from dmptui.words import PROFESSIONS
 from screens.base import RecordScreen
 from screens.confirm import ConfirmScreen
 from screens.widgets.text import plain
@@ -29,17 +30,6 @@ from screens.widgets.text import plain
 MINE = "mine"
 DIRECTORY = "directory"
 DIRECTORY_LIMIT = 20
-
-PROFESSIONS = {
-    "medecin": N_("doctor"),
-    "sage_femme": N_("midwife"),
-    "pharmacien": N_("pharmacist"),
-    "infirmier": N_("nurse"),
-    "kinesitherapeute": N_("physiotherapist"),
-    "chirurgien_dentiste": N_("dentist"),
-    "medecin_du_travail": N_("occupational doctor"),
-    "medecin_conseil_assurance": N_("insurer's doctor"),
-}
 
 
 def profession_words(code: str) -> str:

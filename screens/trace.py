@@ -7,9 +7,8 @@ by colour only. Filters: practitioner (name or RPPS), mode, and a period of days
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime, time, timedelta
+from dataclasses import replace
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 from rich.text import Text
@@ -20,6 +19,15 @@ from textual.widgets import Button, DataTable, Input, Label, Select, Static
 
 from dmptui.i18n import N_, _, format_datetime
 from dmptui.identifiers import IdentifierError, parse_rpps
+from dmptui.words import (
+    EMERGENCY_CYCLE,
+    EMERGENCY_MODES,
+    MODE_CHOICES,
+    PROFESSIONS,
+    TraceFilter,
+    detail_words,
+    parse_day,
+)
 from screens.base import Calls, RecordScreen
 from screens.widgets.text import plain
 
@@ -58,106 +66,17 @@ ACTIONS = {
     "notice.awaiting_consultation": N_("told you a document awaits a consultation"),
 }
 
-PROFESSIONS = {
-    "medecin": N_("doctor"),
-    "sage_femme": N_("midwife"),
-    "pharmacien": N_("pharmacist"),
-    "infirmier": N_("nurse"),
-    "kinesitherapeute": N_("physiotherapist"),
-    "chirurgien_dentiste": N_("dentist"),
-    "medecin_du_travail": N_("occupational doctor"),
-    "medecin_conseil_assurance": N_("insurer's doctor"),
-}
 
 MODES = {
     "normal": N_("normal"),
     "break-glass": N_("EMERGENCY — break-glass"),
     "regulation": N_("EMERGENCY — call centre (SAMU, centre 15)"),
 }
-EMERGENCY_MODES = ("break-glass", "regulation")
-
-# What the filter's mode choice is called, and the order 'e' cycles through.
-MODE_CHOICES = {
-    "all": N_("all modes"),
-    "normal": N_("normal accesses only"),
-    "break-glass": N_("break-glass accesses only"),
-    "regulation": N_("call-centre (regulation) accesses only"),
-}
-EMERGENCY_CYCLE = ("all", "break-glass", "regulation")
-
-DENIALS = {
-    "blocked": N_("the practitioner is blocked"),
-    "not_authorised": N_("the practitioner is not authorised"),
-    "break_glass_refused": N_("you refuse break-glass access"),
-    "regulation_refused": N_("you refuse call-centre access"),
-    "reason_required": N_("no reason was given for the emergency"),
-    "not_regulation": N_("the practitioner is not a call-centre doctor"),
-    "record_closed": N_("the record is closed"),
-    "record_erased": N_("the record is erased"),
-    "profession_never_has_access": N_("this profession never has access"),
-    "profession_matrix": N_("this profession may not read this type of document"),
-    "not_found": N_("the document does not exist or may not be shown"),
-    "step_up_required": N_("a fresh one-time code was needed"),
-    "bad_password": N_("wrong password"),
-    "bad_code": N_("wrong one-time code"),
-    "unknown_practitioner": N_("unknown practitioner"),
-    "not_blocked": N_("the practitioner was not blocked"),
-    "attending_cannot_be_blocked": N_("the médecin traitant cannot be blocked"),
-    "attending_must_be_doctor": N_("only a doctor can be médecin traitant"),
-    "record_not_closed": N_("the record was not closed"),
-    "patient_note_is_patients": N_("patient notes are written by the patient"),
-    "unknown_mode": N_("unknown access mode"),
-}
-
-
-@dataclass(frozen=True)
-class TraceFilter:
-    actor: str = ""
-    mode: str = "all"
-    since: date | None = None
-    until: date | None = None
-
-    @property
-    def active(self) -> bool:
-        return bool(self.actor or self.mode != "all" or self.since or self.until)
-
-    def words(self) -> str:
-        if not self.active:
-            return _("Showing every entry.")
-        parts = []
-        if self.mode != "all":
-            parts.append(_(MODE_CHOICES[self.mode]))
-        if self.actor:
-            parts.append(_("practitioner “{who}”").format(who=self.actor))
-        if self.since:
-            parts.append(_("from {day}").format(day=self.since.isoformat()))
-        if self.until:
-            parts.append(_("until {day} included").format(day=self.until.isoformat()))
-        return _("Filter: {filter}.").format(filter=", ".join(parts))
-
-    def query(self) -> dict[str, Any]:
-        """The client's keyword arguments: local days become aware UTC bounds."""
-        return {
-            "actor": self.actor or None,
-            "mode": None if self.mode == "all" else self.mode,
-            "since": _day_start(self.since) if self.since else None,
-            "until": _day_start(self.until + timedelta(days=1)) if self.until else None,
-        }
 
 
 def _day_start(day: date) -> datetime:
     """Midnight of ``day`` on this computer's clock, as an aware UTC time."""
     return datetime.combine(day, time()).astimezone().astimezone(UTC)
-
-
-def parse_day(raw: str) -> date | None:
-    """A day typed as YYYY-MM-DD (empty: no bound); ValueError otherwise."""
-    raw = raw.strip()
-    if not raw:
-        return None
-    if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", raw):
-        raise ValueError(raw)
-    return date.fromisoformat(raw)
 
 
 def who_words(e: Any) -> str:
@@ -185,27 +104,6 @@ def outcome_words(e: Any) -> str:
     if e.outcome == "allowed":
         return _("allowed")
     return _("DENIED")
-
-
-def detail_words(e: Any) -> str:
-    """The reason: why it was denied, the reason given for a break-glass, or what changed."""
-    reason = e.reason or ""
-    if e.outcome == "denied":
-        return _(DENIALS[reason]) if reason in DENIALS else reason
-    if not reason:
-        return ""
-    if e.mode == "break-glass":
-        return _("Reason given: {reason}").format(reason=reason)
-    if reason.startswith("rpps:"):
-        return _("practitioner RPPS {rpps}").format(rpps=reason[5:])
-    if e.action == "oppositions":
-        choices = dict(p.split("=", 1) for p in reason.split(";") if "=" in p)
-        state = {"refused": _("refused"), "allowed": _("allowed")}
-        return _("break-glass: {bg}; call centre: {rg}").format(
-            bg=state.get(choices.get("break_glass", ""), "?"),
-            rg=state.get(choices.get("regulation", ""), "?"),
-        )
-    return reason
 
 
 class FilterBar(Vertical):

@@ -23,10 +23,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dmptui import catalogue
+from dmptui import words as w
 from dmptui.explain import BY_REASON
 from dmptui.i18n import N_, _, format_date, format_datetime, format_number, pick
 from dmptui.identifiers import IdentifierError, parse_ins, parse_rpps
-from dmptui.reader import words as w
 from dmptui.reader.flow import Abort, Back, Failed, Logout, Navigate, Quit, SessionEnded
 from dmptui.schema import MAX_NOTES
 

@@ -1,9 +1,8 @@
 """What the record's data says, in sentences a person hears: one sentence per document, per
 practitioner, per trace entry, and "Label: value" lines for one item.
 
-The wording follows the TUI's (the same msgids where the text is the same, so both front ends say
-the same thing in French too). The TUI keeps its copy under ``screens/``, which this package may
-not import; both take their labels from ``dmptui.schema`` and the catalogue."""
+Shared by both front ends (the TUI in ``screens/`` and screen-reader mode in ``dmptui/reader/``),
+so they say the same thing in both languages; no Textual here."""
 
 from __future__ import annotations
 
