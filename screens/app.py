@@ -24,6 +24,7 @@ from dmptui import catalogue
 from dmptui.i18n import _
 from dmptui.session import IdleLock
 from screens import themes
+from screens.keys import key_name
 from screens.widgets.message_log import MessageLog
 
 LAST_ACCOUNT = "last-account"  # keyring entry: the INS last remembered on this device
@@ -108,7 +109,15 @@ class DmpApp(App[None]):
             ("ctrl+q", "quit", _("Quit"), "app.quit"),
         ):
             self._bindings.key_to_bindings.setdefault(key, []).append(
-                Binding(key, method, label, id=bid, show=key != "escape", priority=key != "escape")
+                Binding(
+                    key,
+                    method,
+                    label,
+                    id=bid,
+                    show=key != "escape",
+                    priority=key != "escape",
+                    key_display=key_name(key),
+                )
             )
         # Textual's own Ctrl+C binding has no description: give it one, in words.
         self._bindings.key_to_bindings["ctrl+c"] = [

@@ -19,6 +19,7 @@ from textual.widgets import Footer, Static
 from dmptui import catalogue
 from dmptui.explain import explain
 from dmptui.i18n import _
+from screens.keys import key_name
 from screens.widgets.message_log import MessageLog
 from screens.widgets.text import plain
 
@@ -28,7 +29,14 @@ def catalogue_bindings(node: Any, screen_key: str) -> None:
     for action in catalogue.actions_for(screen_key):
         method = "act_" + action.id.split(".", 1)[1]
         node._bindings.key_to_bindings.setdefault(action.key, []).append(
-            Binding(action.key, method, _(action.label), id=action.id, show=True)
+            Binding(
+                action.key,
+                method,
+                _(action.label),
+                id=action.id,
+                show=True,
+                key_display=key_name(action.key),
+            )
         )
 
 

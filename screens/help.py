@@ -7,18 +7,33 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from dmptui import catalogue
-from dmptui.i18n import _
+from dmptui.i18n import N_, _
 from screens.base import RecordScreen
+from screens.keys import key_name
 from screens.widgets.text import plain
+
+# Keys of the TUI alone (the screen-reader mode has no colours and reads every line already).
+TUI_KEYS = (
+    ("ctrl+r", N_("Read this screen"), N_("Copy what the screen shows into the message log.")),
+    ("ctrl+t", N_("Colours"), N_("Switch between the dark, light and high-contrast colours.")),
+)
 
 
 def help_text(screen_key: str) -> str:
     spec = catalogue.BY_KEY.get(screen_key, catalogue.BY_KEY["home"])
+    rows = [
+        (key_name(a.key), _(a.label), _(a.help))
+        for a in catalogue.actions_for(screen_key) + catalogue.actions_for("*")
+    ]
+    rows += [(key_name(key), _(label), _(help_)) for key, label, help_ in TUI_KEYS]
+    rows += [(str(s.number), _(s.title), "") for s in catalogue.SCREENS]
+    width = max(len(key) for key, _label, _help in rows) + 2
     lines = [_("Help for screen {screen}").format(screen=catalogue.screen_label(spec)), ""]
-    for action in catalogue.actions_for(screen_key) + catalogue.actions_for("*"):
-        lines.append(f"{action.key:>8}  {_(action.label)} — {_(action.help)}")
-    lines += ["", _("Screens (press the digit to go there):")]
-    lines += [f"{s.number:>8}  {_(s.title)}" for s in catalogue.SCREENS]
+    screens_from = len(rows) - len(catalogue.SCREENS)
+    for i, (key, label, help_) in enumerate(rows):
+        if i == screens_from:
+            lines += ["", _("Screens (press the digit to go there):")]
+        lines.append(key.ljust(width) + (f"{label} — {help_}" if help_ else label))
     return "\n".join(lines)
 
 

@@ -558,3 +558,22 @@ def test_french_read_out(host: LiveHost) -> None:
             assert status(app).startswith("Tapez")
 
     run(go())
+
+
+def test_help_names_keys_as_printed_on_the_keyboard_and_lists_every_app_key() -> None:
+    import re
+
+    from dmptui import catalogue, i18n
+    from screens.help import help_text
+
+    for spec in (catalogue.LOGIN, *catalogue.SCREENS):
+        text = help_text(spec.key)
+        # Textual's own key names ("escape", "ctrl+l", "slash") never reach the patient.
+        assert not re.search(r"\b(escape|enter|slash)\b|ctrl\+|\bf\d\b", text), text
+        for shown in ("F1", "Esc", "Ctrl+L", "Ctrl+Q", "Ctrl+R", "Ctrl+T"):
+            assert re.search(rf"^{re.escape(shown)} +\S", text, re.M), (spec.key, shown)
+    assert re.search(r"^/ +Search", help_text("documents"), re.M)
+    i18n.set_language("fr")
+    text = help_text("documents")
+    assert re.search(r"^Échap +Retour", text, re.M)
+    assert re.search(r"^Entrée +\S", text, re.M)
