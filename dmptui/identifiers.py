@@ -47,6 +47,16 @@ def normalise(raw: str) -> str:
     return _SPACES.sub("", raw or "").upper()
 
 
+def spaced_ins(raw: str) -> str:
+    """The INS grouped as on the carte Vitale: '1 84 05 75 123 456 72'. Left as typed when it
+    is not 15 characters (the check says what is wrong; the patient's typing stays)."""
+    value = normalise(raw)
+    if len(value) != 15:
+        return raw
+    groups = (value[0], value[1:3], value[3:5], value[5:7], value[7:10], value[10:13], value[13:])
+    return " ".join(groups)
+
+
 def ins_key(first13: str) -> int:
     """Key = 97 - (number mod 97), with 2A -> 19 and 2B -> 18 (Corsica)."""
     digits = first13.replace("2A", "19").replace("2B", "18")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from textual import work
+from textual import events, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -15,8 +15,9 @@ from textual.widgets import Button, Checkbox, Footer, Input, Label, Static
 
 from dmptui import catalogue
 from dmptui.i18n import _
-from dmptui.identifiers import IdentifierError, parse_ins
+from dmptui.identifiers import IdentifierError, normalise, parse_ins, spaced_ins
 from screens.base import Calls, StatusLine, catalogue_bindings
+from screens.keys import key_name
 from screens.widgets.message_log import MessageLog
 from screens.widgets.text import plain
 
@@ -42,7 +43,14 @@ class LoginScreen(Calls, Screen[bool]):
         self.challenge: str | None = None
         catalogue_bindings(self, "login")
         self._bindings.key_to_bindings.setdefault("ctrl+q", []).append(
-            Binding("ctrl+q", "app.quit", _("Quit"), id="app.quit", priority=True)
+            Binding(
+                "ctrl+q",
+                "app.quit",
+                _("Quit"),
+                id="app.quit",
+                priority=True,
+                key_display=key_name("ctrl+q"),
+            )
         )
 
     def compose(self) -> ComposeResult:
@@ -50,17 +58,23 @@ class LoginScreen(Calls, Screen[bool]):
         yield StatusLine(id="status")
         with Horizontal(id="login-row"):
             with VerticalScroll(id="login-form"):
-                yield Label(_("INS (national health identifier, 15 characters)"), id="ins-label")
-                yield Input(
-                    value=self.app.config.ins,
-                    id="ins",  # type: ignore[attr-defined]
-                    placeholder="1 84 05 75 123 456 72",
-                    max_length=40,
-                )
-                yield Label(_("Password"))
-                yield Input(password=True, id="password", max_length=200)
-                yield Checkbox(_("Remember me on this device"), id="remember")
-                yield Button(_("Log in"), id="submit", variant="primary")
+                with Vertical(id="credentials"):
+                    yield Label(
+                        _("INS (national health identifier, 15 characters)"), id="ins-label"
+                    )
+                    yield Input(
+                        value=spaced_ins(self.app.config.ins),  # type: ignore[attr-defined]
+                        id="ins",
+                        placeholder="1 84 05 75 123 456 72",
+                        max_length=40,
+                    )
+                    yield Label(_("Password"))
+                    yield Input(password=True, id="password", max_length=200)
+                    yield Checkbox(_("Remember me on this device"), id="remember")
+                    yield Button(_("Log in"), id="submit", variant="primary")
+                # Once the password is accepted, one line stands for the form, so the QR code
+                # and the code field fit on the screen together.
+                yield Static(id="credentials-done")
                 with Vertical(id="code-step"):
                     yield Static(id="enrolment")
                     yield Label(_("One-time code (6 digits)"))
@@ -79,7 +93,7 @@ class LoginScreen(Calls, Screen[bool]):
 
     def on_mount(self) -> None:
         self.app.title = f"dmptui — {catalogue.screen_label(catalogue.LOGIN)}"
-        self.query_one("#code-step").display = False
+        self._show_credentials(True)
         if self.notice:
             self.say("info", self.notice)
         elif self.resume:
@@ -113,7 +127,7 @@ class LoginScreen(Calls, Screen[bool]):
 
     def on_login_screen_remembered(self, message: Remembered) -> None:
         account, token = message.account, message.token
-        self.query_one("#ins", Input).value = account
+        self.query_one("#ins", Input).value = spaced_ins(account)
 
         async def resume() -> Any:
             await self.client.resume(token)
@@ -125,7 +139,7 @@ class LoginScreen(Calls, Screen[bool]):
         from dmptui.session import keep_in_sync
 
         store = self.app.config.token_store  # type: ignore[attr-defined]
-        keep_in_sync(self.client, store, self.query_one("#ins", Input).value)
+        keep_in_sync(self.client, store, self._account())
         self.app.logged_in()  # type: ignore[attr-defined]
 
     def say(self, kind: str, text: str) -> None:
@@ -175,10 +189,27 @@ class LoginScreen(Calls, Screen[bool]):
             self._challenged,
         )
 
+    def _account(self) -> str:
+        """The INS as typed, without its spaces: the account the keyring knows."""
+        return normalise(self.query_one("#ins", Input).value)
+
+    def _show_credentials(self, shown: bool) -> None:
+        """The INS and password form, or (once they are accepted) one line and the code step."""
+        self.query_one("#credentials").display = shown
+        self.query_one("#credentials-done").display = not shown
+        self.query_one("#code-step").display = not shown
+
     def _challenged(self, challenge: Any) -> None:
         self.challenge = challenge.challenge
         self.query_one("#password", Input).value = ""
-        self.query_one("#code-step").display = True
+        self.query_one("#credentials-done", Static).update(
+            plain(
+                _("INS {ins}: password accepted. Esc: start again.").format(
+                    ins=spaced_ins(self.query_one("#ins", Input).value)
+                )
+            )
+        )
+        self._show_credentials(False)
         channels = set(challenge.channels)
         self.query_one("#sms", Button).display = "sms" in channels
         self.query_one("#email", Button).display = "email" in channels
@@ -201,6 +232,17 @@ class LoginScreen(Calls, Screen[bool]):
         self.query_one("#code", Input).focus()
 
     # --- step 2: the code ------------------------------------------------------------------
+
+    def key_escape(self, event: events.Key) -> None:
+        """Esc during the code step: back to the INS and password (another account, a typo)."""
+        if not self.challenge:
+            return
+        event.stop()
+        self.challenge = None
+        self.query_one("#code", Input).value = ""
+        self._show_credentials(True)
+        self.query_one("#password", Input).focus()
+        self.say("info", _("Type your INS and your password, then press Enter."))
 
     def _send(self, channel: str) -> None:
         if not self.challenge:
@@ -247,7 +289,7 @@ class LoginScreen(Calls, Screen[bool]):
     def _verified(self, tokens: Any) -> None:
         self.app.remember(
             self.query_one("#remember", Checkbox).value,  # type: ignore[attr-defined]
-            self.query_one("#ins", Input).value,
+            self._account(),
         )
         if self.resume:
             self.dismiss(True)
@@ -265,12 +307,12 @@ class LoginScreen(Calls, Screen[bool]):
             # A remembered session that has ended: forget it, and log in as usual.
             store = self.app.config.token_store  # type: ignore[attr-defined]
             if store is not None:
-                store.delete(self.query_one("#ins", Input).value)
+                store.delete(self._account())
             self.say("info", _("Your remembered session has ended. Type your password to log in."))
             return
         if name in ("ChallengeExpired", "InvalidCredentials", "Locked"):
             self.challenge = None
-            self.query_one("#code-step").display = False
+            self._show_credentials(True)
             self.query_one("#password", Input).focus()
         self.say("error", explain(message.error))
 

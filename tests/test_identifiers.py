@@ -348,3 +348,13 @@ def test_rpps_property_luhn(first10: str, delta: int) -> None:
     with pytest.raises(IdentifierError) as exc:
         parse_rpps("8" + bad)
     assert exc.value.code == "rpps_key"
+
+
+def test_spaced_ins_groups_like_the_card_and_keeps_what_it_cannot_group() -> None:
+    from dmptui.identifiers import parse_ins, spaced_ins
+
+    assert spaced_ins("284057512345672") == "2 84 05 75 123 456 72"
+    assert spaced_ins("2 84 05 2A 123 456 72".replace(" ", "")) == "2 84 05 2A 123 456 72"
+    assert parse_ins(spaced_ins("284057512345672")).value == "284057512345672"
+    assert spaced_ins("28405") == "28405"
+    assert spaced_ins("") == ""

@@ -79,6 +79,11 @@ def test_wrong_password_wrong_code_and_lockout_are_explained(host: LiveHost) -> 
             await pilot.press(*"000000", "enter")
             await wait_for(pilot, lambda: "code is wrong" in status(app))
             assert app.screen.query_one("#code").value == ""
+            assert not app.screen.query_one("#credentials").display  # one line stands for it
+            await pilot.press("escape")  # start again: the form comes back, the code step goes
+            await wait_for(pilot, lambda: app.screen.query_one("#credentials").display)
+            assert not app.screen.query_one("#code-step").display
+            assert app.screen.challenge is None
             for _ in range(4):
                 pw.focus()
                 await pilot.press(*"Pas-le-bon-2026", "enter")
@@ -119,7 +124,10 @@ def test_host_unreachable_is_said_in_words() -> None:
             app.screen.query_one("#password").focus()
             await pilot.press(*"Tilleul-Brume-2026", "enter")
             await wait_for(pilot, lambda: "does not answer" in status(app))
-            assert app.screen.query_one("#ins").value == "284057512345672"
+            # pre-filled, grouped as on the carte Vitale
+            assert (
+                app.screen.query_one("#ins").value == "2 84 05 75 123 456 72"
+            )  # pre-filled, grouped as on the card
 
     run(go())
 
