@@ -269,7 +269,11 @@ def _screen_reader(args: argparse.Namespace, config: dict[str, Any]) -> str | No
 def _run_reader(host: str | None, lang: str, why: str, ins: str = "", demo: bool = False) -> int:
     from dmptui.reader.app import ReaderConfig, run
 
-    return run(ReaderConfig(host_url=host, lang=lang, reason=why, ins=ins, demo=demo))
+    return run(
+        ReaderConfig(
+            host_url=host, lang=lang, reason=why, ins=ins, demo=demo, device_id=_device_id()
+        )
+    )
 
 
 def run_app(args: argparse.Namespace) -> int:
@@ -286,10 +290,19 @@ def run_app(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_USAGE
-    return _run_tui(host, lang, ins="", outbox=None)
+    return _run_tui(
+        host, lang, ins=str(config.get("ins") or ""), outbox=None, theme=config.get("theme")
+    )
 
 
-def _run_tui(host: str, lang: str, ins: str, outbox: Path | None, password: str = "") -> int:
+def _run_tui(
+    host: str,
+    lang: str,
+    ins: str,
+    outbox: Path | None,
+    password: str = "",
+    theme: object = None,
+) -> int:
     from dmptui.session import TokenStore
     from screens.app import AppConfig, DmpApp
 
@@ -300,6 +313,8 @@ def _run_tui(host: str, lang: str, ins: str, outbox: Path | None, password: str 
         demo_outbox=outbox,
         demo_password=password,
         token_store=TokenStore(),
+        device_id=_device_id(),
+        theme=theme if isinstance(theme, str) else "",  # "dark", "light", "high-contrast"
     )
     DmpApp(config).run()
     return EXIT_OK
@@ -331,7 +346,12 @@ def run_demo(args: argparse.Namespace) -> int:
     with running_demo() as demo:
         patient = demo.creds["patient"]
         return _run_tui(
-            demo.url, lang, ins=patient["ins"], outbox=demo.outbox, password=patient["password"]
+            demo.url,
+            lang,
+            ins=patient["ins"],
+            outbox=demo.outbox,
+            password=patient["password"],
+            theme=config.get("theme"),
         )
 
 

@@ -115,3 +115,36 @@ def test_practitioner_commands_over_http(
         == EXIT_USAGE
     )
     assert "does not answer" in capsys.readouterr().err
+
+
+def test_the_app_gets_the_config_files_theme_and_ins_and_a_stable_device_id(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from screens.app import DmpApp
+
+    (tmp_path / "config" / "dmptui").mkdir(parents=True)
+    (tmp_path / "config" / "dmptui" / "config.toml").write_text(
+        'theme = "light"\nins = "284057512345672"\nlang = "fr"\n', "utf-8"
+    )
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    monkeypatch.delenv("DMPTUI_THEME", raising=False)
+    seen = []
+    # pytest's output is not a terminal, which turns screen-reader mode on: say it is one.
+    monkeypatch.setattr("dmptui.cli._screen_reader", lambda args, config: None)
+    # The app is built as the command builds it; only its event loop is not started.
+    monkeypatch.setattr(DmpApp, "run", lambda self, *a, **k: seen.append(self))
+    for _ in range(2):
+        assert main(["--host", "http://127.0.0.1:9"]) == 0
+    first, second = seen
+    assert first.config.ins == "284057512345672"
+    assert first.theme == themes_name("light")
+    assert len(first.config.device_id) == 32
+    assert second.config.device_id == first.config.device_id  # kept in the data dir
+    assert (tmp_path / "data" / "device-id").read_text("ascii") == first.config.device_id
+    assert first.client.device_id == first.config.device_id
+
+
+def themes_name(word: str) -> str:
+    from screens import themes
+
+    return themes.ALIASES[word]

@@ -54,6 +54,7 @@ class ReaderConfig:
     transport: Any = None  # an httpx transport (tests)
     idle_timeout: float = 900.0  # lock after 15 minutes without an answer
     page_size: int = 20
+    device_id: str = ""  # a stable random id for this install (not a secret)
 
 
 class Reader:
@@ -205,7 +206,7 @@ async def _main(config: ReaderConfig, console: Console) -> int:
     from dmptui.client import Client
 
     assert config.host_url is not None
-    client = Client(config.host_url, transport=config.transport)
+    client = Client(config.host_url, transport=config.transport, device_id=config.device_id or None)
     return await Reader(config, console, client).main()
 
 
