@@ -100,13 +100,15 @@ class DmpApp(App[None]):
         for theme in themes.THEMES.values():  # only these are offered (Ctrl+T goes through them)
             self.register_theme(theme)
         self.theme = themes.choose(config.theme)
+        # Textual's own Ctrl+Q quits at once; ours first asks about unsaved work.
+        self._bindings.key_to_bindings.pop("ctrl+q", None)
         for key, method, label, bid in (
             ("f1", "help", _("Help"), "app.help"),
             ("escape", "back", _("Back"), "app.back"),
             ("ctrl+r", "read_screen", _("Read this screen"), "app.read_screen"),
             ("ctrl+t", "next_theme", _("Colours"), "app.theme"),
-            ("ctrl+l", "logout", _("Log out"), "app.logout"),
-            ("ctrl+q", "quit", _("Quit"), "app.quit"),
+            ("ctrl+l", "ask_logout", _("Log out"), "app.logout"),
+            ("ctrl+q", "ask_quit", _("Quit"), "app.quit"),
         ):
             self._bindings.key_to_bindings.setdefault(key, []).append(
                 Binding(
@@ -178,6 +180,21 @@ class DmpApp(App[None]):
         """Called by the login screen: the first screen after login is home."""
         self.pop_screen()
         self.push_screen(self.screen_class("home")())
+
+    def _before_leaving(self, go: Callable[[], None]) -> None:
+        """Unsaved work on the current screen is asked about first (the idle lock does not ask:
+        it logs out whatever is on the screen)."""
+        check = getattr(self.screen, "before_leaving", None)
+        if check is None:
+            go()
+        else:
+            check(go)
+
+    def action_ask_logout(self) -> None:
+        self._before_leaving(lambda: self.run_worker(self.action_logout()))
+
+    def action_ask_quit(self) -> None:
+        self._before_leaving(self.exit)
 
     async def action_logout(self, notice: str | None = None) -> None:
         if not self.client.logged_in:

@@ -163,6 +163,10 @@ class RecordScreen(Calls, Screen[None]):
     def compose_body(self) -> ComposeResult:
         yield from ()
 
+    def before_leaving(self, go: Callable[[], None]) -> None:
+        """Called before logging out or quitting: a screen with unsaved work asks first."""
+        go()
+
     def on_mount(self) -> None:
         self.app.title = f"dmptui — {catalogue.screen_label(self.spec)}"
         self.reload()

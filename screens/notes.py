@@ -7,6 +7,7 @@ area, Esc leaves the screen."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from textual.app import ComposeResult
@@ -153,6 +154,10 @@ class NotesScreen(RecordScreen):
             else:
                 self.app.action_goto(key)  # type: ignore[attr-defined]
 
+        self.before_leaving(go)
+
+    def before_leaving(self, go: Callable[[], None]) -> None:
+        """Esc, a digit, Ctrl+L or Ctrl+Q with unsaved changes: ask before they are lost."""
         if not self.unsaved:
             go()
             return

@@ -183,6 +183,30 @@ def test_notes_are_saved_and_read_by_an_authorised_practitioner(host: LiveHost) 
     asyncio.run(run())
 
 
+def test_log_out_and_quit_ask_first_when_notes_are_unsaved(host: LiveHost) -> None:
+    async def run() -> None:
+        app = make_app(host, "en")
+        async with app.run_test(size=(120, 40)) as pilot:
+            await login(pilot, host)
+            await goto(pilot, "notes")
+            await settled(pilot)
+            await type_text(pilot, " y")
+            for key in ("ctrl+q", "ctrl+l"):
+                await pilot.press(key)
+                await modal(pilot, "ConfirmScreen")
+                assert "not saved" in screen_text(app)
+                await cancel(pilot)
+                await wait_for(pilot, lambda: app.screen.__class__.__name__ == "NotesScreen")
+                assert app.client.logged_in and app.is_running
+                assert app.screen.area.text.endswith(" y")
+            await pilot.press("ctrl+l")
+            await confirm(pilot)
+            await wait_for(pilot, lambda: app.screen.__class__.__name__ == "LoginScreen")
+            assert not app.client.logged_in
+
+    asyncio.run(run())
+
+
 def test_saving_notes_after_the_session_ended(host: LiveHost) -> None:
     async def run() -> None:
         app = make_app(host, "en")
