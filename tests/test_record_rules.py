@@ -5,6 +5,7 @@ record, the personal space and notifications."""
 from __future__ import annotations
 
 import base64
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -266,6 +267,13 @@ def test_break_glass_needs_a_reason_and_notifies(host: LiveHost) -> None:
     emergency = [n for n in notes if n["kind"] == "emergency_access" and not n["read"]]
     assert emergency and emergency[0]["emergency"]
     assert "bris de glace" in emergency[0]["message"]["fr"]
+    # When, in each language's words and in Paris time (said so), never an ISO UTC stamp.
+    from babel.dates import format_datetime
+
+    paris = format_datetime(host.clock(), "HH:mm", tzinfo=ZoneInfo("Europe/Paris"))
+    assert f"à {paris} (heure de Paris)" in emergency[0]["message"]["fr"]
+    assert f"at {paris} (Paris time)" in emergency[0]["message"]["en"]
+    assert "UTC" not in emergency[0]["message"]["fr"] + emergency[0]["message"]["en"]
     attending_email = host.sql(
         f"SELECT email FROM practitioners WHERE rpps='{host.practitioner('attending')['rpps']}'"
     )[0][0]

@@ -5,6 +5,7 @@ carry a document's title or content: only that something happened and what to do
 from __future__ import annotations
 
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
@@ -15,8 +16,28 @@ from dmptui.schema import DOC_TYPE_LABELS
 _SUBJECT = {"fr": "Votre dossier médical partagé", "en": "Your shared medical record"}
 
 
-def _when(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%d %H:%M UTC")
+# The DMP is a French service: times in messages are Paris times, said so, in each language.
+_PARIS = ZoneInfo("Europe/Paris")
+_WHEN = {
+    "fr": ("fr_FR", "d MMMM y 'à' HH:mm", "heure de Paris"),
+    "en": ("en_GB", "d MMMM y 'at' HH:mm", "Paris time"),
+}
+
+
+def _when(moment: datetime, lang: str) -> str:
+    """'29 novembre 2026 à 11:05 (heure de Paris)' / '29 November 2026 at 11:05 (Paris time)'."""
+    from babel.dates import format_datetime
+
+    locale, pattern, zone = _WHEN[lang]
+    return f"{format_datetime(moment, pattern, tzinfo=_PARIS, locale=locale)} ({zone})"
+
+
+def _when_fr(moment: datetime) -> str:
+    return _when(moment, "fr")
+
+
+def _when_en(moment: datetime) -> str:
+    return _when(moment, "en")
 
 
 def _mode_words(mode: str) -> dict[str, str]:
@@ -87,9 +108,9 @@ def new_document(
         "new_document",
         {
             "fr": f"Nouveau document dans votre dossier : {label['fr']}, déposé par {author.name} "
-            f"le {_when(now)}. Ouvrez « Documents » pour le lire.",
+            f"le {_when_fr(now)}. Ouvrez « Documents » pour le lire.",
             "en": f"New document in your record: {label['en']}, added by {author.name} on "
-            f'{_when(now)}. Open "Documents" to read it.',
+            f'{_when_en(now)}. Open "Documents" to read it.',
         },
         now=now,
         document_id=doc_id,
@@ -104,10 +125,10 @@ def emergency_access(
     why_en = f" Reason given: {reason}." if reason else ""
     msg = {
         "fr": f"Accès à votre dossier {words['fr']} par {who.name} ({who.facility}) le "
-        f"{_when(now)}.{why_fr} Vous pouvez voir le détail dans « Traces d'accès » ; si "
+        f"{_when_fr(now)}.{why_fr} Vous pouvez voir le détail dans « Traces d'accès » ; si "
         "vous ne reconnaissez pas cet accès, bloquez ce professionnel.",
         "en": f"Your record was opened {words['en']} by {who.name} ({who.facility}) on "
-        f'{_when(now)}.{why_en} See "Access trace" for details; if you do not recognise '
+        f'{_when_en(now)}.{why_en} See "Access trace" for details; if you do not recognise '
         "this access, block this practitioner.",
     }
     notify_patient(
@@ -131,9 +152,9 @@ def emergency_access(
                 subject="DMP : accès en urgence / emergency access",
                 body=(
                     f"Le dossier d'un patient dont vous êtes le médecin traitant a été ouvert "
-                    f"{words['fr']} par {who.name} ({who.facility}) le {_when(now)}.\n"
+                    f"{words['fr']} par {who.name} ({who.facility}) le {_when_fr(now)}.\n"
                     f"A record of a patient you are the attending doctor of was opened "
-                    f"{words['en']} by {who.name} ({who.facility}) on {_when(now)}.\n"
+                    f"{words['en']} by {who.name} ({who.facility}) on {_when_en(now)}.\n"
                 ),
                 record_id=record.id,
                 now=now,
@@ -147,9 +168,9 @@ def authorisation(s: Session, record: Record, who: Practitioner, now: datetime) 
         "authorisation",
         {
             "fr": f"{who.name} ({who.facility}) a maintenant accès à votre dossier, depuis le "
-            f"{_when(now)}. Vous pouvez retirer cet accès dans « Professionnels ».",
-            "en": f"{who.name} ({who.facility}) now has access to your record, since {_when(now)}. "
-            'You can remove this access in "Practitioners".',
+            f"{_when_fr(now)}. Vous pouvez retirer cet accès dans « Professionnels ».",
+            "en": f"{who.name} ({who.facility}) now has access to your record, since "
+            f'{_when_en(now)}. You can remove this access in "Practitioners".',
         },
         now=now,
         actor_rpps=who.rpps,
@@ -162,10 +183,10 @@ def new_device(s: Session, record: Record, now: datetime) -> None:
         record,
         "new_device",
         {
-            "fr": f"Connexion à votre dossier depuis un nouvel appareil le {_when(now)}. Si ce "
+            "fr": f"Connexion à votre dossier depuis un nouvel appareil le {_when_fr(now)}. Si ce "
             "n'était pas vous, changez votre mot de passe et contactez le support.",
-            "en": f"Login to your record from a new device on {_when(now)}. If this was not you, "
-            "change your password and contact support.",
+            "en": f"Login to your record from a new device on {_when_en(now)}. If this was not "
+            "you, change your password and contact support.",
         },
         now=now,
     )
