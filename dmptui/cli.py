@@ -160,9 +160,32 @@ def host_serve(args: argparse.Namespace) -> int:
         base = f"http://{args.host}:{args.port}"
         print(_demo_text(creds, base), flush=True)
         print(f"  Outbox (SMS / email): {data_dir / 'outbox' / 'outbox.jsonl'}", flush=True)
+    if args.workers > 1:
+        # Each worker process imports the factory and builds its own app from the environment.
+        from dmptui.host import app as app_module
+
+        os.environ[app_module.ENV_DATABASE_URL] = url
+        os.environ[app_module.ENV_DATA_DIR] = str(data_dir)
+        os.environ[app_module.ENV_MAINTENANCE_EVERY] = str(args.maintenance_every or 0)
+        uvicorn.run(
+            "dmptui.host.app:app_from_env",
+            factory=True,
+            host=args.host,
+            port=args.port,
+            log_level="warning",
+            workers=args.workers,
+        )
+        return EXIT_OK
     app = create_app(url, data_dir, maintenance_every=args.maintenance_every)
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning", workers=None)
     return EXIT_OK
+
+
+def _positive_int(raw: str) -> int:
+    value = int(raw)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be 1 or more")
+    return value
 
 
 def host_practitioner(args: argparse.Namespace) -> int:
@@ -388,6 +411,12 @@ def _parser() -> argparse.ArgumentParser:
         "--demo",
         action="store_true",
         help="seed the demo record into a fresh SQLite file and print credentials",
+    )
+    p.add_argument(
+        "--workers",
+        type=_positive_int,
+        default=1,
+        help="worker processes on the same database (all shared state is in the database)",
     )
     p.add_argument(
         "--maintenance-every",
