@@ -100,3 +100,26 @@ def test_the_login_throttle_counts_failures_across_workers(
         r = client.post("/v1/auth/login", json=right)
         assert r.status_code == 429, r.text
         assert int(r.headers["retry-after"]) > 0
+
+
+def test_replicas_starting_together_upgrade_the_schema_once(tmp_path: Path) -> None:
+    """Several `dmptui host init` at the same moment on one fresh database (on PostgreSQL they
+    queue on an advisory lock): all succeed, and the schema is at head."""
+    import subprocess
+    import sys
+
+    from prockit import PG_URL, reset_postgres
+
+    from dmptui.host.db import schema_revisions
+
+    if PG_URL:
+        reset_postgres(PG_URL)
+    url = PG_URL or f"sqlite:///{tmp_path / 'fresh.sqlite3'}"
+    cmd = [sys.executable, "-m", "dmptui.cli", "host", "init", "--db", url]
+    procs = [
+        subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT) for _ in range(3)
+    ]
+    outputs = [p.communicate(timeout=120)[0].decode(errors="replace") for p in procs]
+    assert [p.returncode for p in procs] == [0, 0, 0], outputs
+    current, heads = schema_revisions(url)
+    assert current == heads
