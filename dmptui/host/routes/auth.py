@@ -343,8 +343,12 @@ def logout(request: Request) -> Response:
 
 
 def _live_session(s: Session, request: Request, now: datetime) -> tuple[AuthSession, Record]:
+    # Locked first, as every patient request's session touch does: the lock order is session,
+    # challenge, throttle, record, so concurrent requests on one session cannot deadlock.
     sess = s.scalar(
-        select(AuthSession).where(AuthSession.access_hash == auth.digest(bearer(request)))
+        select(AuthSession)
+        .where(AuthSession.access_hash == auth.digest(bearer(request)))
+        .with_for_update()
     )
     if not session_alive(sess, now):
         raise ApiError(401, "session_expired", message="Your session has ended; log in again.")
