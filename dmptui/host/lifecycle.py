@@ -33,9 +33,12 @@ def revoke_sessions(s: Session, record_id: int, now: datetime) -> None:
 
 
 def close(s: Session, record: Record, now: datetime) -> None:
+    # Sessions first, before anything locks the record's row: a request on another session of
+    # this patient locks its session, then the record (its trace entry); the same order here
+    # means the two wait for each other instead of deadlocking on PostgreSQL.
+    revoke_sessions(s, record.id, now)
     record.status = RecordStatus.CLOSED
     record.closed_at = now
-    revoke_sessions(s, record.id, now)
 
 
 def reactivate(s: Session, record: Record) -> None:
