@@ -152,7 +152,20 @@ def host_serve(args: argparse.Namespace) -> int:
         url = f"sqlite:///{data_dir / f'demo-{stamp}.sqlite3'}"
     else:
         url = _db_url(args.db)
-    migrate(url)
+    if args.no_migrate and not args.demo:
+        from dmptui.host.db import schema_revisions
+
+        current, heads = schema_revisions(url)
+        if current != heads:
+            print(
+                f"Erreur / Error: the schema of {_safe_url(url)} is at "
+                f"{sorted(current) or 'none'}, this host needs {sorted(heads)}. "
+                "Run `dmptui host init` first.",
+                file=sys.stderr,
+            )
+            return EXIT_REFUSED
+    else:
+        migrate(url)
     if args.demo:
         host = Host(url, data_dir)
         creds = seed_demo(host)
@@ -160,9 +173,65 @@ def host_serve(args: argparse.Namespace) -> int:
         base = f"http://{args.host}:{args.port}"
         print(_demo_text(creds, base), flush=True)
         print(f"  Outbox (SMS / email): {data_dir / 'outbox' / 'outbox.jsonl'}", flush=True)
+    if args.workers > 1:
+        # Each worker process imports the factory and builds its own app from the environment.
+        from dmptui.host import app as app_module
+
+        os.environ[app_module.ENV_DATABASE_URL] = url
+        os.environ[app_module.ENV_DATA_DIR] = str(data_dir)
+        os.environ[app_module.ENV_MAINTENANCE_EVERY] = str(args.maintenance_every or 0)
+        uvicorn.run(
+            "dmptui.host.app:app_from_env",
+            factory=True,
+            host=args.host,
+            port=args.port,
+            log_level="warning",
+            workers=args.workers,
+        )
+        return EXIT_OK
     app = create_app(url, data_dir, maintenance_every=args.maintenance_every)
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning", workers=None)
     return EXIT_OK
+
+
+def host_maintain(args: argparse.Namespace) -> int:
+    """The maintenance rounds (due notices, the 10-year purge, outbox delivery) without HTTP: for
+    a dedicated process when the API replicas run with --maintenance-every 0."""
+    import time
+
+    from dmptui.host import outbox
+    from dmptui.host.app import run_maintenance
+    from dmptui.host.context import Host
+
+    url = _db_url(args.db)
+    data_dir = _data_dir()
+    host = Host(url, data_dir)
+    router = outbox.transport_from_env(data_dir)
+    try:
+        while True:
+            try:
+                run_maintenance(host, router)
+            except Exception as e:  # keep going; the next round retries
+                print(
+                    f"Erreur / Error: maintenance round failed ({type(e).__name__})",
+                    file=sys.stderr,
+                )
+                if args.once:
+                    return EXIT_REFUSED
+            if args.once:
+                return EXIT_OK
+            time.sleep(args.every)
+    except KeyboardInterrupt:
+        return EXIT_OK
+    finally:
+        host.engine.dispose()
+
+
+def _positive_int(raw: str) -> int:
+    value = int(raw)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be 1 or more")
+    return value
 
 
 def host_practitioner(args: argparse.Namespace) -> int:
@@ -410,12 +479,32 @@ def _parser() -> argparse.ArgumentParser:
         help="seed the demo record into a fresh SQLite file and print credentials",
     )
     p.add_argument(
+        "--workers",
+        type=_positive_int,
+        default=1,
+        help="worker processes on the same database (all shared state is in the database)",
+    )
+    p.add_argument(
         "--maintenance-every",
         type=float,
         default=30.0,
-        help="seconds between maintenance rounds (notices, purge, outbox)",
+        help="seconds between maintenance rounds (notices, purge, outbox); 0: none here "
+        "(run `dmptui host maintain` in another process)",
+    )
+    p.add_argument(
+        "--no-migrate",
+        action="store_true",
+        help="never change the schema; refuse to start unless it is current (`host init` is)",
     )
     p.set_defaults(func=host_serve)
+    p = with_db(
+        hsub.add_parser(
+            "maintain", help="run the maintenance rounds (notices, purge, outbox) without HTTP"
+        )
+    )
+    p.add_argument("--every", type=float, default=30.0, help="seconds between rounds")
+    p.add_argument("--once", action="store_true", help="one round, then exit")
+    p.set_defaults(func=host_maintain)
 
     p = hsub.add_parser(
         "practitioner", help="act as a practitioner (the credential stands for the CPS card)"

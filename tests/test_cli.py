@@ -148,3 +148,17 @@ def themes_name(word: str) -> str:
     from screens import themes
 
     return themes.ALIASES[word]
+
+
+def test_serve_no_migrate_refuses_an_old_schema_and_maintain_runs_once(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = f"sqlite:///{tmp_path / 'replica.sqlite3'}"
+    # A replica that must not change the schema refuses to start on one that is not current.
+    assert main(["host", "serve", "--db", db, "--no-migrate", "--port", "9"]) == EXIT_REFUSED
+    assert "dmptui host init" in capsys.readouterr().err
+    assert main(["host", "init", "--db", db]) == EXIT_OK
+    # The maintenance rounds without HTTP, for a process of their own.
+    assert main(["host", "maintain", "--db", db, "--once"]) == EXIT_OK
+    assert main(["host", "serve", "--workers", "0"]) == EXIT_USAGE
+    capsys.readouterr()

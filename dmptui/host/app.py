@@ -4,6 +4,8 @@ maintenance loop (notices, the 10-year purge, outbox delivery)."""
 from __future__ import annotations
 
 import logging
+import os
+import secrets
 import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -61,6 +63,28 @@ class BodyLimit:
             await self.app(scope, limited, send)
         except _TooLarge:
             await _too_large(send)
+
+
+class ProcessTag:
+    """Name the host process that answered in an ``X-Host-Process`` header: a random tag drawn
+    at start-up (not the pid), so an operator behind a load balancer, or a test running several
+    workers, can tell replicas apart."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.header = (b"x-host-process", secrets.token_hex(4).encode())
+
+    async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def tagged(message: dict) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", ()), self.header]
+            await send(message)
+
+        await self.app(scope, receive, tagged)
 
 
 class _TooLarge(Exception):
@@ -180,4 +204,23 @@ def create_app(
     app.include_router(patient_routes.router)
     app.include_router(practitioner_routes.router)
     app.add_middleware(BodyLimit)
+    app.add_middleware(ProcessTag)
     return app
+
+
+ENV_DATABASE_URL = "DMPTUI_DATABASE_URL"
+ENV_DATA_DIR = "DMPTUI_DATA_DIR"
+ENV_MAINTENANCE_EVERY = "DMPTUI_MAINTENANCE_EVERY"
+
+
+def app_from_env() -> FastAPI:
+    """The app factory for several worker processes (``uvicorn --factory
+    dmptui.host.app:app_from_env``, or ``dmptui host serve --workers N``): each process builds its
+    own app from the environment. Every piece of state the processes share lives in the
+    database; a process holds only its connection pool and constants."""
+    url = os.environ.get(ENV_DATABASE_URL)
+    data_dir = os.environ.get(ENV_DATA_DIR)
+    if not url or not data_dir:
+        raise RuntimeError(f"set {ENV_DATABASE_URL} and {ENV_DATA_DIR} (dmptui host serve does)")
+    every = float(os.environ.get(ENV_MAINTENANCE_EVERY) or 0) or None
+    return create_app(url, Path(data_dir), maintenance_every=every)

@@ -281,15 +281,58 @@ def sessionmaker_for(engine: Engine) -> sessionmaker:
     return sessionmaker(engine, expire_on_commit=False)
 
 
-def migrate(url: str) -> None:
-    """Bring the schema to the latest Alembic revision (also creates it on a fresh database)."""
-    from alembic import command
+# Any constant: the PostgreSQL advisory lock taken while the schema is upgraded.
+MIGRATION_LOCK = 0x646D707475690001
+
+
+def _alembic_config(url: str) -> Any:
     from alembic.config import Config
 
     cfg = Config()
     cfg.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
     cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
-    command.upgrade(cfg, "head")
+    return cfg
+
+
+def migrate(url: str) -> None:
+    """Bring the schema to the latest Alembic revision (also creates it on a fresh database).
+
+    On PostgreSQL the upgrade holds an advisory lock, so replicas starting together upgrade
+    once, one after the other (the later ones find the schema at head and do nothing). On SQLite
+    the migration's own write transaction serialises them."""
+    from alembic import command
+
+    cfg = _alembic_config(url)
+    if not url.startswith("postgresql"):
+        command.upgrade(cfg, "head")
+        return
+    from sqlalchemy import text
+
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": MIGRATION_LOCK})
+            try:
+                command.upgrade(cfg, "head")
+            finally:
+                conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": MIGRATION_LOCK})
+    finally:
+        engine.dispose()
+
+
+def schema_revisions(url: str) -> tuple[set[str], set[str]]:
+    """(the database's current Alembic revisions, the code's head revisions)."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    heads = set(ScriptDirectory.from_config(_alembic_config(url)).get_heads())
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            current = set(MigrationContext.configure(conn).get_current_heads())
+    finally:
+        engine.dispose()
+    return current, heads
 
 
 def content_of(s: Any, document_id: str) -> bytes:

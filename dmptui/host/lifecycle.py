@@ -33,9 +33,12 @@ def revoke_sessions(s: Session, record_id: int, now: datetime) -> None:
 
 
 def close(s: Session, record: Record, now: datetime) -> None:
+    # Sessions first, before anything locks the record's row: a request on another session of
+    # this patient locks its session, then the record (its trace entry); the same order here
+    # means the two wait for each other instead of deadlocking on PostgreSQL.
+    revoke_sessions(s, record.id, now)
     record.status = RecordStatus.CLOSED
     record.closed_at = now
-    revoke_sessions(s, record.id, now)
 
 
 def reactivate(s: Session, record: Record) -> None:
@@ -80,7 +83,10 @@ def erase(s: Session, record: Record, actor: ledger.Actor, now: datetime) -> Non
 def purge_due(s: Session, now: datetime) -> list[int]:
     """Erase records closed more than ten years ago. Returns the ids erased."""
     erased = []
-    closed = s.scalars(select(Record).where(Record.status == RecordStatus.CLOSED)).all()
+    # Locked, skipping rows another host process is purging: each record is erased once.
+    closed = s.scalars(
+        select(Record).where(Record.status == RecordStatus.CLOSED).with_for_update(skip_locked=True)
+    ).all()
     for record in closed:
         if record.closed_at is not None and now >= policy.purge_after(record.closed_at):
             erase(s, record, ledger.SYSTEM, now)
@@ -93,7 +99,9 @@ def send_due_notices(s: Session, now: datetime) -> int:
     (without its title or content). Sent once per document."""
     sent = 0
     candidates = s.scalars(
-        select(Document).where(Document.notice_sent.is_(False), Document.patient_visible_from > now)
+        select(Document)
+        .where(Document.notice_sent.is_(False), Document.patient_visible_from > now)
+        .with_for_update(skip_locked=True)  # one notice, whichever host process runs this
     ).all()
     for doc in candidates:
         facts = policy.DocumentFacts(

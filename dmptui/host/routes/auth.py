@@ -7,6 +7,8 @@ from datetime import datetime
 
 from fastapi import APIRouter, Request, Response
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from dmptui.host import auth, ledger, notifications, outbox
@@ -46,10 +48,17 @@ def _device(request: Request) -> str:
 
 
 def _throttle(s: Session, ins: str, now: datetime) -> LoginThrottle:
-    row = s.get(LoginThrottle, ins)
-    if row is None:
-        row = LoginThrottle(ins=ins, failures=0, window_start=now)
-        s.add(row)
+    """The INS's throttle row, created if missing and locked for this transaction: host
+    processes on one PostgreSQL database count every failure (no lost update, no duplicate-key
+    error when two first attempts race). On SQLite the transaction already holds the write lock."""
+    insert = pg_insert if s.get_bind().dialect.name == "postgresql" else sqlite_insert
+    s.execute(
+        insert(LoginThrottle)
+        .values(ins=ins, failures=0, window_start=now)
+        .on_conflict_do_nothing(index_elements=["ins"])
+    )
+    row = s.get(LoginThrottle, ins, with_for_update=True, populate_existing=True)
+    assert row is not None
     if now - row.window_start > auth.FAILURE_WINDOW:
         row.failures = 0
         row.window_start = now
@@ -124,7 +133,8 @@ def login(body: LoginRequest, request: Request) -> LoginChallengeOut:
 
 
 def _challenge(s: Session, raw: str, now: datetime, purpose: str) -> LoginChallenge:
-    ch = s.get(LoginChallenge, auth.digest(raw))
+    # Locked: two processes given the same challenge and code accept it once.
+    ch = s.get(LoginChallenge, auth.digest(raw), with_for_update=True)
     if ch is None or ch.purpose != purpose or ch.used_at is not None or ch.expires_at <= now:
         raise ApiError(
             401,
@@ -240,9 +250,13 @@ def verify(body: VerifyRequest, request: Request) -> Tokens:
     with host.tx() as s:
         now = host.now()
         ch = _challenge(s, body.challenge, now, "login")
-        record = s.get(Record, ch.record_id)
+        # Locks in one order everywhere (challenge, throttle, record), so processes never
+        # deadlock; the record's lock guards the TOTP step used (a code is accepted once).
+        ins = s.scalar(select(Record.ins).where(Record.id == ch.record_id))
+        assert ins is not None
+        row = _throttle(s, ins, now)
+        record = s.get(Record, ch.record_id, with_for_update=True, populate_existing=True)
         assert record is not None
-        row = _throttle(s, record.ins, now)
         _check_locked(row, now)
         actor = ledger.Actor.of_patient(record)
         if ch.attempts >= auth.MAX_CODE_ATTEMPTS:
@@ -284,7 +298,9 @@ def refresh(body: RefreshRequest, request: Request) -> Tokens:
     with host.tx() as s:
         now = host.now()
         sess = s.scalar(
-            select(AuthSession).where(AuthSession.refresh_hash == auth.digest(body.refresh_token))
+            select(AuthSession)
+            .where(AuthSession.refresh_hash == auth.digest(body.refresh_token))
+            .with_for_update()  # a refresh token is exchanged once, whichever process gets it
         )
         if (
             sess is None
@@ -327,8 +343,12 @@ def logout(request: Request) -> Response:
 
 
 def _live_session(s: Session, request: Request, now: datetime) -> tuple[AuthSession, Record]:
+    # Locked first, as every patient request's session touch does: the lock order is session,
+    # challenge, throttle, record, so concurrent requests on one session cannot deadlock.
     sess = s.scalar(
-        select(AuthSession).where(AuthSession.access_hash == auth.digest(bearer(request)))
+        select(AuthSession)
+        .where(AuthSession.access_hash == auth.digest(bearer(request)))
+        .with_for_update()
     )
     if not session_alive(sess, now):
         raise ApiError(401, "session_expired", message="Your session has ended; log in again.")
@@ -377,14 +397,17 @@ def step_up(body: StepUpRequest, request: Request) -> StepUpDone:
         now = host.now()
         sess, record = _live_session(s, request, now)
         ch = s.scalar(
-            select(LoginChallenge).where(
+            select(LoginChallenge)
+            .where(
                 LoginChallenge.session_id == sess.id,
                 LoginChallenge.purpose == "step-up",
                 LoginChallenge.used_at.is_(None),
                 LoginChallenge.expires_at > now,
             )
+            .with_for_update()
         )
         row = _throttle(s, record.ins, now)
+        s.refresh(record, with_for_update=True)  # the TOTP step used, see verify()
         _check_locked(row, now)
         if not _code_ok(record, ch, code, now):
             _fail(row, now)

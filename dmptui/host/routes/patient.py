@@ -686,8 +686,8 @@ def close(request: Request) -> LifecycleDone:
     with host.tx() as s:
         now = host.now()
         call = patient_call(s, request, "close")
+        lifecycle.close(s, call.record, now)  # before the trace entry: see lifecycle.close
         _trace(s, call, "close", now)
-        lifecycle.close(s, call.record, now)
         return LifecycleDone(status=RecordStatus.CLOSED, message=_CLOSED_MSG)
 
 

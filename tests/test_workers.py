@@ -1,0 +1,125 @@
+"""`dmptui host serve --workers 2`: two processes on one database (SQLite file, or PostgreSQL
+with DMPTUI_TEST_DATABASE_URL). A login made through one worker works through the other, and the
+login throttle counts failures across workers: nothing that must be shared lives in a process."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pyotp
+import pytest
+from prockit import Database, HostProcess, demo_database, start_host
+
+pytestmark = pytest.mark.slow
+
+TAG = "x-host-process"
+
+
+@pytest.fixture
+def db(demo_template: tuple[Path, dict[str, Any]], tmp_path: Path) -> Database:
+    return demo_database(demo_template, tmp_path)
+
+
+@pytest.fixture
+def workers(db: Database, tmp_path: Path) -> Iterator[HostProcess]:
+    host = start_host(db.url, tmp_path / "data", workers=2)
+    try:
+        yield host
+    finally:
+        host.stop()
+
+
+@pytest.fixture
+def pair(workers: HostProcess) -> Iterator[tuple[httpx.Client, httpx.Client]]:
+    """Two kept-alive connections answered by different workers (a connection stays with the
+    worker that accepted it; the kernel picks that worker)."""
+    first = httpx.Client(base_url=workers.url, timeout=30)
+    tag = first.get("/v1/health").headers[TAG]
+    others = []
+    try:
+        for _ in range(100):
+            other = httpx.Client(base_url=workers.url, timeout=30)
+            others.append(other)
+            if other.get("/v1/health").headers[TAG] != tag:
+                yield first, other
+                return
+        pytest.fail("100 new connections all reached the same worker")
+    finally:
+        first.close()
+        for c in others:
+            c.close()
+
+
+def _tag(r: httpx.Response) -> str:
+    return r.headers[TAG]
+
+
+def test_a_session_made_through_one_worker_works_through_the_other(
+    pair: tuple[httpx.Client, httpx.Client], db: Database
+) -> None:
+    a, b = pair
+    patient = db.creds["patient"]
+    r = a.post("/v1/auth/login", json={"ins": patient["ins"], "password": patient["password"]})
+    assert r.status_code == 200, r.text
+    # The challenge made by worker A is answered at worker B.
+    code = pyotp.TOTP(patient["totp_secret"]).now()
+    r = b.post("/v1/auth/verify", json={"challenge": r.json()["challenge"], "code": code})
+    assert r.status_code == 200, r.text
+    auth = {"Authorization": f"Bearer {r.json()['access_token']}"}
+    # The code just used is refused by worker A too (used codes are shared).
+    r = a.post("/v1/auth/login", json={"ins": patient["ins"], "password": patient["password"]})
+    r = a.post("/v1/auth/verify", json={"challenge": r.json()["challenge"], "code": code})
+    assert r.status_code == 401 and r.json()["error"] == "invalid_code", r.text
+    ra = a.get("/v1/record/documents", headers=auth)
+    rb = b.get("/v1/record/documents", headers=auth)
+    assert (ra.status_code, rb.status_code) == (200, 200)
+    assert _tag(ra) != _tag(rb)
+    assert ra.json()["items"] == rb.json()["items"]
+    # A change made through one worker is read back through the other.
+    assert a.put("/v1/record/notes", headers=auth, json={"text": "partagé"}).status_code == 200
+    assert b.get("/v1/record/notes", headers=auth).json()["text"] == "partagé"
+    # Logged out through B: refused by A too.
+    assert b.post("/v1/auth/logout", headers=auth).status_code == 204
+    assert a.get("/v1/record/documents", headers=auth).status_code == 401
+
+
+def test_the_login_throttle_counts_failures_across_workers(
+    pair: tuple[httpx.Client, httpx.Client], db: Database
+) -> None:
+    a, b = pair
+    patient = db.creds["patient"]
+    wrong = {"ins": patient["ins"], "password": "pas le bon mot de passe"}
+    right = {"ins": patient["ins"], "password": patient["password"]}
+    # auth.MAX_FAILURES = 5, split 3 + 2 across the workers: neither saw five.
+    for client in (a, b, a, b, a):
+        assert client.post("/v1/auth/login", json=wrong).status_code == 401
+    for client in (a, b):
+        r = client.post("/v1/auth/login", json=right)
+        assert r.status_code == 429, r.text
+        assert int(r.headers["retry-after"]) > 0
+
+
+def test_replicas_starting_together_upgrade_the_schema_once(tmp_path: Path) -> None:
+    """Several `dmptui host init` at the same moment on one fresh database (on PostgreSQL they
+    queue on an advisory lock): all succeed, and the schema is at head."""
+    import subprocess
+    import sys
+
+    from prockit import PG_URL, reset_postgres
+
+    from dmptui.host.db import schema_revisions
+
+    if PG_URL:
+        reset_postgres(PG_URL)
+    url = PG_URL or f"sqlite:///{tmp_path / 'fresh.sqlite3'}"
+    cmd = [sys.executable, "-m", "dmptui.cli", "host", "init", "--db", url]
+    procs = [
+        subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT) for _ in range(3)
+    ]
+    outputs = [p.communicate(timeout=120)[0].decode(errors="replace") for p in procs]
+    assert [p.returncode for p in procs] == [0, 0, 0], outputs
+    current, heads = schema_revisions(url)
+    assert current == heads
