@@ -14,6 +14,7 @@ figures are reported, not asserted. See bench/README.md.
 from __future__ import annotations
 
 import argparse
+import base64
 import json
 import os
 import platform
@@ -37,6 +38,7 @@ import pyotp
 import uvicorn
 from fastapi import FastAPI
 
+from dmptui.host import crypto
 from dmptui.host.app import create_app
 from dmptui.host.context import Host
 from dmptui.host.db import migrate
@@ -137,7 +139,7 @@ def sqlite_time(moment: datetime) -> str:
 # --- the bare endpoint -----------------------------------------------------------------------
 
 BARE_SQL = """
-SELECT d.id, d.type, d.title, p.rpps, p.name, p.profession, p.facility, d.facility,
+SELECT d.id, d.type, d.title_sealed, p.rpps, p.name, p.profession, p.facility, d.facility,
        d.care_date, d.deposited_at, d.content_type, d.size, d.labels
 FROM documents AS d JOIN practitioners AS p ON p.rpps = d.author_rpps
 WHERE d.record_id = ? AND d.patient_visible_from <= ?
@@ -168,7 +170,7 @@ def bare_app(db_path: Path, record_id: int, clock: Clock) -> FastAPI:
                 {
                     "id": r[0],
                     "type": r[1],
-                    "title": r[2],
+                    "title": base64.b64encode(r[2]).decode(),  # sealed; no key, no decryption
                     "author": {"rpps": r[3], "name": r[4], "profession": r[5], "facility": r[6]},
                     "facility": r[7],
                     "care_date": r[8][:10] if r[8] else None,
@@ -194,6 +196,7 @@ def setup_database(
     url = f"sqlite:///{db_path}"
     started = time.perf_counter()
     migrate(url)
+    crypto.ensure_master_key(data_dir)
     host = Host(url, data_dir, clock=clock)
     creds = seed_demo(host)
     host.engine.dispose()

@@ -155,9 +155,9 @@ class LiveHost:
         return found
 
     def labels_of(self, title: str) -> list[str]:
-        return self.sql("SELECT labels FROM documents WHERE id = :i", {"i": self.doc_id(title)})[
+        return self.sql("SELECT labels FROM documents WHERE id = :i", {"i": self.doc_id(title)})[0][
             0
-        ][0]
+        ]
 
     def notes(self) -> str:
         from dmptui.host import crypto

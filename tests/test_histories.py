@@ -43,6 +43,7 @@ from hypothesis.stateful import (
 )
 from sqlalchemy import select
 
+from dmptui.host import crypto
 from dmptui.host.app import run_maintenance
 from dmptui.host.db import Authorisation, Block, Document, Practitioner, Record
 from dmptui.schema import PRACTITIONER_HEADER
@@ -100,6 +101,7 @@ def _fresh_postgres(data_dir: Path, clock: Clock) -> dict[str, Any]:
         conn.execute(text("CREATE SCHEMA public"))
     engine.dispose()
     migrate(PG_URL)
+    crypto.ensure_master_key(data_dir)
     h = Host(PG_URL, data_dir, clock=clock)
     creds = seed_demo(h)
     h.engine.dispose()

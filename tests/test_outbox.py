@@ -21,10 +21,11 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from dmptui.host import outbox
+from dmptui.host import crypto, outbox
 from dmptui.host.db import OutboxMessage, make_engine, migrate, sessionmaker_for
 
 NOW = datetime(2025, 3, 14, 9, 30, tzinfo=UTC)
+KEYRING = crypto.Keyring(crypto.MasterKey(crypto.new_data_key()))
 SUBJECT = "Code DMP : accès à votre dossier médical — été"
 BODY = "Votre code DMP : 493027 (valable 10 min). Ne le donnez à personne.\nÇa marche, œuvre.\n"
 
@@ -34,7 +35,7 @@ def db(tmp_path: Path) -> Iterator[sessionmaker[Session]]:
     url = f"sqlite:///{tmp_path / 'host.sqlite3'}"
     migrate(url)
     engine = make_engine(url)
-    yield sessionmaker_for(engine)
+    yield sessionmaker_for(engine, KEYRING)
     engine.dispose()
 
 
@@ -335,7 +336,7 @@ class OtherProcess:
             engine = make_engine(self.url)
             try:
                 other = Recorder("second", self.log)
-                sent = outbox.deliver_pending(sessionmaker_for(engine), other, now=NOW)
+                sent = outbox.deliver_pending(sessionmaker_for(engine, KEYRING), other, now=NOW)
                 assert sent == 2  # not the one in flight here
             finally:
                 engine.dispose()
@@ -354,7 +355,7 @@ def test_two_hosts_send_each_message_once(tmp_path: Path) -> None:
     migrate(url)
     engine = make_engine(url)
     try:
-        sm = sessionmaker_for(engine)
+        sm = sessionmaker_for(engine, KEYRING)
         ids = [add(sm, body=f"m{i}", now=NOW + timedelta(seconds=i)) for i in range(3)]
         log: list[tuple[str, int]] = []
         # The first host listed all three before the second ran; it must skip the two the

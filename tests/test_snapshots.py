@@ -21,6 +21,7 @@ from textual.pilot import Pilot
 from textual.widgets import DataTable
 from tuikit import goto, make_app, wait_for
 
+from dmptui.host import crypto
 from dmptui.host.context import Host
 from dmptui.host.db import migrate
 from dmptui.host.seed import seed_demo
@@ -56,6 +57,7 @@ def fixed_template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict
     path = tmp_path_factory.mktemp("snapshot-template") / "demo.sqlite3"
     url = f"sqlite:///{path}"
     migrate(url)
+    crypto.ensure_master_key(path.parent)
     host = Host(url, path.parent, clock=Clock(FIXED_NOW))
     creds = seed_demo(host, now=FIXED_NOW)
     from sqlalchemy import text

@@ -276,12 +276,16 @@ def document_cipher(s: Session, record_id: int, doc_id: str, wrapped: bytes) -> 
     cache: dict[str, AESGCM] = s.info.setdefault("document_ciphers", {})
     cipher = cache.get(doc_id)
     if cipher is None:
-        cipher = Keyring.unwrap_document_key(record_cipher(s, record_id), record_id, doc_id, wrapped)
+        cipher = Keyring.unwrap_document_key(
+            record_cipher(s, record_id), record_id, doc_id, wrapped
+        )
         cache[doc_id] = cipher
     return cipher
 
 
-def new_document_key(s: Session, record_id: int, doc_id: str, now: datetime) -> tuple[AESGCM, bytes]:
+def new_document_key(
+    s: Session, record_id: int, doc_id: str, now: datetime
+) -> tuple[AESGCM, bytes]:
     """A fresh key for a new document: the cipher, and the key wrapped by the record key."""
     key = new_data_key()
     wrapped = Keyring.wrap_document_key(record_cipher(s, record_id, now), record_id, doc_id, key)
@@ -352,3 +356,78 @@ def forget(s: Session, record_id: int | None = None, doc_id: str | None = None) 
         s.info.pop("document_ciphers", None)
     if doc_id is not None:
         s.info.get("document_ciphers", {}).pop(doc_id, None)
+
+
+# --- rotation ------------------------------------------------------------------------------
+
+
+def host_keyring(data_dir: Path) -> Keyring:
+    """The keyring of the host whose data dir this is: its master key and any rotated-out key
+    files still beside it."""
+    master = load_master_key(data_dir)
+    older = [read_key_file(p) for p in old_key_paths(data_dir)]
+    return Keyring(master, [k for k in older if k.id != master.id])
+
+
+def rotate_master_key(url: str, data_dir: Path) -> tuple[str, str, int]:
+    """A new master key in ``<data_dir>/master.key``; every record key rewrapped by it (no data
+    re-encrypted) and unsent outbox bodies resealed, in one transaction. The old key stays as
+    ``master.key.old-<id>`` until that transaction is committed. Returns (old id, new id,
+    record keys rewrapped). Interrupted, it can be run again: the old key files are read."""
+    from sqlalchemy import select
+
+    from dmptui.host.context import Host
+    from dmptui.host.db import OutboxMessage, RecordKey
+
+    if os.environ.get(ENV_VAR):
+        raise MasterKeyError(
+            f"The master key comes from {ENV_VAR}: rotate it where it is kept, not here "
+            "(unset it to rotate the key file)."
+        )
+    host = Host(url, data_dir)  # refuses a key that cannot open the database
+    try:
+        before = host.keyring
+        old = before.master
+        new = MasterKey(new_data_key())
+        path = key_path(data_dir)
+        fresh = path.with_name(KEY_FILE + ".new")
+        fresh.unlink(missing_ok=True)
+        write_key_file(fresh, new.key)
+        os.replace(path, path.with_name(f"{KEY_FILE}.old-{old.id}"))
+        os.replace(fresh, path)
+        _fsync_dir(path.parent)
+        older = [MasterKey(k) for k in _older_keys(data_dir)]
+        after = Keyring(new, [old, *[k for k in older if k.id not in (old.id, new.id)]])
+        count = 0
+        with host.sessions.begin() as s:
+            for row in s.scalars(select(RecordKey)):
+                key = before.unwrap_record_key(row.record_id, row.wrapped_key, row.master_key_id)
+                row.wrapped_key = after.wrap_record_key(row.record_id, key)
+                row.master_key_id = new.id
+                count += 1
+            for m in s.scalars(select(OutboxMessage).where(OutboxMessage.body_sealed.is_not(None))):
+                assert m.body_sealed is not None
+                body = before.open_outbox(str(m.id), m.body_sealed)
+                m.body_sealed = after.seal_outbox(str(m.id), body)
+        host.checkpoint()
+        for p in old_key_paths(data_dir):
+            p.unlink()
+        _fsync_dir(path.parent)
+        return old.id, new.id, count
+    finally:
+        host.engine.dispose()
+
+
+def _older_keys(data_dir: Path) -> list[bytes]:
+    return [read_key_file(p).key for p in old_key_paths(data_dir)]
+
+
+def _fsync_dir(directory: Path) -> None:
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:  # pragma: no cover - not POSIX
+        return
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

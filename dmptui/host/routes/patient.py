@@ -742,14 +742,14 @@ def erase(request: Request) -> LifecycleDone:
         lifecycle.erase(s, call.record, call.actor, now)
     host.checkpoint()
     return LifecycleDone(
-            status=RecordStatus.ERASED,
-            message={
-                "fr": "Votre dossier est effacé définitivement : ses documents, notes et "
-                "autorisations n'existent plus et ne peuvent pas être récupérés.",
-                "en": "Your record is erased for good: its documents, notes and authorisations no "
-                "longer exist and cannot be recovered.",
-            },
-        )
+        status=RecordStatus.ERASED,
+        message={
+            "fr": "Votre dossier est effacé définitivement : ses documents, notes et "
+            "autorisations n'existent plus et ne peuvent pas être récupérés.",
+            "en": "Your record is erased for good: its documents, notes and authorisations no "
+            "longer exist and cannot be recovered.",
+        },
+    )
 
 
 # --- personal space, notifications ---------------------------------------------------------

@@ -90,7 +90,12 @@ def _seal_existing_rows(conn: sa.Connection) -> None:
                     "INSERT INTO record_keys (record_id, wrapped_key, master_key_id, created_at) "
                     "VALUES (:r, :w, :m, :c)"
                 ),
-                {"r": rid, "w": keyring.wrap_record_key(rid, key), "m": keyring.master.id, "c": now},
+                {
+                    "r": rid,
+                    "w": keyring.wrap_record_key(rid, key),
+                    "m": keyring.master.id,
+                    "c": now,
+                },
             )
             ciphers[rid] = AESGCM(key)
         return ciphers[rid]
@@ -119,7 +124,9 @@ def _seal_existing_rows(conn: sa.Connection) -> None:
         sa.text("SELECT id, notes FROM records WHERE notes IS NOT NULL")
     ).all():
         sealed = crypto.seal(record(rid), bytes(notes), crypto.aad("notes", rid))
-        conn.execute(sa.text("UPDATE records SET notes = :n WHERE id = :r"), {"n": sealed, "r": rid})
+        conn.execute(
+            sa.text("UPDATE records SET notes = :n WHERE id = :r"), {"n": sealed, "r": rid}
+        )
     for nid, rid, message in conn.execute(
         sa.text("SELECT id, record_id, message FROM notifications")
     ).all():
