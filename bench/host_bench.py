@@ -266,12 +266,15 @@ def p95(values: list[float]) -> float:
 
 
 def same_rows(real: list[dict[str, Any]], bare: list[dict[str, Any]]) -> str | None:
-    """None if both pages hold the same rows with the same values, else what differs."""
+    """None if both pages hold the same rows with the same values, else what differs. Titles
+    are sealed at rest: the bare side returns them as stored (no key), so they are not compared."""
     if len(real) != len(bare):
         return f"{len(real)} rows vs {len(bare)}"
     for a, b in zip(real, bare, strict=True):
         for key in a.keys() | b.keys():
             x, y = a.get(key), b.get(key)
+            if key == "title":
+                continue
             if key == "deposited_at":
                 x, y = datetime.fromisoformat(x), datetime.fromisoformat(y)
             if x != y:
