@@ -385,3 +385,101 @@ def test_an_interrupted_rotation_resumes(host: LiveHost, monkeypatch: pytest.Mon
     assert count == 1 and crypto.old_key_paths(host.data_dir) == []
     assert host.sql("SELECT master_key_id FROM record_keys") == [(new_id,)]
     Host(host.db_url, host.data_dir).engine.dispose()
+
+
+# --- the migration -------------------------------------------------------------------------
+
+
+def _upgrade(url: str, revision: str, keyring: crypto.Keyring | None = None) -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    import dmptui.host.db as db
+
+    cfg = Config()
+    cfg.attributes["keyring"] = keyring
+    cfg.set_main_option("script_location", str(Path(db.__file__).parent / "migrations"))
+    cfg.set_main_option("sqlalchemy.url", url)
+    command.upgrade(cfg, revision)
+
+
+def test_migration_seals_rows_written_before(tmp_path: Path) -> None:
+    from sqlalchemy import create_engine, text
+
+    path = tmp_path / "old.sqlite3"
+    url = f"sqlite:///{path}"
+    _upgrade(url, "0001")
+    engine = create_engine(url)
+    words = phrase()
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO practitioners (rpps, name, profession, facility, regulation) "
+                "VALUES ('10000000001', 'Dr A', 'medecin', 'Cabinet', 0)"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO records (id, ins, status, created_at, refuses_break_glass, "
+                "refuses_regulation, notes, trace_size, display_name, totp_enrolled, "
+                "totp_last_step) VALUES (1, '284057512345672', 'active', '2026-01-01', 0, 0, "
+                ":n, 0, 'P', 0, 0)"
+            ),
+            {"n": f"notes {words}".encode()},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO documents (id, record_id, type, title, author_rpps, facility, "
+                "deposited_at, patient_visible_from, content_type, size, labels, notice_sent) "
+                "VALUES ('d1', 1, '11502-2', :t, '10000000001', 'Cabinet', '2026-01-02', "
+                "'2026-01-02', 'text/plain', 3, '[]', 0)"
+            ),
+            {"t": words},
+        )
+        conn.execute(
+            text("INSERT INTO document_bodies (document_id, data) VALUES ('d1', :d)"),
+            {"d": f"contenu {words}".encode()},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO notifications (id, record_id, kind, at, emergency, message) "
+                "VALUES (7, 1, 'new_document', '2026-01-02', 0, :m)"
+            ),
+            {"m": json.dumps({"fr": f"fr {words}", "en": "en"})},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO outbox (id, channel, recipient, subject, body, created_at, attempts) "
+                "VALUES (3, 'sms', '+33600000000', 'DMP', :b, '2026-01-02', 0)"
+            ),
+            {"b": f"code {words}"},
+        )
+    engine.dispose()
+    keyring = crypto.Keyring(crypto.MasterKey(crypto.new_data_key()))
+    with pytest.raises(RuntimeError, match="master key"):
+        _upgrade(url, "head")
+    _upgrade(url, "head", keyring)
+    h = Host(url, tmp_path, master_key=keyring.master.key)
+    try:
+        from sqlalchemy import select
+
+        from dmptui.host.db import Document, Notification, OutboxMessage, Record
+
+        with h.sessions() as s:
+            doc = s.get(Document, "d1")
+            assert doc is not None
+            assert crypto.document_title(s, doc) == words
+            assert crypto.document_content(s, doc) == f"contenu {words}".encode()
+            record = s.get(Record, 1)
+            assert record is not None
+            assert crypto.open_notes(s, 1, record.notes) == f"notes {words}"
+            n = s.scalar(select(Notification))
+            assert n is not None
+            assert crypto.open_message(s, 1, 7, n.message_sealed)["fr"] == f"fr {words}"
+            m = s.scalar(select(OutboxMessage))
+            assert m is not None and m.body_sealed is not None
+            assert keyring.open_outbox("3", m.body_sealed) == f"code {words}"
+        h.checkpoint()
+    finally:
+        h.engine.dispose()
+    assert words.encode() not in path.read_bytes()
