@@ -31,7 +31,7 @@ from typing import Any, ClassVar
 
 import httpx
 import pytest
-from hostkit import Clock, LiveHost, copy_sqlite, live_host
+from hostkit import Clock, LiveHost, copy_key, copy_sqlite, live_host
 from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -174,12 +174,13 @@ class Histories(RuleBasedStateMachine):
         clock = Clock()
         work = self.tmp_factory.mktemp("history")
         if PG_URL:
-            creds = _fresh_postgres(work, clock)
+            creds = _fresh_postgres(work / "data", clock)
             db_url, db_path = PG_URL, None
         else:
             template, creds = self.template
             db_path = work / "host.sqlite3"
             copy_sqlite(template, db_path)
+            copy_key(template.parent, work / "data")
             db_url = f"sqlite:///{db_path}"
         live = live_host(db_url, db_path, work / "data", creds, clock)
         self.host: LiveHost = next(live)

@@ -119,6 +119,15 @@ def test_enqueue_refuses_bad_input(db: sessionmaker[Session], kwargs: dict[str, 
 # --- (1) file transport --------------------------------------------------------------------
 
 
+def test_bodies_are_sealed_at_rest(db: sessionmaker[Session]) -> None:
+    message_id = add(db)
+    m = row(db, message_id)
+    assert m.body_sealed is not None and "493027".encode() not in m.body_sealed
+    assert KEYRING.open_outbox(str(message_id), m.body_sealed) == BODY
+    with pytest.raises(crypto.DecryptionError):  # bound to its row
+        KEYRING.open_outbox(str(message_id + 1), m.body_sealed)
+
+
 def test_file_transport_writes_private_json_lines_and_marks_sent(
     db: sessionmaker[Session], tmp_path: Path
 ) -> None:
@@ -147,6 +156,7 @@ def test_file_transport_writes_private_json_lines_and_marks_sent(
         m = row(db, message_id)
         assert m.sent_at is not None and m.sent_at >= NOW + timedelta(minutes=1)
         assert m.attempts == 1 and m.last_error is None
+        assert m.body_sealed is None  # blanked once delivered
 
     assert outbox.deliver_pending(db, transport, now=NOW + timedelta(minutes=2)) == 0
     assert len(path.read_text("utf-8").splitlines()) == 2
