@@ -122,7 +122,7 @@ def test_enqueue_refuses_bad_input(db: sessionmaker[Session], kwargs: dict[str, 
 def test_bodies_are_sealed_at_rest(db: sessionmaker[Session]) -> None:
     message_id = add(db)
     m = row(db, message_id)
-    assert m.body_sealed is not None and "493027".encode() not in m.body_sealed
+    assert m.body_sealed is not None and b"493027" not in m.body_sealed
     assert KEYRING.open_outbox(str(message_id), m.body_sealed) == BODY
     with pytest.raises(crypto.DecryptionError):  # bound to its row
         KEYRING.open_outbox(str(message_id + 1), m.body_sealed)

@@ -150,9 +150,14 @@ def old_key_paths(data_dir: Path) -> list[Path]:
 # --- sealing -------------------------------------------------------------------------------
 
 
-def aad(*parts: Any) -> bytes:
-    """Associated data: the format version and the row's identity, unambiguous (JSON)."""
-    return json.dumps(["dmptui", VERSION, *parts], separators=(",", ":")).encode()
+def aad(*parts: str | int) -> bytes:
+    """Associated data: the format version and the row's identity, each part length-prefixed
+    so no two different tuples give the same bytes."""
+    out = f"dmptui/{VERSION}"
+    for p in parts:
+        s = str(p)
+        out += f"|{len(s)}:{s}"
+    return out.encode()
 
 
 def seal(cipher: AESGCM, plaintext: bytes, associated: bytes) -> bytes:
@@ -161,11 +166,11 @@ def seal(cipher: AESGCM, plaintext: bytes, associated: bytes) -> bytes:
 
 
 def open_sealed(cipher: AESGCM, sealed: bytes, associated: bytes) -> bytes:
-    sealed = bytes(sealed)
     if len(sealed) < 1 + NONCE_BYTES + 16 or sealed[0] != VERSION:
         raise DecryptionError("not a sealed value of this version")
+    view = memoryview(sealed)
     try:
-        return cipher.decrypt(sealed[1 : 1 + NONCE_BYTES], sealed[1 + NONCE_BYTES :], associated)
+        return cipher.decrypt(view[1 : 1 + NONCE_BYTES], view[1 + NONCE_BYTES :], associated)
     except InvalidTag as e:
         raise DecryptionError("the ciphertext does not open with this key and this row") from e
 
