@@ -166,6 +166,22 @@ def test_a_moved_ciphertext_does_not_open(host: LiveHost) -> None:
         assert r.status_code == 409 and r.json()["error"] == "undecryptable"
 
 
+def test_a_record_without_a_key_yet_reads_empty_and_gets_one_on_first_write(
+    host: LiveHost,
+) -> None:
+    client = host.login()
+    for table in ("document_bodies", "documents", "notifications", "record_keys"):
+        host.sql(f"DELETE FROM {table}")
+    host.sql("UPDATE records SET notes = NULL")
+    assert client.get(DOCS).json() == {"items": [], "next_cursor": None}
+    assert client.get(DOCS, params={"q": "x"}).json()["items"] == []
+    assert client.get("/v1/record/notes").json()["text"] == ""
+    assert client.get("/v1/record/notifications").json()["items"] == []
+    doc = deposit(host, "Premier", "texte")
+    assert host.sql("SELECT count(*) FROM record_keys") == [(1,)]
+    assert client.get(DOCS).json()["items"][0]["id"] == doc["id"]
+
+
 def test_associated_data_binds_record_and_document() -> None:
     keyring = crypto.Keyring(crypto.MasterKey(crypto.new_data_key()))
     record_key = crypto.new_data_key()

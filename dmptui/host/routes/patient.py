@@ -203,7 +203,7 @@ def list_documents(
             )
         stmt = stmt.order_by(Document.deposited_at.desc(), Document.id.desc())
         rid = call.record.id
-        record_key = crypto.record_cipher(s, rid)  # unwrapped once for the page
+        record_key = None  # unwrapped once for the page, if it has a row
         needle = q.casefold() if q else None
         items: list[dict[str, Any]] = []
         nxt = None
@@ -224,6 +224,8 @@ def list_documents(
             if not policy.patient_sees(facts, now):  # policy decides; the SQL filter only pages
                 last = r
                 continue
+            if record_key is None:
+                record_key = crypto.record_cipher(s, rid)
             doc_key = crypto.Keyring.unwrap_document_key(record_key, rid, r.id, r.wrapped_key)
             title = crypto.open_title(doc_key, rid, r.id, r.title_sealed)
             if needle is not None and needle not in title.casefold():
