@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 import pytest_textual_snapshot
-from hostkit import Clock, LiveHost, copy_sqlite, live_host
+from hostkit import Clock, LiveHost, copy_key, copy_sqlite, live_host
 from textual import events
 from textual.pilot import Pilot
 from textual.widgets import DataTable
@@ -77,6 +77,7 @@ def fixed_host(fixed_template: tuple[Path, dict[str, Any]], tmp_path: Path) -> I
     template, creds = fixed_template
     path = tmp_path / "host.sqlite3"
     copy_sqlite(template, path)
+    copy_key(template.parent, tmp_path / "data")
     yield from live_host(f"sqlite:///{path}", path, tmp_path / "data", creds, Clock(FIXED_NOW))
 
 
