@@ -187,8 +187,15 @@ class Keyring:
     record keys, document keys and sealed values. Keys unwrapped during a request are cached in
     the request's session (``Session.info``), so each is unwrapped at most once per request."""
 
+    DOCUMENT_CACHE = 20_000
+
     def __init__(self, master: MasterKey, older: list[MasterKey] | None = None) -> None:
         self.master = master
+        # Unwrapped document keys, by (record id, document id, wrapped bytes): the documents page
+        # opens 50 titles per request. A key moved to another row misses (its wrapped bytes or
+        # ids differ) and is unwrapped, so it fails as it must. Dropped when the document or
+        # the record is deleted (``forget``); cleared whole when full.
+        self.document_keys: dict[tuple[int, str, bytes], AESGCM] = {}
         self.by_id = {k.id: AESGCM(k.key) for k in [*(older or []), master]}
         self._master = self.by_id[master.id]
         self.outbox = AESGCM(
@@ -220,6 +227,21 @@ class Keyring:
     @staticmethod
     def unwrap_document_key(record: AESGCM, record_id: int, doc_id: str, wrapped: bytes) -> AESGCM:
         return AESGCM(open_sealed(record, wrapped, aad("document-key", record_id, doc_id)))
+
+    def cached_document_key(self, record_id: int, doc_id: str, wrapped: bytes) -> AESGCM | None:
+        return self.document_keys.get((record_id, doc_id, bytes(wrapped)))
+
+    def cache_document_key(
+        self, record_id: int, doc_id: str, wrapped: bytes, cipher: AESGCM
+    ) -> None:
+        if len(self.document_keys) >= self.DOCUMENT_CACHE:
+            self.document_keys.clear()
+        self.document_keys[(record_id, doc_id, bytes(wrapped))] = cipher
+
+    def forget_keys(self, record_id: int, doc_id: str | None = None) -> None:
+        for k in [k for k in list(self.document_keys) if k[0] == record_id]:
+            if doc_id is None or k[1] == doc_id:
+                self.document_keys.pop(k, None)
 
     # outbox
     def seal_outbox(self, message_id_hint: str, body: str) -> bytes:
@@ -278,13 +300,15 @@ def record_cipher(s: Session, record_id: int, now: datetime | None = None) -> AE
 
 
 def document_cipher(s: Session, record_id: int, doc_id: str, wrapped: bytes) -> AESGCM:
-    cache: dict[str, AESGCM] = s.info.setdefault("document_ciphers", {})
-    cipher = cache.get(doc_id)
+    """The document's key: from the keyring's cache, else unwrapped by the record key (itself
+    unwrapped at most once per request)."""
+    keyring = keyring_of(s)
+    cipher = keyring.cached_document_key(record_id, doc_id, wrapped)
     if cipher is None:
         cipher = Keyring.unwrap_document_key(
             record_cipher(s, record_id), record_id, doc_id, wrapped
         )
-        cache[doc_id] = cipher
+        keyring.cache_document_key(record_id, doc_id, wrapped, cipher)
     return cipher
 
 
@@ -295,7 +319,7 @@ def new_document_key(
     key = new_data_key()
     wrapped = Keyring.wrap_document_key(record_cipher(s, record_id, now), record_id, doc_id, key)
     cipher = AESGCM(key)
-    s.info.setdefault("document_ciphers", {})[doc_id] = cipher
+    keyring_of(s).cache_document_key(record_id, doc_id, wrapped, cipher)
     return cipher, wrapped
 
 
@@ -354,13 +378,11 @@ def open_message(s: Session, record_id: int, row_id: int, sealed: bytes) -> dict
     return json.loads(plain)
 
 
-def forget(s: Session, record_id: int | None = None, doc_id: str | None = None) -> None:
-    """Drop unwrapped keys from the session's cache (after a deletion)."""
-    if record_id is not None:
+def forget(s: Session, record_id: int, doc_id: str | None = None) -> None:
+    """Drop unwrapped keys from memory after a deletion: the document's, or all the record's."""
+    keyring_of(s).forget_keys(record_id, doc_id)
+    if doc_id is None:
         s.info.get("record_ciphers", {}).pop(record_id, None)
-        s.info.pop("document_ciphers", None)
-    if doc_id is not None:
-        s.info.get("document_ciphers", {}).pop(doc_id, None)
 
 
 # --- rotation ------------------------------------------------------------------------------

@@ -64,7 +64,7 @@ def erase(s: Session, record: Record, actor: ledger.Actor, now: datetime) -> Non
         RecordKey,
     ):
         s.execute(delete(model).where(model.record_id == rid))
-    crypto.forget(s, record_id=rid)
+    crypto.forget(s, rid)
     record.status = RecordStatus.ERASED
     record.erased_at = now
     record.closed_at = None

@@ -203,7 +203,6 @@ def list_documents(
             )
         stmt = stmt.order_by(Document.deposited_at.desc(), Document.id.desc())
         rid = call.record.id
-        record_key = None  # unwrapped once for the page, if it has a row
         needle = q.casefold() if q else None
         items: list[dict[str, Any]] = []
         nxt = None
@@ -224,9 +223,7 @@ def list_documents(
             if not policy.patient_sees(facts, now):  # policy decides; the SQL filter only pages
                 last = r
                 continue
-            if record_key is None:
-                record_key = crypto.record_cipher(s, rid)
-            doc_key = crypto.Keyring.unwrap_document_key(record_key, rid, r.id, r.wrapped_key)
+            doc_key = crypto.document_cipher(s, rid, r.id, r.wrapped_key)
             title = crypto.open_title(doc_key, rid, r.id, r.title_sealed)
             if needle is not None and needle not in title.casefold():
                 continue
@@ -355,7 +352,7 @@ def delete_document(doc_id: str, request: Request) -> Response:
         # The row holds the document's wrapped key: deleting it shreds title and content (and
         # the body row goes with it); the trace keeps the id, never the title.
         s.delete(doc)
-        crypto.forget(s, doc_id=doc.id)
+        crypto.forget(s, doc.record_id, doc.id)
         _trace(s, call, "document.delete", now, document_id=doc.id)
     host.checkpoint()
     return Response(status_code=204)
