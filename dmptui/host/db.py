@@ -316,8 +316,12 @@ def checkpoint(engine: Engine) -> None:
     try:
         cur = raw.cursor()
         cur.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        cur.fetchall()
+        busy = cur.fetchone()[0]
         cur.close()
+        if busy:  # a reader kept it from finishing; the next checkpoint completes it
+            import logging
+
+            logging.getLogger("dmptui.host").warning("WAL checkpoint after an erasure was busy")
     finally:
         raw.close()
 
