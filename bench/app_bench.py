@@ -331,6 +331,7 @@ def host_process(work: Path, n_docs: int, n_trace: int) -> int:
     sys.path.insert(0, str(ROOT / "tests"))
     from hostkit import serve  # the test kit's uvicorn-in-a-thread server (TCP_NODELAY)
 
+    from dmptui.host import crypto
     from dmptui.host.app import create_app
     from dmptui.host.context import Host
     from dmptui.host.db import migrate
@@ -341,6 +342,7 @@ def host_process(work: Path, n_docs: int, n_trace: int) -> int:
     data_dir.mkdir(exist_ok=True)
     url = f"sqlite:///{db_path}"
     migrate(url)
+    crypto.ensure_master_key(data_dir)
     host = Host(url, data_dir)
     creds = seed_demo(host)
     host.engine.dispose()

@@ -67,16 +67,52 @@ def _demo_text(creds: dict[str, Any], url: str | None = None) -> str:
 
 
 def host_init(args: argparse.Namespace) -> int:
+    from dmptui.host import crypto
+    from dmptui.host.context import Host
     from dmptui.host.db import migrate
 
     url = _db_url(args.db)
-    migrate(url)
+    data_dir = _data_dir()
+    master, created = crypto.ensure_master_key(data_dir)
+    migrate(url, crypto.host_keyring(data_dir))
+    Host(url, data_dir).engine.dispose()  # refuses a key that did not write this database
+    where = crypto.ENV_VAR if os.environ.get(crypto.ENV_VAR) else str(crypto.key_path(data_dir))
     _print(
         args,
-        {"database": _safe_url(url), "schema": "up to date"},
-        f"Base prête / Database ready: {_safe_url(url)}",
+        {
+            "database": _safe_url(url),
+            "schema": "up to date",
+            "master_key": {"id": master.id, "where": where, "created": created},
+        },
+        f"Base prête / Database ready: {_safe_url(url)}\n"
+        f"Clé maîtresse / Master key: {master.id} ({where}"
+        + (", créée / created" if created else "")
+        + "). Sauvegardez-la à part : sans elle, les données sont illisibles. / Back it up "
+        "separately: without it the data cannot be read.",
     )
     return EXIT_OK
+
+
+def host_rotate_key(args: argparse.Namespace) -> int:
+    from dmptui.host import crypto
+
+    url = _db_url(args.db)
+    data_dir = _data_dir()
+    old, new, count = crypto.rotate_master_key(url, data_dir)
+    _print(
+        args,
+        {"old_master_key": old, "master_key": new, "record_keys_rewrapped": count},
+        f"Clé maîtresse changée / Master key rotated: {old} -> {new}; "
+        f"{count} clés de dossier reprises / record keys rewrapped.",
+    )
+    return EXIT_OK
+
+
+def _migrate(url: str, data_dir: Path) -> None:
+    from dmptui.host import crypto
+    from dmptui.host.db import migrate
+
+    migrate(url, crypto.host_keyring(data_dir))
 
 
 def _safe_url(url: str) -> str:
@@ -86,12 +122,13 @@ def _safe_url(url: str) -> str:
 
 
 def host_seed_demo(args: argparse.Namespace) -> int:
+    from dmptui.host import crypto
     from dmptui.host.context import Host
-    from dmptui.host.db import migrate
     from dmptui.host.seed import seed_demo
 
     url = _db_url(args.db)
-    migrate(url)
+    crypto.ensure_master_key(_data_dir())
+    _migrate(url, _data_dir())
     host = Host(url, _data_dir())
     try:
         creds = seed_demo(host)
@@ -106,15 +143,15 @@ def host_seed_demo(args: argparse.Namespace) -> int:
 
 def host_purge(args: argparse.Namespace) -> int:
     from dmptui.host.context import Host
-    from dmptui.host.db import migrate
     from dmptui.host.lifecycle import purge_due
 
     now = _parse_now(args.now)
     url = _db_url(args.db)
-    migrate(url)
+    _migrate(url, _data_dir())
     host = Host(url, _data_dir())
     with host.tx() as s:
         erased = purge_due(s, now)
+    host.checkpoint()
     host.engine.dispose()
     _print(
         args,
@@ -137,7 +174,6 @@ def host_serve(args: argparse.Namespace) -> int:
 
     from dmptui.host.app import create_app
     from dmptui.host.context import Host
-    from dmptui.host.db import migrate
     from dmptui.host.seed import seed_demo
 
     data_dir = _data_dir()
@@ -152,6 +188,10 @@ def host_serve(args: argparse.Namespace) -> int:
         url = f"sqlite:///{data_dir / f'demo-{stamp}.sqlite3'}"
     else:
         url = _db_url(args.db)
+    if args.demo:
+        from dmptui.host import crypto
+
+        crypto.ensure_master_key(data_dir)
     if args.no_migrate and not args.demo:
         from dmptui.host.db import schema_revisions
 
@@ -165,7 +205,7 @@ def host_serve(args: argparse.Namespace) -> int:
             )
             return EXIT_REFUSED
     else:
-        migrate(url)
+        _migrate(url, data_dir)
     if args.demo:
         host = Host(url, data_dir)
         creds = seed_demo(host)
@@ -461,9 +501,15 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--json", action="store_true", help="print JSON")
         return p
 
-    with_db(hsub.add_parser("init", help="create or upgrade the database schema")).set_defaults(
-        func=host_init
-    )
+    with_db(
+        hsub.add_parser(
+            "rotate-key",
+            help="new master key; rewraps every record key (no data re-encrypted)",
+        )
+    ).set_defaults(func=host_rotate_key)
+    with_db(
+        hsub.add_parser("init", help="create or upgrade the database schema and the master key")
+    ).set_defaults(func=host_init)
     p = with_db(hsub.add_parser("purge", help="erase records closed more than 10 years ago"))
     p.add_argument("--now", help="ISO date-time to take as now (for tests and audits)")
     p.set_defaults(func=host_purge)
@@ -547,7 +593,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         print("\nThe patient app arrives with the next issue; for now: `dmptui host serve --demo`.")
         return EXIT_OK
-    return int(args.func(args))
+    try:
+        return int(args.func(args))
+    except Exception as e:
+        crypto = sys.modules.get("dmptui.host.crypto")  # imported by the host commands only
+        if crypto is not None and isinstance(e, crypto.MasterKeyError):
+            print(f"Erreur / Error: {e}", file=sys.stderr)
+            return EXIT_REFUSED
+        raise
 
 
 if __name__ == "__main__":

@@ -27,6 +27,7 @@ def running_demo(directory: Path | None = None) -> Iterator[Demo]:
     """Start the demo host in a thread; stop it on exit. The database is a fresh file."""
     import uvicorn
 
+    from dmptui.host import crypto
     from dmptui.host.app import create_app
     from dmptui.host.context import Host
     from dmptui.host.db import migrate
@@ -37,6 +38,7 @@ def running_demo(directory: Path | None = None) -> Iterator[Demo]:
         base = directory or Path(tmp)
         url = f"sqlite:///{base / 'demo.sqlite3'}"
         migrate(url)
+        crypto.ensure_master_key(base)
         host = Host(url, base)
         creds = seed_demo(host)
         host.engine.dispose()

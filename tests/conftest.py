@@ -9,8 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hostkit import Clock, LiveHost, copy_sqlite, live_host
+from hostkit import Clock, LiveHost, copy_key, copy_sqlite, live_host
 
+from dmptui.host import crypto
 from dmptui.host.context import Host
 from dmptui.host.db import migrate
 from dmptui.host.seed import seed_demo
@@ -23,6 +24,7 @@ def demo_template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[
     path = tmp_path_factory.mktemp("template") / "demo.sqlite3"
     url = f"sqlite:///{path}"
     migrate(url)
+    crypto.ensure_master_key(path.parent)  # <template>/master.key, copied beside each copy
     host = Host(url, path.parent)
     creds = seed_demo(host)
     host.engine.dispose()
@@ -46,7 +48,8 @@ def host(demo_template: tuple[Path, dict[str, Any]], tmp_path: Path) -> Iterator
     if PG_URL:
         _reset_postgres(PG_URL)
         migrate(PG_URL)
-        h = Host(PG_URL, tmp_path, clock=clock)
+        crypto.ensure_master_key(tmp_path / "data")
+        h = Host(PG_URL, tmp_path / "data", clock=clock)
         creds = seed_demo(h)
         h.engine.dispose()
         yield from live_host(PG_URL, None, tmp_path / "data", creds, clock)
@@ -54,6 +57,7 @@ def host(demo_template: tuple[Path, dict[str, Any]], tmp_path: Path) -> Iterator
     template, creds = demo_template
     path = tmp_path / "host.sqlite3"
     copy_sqlite(template, path)
+    copy_key(template.parent, tmp_path / "data")
     yield from live_host(f"sqlite:///{path}", path, tmp_path / "data", creds, clock)
 
 

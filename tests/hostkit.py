@@ -133,6 +133,75 @@ class LiveHost:
             conn.commit()
             return rows
 
+    # --- the sealed columns, opened with the host's keyring ---
+    def _session(self) -> Any:
+        return self.app.state.host.sessions()
+
+    def titles(self) -> dict[str, str]:
+        """Every document's id and title (decrypted)."""
+        from sqlalchemy import select
+
+        from dmptui.host import crypto
+        from dmptui.host.db import Document
+
+        with self._session() as s:
+            return {d.id: crypto.document_title(s, d) for d in s.scalars(select(Document))}
+
+    def doc_ids(self, title: str) -> list[str]:
+        return [i for i, t in self.titles().items() if t == title]
+
+    def doc_id(self, title: str) -> str:
+        (found,) = self.doc_ids(title)
+        return found
+
+    def labels_of(self, title: str) -> list[str]:
+        return self.sql("SELECT labels FROM documents WHERE id = :i", {"i": self.doc_id(title)})[0][
+            0
+        ]
+
+    def notes(self) -> str:
+        from dmptui.host import crypto
+        from dmptui.host.db import Record
+
+        with self._session() as s:
+            from sqlalchemy import select
+
+            r = s.scalar(select(Record).where(Record.ins == self.ins))
+            return crypto.open_notes(s, r.id, r.notes)
+
+    def messages(self, document_id: str | None = None) -> list[tuple[str, dict[str, str]]]:
+        """Notifications (kind, message) decrypted, oldest first."""
+        from sqlalchemy import select
+
+        from dmptui.host import crypto
+        from dmptui.host.db import Notification
+
+        with self._session() as s:
+            stmt = select(Notification).order_by(Notification.id)
+            if document_id is not None:
+                stmt = stmt.where(Notification.document_id == document_id)
+            return [
+                (n.kind, crypto.open_message(s, n.record_id, n.id, n.message_sealed))
+                for n in s.scalars(stmt)
+            ]
+
+    def outbox_body(self, channel: str | None = None, *, unsent: bool = False) -> str:
+        """The latest outbox message's body (decrypted)."""
+        from sqlalchemy import select
+
+        from dmptui.host import crypto
+        from dmptui.host.db import OutboxMessage
+
+        with self._session() as s:
+            stmt = select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(1)
+            if channel:
+                stmt = stmt.where(OutboxMessage.channel == channel)
+            if unsent:
+                stmt = stmt.where(OutboxMessage.sent_at.is_(None))
+            m = s.scalar(stmt)
+            assert m is not None and m.body_sealed is not None, "no such message"
+            return crypto.keyring_of(s).open_outbox(str(m.id), m.body_sealed)
+
     def trace_size(self) -> int:
         return self.sql("SELECT count(*) FROM trace_entries")[0][0]
 
@@ -141,6 +210,14 @@ def checkpoint(path: Path) -> None:
     conn = sqlite3.connect(path)
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     conn.close()
+
+
+def copy_key(src_dir: Path, dst_dir: Path) -> None:
+    """The master key goes with the database it wrote (mode 0600)."""
+    from dmptui.host import crypto
+
+    key = crypto.read_key_file(crypto.key_path(src_dir))
+    crypto.write_key_file(crypto.key_path(dst_dir), key.key)
 
 
 def copy_sqlite(src: Path, dst: Path) -> None:

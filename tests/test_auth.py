@@ -98,10 +98,8 @@ def test_code_by_sms_goes_through_the_outbox_and_is_single_use(host: LiveHost) -
     r = host.http.post("/v1/auth/otp", json={"challenge": c, "channel": "sms"})
     assert r.status_code == 200
     assert r.json()["destination"].endswith("78")
-    (body,) = host.sql(
-        "SELECT body FROM outbox WHERE channel='sms' AND sent_at IS NULL ORDER BY id DESC LIMIT 1"
-    )[0:1]
-    code = body[0].split(":")[1].split()[0]
+    body = host.outbox_body("sms", unsent=True)
+    code = body.split(":")[1].split()[0]
     assert len(code) == 6
     r = host.http.post("/v1/auth/verify", json={"challenge": c, "code": code})
     assert r.status_code == 200
@@ -173,8 +171,7 @@ def test_step_up_by_email_code(host: LiveHost) -> None:
     client = host.login()
     r = client.post("/v1/auth/step-up/otp", json={"channel": "email"})
     assert r.status_code == 200
-    body = host.sql("SELECT body FROM outbox WHERE channel='email' ORDER BY id DESC LIMIT 1")
-    code = body[0][0].split(":")[1].split()[0]
+    code = host.outbox_body("email").split(":")[1].split()[0]
     assert client.post("/v1/auth/step-up", json={"code": code}).status_code == 200
     assert client.post("/v1/auth/step-up", json={"code": code}).status_code == 401
 

@@ -52,10 +52,7 @@ async def logged_in(host: LiveHost, **kwargs: Any) -> Client:
 
 
 def outbox_code(host: LiveHost, channel: str) -> str:
-    rows = host.sql(
-        "SELECT body FROM outbox WHERE channel=:c ORDER BY id DESC LIMIT 1", {"c": channel}
-    )
-    return rows[0][0].split(":")[1].split()[0]
+    return host.outbox_body(channel).split(":")[1].split()[0]
 
 
 def assert_no_secret(error: BaseException, *secrets: str) -> None:

@@ -31,7 +31,7 @@ from typing import Any, ClassVar
 
 import httpx
 import pytest
-from hostkit import Clock, LiveHost, copy_sqlite, live_host
+from hostkit import Clock, LiveHost, copy_key, copy_sqlite, live_host
 from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -43,6 +43,7 @@ from hypothesis.stateful import (
 )
 from sqlalchemy import select
 
+from dmptui.host import crypto
 from dmptui.host.app import run_maintenance
 from dmptui.host.db import Authorisation, Block, Document, Practitioner, Record
 from dmptui.schema import PRACTITIONER_HEADER
@@ -100,6 +101,7 @@ def _fresh_postgres(data_dir: Path, clock: Clock) -> dict[str, Any]:
         conn.execute(text("CREATE SCHEMA public"))
     engine.dispose()
     migrate(PG_URL)
+    crypto.ensure_master_key(data_dir)
     h = Host(PG_URL, data_dir, clock=clock)
     creds = seed_demo(h)
     h.engine.dispose()
@@ -172,12 +174,13 @@ class Histories(RuleBasedStateMachine):
         clock = Clock()
         work = self.tmp_factory.mktemp("history")
         if PG_URL:
-            creds = _fresh_postgres(work, clock)
+            creds = _fresh_postgres(work / "data", clock)
             db_url, db_path = PG_URL, None
         else:
             template, creds = self.template
             db_path = work / "host.sqlite3"
             copy_sqlite(template, db_path)
+            copy_key(template.parent, work / "data")
             db_url = f"sqlite:///{db_path}"
         live = live_host(db_url, db_path, work / "data", creds, clock)
         self.host: LiveHost = next(live)

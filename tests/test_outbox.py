@@ -21,10 +21,11 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from dmptui.host import outbox
+from dmptui.host import crypto, outbox
 from dmptui.host.db import OutboxMessage, make_engine, migrate, sessionmaker_for
 
 NOW = datetime(2025, 3, 14, 9, 30, tzinfo=UTC)
+KEYRING = crypto.Keyring(crypto.MasterKey(crypto.new_data_key()))
 SUBJECT = "Code DMP : accès à votre dossier médical — été"
 BODY = "Votre code DMP : 493027 (valable 10 min). Ne le donnez à personne.\nÇa marche, œuvre.\n"
 
@@ -34,7 +35,7 @@ def db(tmp_path: Path) -> Iterator[sessionmaker[Session]]:
     url = f"sqlite:///{tmp_path / 'host.sqlite3'}"
     migrate(url)
     engine = make_engine(url)
-    yield sessionmaker_for(engine)
+    yield sessionmaker_for(engine, KEYRING)
     engine.dispose()
 
 
@@ -118,6 +119,15 @@ def test_enqueue_refuses_bad_input(db: sessionmaker[Session], kwargs: dict[str, 
 # --- (1) file transport --------------------------------------------------------------------
 
 
+def test_bodies_are_sealed_at_rest(db: sessionmaker[Session]) -> None:
+    message_id = add(db)
+    m = row(db, message_id)
+    assert m.body_sealed is not None and b"493027" not in m.body_sealed
+    assert KEYRING.open_outbox(str(message_id), m.body_sealed) == BODY
+    with pytest.raises(crypto.DecryptionError):  # bound to its row
+        KEYRING.open_outbox(str(message_id + 1), m.body_sealed)
+
+
 def test_file_transport_writes_private_json_lines_and_marks_sent(
     db: sessionmaker[Session], tmp_path: Path
 ) -> None:
@@ -146,6 +156,7 @@ def test_file_transport_writes_private_json_lines_and_marks_sent(
         m = row(db, message_id)
         assert m.sent_at is not None and m.sent_at >= NOW + timedelta(minutes=1)
         assert m.attempts == 1 and m.last_error is None
+        assert m.body_sealed is None  # blanked once delivered
 
     assert outbox.deliver_pending(db, transport, now=NOW + timedelta(minutes=2)) == 0
     assert len(path.read_text("utf-8").splitlines()) == 2
@@ -335,7 +346,7 @@ class OtherProcess:
             engine = make_engine(self.url)
             try:
                 other = Recorder("second", self.log)
-                sent = outbox.deliver_pending(sessionmaker_for(engine), other, now=NOW)
+                sent = outbox.deliver_pending(sessionmaker_for(engine, KEYRING), other, now=NOW)
                 assert sent == 2  # not the one in flight here
             finally:
                 engine.dispose()
@@ -354,7 +365,7 @@ def test_two_hosts_send_each_message_once(tmp_path: Path) -> None:
     migrate(url)
     engine = make_engine(url)
     try:
-        sm = sessionmaker_for(engine)
+        sm = sessionmaker_for(engine, KEYRING)
         ids = [add(sm, body=f"m{i}", now=NOW + timedelta(seconds=i)) for i in range(3)]
         log: list[tuple[str, int]] = []
         # The first host listed all three before the second ran; it must skip the two the

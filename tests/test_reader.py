@@ -236,7 +236,7 @@ def visible_documents(host: LiveHost) -> int:
 
 
 def labels_of(host: LiveHost, title: str) -> str:
-    return host.sql("SELECT labels FROM documents WHERE title = :t", {"t": title})[0][0]
+    return host.labels_of(title)
 
 
 def record_row(host: LiveHost) -> tuple[Any, ...]:
@@ -383,7 +383,7 @@ def test_log_in_page_through_documents_hide_save_and_delete(
         f"Documents 1 to 20 of {n - 1}. n: next, p: previous, a number: open.",
         "Enter alone reads this page again.",
     )
-    assert host.sql("SELECT count(*) FROM documents WHERE title = :t", {"t": SERTRALINE}) == [(0,)]
+    assert host.doc_ids(SERTRALINE) == []
     assert not echoed(s, code)
     s.quit()
 

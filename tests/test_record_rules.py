@@ -113,7 +113,7 @@ def test_two_week_notice_for_a_document_awaiting_consultation(host: LiveHost) ->
     host.clock.advance(days=2)
     run_maintenance(hostobj, None)
     run_maintenance(hostobj, None)
-    rows = host.sql(f"SELECT kind, message FROM notifications WHERE document_id='{doc_id}'")
+    rows = host.messages(doc_id)
     assert len(rows) == 1 and rows[0][0] == "awaiting_consultation"
     assert "Résultat" not in str(rows[0][1]) and "Consultation de suivi" not in str(rows[0][1])
 
@@ -495,6 +495,7 @@ def test_erase_destroys_everything_readable(host: LiveHost) -> None:
         "notifications",
         "sessions",
         "known_devices",
+        "record_keys",
     ):
         assert host.sql(f"SELECT count(*) FROM {table}") == [(0,)], table
     assert host.sql("SELECT status, password_hash, totp_secret, notes FROM records") == [

@@ -15,12 +15,13 @@ from typing import Any
 
 import pytest
 import pytest_textual_snapshot
-from hostkit import Clock, LiveHost, copy_sqlite, live_host
+from hostkit import Clock, LiveHost, copy_key, copy_sqlite, live_host
 from textual import events
 from textual.pilot import Pilot
 from textual.widgets import DataTable
 from tuikit import goto, make_app, wait_for
 
+from dmptui.host import crypto
 from dmptui.host.context import Host
 from dmptui.host.db import migrate
 from dmptui.host.seed import seed_demo
@@ -56,6 +57,7 @@ def fixed_template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict
     path = tmp_path_factory.mktemp("snapshot-template") / "demo.sqlite3"
     url = f"sqlite:///{path}"
     migrate(url)
+    crypto.ensure_master_key(path.parent)
     host = Host(url, path.parent, clock=Clock(FIXED_NOW))
     creds = seed_demo(host, now=FIXED_NOW)
     from sqlalchemy import text
@@ -75,6 +77,7 @@ def fixed_host(fixed_template: tuple[Path, dict[str, Any]], tmp_path: Path) -> I
     template, creds = fixed_template
     path = tmp_path / "host.sqlite3"
     copy_sqlite(template, path)
+    copy_key(template.parent, tmp_path / "data")
     yield from live_host(f"sqlite:///{path}", path, tmp_path / "data", creds, Clock(FIXED_NOW))
 
 

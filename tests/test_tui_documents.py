@@ -44,7 +44,7 @@ def visible_count(host: Any) -> int:
 
 
 def labels_of(host: Any, title: str) -> str:
-    return host.sql("SELECT labels FROM documents WHERE title = :t", {"t": title})[0][0]
+    return host.labels_of(title)
 
 
 def pharmacist_titles(host: Any) -> list[str]:
@@ -95,9 +95,7 @@ def test_list_search_filter_sort(host: Any) -> None:
 
             # Search on titles: the host narrows the list.
             await search(pilot, "ordon")
-            expected = host.sql("SELECT count(*) FROM documents WHERE lower(title) LIKE '%ordon%'")[
-                0
-            ][0]
+            expected = sum("ordon" in t.lower() for t in host.titles().values())
             assert 0 < len(titles(app)) == expected < n
             assert all("ordon" in t.lower() for t in titles(app))
             assert "search: ordon" in str(app.screen.query_one("#doc-view").render())
@@ -269,15 +267,15 @@ def test_mask_then_unmask(host: Any) -> None:
 
 
 def count_titled(host: Any, title: str) -> int:
-    return host.sql("SELECT count(*) FROM documents WHERE title = :t", {"t": title})[0][0]
+    return len(host.doc_ids(title))
 
 
 def test_delete_cancel_confirm_and_race(host: Any) -> None:
     title = "Bilan de pré-éclampsie"
     raced = "Radiographies du poignet gauche (face et profil)"
-    raced_id = host.sql("SELECT id FROM documents WHERE title = :t", {"t": raced})[0][0]
+    raced_id = host.doc_id(raced)
     opened = "Radiographies de contrôle du poignet gauche à six semaines"
-    opened_id = host.sql("SELECT id FROM documents WHERE title = :t", {"t": opened})[0][0]
+    opened_id = host.doc_id(opened)
 
     async def confirm_with_code(pilot: Any) -> None:
         app = pilot.app

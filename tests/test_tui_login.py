@@ -102,7 +102,7 @@ def test_code_by_sms_from_the_login_screen(host: LiveHost) -> None:
             await wait_for(pilot, lambda: app.screen.query_one("#code-step").display)
             await pilot.press("f2")
             await wait_for(pilot, lambda: "was sent" in status(app))
-            body = host.sql("SELECT body FROM outbox WHERE channel='sms' ORDER BY id DESC")[0][0]
+            body = host.outbox_body("sms")
             code = body.split(":")[1].split()[0]
             app.screen.query_one("#code").focus()
             await pilot.press(*code, "enter")

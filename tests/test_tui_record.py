@@ -174,8 +174,7 @@ def test_notes_are_saved_and_read_by_an_authorised_practitioner(host: LiveHost) 
             await pilot.press("4")
             await confirm(pilot)
             await wait_for(pilot, lambda: app.screen.__class__.__name__ == "TraceScreen")
-        stored = host.sql("SELECT notes FROM records WHERE ins=:i", {"i": host.ins})[0][0]
-        assert bytes(stored).decode() == saved
+        assert host.notes() == saved
         with host.ps("authorised") as c:
             r = c.get(f"/v1/ps/records/{host.ins}/notes")
         assert r.status_code == 200 and r.json()["text"] == saved
@@ -225,8 +224,7 @@ def test_saving_notes_after_the_session_ended(host: LiveHost) -> None:
             await pilot.press(*host.code(), "enter")
             await wait_for(pilot, lambda: app.screen.__class__.__name__ == "NotesScreen")
             await wait_for(pilot, lambda: "Done: your notes are saved." in status(app))
-        stored = host.sql("SELECT notes FROM records WHERE ins=:i", {"i": host.ins})[0][0]
-        assert bytes(stored).decode().endswith(" late")
+        assert host.notes().endswith(" late")
 
     asyncio.run(run())
 

@@ -19,7 +19,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from dmptui import __version__
-from dmptui.host import lifecycle, outbox
+from dmptui.host import crypto, lifecycle, outbox
 from dmptui.host.context import ApiError, Host
 from dmptui.host.db import utcnow
 from dmptui.host.routes import auth as auth_routes
@@ -118,7 +118,9 @@ def run_maintenance(
     with host.tx() as s:
         lifecycle.send_due_notices(s, now)
     with host.tx() as s:
-        lifecycle.purge_due(s, now)
+        erased = lifecycle.purge_due(s, now)
+    if erased:
+        host.checkpoint()
     if transport is not None:
         outbox.deliver_pending(host.sessions, transport, now=now)
 
@@ -130,11 +132,14 @@ def create_app(
     clock: Callable[[], datetime] = utcnow,
     maintenance_every: float | None = None,
     transport: outbox.Router | None = None,
+    master_key: bytes | None = None,
 ) -> FastAPI:
     """Build the host. The schema must already be migrated (``db.migrate``). With
     ``maintenance_every`` seconds, a background thread sends due notices, purges and delivers
-    the outbox (to ``transport``, default: from the environment, else a file outbox)."""
-    host = Host(db_url, data_dir, clock=clock)
+    the outbox (to ``transport``, default: from the environment, else a file outbox).
+    The master key: ``master_key``, else ``DMPTUI_MASTER_KEY``, else ``<data_dir>/master.key``;
+    a missing or wrong key raises ``crypto.MasterKeyError`` here, before anything is served."""
+    host = Host(db_url, data_dir, clock=clock, master_key=master_key)
     stop = threading.Event()
 
     @asynccontextmanager
@@ -170,6 +175,18 @@ def create_app(
     @app.exception_handler(ApiError)
     async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
         return JSONResponse(exc.body(), status_code=exc.status, headers=exc.headers)
+
+    @app.exception_handler(crypto.DecryptionError)
+    async def _undecryptable(_: Request, exc: crypto.DecryptionError) -> JSONResponse:
+        log.error("a stored value does not decrypt: %s", exc)  # ids only, never content
+        return JSONResponse(
+            {
+                "error": "undecryptable",
+                "message": "This item cannot be decrypted: it was altered or moved in the host's "
+                "database. Nothing was shown. The host's operator must restore it from a backup.",
+            },
+            status_code=409,
+        )
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:

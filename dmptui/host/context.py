@@ -13,7 +13,8 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from dmptui.host.db import make_engine, sessionmaker_for, utcnow
+from dmptui.host import crypto
+from dmptui.host.db import checkpoint, make_engine, sessionmaker_for, utcnow
 
 
 class ApiError(Exception):
@@ -56,15 +57,61 @@ def forbidden(reason: str, message: str = "") -> Refused:
 
 @dataclass
 class Host:
+    """The database, the clock, the data dir and the keyring. The master key comes from
+    ``master_key`` if given, else ``DMPTUI_MASTER_KEY``, else ``<data_dir>/master.key``; a key
+    that did not write this database's record keys is refused here (``crypto.MasterKeyError``)."""
+
     url: str
     data_dir: Path
     clock: Callable[[], datetime] = utcnow
+    master_key: bytes | None = field(default=None, repr=False)
     engine: Engine = field(init=False)
     sessions: sessionmaker[Session] = field(init=False)
+    keyring: crypto.Keyring = field(init=False)
 
     def __post_init__(self) -> None:
+        master = crypto.load_master_key(self.data_dir, self.master_key)
+        older = []
+        if self.master_key is None:
+            older = [crypto.read_key_file(p) for p in crypto.old_key_paths(self.data_dir)]
+        self.keyring = crypto.Keyring(master, [k for k in older if k.id != master.id])
         self.engine = make_engine(self.url)
-        self.sessions = sessionmaker_for(self.engine)
+        self.sessions = sessionmaker_for(self.engine, self.keyring)
+        try:
+            self.check_key()
+        except BaseException:
+            self.engine.dispose()
+            raise
+
+    def check_key(self) -> None:
+        """Refuse a master key that cannot open this database's record keys."""
+        from sqlalchemy import func, inspect, select
+
+        from dmptui.host.db import RecordKey
+
+        if not inspect(self.engine).has_table("record_keys"):
+            return  # not migrated yet
+        with self.sessions() as s:
+            for master_id, record_id in s.execute(
+                select(RecordKey.master_key_id, func.min(RecordKey.record_id)).group_by(
+                    RecordKey.master_key_id
+                )
+            ):
+                row = s.get(RecordKey, record_id)
+                assert row is not None
+                try:
+                    self.keyring.unwrap_record_key(record_id, row.wrapped_key, master_id)
+                except (crypto.MasterKeyError, crypto.DecryptionError) as e:
+                    raise crypto.MasterKeyError(
+                        f"This master key (id {self.keyring.master.id}) cannot open this "
+                        f"database: its record keys are wrapped by master key {master_id}. "
+                        "Start the host with the key this database was written with "
+                        f"({crypto.ENV_VAR} or {crypto.key_path(self.data_dir)})."
+                    ) from e
+
+    def checkpoint(self) -> None:
+        """After an erasure: leave no older page copy in SQLite's -wal file."""
+        checkpoint(self.engine)
 
     def now(self) -> datetime:
         return self.clock()

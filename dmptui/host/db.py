@@ -20,7 +20,6 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     String,
-    Text,
     TypeDecorator,
     UniqueConstraint,
     create_engine,
@@ -96,7 +95,10 @@ class Document(Base):
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     record_id: Mapped[int] = mapped_column(ForeignKey("records.id"), index=True)
     type: Mapped[str] = mapped_column(String(16))
-    title: Mapped[str] = mapped_column(String(200))
+    # The title, sealed under the document's own key (``crypto.py``); the key, wrapped by the
+    # record key. Deleting the row shreds the key: nothing else can open the content.
+    title_sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    wrapped_key: Mapped[bytes] = mapped_column(LargeBinary)
     author_rpps: Mapped[str] = mapped_column(ForeignKey("practitioners.rpps"))
     facility: Mapped[str] = mapped_column(String(200))
     care_date: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
@@ -123,7 +125,7 @@ class DocumentBody(Base):
     document_id: Mapped[str] = mapped_column(
         ForeignKey("documents.id", ondelete="CASCADE"), primary_key=True
     )
-    data: Mapped[bytes] = mapped_column(LargeBinary)
+    data: Mapped[bytes] = mapped_column(LargeBinary)  # sealed under the document's key
     document: Mapped[Document] = relationship(back_populates="body")
 
 
@@ -175,7 +177,20 @@ class Notification(Base):
     mode: Mapped[str | None] = mapped_column(String(12), nullable=True)
     document_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
-    message: Mapped[dict[str, str]] = mapped_column(JSON)
+    # {"fr": ..., "en": ...} as JSON, sealed under the record key (crypto.py).
+    message_sealed: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class RecordKey(Base):
+    """A record's data key, wrapped by the master key (which is never in the database)."""
+
+    __tablename__ = "record_keys"
+    record_id: Mapped[int] = mapped_column(
+        ForeignKey("records.id", ondelete="CASCADE"), primary_key=True
+    )
+    wrapped_key: Mapped[bytes] = mapped_column(LargeBinary)
+    master_key_id: Mapped[str] = mapped_column(String(16), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class OutboxMessage(Base):
@@ -187,11 +202,21 @@ class OutboxMessage(Base):
     channel: Mapped[str] = mapped_column(String(8))
     recipient: Mapped[str] = mapped_column(String(254))
     subject: Mapped[str] = mapped_column(String(200))
-    body: Mapped[str] = mapped_column(Text)
+    # Sealed under the host's outbox key (crypto.py); blanked once the message is delivered.
+    body_sealed: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True, index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(String(300), nullable=True)
+
+    @property
+    def body(self) -> str:
+        """The plaintext body, set by ``outbox`` when it seals or opens the row (not stored)."""
+        return self.__dict__.get("_body", "")
+
+    @body.setter
+    def body(self, value: str) -> None:
+        self.__dict__["_body"] = value
 
 
 class AuthSession(Base):
@@ -277,32 +302,54 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True)
 
 
-def sessionmaker_for(engine: Engine) -> sessionmaker:
-    return sessionmaker(engine, expire_on_commit=False)
+def sessionmaker_for(engine: Engine, keyring: Any = None) -> sessionmaker:
+    """Sessions carry the host's ``crypto.Keyring`` in ``Session.info["keyring"]``."""
+    return sessionmaker(engine, expire_on_commit=False, info={"keyring": keyring})
+
+
+def checkpoint(engine: Engine) -> None:
+    """SQLite: copy the WAL into the database file and truncate it, so pages overwritten by a
+    deletion (secure_delete zeroes them) leave no older copy in the -wal file."""
+    if engine.dialect.name != "sqlite":
+        return
+    raw = engine.raw_connection()  # autocommit (isolation_level=None): no BEGIN around it
+    try:
+        cur = raw.cursor()
+        cur.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        busy = cur.fetchone()[0]
+        cur.close()
+        if busy:  # a reader kept it from finishing; the next checkpoint completes it
+            import logging
+
+            logging.getLogger("dmptui.host").warning("WAL checkpoint after an erasure was busy")
+    finally:
+        raw.close()
 
 
 # Any constant: the PostgreSQL advisory lock taken while the schema is upgraded.
 MIGRATION_LOCK = 0x646D707475690001
 
 
-def _alembic_config(url: str) -> Any:
+def _alembic_config(url: str, keyring: Any = None) -> Any:
     from alembic.config import Config
 
     cfg = Config()
+    cfg.attributes["keyring"] = keyring
     cfg.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
     cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     return cfg
 
 
-def migrate(url: str) -> None:
+def migrate(url: str, keyring: Any = None) -> None:
     """Bring the schema to the latest Alembic revision (also creates it on a fresh database).
+    ``keyring`` (``crypto.Keyring``) seals rows written before encryption at rest (0002).
 
     On PostgreSQL the upgrade holds an advisory lock, so replicas starting together upgrade
     once, one after the other (the later ones find the schema at head and do nothing). On SQLite
     the migration's own write transaction serialises them."""
     from alembic import command
 
-    cfg = _alembic_config(url)
+    cfg = _alembic_config(url, keyring)
     if not url.startswith("postgresql"):
         command.upgrade(cfg, "head")
         return
@@ -333,12 +380,6 @@ def schema_revisions(url: str) -> tuple[set[str], set[str]]:
     finally:
         engine.dispose()
     return current, heads
-
-
-def content_of(s: Any, document_id: str) -> bytes:
-    from sqlalchemy import select
-
-    return bytes(s.scalar(select(DocumentBody.data).where(DocumentBody.document_id == document_id)))
 
 
 def utcnow() -> datetime:

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from dmptui.host import ledger, notifications, policy
+from dmptui.host import crypto, ledger, notifications, policy
 from dmptui.host.db import (
     Authorisation,
     AuthSession,
@@ -19,6 +19,7 @@ from dmptui.host.db import (
     Notification,
     OutboxMessage,
     Record,
+    RecordKey,
     TraceEntry,
 )
 from dmptui.schema import Label, RecordStatus
@@ -48,8 +49,10 @@ def reactivate(s: Session, record: Record) -> None:
 
 def erase(s: Session, record: Record, actor: ledger.Actor, now: datetime) -> None:
     """Definitive deletion: every document, note, notification, link, session and pending message
-    of the record goes, and the account's secrets with it. What remains is the record's row,
-    marked erased, and one trace entry saying when and by whom it was erased."""
+    of the record goes, and the account's secrets with it, and its data key (crypto-shredding:
+    whatever copy of a ciphertext survives somewhere can no longer be opened). What remains is
+    the record's row, marked erased, and one trace entry saying when and by whom it was erased.
+    The caller checkpoints SQLite's WAL after the commit (``Host.checkpoint``)."""
     rid = record.id
     for model in (
         Document,
@@ -61,8 +64,10 @@ def erase(s: Session, record: Record, actor: ledger.Actor, now: datetime) -> Non
         AuthSession,
         OutboxMessage,
         TraceEntry,
+        RecordKey,
     ):
         s.execute(delete(model).where(model.record_id == rid))
+    crypto.forget(s, rid)
     record.status = RecordStatus.ERASED
     record.erased_at = now
     record.closed_at = None

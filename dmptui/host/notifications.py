@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from dmptui.host import outbox
+from dmptui.host import crypto, outbox
 from dmptui.host.db import Notification, Practitioner, Record
 from dmptui.schema import DOC_TYPE_LABELS
 
@@ -71,9 +71,11 @@ def notify_patient(
         actor_rpps=actor_rpps,
         mode=mode,
         document_id=document_id,
-        message=message,
+        message_sealed=b"",
     )
     s.add(n)
+    s.flush()  # the row's id goes into the associated data
+    n.message_sealed = crypto.seal_message(s, record.id, n.id, message, now)
     body = f"{message['fr']}\n\n{message['en']}\n"
     if by_email and record.email:
         outbox.enqueue(

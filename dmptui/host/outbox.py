@@ -10,8 +10,9 @@ While a row is being sent its `last_error` holds a lease marker ("in flight unti
 so another process leaves it alone; if the sender dies, the row is retried once the lease has
 expired. A row is therefore sent at least once, and twice only if a send outlives its lease.
 
-Bodies can hold one-time codes: they are never logged and never stored in `last_error`;
-recipients (personal data) are not logged either, only message ids and channels.
+Bodies can hold one-time codes: they are stored sealed under the host's outbox key (derived
+from the master key, see crypto.py), blanked once delivered, never logged and never stored in
+`last_error`; recipients (personal data) are not logged either, only message ids and channels.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ import httpx
 from sqlalchemy import ColumnElement, func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from dmptui.host import crypto
 from dmptui.host.db import OutboxMessage
 
 log = logging.getLogger(__name__)
@@ -75,18 +77,22 @@ def enqueue(
         raise ValueError("invalid outbox subject")
     if now.tzinfo is None:
         raise ValueError("naive datetime given to the outbox")
+    keyring = crypto.keyring_of(session)
     message = OutboxMessage(
         record_id=record_id,
         channel=channel,
         recipient=recipient,
         subject=subject,
-        body=body,
+        body_sealed=b"",
         created_at=now,
         sent_at=None,
         attempts=0,
         last_error=None,
     )
     session.add(message)
+    session.flush()  # the row's id goes into the associated data
+    message.body_sealed = keyring.seal_outbox(str(message.id), body)
+    message.body = body
     return message
 
 
@@ -391,7 +397,7 @@ def deliver_pending(
             s.execute(
                 update(OutboxMessage)
                 .where(OutboxMessage.id == message_id, OutboxMessage.sent_at.is_(None))
-                .values(sent_at=clock(), last_error=None)
+                .values(sent_at=clock(), last_error=None, body_sealed=None)  # blanked once sent
                 .execution_options(synchronize_session=False)
             )
         sent += 1
@@ -434,6 +440,8 @@ def _claim(
         if message is None:  # pragma: no cover - deleted under us (record erased)
             return None
         s.expunge(message)  # keeps its loaded attributes once the session is gone
+        if message.body_sealed is not None:
+            message.body = crypto.keyring_of(s).open_outbox(str(message.id), message.body_sealed)
         return message
 
 

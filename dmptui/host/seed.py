@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import select, update
 
-from dmptui.host import auth, demo_data, ledger, notifications, policy
+from dmptui.host import auth, crypto, demo_data, ledger, notifications, policy
 from dmptui.host.context import Host
 from dmptui.host.db import (
     Authorisation,
@@ -83,7 +83,7 @@ def seed_demo(host: Host, now: datetime | None = None) -> dict[str, Any]:
             totp_secret=secret,
             totp_enrolled=False,
             attending_rpps=roles["attending"]["rpps"],
-            notes=demo_data.DEMO_NOTES.encode("utf-8"),
+            notes=None,
             notes_updated_at=created,
             refuses_break_glass=False,
             refuses_regulation=False,
@@ -91,6 +91,7 @@ def seed_demo(host: Host, now: datetime | None = None) -> dict[str, Any]:
         )
         s.add(record)
         s.flush()
+        record.notes = crypto.seal_notes(s, record.id, demo_data.DEMO_NOTES, created)
         patient_actor = ledger.Actor.of_patient(record)
         for role in AUTHORISED_ROLES:
             s.add(Authorisation(record_id=record.id, rpps=roles[role]["rpps"], since=created))
@@ -112,11 +113,14 @@ def seed_demo(host: Host, now: datetime | None = None) -> dict[str, Any]:
             labels = sorted({str(label) for label in d.get("labels", [])})
             content = d["content"].encode("utf-8")
             care = d.get("care_date")
+            doc_id = f"demo{i:02d}" + auth.digest(d.get("key", str(i)))[:26]
+            doc_key, wrapped = crypto.new_document_key(s, record.id, doc_id, at)
             doc = Document(
-                id=f"demo{i:02d}" + auth.digest(d.get("key", str(i)))[:26],
+                id=doc_id,
                 record_id=record.id,
                 type=str(d["type"]),
-                title=d["title"],
+                title_sealed=crypto.seal_title(doc_key, record.id, doc_id, d["title"]),
+                wrapped_key=wrapped,
                 author_rpps=author.rpps,
                 facility=d.get("facility") or author.facility,
                 care_date=datetime(care.year, care.month, care.day, tzinfo=UTC) if care else None,
@@ -124,7 +128,7 @@ def seed_demo(host: Host, now: datetime | None = None) -> dict[str, Any]:
                 patient_visible_from=at,
                 content_type="text/plain",
                 size=len(content),
-                body=DocumentBody(data=content),
+                body=DocumentBody(data=crypto.seal_content(doc_key, record.id, doc_id, content)),
                 labels=labels,
                 notice_sent=False,
             )
@@ -157,7 +161,9 @@ def seed_demo(host: Host, now: datetime | None = None) -> dict[str, Any]:
             .values(read_at=now)
         )
         s.execute(
-            update(OutboxMessage).where(OutboxMessage.record_id == record.id).values(sent_at=now)
+            update(OutboxMessage)
+            .where(OutboxMessage.record_id == record.id)
+            .values(sent_at=now, body_sealed=None)
         )
     return {
         "patient": {

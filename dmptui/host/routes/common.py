@@ -236,6 +236,7 @@ def practitioner_out(p: Practitioner) -> PractitionerOut:
 
 def document_out(
     d: Document,
+    title: str,
     author: Practitioner,
     labels: frozenset[str] | list[str],
     warning: str | None = None,
@@ -243,7 +244,7 @@ def document_out(
     return DocumentOut(
         id=d.id,
         type=d.type,
-        title=d.title,
+        title=title,
         author=practitioner_out(author),
         facility=d.facility,
         care_date=d.care_date.date() if d.care_date else None,

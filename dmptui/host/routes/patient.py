@@ -11,7 +11,7 @@ from fastapi import APIRouter, Body, Query, Request, Response
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from dmptui.host import ledger, lifecycle, notifications, policy
+from dmptui.host import crypto, ledger, lifecycle, notifications, policy
 from dmptui.host.context import ApiError, Refused, forbidden
 from dmptui.host.db import (
     Authorisation,
@@ -21,7 +21,6 @@ from dmptui.host.db import (
     Practitioner,
     Record,
     TraceEntry,
-    content_of,
 )
 from dmptui.host.routes.common import (
     PatientCall,
@@ -168,7 +167,8 @@ def _patient_document(
 def _patient_view(s: Session, doc: Document, now: datetime) -> DocumentOut:
     author = s.get(Practitioner, doc.author_rpps)
     assert author is not None
-    return document_out(doc, author, policy.patient_labels(document_facts(doc), now))
+    title = crypto.document_title(s, doc)
+    return document_out(doc, title, author, policy.patient_labels(document_facts(doc), now))
 
 
 @router.get("/record/documents", response_model=DocumentPage)
@@ -192,8 +192,6 @@ def list_documents(
         )
         if type is not None:
             stmt = stmt.where(Document.type == type.value)
-        if q:
-            stmt = stmt.where(Document.title.ilike(f"%{_like_escape(q)}%", escape="\\"))
         if cursor:
             at, last_id = decode_cursor(cursor, 2)
             moment = datetime.fromisoformat(at)
@@ -203,18 +201,37 @@ def list_documents(
                     (Document.deposited_at == moment) & (Document.id < last_id),
                 )
             )
-        rows = s.execute(
-            stmt.order_by(Document.deposited_at.desc(), Document.id.desc()).limit(limit + 1)
-        ).all()
-        items = []
-        for r in rows[:limit]:
-            facts = policy.DocumentFacts(r.type, r.author_rpps, r.deposited_at, frozenset(r.labels))
-            if policy.patient_sees(facts, now):  # policy decides; the SQL filter only pages
-                items.append(_list_item(r, policy.patient_labels(facts, now)))
+        stmt = stmt.order_by(Document.deposited_at.desc(), Document.id.desc())
+        rid = call.record.id
+        needle = q.casefold() if q else None
+        items: list[dict[str, Any]] = []
         nxt = None
-        if len(rows) > limit:
-            last = rows[limit - 1]
-            nxt = encode_cursor(last.deposited_at.isoformat(), last.id)
+        # Titles are sealed: a search decrypts then filters here, within the record, reading
+        # the record's documents in order until the page is full and one more match is seen.
+        # Without a search a page is `limit` rows, as before.
+        rows = s.execute(
+            stmt.execution_options(yield_per=4 * limit) if needle else stmt.limit(limit + 1)
+        )
+        scanned = 0
+        last: Any = None
+        for r in rows:
+            if needle is None and scanned == limit:
+                nxt = encode_cursor(last.deposited_at.isoformat(), last.id)
+                break
+            scanned += 1
+            facts = policy.DocumentFacts(r.type, r.author_rpps, r.deposited_at, frozenset(r.labels))
+            if not policy.patient_sees(facts, now):  # policy decides; the SQL filter only pages
+                last = r
+                continue
+            doc_key = crypto.document_cipher(s, rid, r.id, r.wrapped_key)
+            title = crypto.open_title(doc_key, rid, r.id, r.title_sealed)
+            if needle is not None and needle not in title.casefold():
+                continue
+            if needle is not None and len(items) == limit:
+                nxt = encode_cursor(last.deposited_at.isoformat(), last.id)
+                break
+            items.append(_list_item(r, title, policy.patient_labels(facts, now)))
+            last = r
         # Validated from plain data in one pass (pydantic-core), serialised once.
         page = DocumentPage.model_validate({"items": items, "next_cursor": nxt})
         return json_response(page)
@@ -223,7 +240,8 @@ def list_documents(
 _LIST_COLUMNS = (
     Document.id,
     Document.type,
-    Document.title,
+    Document.title_sealed,
+    Document.wrapped_key,
     Document.author_rpps,
     Document.facility,
     Document.care_date,
@@ -237,11 +255,11 @@ _LIST_COLUMNS = (
 )
 
 
-def _list_item(r: Any, labels: frozenset[str]) -> dict[str, Any]:
+def _list_item(r: Any, title: str, labels: frozenset[str]) -> dict[str, Any]:
     return {
         "id": r.id,
         "type": r.type,
-        "title": r.title,
+        "title": title,
         "author": {
             "rpps": r.author_rpps,
             "name": r.author_name,
@@ -288,7 +306,7 @@ def get_content(doc_id: str, request: Request) -> Response:
             "text/plain; charset=utf-8" if doc.content_type == "text/plain" else doc.content_type
         )
         return Response(
-            content=content_of(s, doc.id),
+            content=crypto.document_content(s, doc),
             media_type=media,
             headers={
                 "Content-Disposition": f'attachment; filename="{doc.id}"',
@@ -331,8 +349,12 @@ def delete_document(doc_id: str, request: Request) -> Response:
         now = host.now()
         call = patient_call(s, request, "document.delete", doc_id[:32])
         doc = _patient_document(s, call, doc_id, "document.delete", now)
+        # The row holds the document's wrapped key: deleting it shreds title and content (and
+        # the body row goes with it); the trace keeps the id, never the title.
         s.delete(doc)
+        crypto.forget(s, doc.record_id, doc.id)
         _trace(s, call, "document.delete", now, document_id=doc.id)
+    host.checkpoint()
     return Response(status_code=204)
 
 
@@ -717,15 +739,16 @@ def erase(request: Request) -> LifecycleDone:
         now = host.now()
         call = patient_call(s, request, "erase")
         lifecycle.erase(s, call.record, call.actor, now)
-        return LifecycleDone(
-            status=RecordStatus.ERASED,
-            message={
-                "fr": "Votre dossier est effacé définitivement : ses documents, notes et "
-                "autorisations n'existent plus et ne peuvent pas être récupérés.",
-                "en": "Your record is erased for good: its documents, notes and authorisations no "
-                "longer exist and cannot be recovered.",
-            },
-        )
+    host.checkpoint()
+    return LifecycleDone(
+        status=RecordStatus.ERASED,
+        message={
+            "fr": "Votre dossier est effacé définitivement : ses documents, notes et "
+            "autorisations n'existent plus et ne peuvent pas être récupérés.",
+            "en": "Your record is erased for good: its documents, notes and authorisations no "
+            "longer exist and cannot be recovered.",
+        },
+    )
 
 
 # --- personal space, notifications ---------------------------------------------------------
@@ -739,7 +762,7 @@ def get_notes(request: Request) -> NotesOut:
         call = patient_call(s, request, "notes.read")
         _trace(s, call, "notes.read", now)
         r = call.record
-        return NotesOut(text=(r.notes or b"").decode("utf-8"), updated_at=r.notes_updated_at)
+        return NotesOut(text=crypto.open_notes(s, r.id, r.notes), updated_at=r.notes_updated_at)
 
 
 @router.put("/record/notes", response_model=NotesOut)
@@ -748,7 +771,7 @@ def put_notes(body: NotesIn, request: Request) -> NotesOut:
     with host.tx() as s:
         now = host.now()
         call = patient_call(s, request, "notes.write")
-        call.record.notes = body.text.encode("utf-8")
+        call.record.notes = crypto.seal_notes(s, call.record.id, body.text, now)
         call.record.notes_updated_at = now
         _trace(s, call, "notes.write", now)
         return NotesOut(text=body.text, updated_at=now)
@@ -779,7 +802,7 @@ def list_notifications(
                     at=n.at,
                     emergency=n.emergency,
                     read=n.read_at is not None,
-                    message=n.message,
+                    message=crypto.open_message(s, n.record_id, n.id, n.message_sealed),
                 )
                 for n in rows[:limit]
             ],

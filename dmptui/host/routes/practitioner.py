@@ -12,9 +12,9 @@ from fastapi import APIRouter, Query, Request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from dmptui.host import ledger, notifications, policy
+from dmptui.host import crypto, ledger, notifications, policy
 from dmptui.host.context import ApiError, Refused
-from dmptui.host.db import Document, DocumentBody, Notification, Practitioner, Record, content_of
+from dmptui.host.db import Document, DocumentBody, Notification, Practitioner, Record
 from dmptui.host.routes.common import (
     decode_cursor,
     document_facts,
@@ -186,11 +186,14 @@ def deposit(ins: str, body: DepositRequest, request: Request) -> DocumentOut:
                 403, "forbidden", reason=decision.reason, message=_MESSAGES.get(decision.reason, "")
             )
         labels = frozenset(label.value for label in body.labels)
+        doc_id = uuid.uuid4().hex
+        doc_key, wrapped = crypto.new_document_key(s, record.id, doc_id, now)
         doc = Document(
-            id=uuid.uuid4().hex,
+            id=doc_id,
             record_id=record.id,
             type=body.type.value,
-            title=body.title,
+            title_sealed=crypto.seal_title(doc_key, record.id, doc_id, body.title),
+            wrapped_key=wrapped,
             author_rpps=who.rpps,
             facility=who.facility,
             care_date=(
@@ -201,7 +204,7 @@ def deposit(ins: str, body: DepositRequest, request: Request) -> DocumentOut:
             deposited_at=now,
             content_type=body.content_type,
             size=len(data),
-            body=DocumentBody(data=data),
+            body=DocumentBody(data=crypto.seal_content(doc_key, record.id, doc_id, data)),
             labels=sorted(labels),
             notice_sent=False,
             patient_visible_from=now,
@@ -216,18 +219,23 @@ def deposit(ins: str, body: DepositRequest, request: Request) -> DocumentOut:
         )
         if Label.INVISIBLE_PATIENT not in labels:
             notifications.new_document(s, record, who, doc.type, doc.id, now)
-        return _practitioner_view(doc, who, facts, who, now)
+        return _practitioner_view(doc, body.title, who, facts, who, now)
 
 
 def _practitioner_view(
-    doc: Document, author: Practitioner, facts: policy.RecordFacts, who: Practitioner, now: datetime
+    doc: Document,
+    title: str,
+    author: Practitioner,
+    facts: policy.RecordFacts,
+    who: Practitioner,
+    now: datetime,
 ) -> DocumentOut:
     d = document_facts(doc)
     labels = d.labels
     if not policy.sees_masked(facts, practitioner_facts(who), d):
         labels = labels - {Label.MASQUE_PS}  # not told that something is masked
     warning = "invisible_to_patient" if policy.invisible_to_patient(d, now) else None
-    return document_out(doc, author, labels, warning)
+    return document_out(doc, title, author, labels, warning)
 
 
 @router.get("/records/{ins}/documents", response_model=DocumentPage)
@@ -277,7 +285,12 @@ def list_documents(
             if policy.practitioner_may_read(facts, pf, document_facts(doc), mode):
                 page.append(doc)
         authors = practitioners_by_rpps(s, {d.author_rpps for d in page})
-        items = [_practitioner_view(d, authors[d.author_rpps], facts, who, now) for d in page]
+        items = [
+            _practitioner_view(
+                d, crypto.document_title(s, d), authors[d.author_rpps], facts, who, now
+            )
+            for d in page
+        ]
         nxt = (
             encode_cursor(last_seen.deposited_at.isoformat(), last_seen.id)
             if more and last_seen
@@ -336,8 +349,8 @@ def read_document(
         _emergency(s, record, who, mode, reason, now)
         author = s.get(Practitioner, doc.author_rpps)
         assert author is not None
-        out = _practitioner_view(doc, author, facts, who, now)
-        data = content_of(s, doc.id)
+        out = _practitioner_view(doc, crypto.document_title(s, doc), author, facts, who, now)
+        data = crypto.document_content(s, doc)
         if doc.content_type == "text/plain":
             return DocumentContent(document=out, content=data.decode("utf-8"))
         return DocumentContent(document=out, content_base64=base64.b64encode(data).decode())
@@ -364,5 +377,5 @@ def read_notes(
         )
         _emergency(s, record, who, mode, reason, now)
         return NotesOut(
-            text=(record.notes or b"").decode("utf-8"), updated_at=record.notes_updated_at
+            text=crypto.open_notes(s, record.id, record.notes), updated_at=record.notes_updated_at
         )
