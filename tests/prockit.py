@@ -17,8 +17,9 @@ from typing import Any
 
 import httpx
 import pyotp
-from hostkit import copy_sqlite
+from hostkit import copy_key, copy_sqlite
 
+from dmptui.host import crypto
 from dmptui.host.context import Host
 from dmptui.host.db import migrate
 from dmptui.host.seed import seed_demo
@@ -46,17 +47,21 @@ def reset_postgres(url: str) -> None:
 
 def demo_database(template: tuple[Path, dict[str, Any]], tmp_path: Path) -> Database:
     """The seeded demo record on a fresh database: a copy of the template SQLite file, or a
-    freshly migrated and seeded PostgreSQL schema."""
+    freshly migrated and seeded PostgreSQL schema; its master key in ``tmp_path / "data"``, the
+    data dir the host processes are started with."""
+    data_dir = tmp_path / "data"
     if PG_URL:
         reset_postgres(PG_URL)
         migrate(PG_URL)
-        h = Host(PG_URL, tmp_path)
+        crypto.ensure_master_key(data_dir)
+        h = Host(PG_URL, data_dir)
         creds = seed_demo(h)
         h.engine.dispose()
         return Database(PG_URL, None, creds)
     src, creds = template
     path = tmp_path / "host.sqlite3"
     copy_sqlite(src, path)
+    copy_key(src.parent, data_dir)
     return Database(f"sqlite:///{path}", path, creds)
 
 

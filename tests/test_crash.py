@@ -29,7 +29,8 @@ from prockit import Database, HostProcess, demo_database, login, ps_headers, sta
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.orm import Session
 
-from dmptui.host import policy
+from dmptui.host import crypto, policy
+from dmptui.host.context import Host
 from dmptui.host.db import Authorisation, Document, DocumentBody, Record, TraceEntry
 
 pytestmark = pytest.mark.slow
@@ -147,16 +148,23 @@ def _trace_counts(s: Session, record_id: int) -> Counter[tuple[str, str]]:
     return out
 
 
-def _check(db: Database, ledger: Ledger, baseline: Counter[tuple[str, str]], ins: str) -> None:
-    engine = create_engine(db.url)
+def _check(
+    db: Database,
+    data_dir: Path,
+    ledger: Ledger,
+    baseline: Counter[tuple[str, str]],
+    ins: str,
+) -> None:
+    # Sessions of a Host on the same database and key: they open the sealed columns.
+    checker = Host(db.url, data_dir)
     try:
-        with Session(engine) as s:
+        with checker.sessions() as s:
             _check_whole(s, db)
             record_id = s.scalar(select(Record.id).where(Record.ins == ins))
             assert record_id is not None
             _check_writes(s, ledger, baseline, record_id)
     finally:
-        engine.dispose()
+        checker.engine.dispose()
 
 
 def _check_whole(s: Session, db: Database) -> None:
@@ -190,7 +198,8 @@ def _check_whole(s: Session, db: Database) -> None:
         select(Document.id)
         .outerjoin(DocumentBody, DocumentBody.document_id == Document.id)
         .where(
-            (DocumentBody.document_id.is_(None)) | (func.length(DocumentBody.data) != Document.size)
+            (DocumentBody.document_id.is_(None))
+            | (func.length(DocumentBody.data) != Document.size + crypto.OVERHEAD)
         )
     ).all()
     assert orphans == []
@@ -213,14 +222,12 @@ def _check_writes(
     s: Session, ledger: Ledger, baseline: Counter[tuple[str, str]], record_id: int
 ) -> None:
     # Deposits: every acknowledged one, whole; none that was never sent.
-    rows = s.execute(
-        select(Document.id, Document.title, DocumentBody.data)
-        .join(DocumentBody, DocumentBody.document_id == Document.id)
-        .where(Document.record_id == record_id, Document.title.like("crash %"))
-    ).all()
-    found = {
-        title: (doc_id, hashlib.sha256(bytes(data)).hexdigest()) for doc_id, title, data in rows
-    }
+    found = {}
+    for doc in s.scalars(select(Document).where(Document.record_id == record_id)):
+        title = crypto.document_title(s, doc)
+        if title.startswith("crash "):
+            content = crypto.document_content(s, doc)
+            found[title] = (doc.id, hashlib.sha256(content).hexdigest())
     for title, (doc_id, digest) in ledger.deposits.items():
         assert found.get(title) == (doc_id, digest), f"acknowledged deposit {title} lost"
     assert set(found) <= ledger.attempted_titles
@@ -315,7 +322,7 @@ def test_sigkill_during_writes_loses_nothing_acknowledged(
                 assert not t.is_alive()
             assert ledger.unexpected == []
             host = start_host(db.url, data_dir)
-            _check(db, ledger, baseline, ins)
+            _check(db, data_dir, ledger, baseline, ins)
             # The patient's session survived the crash.
             r = httpx.get(f"{host.url}/v1/record/documents", headers=auth, params={"limit": 1})
             assert r.status_code == 200, r.text

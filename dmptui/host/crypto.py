@@ -38,7 +38,10 @@ if TYPE_CHECKING:
 
 KEY_BYTES = 32
 NONCE_BYTES = 12
+TAG_BYTES = 16
 VERSION = 1
+# A sealed value is its plaintext and this much: version byte, nonce, GCM tag.
+OVERHEAD = 1 + NONCE_BYTES + TAG_BYTES
 ENV_VAR = "DMPTUI_MASTER_KEY"
 KEY_FILE = "master.key"
 
@@ -166,7 +169,7 @@ def seal(cipher: AESGCM, plaintext: bytes, associated: bytes) -> bytes:
 
 
 def open_sealed(cipher: AESGCM, sealed: bytes, associated: bytes) -> bytes:
-    if len(sealed) < 1 + NONCE_BYTES + 16 or sealed[0] != VERSION:
+    if len(sealed) < OVERHEAD or sealed[0] != VERSION:
         raise DecryptionError("not a sealed value of this version")
     view = memoryview(sealed)
     try:
