@@ -17,7 +17,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from dmptui import __version__
-from dmptui.host import lifecycle, outbox
+from dmptui.host import concurrency, lifecycle, outbox
 from dmptui.host.context import ApiError, Host
 from dmptui.host.db import utcnow
 from dmptui.host.routes import auth as auth_routes
@@ -95,6 +95,8 @@ def run_maintenance(
         lifecycle.send_due_notices(s, now)
     with host.tx() as s:
         lifecycle.purge_due(s, now)
+    with host.tx() as s:
+        concurrency.purge_keys(s, now)
     if transport is not None:
         outbox.deliver_pending(host.sessions, transport, now=now)
 

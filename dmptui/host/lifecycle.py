@@ -14,6 +14,7 @@ from dmptui.host.db import (
     AuthSession,
     Block,
     Document,
+    IdempotencyKey,
     KnownDevice,
     LoginChallenge,
     Notification,
@@ -34,12 +35,14 @@ def revoke_sessions(s: Session, record_id: int, now: datetime) -> None:
 
 def close(s: Session, record: Record, now: datetime) -> None:
     record.status = RecordStatus.CLOSED
+    record.status_version += 1
     record.closed_at = now
     revoke_sessions(s, record.id, now)
 
 
 def reactivate(s: Session, record: Record) -> None:
     record.status = RecordStatus.ACTIVE
+    record.status_version += 1
     record.closed_at = None
 
 
@@ -58,8 +61,12 @@ def erase(s: Session, record: Record, actor: ledger.Actor, now: datetime) -> Non
         AuthSession,
         OutboxMessage,
         TraceEntry,
+        IdempotencyKey,  # stored answers hold notes, titles, names
     ):
         s.execute(delete(model).where(model.record_id == rid))
+    for kind in ("status", "notes", "practitioners", "oppositions"):
+        version = f"{kind}_version"
+        setattr(record, version, getattr(record, version) + 1)
     record.status = RecordStatus.ERASED
     record.erased_at = now
     record.closed_at = None
