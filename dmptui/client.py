@@ -79,7 +79,6 @@ IDEMPOTENT = frozenset({"GET", "PUT", "DELETE", "HEAD", "OPTIONS"})
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 
 
-
 # --- errors --------------------------------------------------------------------------------
 
 

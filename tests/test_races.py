@@ -82,12 +82,8 @@ def _winners(results: list[list[tuple[int, httpx.Response, httpx.Response]]]) ->
 
 def _outcomes(host: LiveHost, actions: tuple[str, ...]) -> Counter[tuple[str, str | None]]:
     marks = ", ".join(f"'{a}'" for a in actions)
-    rows = host.sql(
-        f"SELECT outcome, reason FROM trace_entries WHERE action IN ({marks})"  # noqa: S608
-    )
-    return Counter(
-        (outcome, reason if outcome == "denied" else None) for outcome, reason in rows
-    )
+    rows = host.sql(f"SELECT outcome, reason FROM trace_entries WHERE action IN ({marks})")
+    return Counter((outcome, reason if outcome == "denied" else None) for outcome, reason in rows)
 
 
 def test_two_sessions_change_the_oppositions_at_once(host: LiveHost) -> None:
@@ -210,9 +206,10 @@ def test_every_mutable_resource_has_an_etag_that_a_change_moves(host: LiveHost) 
         assert again.headers["etag"] == done.headers["etag"]  # the current one, to reload
     # The document list carries each document's ETag; the summary, the status's.
     listed = c.get("/v1/record/documents").json()["items"]
-    assert next(d for d in listed if d["id"] == doc_id)["etag"] == c.get(
-        f"/v1/record/documents/{doc_id}"
-    ).headers["etag"]
+    assert (
+        next(d for d in listed if d["id"] == doc_id)["etag"]
+        == c.get(f"/v1/record/documents/{doc_id}").headers["etag"]
+    )
     summary = c.get("/v1/record")
     assert summary.json()["etags"]["status"] == summary.headers["etag"]
     assert summary.json()["etags"]["oppositions"] == c.get("/v1/record/oppositions").headers["etag"]
