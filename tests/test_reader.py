@@ -508,6 +508,36 @@ def test_a_change_made_elsewhere_meanwhile_is_reloaded_not_overwritten(
     s.quit()
 
 
+def test_notes_saved_elsewhere_meanwhile_give_the_typed_lines_back(
+    host: LiveHost, tmp_path: Path, sessions: Any
+) -> None:
+    s = open_reader(sessions, host, tmp_path)
+    log_in(s, host)
+    s.answer("7")
+    s.lines("Screen: 7 — Personal space", "Loading your notes…", "Done: Your notes are loaded.")
+    s.answer("1")
+    s.answer("2")  # replace all my notes
+    with host.login() as other:
+        assert other.put("/v1/record/notes", json={"text": "theirs"}).status_code == 200
+    s.answer("Allergie : latex", "Line 1:")
+    s.answer(".", "Line 2:")
+    s.lines(
+        "Saving your notes…",
+        "Warning: This was changed elsewhere (in another session or on another device) since "
+        "you loaded it, so nothing was changed here. It has been reloaded: check it, then try "
+        "again.",
+        "The lines you typed, not saved, to type again after checking:",
+        "Allergie : latex",
+        "Screen: 7 — Personal space",
+        "Loading your notes…",
+        "Done: Your notes are loaded.",
+    )
+    s.line("theirs")
+    stored = host.sql("SELECT notes FROM records WHERE ins=:i", {"i": host.ins})[0][0]
+    assert bytes(stored).decode() == "theirs"
+    s.quit()
+
+
 def test_trace_with_an_emergency_entry_and_refusing_break_glass(
     host: LiveHost, tmp_path: Path, sessions: Any
 ) -> None:
