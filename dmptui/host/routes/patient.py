@@ -47,6 +47,7 @@ from dmptui.schema import (
     DocType,
     DocumentOut,
     DocumentPage,
+    ErrorBody,
     Label,
     LifecycleDone,
     Mode,
@@ -90,6 +91,19 @@ def _trace(
     )
 
 
+CONDITIONAL: dict[int | str, dict[str, Any]] = {
+    412: {
+        "model": ErrorBody,
+        "description": "Stale: the resource changed since the ETag in If-Match (error `stale`); "
+        "nothing was changed. The answer's ETag is the current one: reload, then decide again.",
+    },
+    428: {
+        "model": ErrorBody,
+        "description": "If-Match is missing (error `precondition_required`).",
+    },
+}
+
+
 def _keyed(
     s: Session, request: Request, call: PatientCall, now: datetime, body: Any = None
 ) -> Keyed:
@@ -99,7 +113,9 @@ def _keyed(
     return concurrency.keyed(s, request, scope, now, body, record_id=call.record.id)
 
 
-def _guard(s: Session, request: Request, call: PatientCall, action: str, now: datetime, kind: str):
+def _guard(
+    s: Session, request: Request, call: PatientCall, action: str, now: datetime, kind: str
+) -> Record:
     """Lock the record and check If-Match against ``kind``'s version; a missing or stale one
     is a refused change: traced (denied, reason ``precondition_required`` or ``stale``), kept,
     answered 428 or 412."""
@@ -368,13 +384,21 @@ def _set_mask(doc_id: str, request: Request, masked: bool) -> Response:
             return keyed.store(json_answer(out, tag=out.etag))
 
 
-@router.post("/record/documents/{doc_id}/mask", response_model=DocumentOut)
+@router.post(
+    "/record/documents/{doc_id}/mask",
+    response_model=DocumentOut,
+    responses=CONDITIONAL,
+)
 def mask(doc_id: str, request: Request) -> Response:
     """Needs If-Match: the document's ETag. Accepts an Idempotency-Key."""
     return _set_mask(doc_id, request, True)
 
 
-@router.post("/record/documents/{doc_id}/unmask", response_model=DocumentOut)
+@router.post(
+    "/record/documents/{doc_id}/unmask",
+    response_model=DocumentOut,
+    responses=CONDITIONAL,
+)
 def unmask(doc_id: str, request: Request) -> Response:
     """Needs If-Match: the document's ETag. Accepts an Idempotency-Key."""
     return _set_mask(doc_id, request, False)
@@ -521,6 +545,7 @@ _ACCEPTS_KEY = "Accepts an Idempotency-Key."
     "/record/authorisations/{rpps}",
     response_model=PractitionersOut,
     description=_NEEDS_PRACTITIONERS_ETAG + _ACCEPTS_KEY,
+    responses=CONDITIONAL,
 )
 def authorise(
     rpps: str, request: Request, body: AuthorisationRequest | None = Body(None)
@@ -567,6 +592,7 @@ def authorise(
     "/record/authorisations/{rpps}",
     response_model=PractitionersOut,
     description=_NEEDS_PRACTITIONERS_ETAG + _ACCEPTS_KEY,
+    responses=CONDITIONAL,
 )
 def revoke(rpps: str, request: Request) -> Response:
     rpps = rpps_param(rpps)
@@ -591,6 +617,7 @@ def revoke(rpps: str, request: Request) -> Response:
     "/record/blocks/{rpps}",
     response_model=PractitionersOut,
     description=_NEEDS_PRACTITIONERS_ETAG + _ACCEPTS_KEY,
+    responses=CONDITIONAL,
 )
 def block(rpps: str, request: Request) -> Response:
     rpps = rpps_param(rpps)
@@ -621,6 +648,7 @@ def block(rpps: str, request: Request) -> Response:
     "/record/blocks/{rpps}",
     response_model=PractitionersOut,
     description=_NEEDS_PRACTITIONERS_ETAG + _ACCEPTS_KEY,
+    responses=CONDITIONAL,
 )
 def unblock(rpps: str, request: Request) -> Response:
     rpps = rpps_param(rpps)
@@ -642,6 +670,7 @@ def unblock(rpps: str, request: Request) -> Response:
     "/record/attending/{rpps}",
     response_model=PractitionersOut,
     description=_NEEDS_PRACTITIONERS_ETAG + _ACCEPTS_KEY,
+    responses=CONDITIONAL,
 )
 def designate_attending(rpps: str, request: Request) -> Response:
     rpps = rpps_param(rpps)
@@ -670,6 +699,7 @@ def designate_attending(rpps: str, request: Request) -> Response:
     "/record/attending",
     response_model=PractitionersOut,
     description=_NEEDS_PRACTITIONERS_ETAG + _ACCEPTS_KEY,
+    responses=CONDITIONAL,
 )
 def clear_attending(request: Request) -> Response:
     def apply(s: Session, call: PatientCall, now: datetime) -> None:
@@ -771,6 +801,7 @@ def get_oppositions(request: Request, response: Response) -> Oppositions:
     response_model=Oppositions,
     description="Needs a fresh step-up and If-Match: the oppositions' ETag (GET "
     "/v1/record/oppositions, or `etags.oppositions` of GET /v1/record). " + _ACCEPTS_KEY,
+    responses=CONDITIONAL,
 )
 def set_oppositions(body: Oppositions, request: Request) -> Response:
     host = host_of(request)
@@ -832,7 +863,12 @@ def _lifecycle(
             return keyed.store(json_answer(done, tag=concurrency.record_etag(record, "status")))
 
 
-@router.post("/record/close", response_model=LifecycleDone, description=_STATUS_DOC)
+@router.post(
+    "/record/close",
+    response_model=LifecycleDone,
+    description=_STATUS_DOC,
+    responses=CONDITIONAL,
+)
 def close(request: Request) -> Response:
     def apply(s: Session, call: PatientCall, now: datetime) -> None:
         _trace(s, call, "close", now)
@@ -843,7 +879,12 @@ def close(request: Request) -> Response:
     )
 
 
-@router.post("/record/reactivate", response_model=LifecycleDone, description=_STATUS_DOC)
+@router.post(
+    "/record/reactivate",
+    response_model=LifecycleDone,
+    description=_STATUS_DOC,
+    responses=CONDITIONAL,
+)
 def reactivate(request: Request) -> Response:
     def apply(s: Session, call: PatientCall, now: datetime) -> None:
         lifecycle.reactivate(s, call.record)
@@ -865,7 +906,12 @@ def reactivate(request: Request) -> Response:
     )
 
 
-@router.post("/record/erase", response_model=LifecycleDone, description=_STATUS_DOC)
+@router.post(
+    "/record/erase",
+    response_model=LifecycleDone,
+    description=_STATUS_DOC,
+    responses=CONDITIONAL,
+)
 def erase(request: Request) -> Response:
     def apply(s: Session, call: PatientCall, now: datetime) -> None:
         lifecycle.erase(s, call.record, call.actor, now)
@@ -907,6 +953,7 @@ def get_notes(request: Request, response: Response) -> NotesOut:
     "/record/notes",
     response_model=NotesOut,
     description="Needs If-Match: the ETag of GET /v1/record/notes. " + _ACCEPTS_KEY,
+    responses=CONDITIONAL,
 )
 def put_notes(body: NotesIn, request: Request) -> Response:
     host = host_of(request)
