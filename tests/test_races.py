@@ -322,3 +322,35 @@ def test_a_malformed_key_is_refused(host: LiveHost, key: str) -> None:
     c = host.login()
     r = c.put("/v1/record/notes", json={"text": "x"}, headers={"Idempotency-Key": key})
     assert r.status_code == 422 and r.json()["field"] == "Idempotency-Key"
+
+
+def test_keys_expire_after_a_day_and_are_purged(host: LiveHost) -> None:
+    from dmptui.host.app import run_maintenance
+
+    ps = host.ps("attending")
+    path = f"/v1/ps/records/{host.ins}/documents"
+    key = {"Idempotency-Key": str(uuid.uuid4())}
+    first = ps.post(path, json=_deposit_body(), headers=key)
+    host.clock.advance(hours=23)
+    assert ps.post(path, json=_deposit_body("Autre"), headers=key).status_code == 422
+    host.clock.advance(hours=2)
+    # A day on, the key is free again: a new request, applied.
+    later = ps.post(path, json=_deposit_body("Autre"), headers=key)
+    assert later.status_code == 201 and later.json()["id"] != first.json()["id"]
+    assert host.sql("SELECT count(*) FROM idempotency_keys")[0][0] == 1
+    host.clock.advance(hours=25)
+    run_maintenance(host.app.state.host, None)
+    assert host.sql("SELECT count(*) FROM idempotency_keys")[0][0] == 0
+
+
+def test_erasing_the_record_erases_its_stored_answers(host: LiveHost) -> None:
+    c = host.login()
+    key = {"Idempotency-Key": str(uuid.uuid4())}
+    assert c.put("/v1/record/notes", json={"text": "secret"}, headers=key).status_code == 200
+    with host.ps("attending") as ps:
+        r = ps.post(f"/v1/ps/records/{host.ins}/documents", json=_deposit_body(), headers=key)
+        assert r.status_code == 201
+    assert host.sql("SELECT count(*) FROM idempotency_keys")[0][0] == 2
+    host.step_up(c)
+    assert c.post("/v1/record/erase").status_code == 200
+    assert host.sql("SELECT count(*) FROM idempotency_keys")[0][0] == 0
