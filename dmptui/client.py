@@ -4,9 +4,18 @@ Shares nothing with the host but ``dmptui.schema``: every request body is built 
 answer is validated against, the schema's models. Any answer that does not fit becomes
 ``InvalidResponse``; every failure is a subclass of ``HostError`` with a stable ``code``.
 
-Retries: GET, PUT and DELETE (idempotent) are retried on an unreachable host, a timeout or a 5xx,
-with a short exponential backoff, ``retries`` times. A POST is retried only when the connection
-could not even be opened (nothing was sent); otherwise never.
+Retries: GET (idempotent) and every change sent with an ``Idempotency-Key`` are retried on an
+unreachable host, a timeout or a 5xx, with exponential backoff and jitter, ``retries`` times (3
+tries in all by default); a keyed retry reuses its key, so the host applies the change once and
+answers the retry with the first answer. Every change of the record (POST, PUT, DELETE) gets a
+fresh key (uuid4). A request without a key that is not idempotent (login, code, refresh, step-up,
+logout) is retried only when the connection could not even be opened (nothing was sent).
+
+Conditional changes: the client keeps the last ``ETag`` it saw for each mutable resource
+(oppositions, the practitioners set, notes, each document's masking state, the record's status)
+and sends it in ``If-Match``. If the resource changed elsewhere meanwhile, the host answers 412:
+``Stale`` (its message says so in words); the ETag is dropped, and the caller reloads. A change on
+a resource this client has not loaded yet loads it first.
 
 Sessions: the access token idles out on the host after 15 minutes. On ``401 session_expired`` the
 client refreshes once (the host rotates both tokens) and replays the request once; if the refresh
@@ -21,6 +30,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
+import uuid
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any, TypeVar
@@ -30,6 +41,8 @@ import httpx
 from pydantic import BaseModel, ValidationError
 
 from dmptui import __version__
+from dmptui.explain import STALE_TEXT
+from dmptui.i18n import _
 from dmptui.schema import (
     API_PREFIX,
     DEVICE_HEADER,
@@ -63,6 +76,7 @@ log = logging.getLogger(__name__)
 M = TypeVar("M", bound=BaseModel)
 
 IDEMPOTENT = frozenset({"GET", "PUT", "DELETE", "HEAD", "OPTIONS"})
+IDEMPOTENCY_HEADER = "Idempotency-Key"
 
 
 # --- errors --------------------------------------------------------------------------------
@@ -146,6 +160,25 @@ class NotFound(HostError):
     code = "not_found"
 
 
+class Stale(HostError):
+    """412: the resource changed elsewhere since this client loaded it; nothing was changed.
+    Reload it, show it, let the patient decide again. The message says so in words."""
+
+    code = "stale"
+
+
+class PreconditionRequired(HostError):
+    """428: a change was sent without If-Match (a bug of the caller, not the patient's)."""
+
+    code = "precondition_required"
+
+
+class InProgress(HostError):
+    """409: the first request with this Idempotency-Key is still being processed."""
+
+    code = "in_progress"
+
+
 class InvalidInput(HostError):
     """422 ``invalid_input`` or 413 ``too_large``; ``field`` names what to correct."""
 
@@ -180,6 +213,9 @@ BY_CODE: dict[str, type[HostError]] = {
     "step_up_required": StepUpRequired,
     "forbidden": Refused,
     "not_found": NotFound,
+    "stale": Stale,
+    "precondition_required": PreconditionRequired,
+    "in_progress": InProgress,
     "invalid_input": InvalidInput,
     "too_large": InvalidInput,
     "locked": Locked,
@@ -193,7 +229,9 @@ BY_STATUS: dict[int, type[HostError]] = {
     401: SessionExpired,
     403: Refused,
     404: NotFound,
+    409: InProgress,
     410: Refused,
+    412: Stale,
     413: InvalidInput,
     422: InvalidInput,
 }
@@ -219,7 +257,7 @@ def error_from_response(response: httpx.Response) -> HostError:
         )
     cls = BY_CODE.get(body.error) or BY_STATUS.get(status, HostError)
     return cls(
-        body.message,
+        _(STALE_TEXT) if cls is Stale else body.message,
         code=body.error,
         status=status,
         field=body.field,
@@ -305,6 +343,9 @@ class Client:
         self.device_id = device_id
         self.access_token: str | None = None
         self.refresh_token: str | None = None
+        # The last ETag seen per resource: "oppositions", "practitioners", "notes", "status",
+        # "document:<id>".
+        self.etags: dict[str, str] = {}
         self.on_tokens: Callable[[Tokens], None] | None = None
         self.on_session_end: Callable[[], None] | None = None
         headers = {"User-Agent": f"dmptui/{__version__}", "Accept": "application/json"}
@@ -367,10 +408,14 @@ class Client:
         params: Mapping[str, str] | None = None,
         token: str | None = None,
         gone_ok: bool = False,
+        extra: Mapping[str, str] | None = None,
     ) -> httpx.Response | _Gone:
-        """One request with retries; a 2xx response, or a typed error."""
-        idempotent = method in IDEMPOTENT
-        headers = {"Authorization": f"Bearer {token}"} if token else None
+        """One request with retries; a 2xx response, or a typed error. Retried after it may
+        have reached the host only if it is idempotent or carries an Idempotency-Key."""
+        idempotent = method in IDEMPOTENT or IDEMPOTENCY_HEADER in (extra or {})
+        headers = dict(extra or {})
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
         url = API_PREFIX + path
         attempts = self.retries + 1
         maybe_done = False  # an earlier attempt may have reached the host
@@ -426,7 +471,8 @@ class Client:
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def _pause(self, attempt: int) -> None:
-        await asyncio.sleep(self.backoff * (2**attempt))
+        # Exponential, with jitter: two clients that failed together do not retry together.
+        await asyncio.sleep(self.backoff * (2**attempt) * random.uniform(0.5, 1.5))  # noqa: S311
 
     async def _call(
         self,
@@ -436,6 +482,7 @@ class Client:
         json: Any = None,
         params: Mapping[str, str] | None = None,
         gone_ok: bool = False,
+        extra: Mapping[str, str] | None = None,
     ) -> httpx.Response | _Gone:
         """An authenticated request: refresh once and replay once on an expired session."""
         if self.access_token is None:
@@ -445,7 +492,7 @@ class Client:
         used = self.access_token
         try:
             return await self._send(
-                method, path, json=json, params=params, token=used, gone_ok=gone_ok
+                method, path, json=json, params=params, token=used, gone_ok=gone_ok, extra=extra
             )
         except SessionExpired:
             if self.refresh_token is None:
@@ -454,7 +501,13 @@ class Client:
         await self._refresh_after(used)
         try:
             return await self._send(
-                method, path, json=json, params=params, token=self.access_token, gone_ok=gone_ok
+                method,
+                path,
+                json=json,
+                params=params,
+                token=self.access_token,
+                gone_ok=gone_ok,
+                extra=extra,
             )
         except SessionExpired:
             self._clear_tokens()
@@ -482,6 +535,56 @@ class Client:
     async def _get(self, path: str, model: type[M], **params: Any) -> M:
         return self._model(await self._call("GET", path, params=_params(**params)), model)
 
+    def _saw(self, resource: str, response: httpx.Response | _Gone) -> None:
+        tag = response.headers.get("etag") if isinstance(response, httpx.Response) else None
+        if tag:
+            self.etags[resource] = tag
+
+    async def _get_tagged(self, path: str, model: type[M], resource: str) -> M:
+        response = await self._call("GET", path)
+        out = self._model(response, model)
+        self._saw(resource, response)
+        return out
+
+    async def _change(
+        self,
+        method: str,
+        path: str,
+        resource: str | None,
+        *,
+        json: Any = None,
+        gone_ok: bool = False,
+    ) -> httpx.Response | _Gone:
+        """A change of the record: a fresh Idempotency-Key (kept for its retries), and If-Match
+        with the last ETag seen for ``resource``; 412 becomes ``Stale``."""
+        extra = {IDEMPOTENCY_HEADER: str(uuid.uuid4())}
+        if resource is not None:
+            if resource not in self.etags:
+                await self._load(resource)
+            if resource in self.etags:
+                extra["If-Match"] = self.etags[resource]
+        try:
+            response = await self._call(method, path, json=json, gone_ok=gone_ok, extra=extra)
+        except Stale:
+            if resource is not None:
+                self.etags.pop(resource, None)
+            raise
+        if resource is not None:
+            self._saw(resource, response)
+        return response
+
+    async def _load(self, resource: str) -> None:
+        if resource == "practitioners":
+            await self.practitioners()
+        elif resource == "notes":
+            await self.notes()
+        elif resource == "oppositions":
+            await self.oppositions()
+        elif resource == "status":
+            await self.record()
+        elif resource.startswith("document:"):
+            await self.document(resource.removeprefix("document:"))
+
     # --- authentication ----------------------------------------------------------------
 
     async def login(self, ins: str, password: str) -> LoginChallenge:
@@ -495,6 +598,7 @@ class Client:
     async def verify(self, challenge: str, code: str) -> Tokens:
         body = _request_body(VerifyRequest, challenge=challenge, code=code)
         tokens = self._model(await self._send("POST", "/auth/verify", json=body), Tokens)
+        self.etags.clear()  # a new login: what was seen before may be another record's
         self._set_tokens(tokens)
         return tokens
 
@@ -534,6 +638,7 @@ class Client:
         except SessionExpired:
             pass
         finally:
+            self.etags.clear()
             self._clear_tokens()
 
     async def step_up(self, code: str) -> StepUpDone:
@@ -547,7 +652,11 @@ class Client:
     # --- record and documents ----------------------------------------------------------
 
     async def record(self) -> RecordOut:
-        return await self._get("/record", RecordOut)
+        out = await self._get("/record", RecordOut)
+        for part in ("status", "oppositions"):
+            if part in out.etags:
+                self.etags[part] = out.etags[part]
+        return out
 
     async def documents(
         self,
@@ -556,12 +665,18 @@ class Client:
         type: str | None = None,
         q: str | None = None,
     ) -> DocumentPage:
-        return await self._get(
+        page = await self._get(
             "/record/documents", DocumentPage, limit=limit, cursor=cursor, type=type, q=q or None
         )
+        for d in page.items:
+            if d.etag:
+                self.etags[f"document:{d.id}"] = d.etag
+        return page
 
     async def document(self, doc_id: str) -> DocumentOut:
-        return await self._get(f"/record/documents/{_segment(doc_id, 'doc_id')}", DocumentOut)
+        return await self._get_tagged(
+            f"/record/documents/{_segment(doc_id, 'doc_id')}", DocumentOut, f"document:{doc_id}"
+        )
 
     async def content(self, doc_id: str) -> tuple[bytes, str]:
         """The document's bytes and the Content-Type header as sent (e.g.
@@ -577,20 +692,22 @@ class Client:
 
     async def mask(self, doc_id: str) -> DocumentOut:
         path = f"/record/documents/{_segment(doc_id, 'doc_id')}/mask"
-        return self._model(await self._call("POST", path), DocumentOut)
+        return self._model(await self._change("POST", path, f"document:{doc_id}"), DocumentOut)
 
     async def unmask(self, doc_id: str) -> DocumentOut:
         path = f"/record/documents/{_segment(doc_id, 'doc_id')}/unmask"
-        return self._model(await self._call("POST", path), DocumentOut)
+        return self._model(await self._change("POST", path, f"document:{doc_id}"), DocumentOut)
 
     async def delete_document(self, doc_id: str) -> None:
         """Needs a fresh step-up. If a retry finds the document gone, the first try did it."""
-        await self._call("DELETE", f"/record/documents/{_segment(doc_id, 'doc_id')}", gone_ok=True)
+        path = f"/record/documents/{_segment(doc_id, 'doc_id')}"
+        await self._change("DELETE", path, None, gone_ok=True)
+        self.etags.pop(f"document:{doc_id}", None)
 
     # --- practitioners -----------------------------------------------------------------
 
     async def practitioners(self) -> PractitionersOut:
-        return await self._get("/record/practitioners", PractitionersOut)
+        return await self._get_tagged("/record/practitioners", PractitionersOut, "practitioners")
 
     async def directory(self, q: str, limit: int = 20) -> DirectoryPage:
         return await self._get("/directory", DirectoryPage, q=q, limit=limit)
@@ -598,10 +715,12 @@ class Client:
     async def authorise(self, rpps: str, see_masked: bool = False) -> PractitionersOut:
         body = _request_body(AuthorisationRequest, see_masked=see_masked)
         path = f"/record/authorisations/{_segment(rpps, 'rpps')}"
-        return self._model(await self._call("PUT", path, json=body), PractitionersOut)
+        return self._model(
+            await self._change("PUT", path, "practitioners", json=body), PractitionersOut
+        )
 
     async def _delete_link(self, path: str) -> PractitionersOut:
-        response = await self._call("DELETE", path, gone_ok=True)
+        response = await self._change("DELETE", path, "practitioners", gone_ok=True)
         if isinstance(response, _Gone):
             return await self.practitioners()
         return self._model(response, PractitionersOut)
@@ -611,17 +730,18 @@ class Client:
 
     async def block(self, rpps: str) -> PractitionersOut:
         path = f"/record/blocks/{_segment(rpps, 'rpps')}"
-        return self._model(await self._call("PUT", path), PractitionersOut)
+        return self._model(await self._change("PUT", path, "practitioners"), PractitionersOut)
 
     async def unblock(self, rpps: str) -> PractitionersOut:
         return await self._delete_link(f"/record/blocks/{_segment(rpps, 'rpps')}")
 
     async def designate_attending(self, rpps: str) -> PractitionersOut:
         path = f"/record/attending/{_segment(rpps, 'rpps')}"
-        return self._model(await self._call("PUT", path), PractitionersOut)
+        return self._model(await self._change("PUT", path, "practitioners"), PractitionersOut)
 
     async def clear_attending(self) -> PractitionersOut:
-        return self._model(await self._call("DELETE", "/record/attending"), PractitionersOut)
+        response = await self._change("DELETE", "/record/attending", "practitioners")
+        return self._model(response, PractitionersOut)
 
     # --- trace, oppositions, life of the record ----------------------------------------
 
@@ -645,36 +765,42 @@ class Client:
             until=until,
         )
 
+    async def oppositions(self) -> Oppositions:
+        return await self._get_tagged("/record/oppositions", Oppositions, "oppositions")
+
     async def set_oppositions(self, break_glass: bool, regulation: bool) -> Oppositions:
         """Needs a fresh step-up."""
         body = _request_body(Oppositions, break_glass=break_glass, regulation=regulation)
-        return self._model(await self._call("PUT", "/record/oppositions", json=body), Oppositions)
+        response = await self._change("PUT", "/record/oppositions", "oppositions", json=body)
+        return self._model(response, Oppositions)
 
     async def close_record(self) -> LifecycleDone:
         """Needs a fresh step-up. The host ends every session of the record: the tokens are
         dropped here too."""
-        done = self._model(await self._call("POST", "/record/close"), LifecycleDone)
+        done = self._model(await self._change("POST", "/record/close", "status"), LifecycleDone)
         self._clear_tokens()
         return done
 
     async def reactivate_record(self) -> LifecycleDone:
         """Needs a fresh step-up (a login on the closed record gives one)."""
-        return self._model(await self._call("POST", "/record/reactivate"), LifecycleDone)
+        return self._model(
+            await self._change("POST", "/record/reactivate", "status"), LifecycleDone
+        )
 
     async def erase_record(self) -> LifecycleDone:
         """Needs a fresh step-up. Definitive; the tokens are dropped."""
-        done = self._model(await self._call("POST", "/record/erase"), LifecycleDone)
+        done = self._model(await self._change("POST", "/record/erase", "status"), LifecycleDone)
         self._clear_tokens()
         return done
 
     # --- personal space, notifications -------------------------------------------------
 
     async def notes(self) -> NotesOut:
-        return await self._get("/record/notes", NotesOut)
+        return await self._get_tagged("/record/notes", NotesOut, "notes")
 
     async def save_notes(self, text: str) -> NotesOut:
         body = _request_body(NotesIn, text=text)
-        return self._model(await self._call("PUT", "/record/notes", json=body), NotesOut)
+        return self._model(await self._change("PUT", "/record/notes", "notes", json=body), NotesOut)
 
     async def notifications(
         self, limit: int = 50, cursor: str | None = None, unread: bool = False
@@ -684,4 +810,4 @@ class Client:
         )
 
     async def mark_notifications_read(self) -> None:
-        await self._call("POST", "/record/notifications/read")
+        await self._change("POST", "/record/notifications/read", None)

@@ -7,7 +7,13 @@ from __future__ import annotations
 
 from dmptui.i18n import N_, _
 
+STALE_TEXT = N_(
+    "This was changed elsewhere (in another session or on another device) since you loaded "
+    "it, so nothing was changed here. It has been reloaded: check it, then try again."
+)
+
 BY_ERROR = {
+    "Stale": STALE_TEXT,
     "HostUnreachable": N_(
         "The record host does not answer. Check your internet connection, then try again."
     ),

@@ -194,6 +194,8 @@ class RecordOut(BaseModel):
     oppositions: Oppositions
     counts: dict[str, int]
     unread_notifications: int
+    # The ETags of the record's parts shown here ("status", "oppositions"), for If-Match.
+    etags: dict[str, str] = Field(default_factory=dict)
 
 
 class Oppositions(Strict):
@@ -215,6 +217,7 @@ class DocumentOut(BaseModel):
     size: int
     labels: list[str]
     warning: str | None = None  # for practitioners: "invisible_to_patient"
+    etag: str | None = None  # for the patient: the masking state's ETag, for If-Match
 
 
 class DocumentPage(BaseModel):

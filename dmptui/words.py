@@ -338,6 +338,8 @@ DENIALS = {
     "profession_matrix": N_("this profession may not read this type of document"),
     "not_found": N_("the document does not exist or may not be shown"),
     "step_up_required": N_("a fresh one-time code was needed"),
+    "stale": N_("it had been changed elsewhere in the meantime; nothing was changed"),
+    "precondition_required": N_("the app did not say which version it had loaded"),
     "bad_password": N_("wrong password"),
     "bad_code": N_("wrong one-time code"),
     "unknown_practitioner": N_("unknown practitioner"),

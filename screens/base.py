@@ -115,11 +115,30 @@ class Calls:
             return
         self.post_message(self.CallDone(result, on_done))
 
+    _stale_note: str | None = None
+
     def on_calls_call_done(self, message: Calls.CallDone) -> None:
         message.on_done(message.result)
+        note, self._stale_note = self._stale_note, None
+        if note:  # after the reload's own words, so it is what the status line ends on
+            self.say("warning", note)
+
+    def on_stale(self, error: Exception) -> None:
+        """The data changed elsewhere since it was loaded (HTTP 412), so nothing was changed:
+        reload the screen, then say so. A screen with something to keep overrides this."""
+        reload = getattr(self, "reload", None)
+        if reload is None:
+            self.say("warning", explain(error))
+            return
+        self._stale_note = explain(error)
+        reload()
 
     def on_calls_call_failed(self, message: Calls.CallFailed) -> None:
+        self._stale_note = None
         name = type(message.error).__name__
+        if name == "Stale":
+            self.on_stale(message.error)
+            return
         if name == "SessionExpired":
             self.say("warning", explain(message.error))
             self.app.relogin(message.retry)  # type: ignore[attr-defined]

@@ -132,6 +132,26 @@ class NotesScreen(RecordScreen):
             return
         self.call(_("Saving your notes…"), lambda: self.client.save_notes(text), self._saved)
 
+    def on_stale(self, error: Exception) -> None:
+        """Saved elsewhere since they were loaded: keep what the patient typed, load the saved
+        version underneath (the next Ctrl+S replaces it), and say so."""
+
+        def loaded(notes: Any) -> None:
+            self.saved_text = notes.text
+            self.saved_at = notes.updated_at
+            self._show_state()
+            self.say(
+                "warning",
+                _(
+                    "Your notes were changed elsewhere (in another session or on another "
+                    "device) since you loaded them, so they were not saved. Your text is still "
+                    "here. To keep the other version instead, leave without saving and come "
+                    "back; to save yours over it, check it, then press Ctrl+S again."
+                ),
+            )
+
+        self.call(_("Loading your notes…"), self.client.notes, loaded)
+
     def _saved(self, notes: Any) -> None:
         self.saved_text = notes.text
         self.saved_at = notes.updated_at

@@ -3,6 +3,7 @@ file (or PostgreSQL when DMPTUI_TEST_DATABASE_URL is set), with a clock the test
 
 from __future__ import annotations
 
+import re
 import shutil
 import socket
 import sqlite3
@@ -102,7 +103,11 @@ class LiveHost:
         self.clock.advance(seconds=30)
         return self.totp.at(self.clock())
 
-    def login(self, **headers: str) -> httpx.Client:
+    def login(self, *, if_match: bool = True, **headers: str) -> httpx.Client:
+        """A logged-in patient client. With ``if_match`` (the default), a change sent without
+        If-Match gets the resource's current ETag, read from the database (as if the test had
+        just loaded it, without a trace entry); pass ``if_match=False`` to send exactly what
+        the test says."""
         r = self.http.post(
             "/v1/auth/login", json={"ins": self.ins, "password": self.password}, headers=headers
         )
@@ -115,9 +120,33 @@ class LiveHost:
             base_url=self.url,
             timeout=30,
             headers={"Authorization": f"Bearer {tokens['access_token']}"},
+            event_hooks={"request": [self._add_if_match]} if if_match else None,
         )
         client.tokens = tokens  # type: ignore[attr-defined]
         return client
+
+    def _add_if_match(self, request: httpx.Request) -> None:
+        if request.method in ("GET", "HEAD") or "if-match" in request.headers:
+            return
+        tag = self.etag(request.url.path)
+        if tag is not None:
+            request.headers["If-Match"] = tag
+
+    def etag(self, path: str) -> str | None:
+        """The current ETag a change on ``path`` needs (None: no If-Match needed)."""
+        kind = _ETAG_KIND.get(path)
+        if kind is None and path.startswith(_PRACTITIONER_PATHS):
+            kind = "practitioners"
+        if kind is not None:
+            (version,) = self.sql(
+                f"SELECT {kind}_version FROM records WHERE ins = :ins", {"ins": self.ins}
+            )[0]
+            return f'"{kind}-{version}"'
+        m = re.fullmatch(r"/v1/record/documents/([^/]+)/(mask|unmask)", path)
+        if m:
+            rows = self.sql("SELECT version FROM documents WHERE id = :id", {"id": m[1]})
+            return f'"doc-{m[1]}-{rows[0][0]}"' if rows else '"doc-none"'
+        return None
 
     def step_up(self, client: httpx.Client) -> None:
         r = client.post("/v1/auth/step-up", json={"code": self.code()})
@@ -204,6 +233,16 @@ class LiveHost:
 
     def trace_size(self) -> int:
         return self.sql("SELECT count(*) FROM trace_entries")[0][0]
+
+
+_ETAG_KIND = {
+    "/v1/record/oppositions": "oppositions",
+    "/v1/record/notes": "notes",
+    "/v1/record/close": "status",
+    "/v1/record/reactivate": "status",
+    "/v1/record/erase": "status",
+}
+_PRACTITIONER_PATHS = ("/v1/record/authorisations/", "/v1/record/blocks/", "/v1/record/attending")
 
 
 def checkpoint(path: Path) -> None:

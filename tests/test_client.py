@@ -8,6 +8,7 @@ import json
 import socket
 import threading
 import time
+import uuid
 from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
@@ -32,9 +33,11 @@ from dmptui.client import (
     NotFound,
     Refused,
     SessionExpired,
+    Stale,
     StepUpRequired,
     TooManyCodes,
 )
+from dmptui.explain import explain
 from dmptui.schema import DocType, Label, Mode, RecordStatus, Tokens
 
 T = TypeVar("T")
@@ -277,6 +280,44 @@ def test_close_reactivate_and_erase(host: LiveHost) -> None:
     run(go())
 
 
+def test_a_change_based_on_an_old_version_is_stale_and_says_so(host: LiveHost) -> None:
+    """Two sessions of the patient: what one loaded, the other changed; the first one's change
+    is refused (412 -> Stale, in words), nothing is changed, and after a reload it goes through."""
+    from dmptui import i18n
+
+    async def go() -> None:
+        async with await logged_in(host) as a, await logged_in(host) as b:
+            rpps = host.practitioner("emergency")["rpps"]
+            await a.practitioners()
+            await a.notes()
+            doc = (await a.documents()).items[0]
+            await b.authorise(rpps)
+            await b.save_notes("from b")
+            await b.mask(doc.id)
+            for change in (
+                lambda: a.revoke(rpps),
+                lambda: a.save_notes("from a"),
+                lambda: a.unmask(doc.id),
+            ):
+                with pytest.raises(Stale) as e:
+                    await change()
+                assert e.value.status == 412 and e.value.code == "stale"
+                assert "changed elsewhere" in e.value.message
+            assert (await b.notes()).text == "from b"
+            # Reloaded, the patient decides again: now it goes through.
+            assert (await a.notes()).text == "from b"
+            assert (await a.save_notes("from a")).text == "from a"
+            await a.practitioners()
+            assert rpps not in {p.practitioner.rpps for p in (await a.revoke(rpps)).authorised}
+            i18n.set_language("fr")
+            with pytest.raises(Stale) as e:
+                await b.save_notes("b again")
+            assert "modifié ailleurs" in e.value.message and "rechargé" in e.value.message
+            assert "modifié ailleurs" in explain(e.value)
+
+    run(go())
+
+
 # --- sessions: refresh and replay --------------------------------------------------------
 
 
@@ -436,6 +477,7 @@ class Tiny:
 
     def __init__(self, answer: Callable[[BaseHTTPRequestHandler], None]) -> None:
         self.hits: list[tuple[str, str]] = []
+        self.headers: list[dict[str, str]] = []  # Idempotency-Key and If-Match of each hit
         tiny = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -447,6 +489,13 @@ class Tiny:
                 if length:
                     self.rfile.read(length)
                 tiny.hits.append((self.command, self.path))
+                tiny.headers.append(
+                    {
+                        k: v
+                        for k in ("Idempotency-Key", "If-Match")
+                        if (v := self.headers.get(k)) is not None
+                    }
+                )
                 answer(self)
 
             do_GET = do_POST = do_PUT = do_DELETE = handle_one
@@ -502,7 +551,7 @@ def test_a_closed_port_is_unreachable() -> None:
         run(go(f"http://127.0.0.1:{port}"))
 
 
-def test_5xx_is_retried_for_get_never_for_post() -> None:
+def test_5xx_is_retried_for_get_and_keyed_changes_never_for_an_unkeyed_post() -> None:
     def fail(h: BaseHTTPRequestHandler) -> None:
         send(h, 500, b'{"error": "boom"}', "application/json")
 
@@ -514,14 +563,26 @@ def test_5xx_is_retried_for_get_never_for_post() -> None:
             assert e.value.status == 500 and e.value.code == "server_error"
             with pytest.raises(HostServerError):
                 await client.login("123456789012345", "x")
+            client.etags["notes"] = '"notes-7"'  # as if loaded
             with pytest.raises(HostServerError):
                 await client.save_notes("hello")
+            with pytest.raises(HostServerError):
+                await client.mark_notifications_read()
 
     with tiny_server(fail) as tiny:
         run(go(tiny.url))
         methods = [m for m, _ in tiny.hits]
-    assert methods == ["GET"] * 3 + ["POST"] + ["PUT"] * 3
+    assert methods == ["GET"] * 3 + ["POST"] + ["PUT"] * 3 + ["POST"] * 3
     assert tiny.hits[0][1] == "/v1/record"
+    assert "Idempotency-Key" not in tiny.headers[3]  # login: unkeyed, sent once
+    puts, posts = tiny.headers[4:7], tiny.headers[7:10]
+    # A keyed change's retries reuse its key (the host applies it once); each change has its own.
+    assert all(
+        h == {"Idempotency-Key": puts[0]["Idempotency-Key"], "If-Match": '"notes-7"'} for h in puts
+    )
+    assert all(h == posts[0] for h in posts) and "If-Match" not in posts[0]
+    assert posts[0]["Idempotency-Key"] != puts[0]["Idempotency-Key"]
+    uuid.UUID(posts[0]["Idempotency-Key"])
 
 
 def test_a_retry_that_succeeds_is_invisible() -> None:

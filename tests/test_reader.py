@@ -476,6 +476,68 @@ def test_give_remove_and_block_access(host: LiveHost, tmp_path: Path, sessions: 
     s.quit()
 
 
+def test_a_change_made_elsewhere_meanwhile_is_reloaded_not_overwritten(
+    host: LiveHost, tmp_path: Path, sessions: Any
+) -> None:
+    who = host.practitioner("authorised")
+    name = who["name"]
+    s = open_reader(sessions, host, tmp_path)
+    log_in(s, host)
+    s.answer("3")
+    s.lines("Screen: 3 — Practitioners", "Loading your practitioners…")
+    s.match(r"Done: Your practitioners are up to date\.")
+    number = s.match(rf"(\d+)\. {name}, doctor, .+: authorised since .+\.")[1]
+    s.answer(number)
+    s.match(rf"{name}, doctor, .+: authorised since .+\.")
+    # Meanwhile, another session of the patient changes the list.
+    with host.login() as other:
+        r = other.put(f"/v1/record/authorisations/{who['rpps']}", json={"see_masked": True})
+        assert r.status_code == 200, r.text
+    s.answer("2")
+    s.lines(
+        f"Removing {name}'s access…",
+        "Warning: This was changed elsewhere (in another session or on another device) since "
+        "you loaded it, so nothing was changed here. It has been reloaded: check it, then try "
+        "again.",
+        "Screen: 3 — Practitioners",
+        "Loading your practitioners…",
+    )
+    s.match(rf"\d+\. {name}, doctor, .+: authorised since .+; sees hidden documents\.")
+    rpps = {"r": who["rpps"]}
+    assert host.sql("SELECT see_masked FROM authorisations WHERE rpps = :r", rpps) == [(1,)]
+    s.quit()
+
+
+def test_notes_saved_elsewhere_meanwhile_give_the_typed_lines_back(
+    host: LiveHost, tmp_path: Path, sessions: Any
+) -> None:
+    s = open_reader(sessions, host, tmp_path)
+    log_in(s, host)
+    s.answer("7")
+    s.lines("Screen: 7 — Personal space", "Loading your notes…", "Done: Your notes are loaded.")
+    s.answer("1")
+    s.answer("2")  # replace all my notes
+    with host.login() as other:
+        assert other.put("/v1/record/notes", json={"text": "theirs"}).status_code == 200
+    s.answer("Allergie : latex", "Line 1:")
+    s.answer(".", "Line 2:")
+    s.lines(
+        "Saving your notes…",
+        "Warning: This was changed elsewhere (in another session or on another device) since "
+        "you loaded it, so nothing was changed here. It has been reloaded: check it, then try "
+        "again.",
+        "The lines you typed, not saved, to type again after checking:",
+        "Allergie : latex",
+        "Screen: 7 — Personal space",
+        "Loading your notes…",
+        "Done: Your notes are loaded.",
+    )
+    s.line("theirs")
+    stored = host.sql("SELECT notes FROM records WHERE ins=:i", {"i": host.ins})[0][0]
+    assert bytes(stored).decode() == "theirs"
+    s.quit()
+
+
 def test_trace_with_an_emergency_entry_and_refusing_break_glass(
     host: LiveHost, tmp_path: Path, sessions: Any
 ) -> None:

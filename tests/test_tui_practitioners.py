@@ -270,3 +270,28 @@ def test_session_end_then_resume(host: LiveHost) -> None:
             )
 
     asyncio.run(run())
+
+
+def test_a_list_changed_elsewhere_meanwhile_is_reloaded_not_overwritten(host: LiveHost) -> None:
+    authorised = host.practitioner("authorised")
+    rpps = authorised["rpps"]
+
+    async def run() -> None:
+        app = make_app(host, "en")
+        async with app.run_test(size=(140, 40)) as pilot:
+            await open_screen(pilot, host)
+            await select(pilot, authorised["name"])
+            assert "sees hidden documents" not in rows(app)[authorised["name"]][2]
+            # Meanwhile, another session of the patient gives them the masked documents too.
+            with host.login() as other:
+                r = other.put(f"/v1/record/authorisations/{rpps}", json={"see_masked": True})
+                assert r.status_code == 200, r.text
+            await pilot.press("r")
+            await wait_for(pilot, lambda: "changed elsewhere" in status(app))
+            assert "It has been reloaded" in status(app)
+            assert "sees hidden documents" in rows(app)[authorised["name"]][2]
+        assert host.sql("SELECT see_masked FROM authorisations WHERE rpps = :r", {"r": rpps}) == [
+            (1,)
+        ]
+
+    asyncio.run(run())

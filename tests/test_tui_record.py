@@ -132,7 +132,63 @@ def test_cancel_and_a_wrong_code_change_nothing(host: LiveHost) -> None:
     asyncio.run(run())
 
 
+def test_a_choice_changed_elsewhere_meanwhile_is_reloaded_not_overwritten(host: LiveHost) -> None:
+    async def run() -> None:
+        app = make_app(host, "en")
+        async with app.run_test(size=(120, 40)) as pilot:
+            await login(pilot, host)
+            await goto(pilot, "emergency")
+            await settled(pilot)
+            assert "call-centre access (SAMU, centre 15): ALLOWED" in screen_text(app)
+            # Meanwhile, another session of the patient refuses the call centre.
+            with host.login() as other:
+                host.step_up(other)
+                r = other.put(
+                    "/v1/record/oppositions", json={"break_glass": False, "regulation": True}
+                )
+                assert r.status_code == 200, r.text
+            await pilot.press("b")
+            await confirm(pilot)
+            await give_code(pilot, host.code())
+            await wait_for(pilot, lambda: "changed elsewhere" in status(app))
+            assert "It has been reloaded: check it, then try again." in status(app)
+            shown = screen_text(app)
+            assert "Break-glass access: ALLOWED" in shown  # not changed
+            assert "call-centre access (SAMU, centre 15): REFUSED" in shown  # the other's choice
+            assert any("changed elsewhere" in m.text for m in app.state.messages)
+        assert record_row(host) == ("active", 0, 1)
+
+    asyncio.run(run())
+
+
 # --- screen 7 --------------------------------------------------------------------------------
+
+
+def test_notes_saved_elsewhere_meanwhile_keep_what_was_typed(host: LiveHost) -> None:
+    async def run() -> None:
+        from textual.widgets import TextArea
+
+        app = make_app(host, "en")
+        async with app.run_test(size=(120, 40)) as pilot:
+            await login(pilot, host)
+            await goto(pilot, "notes")
+            await settled(pilot)
+            area = app.screen.query_one("#notes-text", TextArea)
+            await type_text(pilot, " mine")
+            mine = area.text
+            with host.login() as other:
+                assert other.put("/v1/record/notes", json={"text": "theirs"}).status_code == 200
+            await pilot.press("ctrl+s")
+            await wait_for(pilot, lambda: "were changed elsewhere" in status(app))
+            assert area.text == mine and "UNSAVED CHANGES" in screen_text(app)
+            stored = host.sql("SELECT notes FROM records WHERE ins=:i", {"i": host.ins})[0][0]
+            assert bytes(stored).decode() == "theirs"
+            await pilot.press("ctrl+s")  # checked: save mine over it
+            await wait_for(pilot, lambda: "Done: your notes are saved." in status(app))
+        stored = host.sql("SELECT notes FROM records WHERE ins=:i", {"i": host.ins})[0][0]
+        assert bytes(stored).decode() == mine
+
+    asyncio.run(run())
 
 
 def test_notes_are_saved_and_read_by_an_authorised_practitioner(host: LiveHost) -> None:

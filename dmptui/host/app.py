@@ -19,7 +19,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from dmptui import __version__
-from dmptui.host import crypto, lifecycle, outbox
+from dmptui.host import concurrency, crypto, lifecycle, outbox
 from dmptui.host.context import ApiError, Host
 from dmptui.host.db import utcnow
 from dmptui.host.routes import auth as auth_routes
@@ -121,6 +121,8 @@ def run_maintenance(
         erased = lifecycle.purge_due(s, now)
     if erased:
         host.checkpoint()
+    with host.tx() as s:
+        concurrency.purge_keys(s, now)
     if transport is not None:
         outbox.deliver_pending(host.sessions, transport, now=now)
 

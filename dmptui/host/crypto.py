@@ -201,10 +201,9 @@ class Keyring:
         self.document_keys: dict[tuple[int, str, bytes], AESGCM] = {}
         self.by_id = {k.id: AESGCM(k.key) for k in [*(older or []), master]}
         self._master = self.by_id[master.id]
-        self.outbox = AESGCM(
-            HKDF(algorithm=hashes.SHA256(), length=KEY_BYTES, salt=None, info=b"dmptui outbox v1")
-            .derive(master.key)
-        )  # fmt: skip
+        self.outbox = AESGCM(_derive(master.key, b"dmptui outbox v1"))
+        # Answers kept for Idempotency-Key retries hold titles, notes and names.
+        self.answers = AESGCM(_derive(master.key, b"dmptui stored answers v1"))
 
     def __repr__(self) -> str:
         return f"Keyring(master={self.master.id})"
@@ -252,6 +251,18 @@ class Keyring:
 
     def open_outbox(self, message_id_hint: str, sealed: bytes) -> str:
         return open_sealed(self.outbox, sealed, aad("outbox", message_id_hint)).decode("utf-8")
+
+    # stored answers (idempotency keys)
+    def seal_answer(self, scope: str, key: str, body: bytes) -> bytes:
+        return seal(self.answers, body, aad("answer", scope, key))
+
+    def open_answer(self, scope: str, key: str, sealed: bytes) -> bytes:
+        return open_sealed(self.answers, sealed, aad("answer", scope, key))
+
+
+def _derive(master: bytes, info: bytes) -> bytes:
+    """A host-level key for one purpose, derived from the master key (HKDF-SHA256)."""
+    return HKDF(algorithm=hashes.SHA256(), length=KEY_BYTES, salt=None, info=info).derive(master)
 
 
 def document_aad(part: str, record_id: int, doc_id: str) -> bytes:
@@ -401,13 +412,13 @@ def host_keyring(data_dir: Path) -> Keyring:
 
 def rotate_master_key(url: str, data_dir: Path) -> tuple[str, str, int]:
     """A new master key in ``<data_dir>/master.key``; every record key rewrapped by it (no data
-    re-encrypted) and unsent outbox bodies resealed, in one transaction. The old key stays as
-    ``master.key.old-<id>`` until that transaction is committed. Returns (old id, new id,
-    record keys rewrapped). Interrupted, it can be run again: the old key files are read."""
+    re-encrypted), unsent outbox bodies and stored answers resealed, in one transaction. The old
+    key stays as ``master.key.old-<id>`` until that transaction is committed. Returns (old id,
+    new id, record keys rewrapped). Interrupted, it can be run again: the old key files are read."""
     from sqlalchemy import select
 
     from dmptui.host.context import Host
-    from dmptui.host.db import OutboxMessage, RecordKey
+    from dmptui.host.db import IdempotencyKey, OutboxMessage, RecordKey
 
     if os.environ.get(ENV_VAR):
         raise MasterKeyError(
@@ -439,6 +450,10 @@ def rotate_master_key(url: str, data_dir: Path) -> tuple[str, str, int]:
                 assert m.body_sealed is not None
                 body = before.open_outbox(str(m.id), m.body_sealed)
                 m.body_sealed = after.seal_outbox(str(m.id), body)
+            for a in s.scalars(select(IdempotencyKey).where(IdempotencyKey.body.is_not(None))):
+                assert a.body is not None
+                answer = before.open_answer(a.scope, a.key, a.body)
+                a.body = after.seal_answer(a.scope, a.key, answer)
         host.checkpoint()
         for p in old_key_paths(data_dir):
             p.unlink()

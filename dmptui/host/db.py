@@ -77,6 +77,12 @@ class Record(Base):
     totp_secret: Mapped[str | None] = mapped_column(String(64), nullable=True)
     totp_enrolled: Mapped[bool] = mapped_column(Boolean, default=False)
     totp_last_step: Mapped[int] = mapped_column(Integer, default=0)
+    # Version counters of the patient's mutable resources (the ETags of the API): bumped by
+    # exactly one committed change each, checked against If-Match under the record's row lock.
+    oppositions_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    practitioners_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    notes_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    status_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
 
 class Practitioner(Base):
@@ -110,6 +116,7 @@ class Document(Base):
     size: Mapped[int] = mapped_column(Integer)
     labels: Mapped[list[str]] = mapped_column(JSON, default=list)
     notice_sent: Mapped[bool] = mapped_column(Boolean, default=False)
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")  # masking state
     # The content lives in its own table, so lists never read through it.
     body: Mapped[DocumentBody] = relationship(
         back_populates="document",
@@ -263,6 +270,26 @@ class KnownDevice(Base):
     record_id: Mapped[int] = mapped_column(ForeignKey("records.id"), primary_key=True)
     device: Mapped[str] = mapped_column(String(64), primary_key=True)
     first_seen: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class IdempotencyKey(Base):
+    """A change sent with an ``Idempotency-Key``: the answer it got, replayed to a retry for
+    24 hours. Written in the change's own transaction, so a change and its stored answer commit
+    (or vanish) together."""
+
+    __tablename__ = "idempotency_keys"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    scope: Mapped[str] = mapped_column(String(40))  # "session:<id>:<start>" or "ps:<rpps>"
+    # The record the answer is about: erasing the record erases its stored answers too.
+    record_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
+    key: Mapped[str] = mapped_column(String(100))
+    fingerprint: Mapped[str] = mapped_column(String(64))  # sha256 of method, path, body, If-Match
+    status: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    body: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    headers: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    __table_args__ = (UniqueConstraint("scope", "key", name="uq_idempotency_scope_key"),)
 
 
 # --- engine --------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from dmptui.host.db import (
     AuthSession,
     Block,
     Document,
+    IdempotencyKey,
     KnownDevice,
     LoginChallenge,
     Notification,
@@ -39,11 +40,13 @@ def close(s: Session, record: Record, now: datetime) -> None:
     # means the two wait for each other instead of deadlocking on PostgreSQL.
     revoke_sessions(s, record.id, now)
     record.status = RecordStatus.CLOSED
+    record.status_version += 1
     record.closed_at = now
 
 
 def reactivate(s: Session, record: Record) -> None:
     record.status = RecordStatus.ACTIVE
+    record.status_version += 1
     record.closed_at = None
 
 
@@ -64,10 +67,14 @@ def erase(s: Session, record: Record, actor: ledger.Actor, now: datetime) -> Non
         AuthSession,
         OutboxMessage,
         TraceEntry,
+        IdempotencyKey,  # stored answers hold notes, titles, names
         RecordKey,
     ):
         s.execute(delete(model).where(model.record_id == rid))
     crypto.forget(s, rid)
+    for kind in ("status", "notes", "practitioners", "oppositions"):
+        version = f"{kind}_version"
+        setattr(record, version, getattr(record, version) + 1)
     record.status = RecordStatus.ERASED
     record.erased_at = now
     record.closed_at = None

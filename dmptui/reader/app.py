@@ -119,7 +119,7 @@ class Reader:
     ) -> T:
         """``make()``, saying ``waiting`` first. A failure is explained and raises ``Failed``;
         an ended session logs in again, a needed code is asked for, then the call is redone."""
-        from dmptui.client import HostError, SessionExpired, StepUpRequired
+        from dmptui.client import HostError, SessionExpired, Stale, StepUpRequired
         from dmptui.explain import explain
 
         while True:
@@ -140,6 +140,11 @@ class Reader:
                 if not await screens.step_up(self):
                     self.say("info", _("Nothing was changed."))
                     raise Abort from None
+            except Stale as error:
+                # Changed elsewhere since it was shown: nothing was changed. Say so, then show
+                # the screen again from fresh data (the screen's own loading), to check and redo.
+                self.say("warning", explain(error))
+                raise Navigate(self.screen) from None
             except HostError as error:
                 self.say("error", explain(error))
                 raise Failed(error) from None

@@ -1687,7 +1687,13 @@ async def save_notes(r: Reader, st: Notes) -> None:
             ).format(n=format_number(len(text)), max=format_number(MAX_NOTES)),
         )
         raise Abort
-    saved = await r.call(_("Saving your notes…"), lambda: r.client.save_notes(text))
+    try:
+        saved = await r.call(_("Saving your notes…"), lambda: r.client.save_notes(text))
+    except Navigate:  # changed elsewhere meanwhile: the notes are shown again; keep the lines
+        r.say("info", _("The lines you typed, not saved, to type again after checking:"))
+        for line in lines:
+            r.say("text", line)
+        raise
     st.text, st.updated_at = saved.text, saved.updated_at
     r.say("done", _("your notes are saved."))
 

@@ -4,6 +4,7 @@ policy.py, read or write, append exactly one trace entry."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -11,7 +12,8 @@ from fastapi import APIRouter, Body, Query, Request, Response
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from dmptui.host import crypto, ledger, lifecycle, notifications, policy
+from dmptui.host import concurrency, crypto, ledger, lifecycle, notifications, policy
+from dmptui.host.concurrency import Keyed, json_answer
 from dmptui.host.context import ApiError, Refused, forbidden
 from dmptui.host.db import (
     Authorisation,
@@ -44,6 +46,7 @@ from dmptui.schema import (
     DocType,
     DocumentOut,
     DocumentPage,
+    ErrorBody,
     Label,
     LifecycleDone,
     Mode,
@@ -87,11 +90,50 @@ def _trace(
     )
 
 
+CONDITIONAL: dict[int | str, dict[str, Any]] = {
+    412: {
+        "model": ErrorBody,
+        "description": "Stale: the resource changed since the ETag in If-Match (error `stale`); "
+        "nothing was changed. The answer's ETag is the current one: reload, then decide again.",
+    },
+    428: {
+        "model": ErrorBody,
+        "description": "If-Match is missing (error `precondition_required`).",
+    },
+}
+
+
+def _keyed(
+    s: Session, request: Request, call: PatientCall, now: datetime, body: Any = None
+) -> Keyed:
+    """The request's Idempotency-Key, scoped to the patient's session."""
+    sess = call.session
+    scope = f"session:{sess.id}:{int(sess.created_at.timestamp())}"  # ids may be reused
+    return concurrency.keyed(s, request, scope, now, body, record_id=call.record.id)
+
+
+def _guard(
+    s: Session, request: Request, call: PatientCall, action: str, now: datetime, kind: str
+) -> Record:
+    """Lock the record and check If-Match against ``kind``'s version; a missing or stale one
+    is a refused change: traced (denied, reason ``precondition_required`` or ``stale``), kept,
+    answered 428 or 412."""
+    record = concurrency.lock_record(s, call.record.id)
+    current = concurrency.record_etag(record, kind)
+    reason = concurrency.precondition(request, current)
+    if reason:
+        _trace(s, call, action, now, allowed=False, reason=reason)
+        raise concurrency.refusal(reason, current)
+    return record
+
+
 # --- record --------------------------------------------------------------------------------
 
 
 @router.get("/record", response_model=RecordOut)
-def get_record(request: Request) -> RecordOut:
+def get_record(request: Request, response: Response) -> RecordOut:
+    """The record's summary. ``ETag``: the record's status (close, reactivate, erase);
+    ``etags`` in the body: the status's and the oppositions'."""
     host = host_of(request)
     with host.tx() as s:
         now = host.now()
@@ -144,7 +186,16 @@ def get_record(request: Request) -> RecordOut:
             ),
             counts=counts,
             unread_notifications=unread,
+            etags=_record_etags(r, response),
         )
+
+
+def _record_etags(r: Record, response: Response) -> dict[str, str]:
+    response.headers["ETag"] = concurrency.record_etag(r, "status")
+    return {
+        "status": concurrency.record_etag(r, "status"),
+        "oppositions": concurrency.record_etag(r, "oppositions"),
+    }
 
 
 # --- documents -----------------------------------------------------------------------------
@@ -168,7 +219,9 @@ def _patient_view(s: Session, doc: Document, now: datetime) -> DocumentOut:
     author = s.get(Practitioner, doc.author_rpps)
     assert author is not None
     title = crypto.document_title(s, doc)
-    return document_out(doc, title, author, policy.patient_labels(document_facts(doc), now))
+    out = document_out(doc, title, author, policy.patient_labels(document_facts(doc), now))
+    out.etag = concurrency.document_etag(doc.id, doc.version)
+    return out
 
 
 @router.get("/record/documents", response_model=DocumentPage)
@@ -249,6 +302,7 @@ _LIST_COLUMNS = (
     Document.content_type,
     Document.size,
     Document.labels,
+    Document.version,
     Practitioner.name.label("author_name"),
     Practitioner.profession.label("author_profession"),
     Practitioner.facility.label("author_facility"),
@@ -272,6 +326,7 @@ def _list_item(r: Any, title: str, labels: frozenset[str]) -> dict[str, Any]:
         "content_type": r.content_type,
         "size": r.size,
         "labels": sorted(labels),
+        "etag": concurrency.document_etag(r.id, r.version),
     }
 
 
@@ -280,14 +335,17 @@ def _like_escape(text: str) -> str:
 
 
 @router.get("/record/documents/{doc_id}", response_model=DocumentOut)
-def get_document(doc_id: str, request: Request) -> DocumentOut:
+def get_document(doc_id: str, request: Request, response: Response) -> DocumentOut:
+    """One document's metadata. ``ETag``: its masking state (mask, unmask)."""
     host = host_of(request)
     with host.tx() as s:
         now = host.now()
         call = patient_call(s, request, "document.read", doc_id[:32])
         doc = _patient_document(s, call, doc_id, "document.read", now)
         _trace(s, call, "document.read", now, document_id=doc.id)
-        return _patient_view(s, doc, now)
+        out = _patient_view(s, doc, now)
+        response.headers["ETag"] = out.etag or ""
+        return out
 
 
 @router.get(
@@ -315,47 +373,75 @@ def get_content(doc_id: str, request: Request) -> Response:
         )
 
 
-def _set_mask(doc_id: str, request: Request, masked: bool) -> DocumentOut:
+def _set_mask(doc_id: str, request: Request, masked: bool) -> Response:
     host = host_of(request)
     action = "document.mask" if masked else "document.unmask"
     with host.tx() as s:
         now = host.now()
         call = patient_call(s, request, action, doc_id[:32])
-        doc = _patient_document(s, call, doc_id, action, now)
-        labels = set(doc.labels)
-        if masked:
-            labels.add(Label.MASQUE_PS.value)
-        else:
-            labels.discard(Label.MASQUE_PS.value)  # other labels stay: labels combine
-        doc.labels = sorted(labels)
-        _trace(s, call, action, now, document_id=doc.id)
-        return _patient_view(s, doc, now)
+        keyed = _keyed(s, request, call, now)
+        if keyed.replay is not None:
+            return keyed.replay
+        with keyed.refusals():
+            concurrency.lock_record(s, call.record.id)
+            doc = _patient_document(s, call, doc_id, action, now)
+            current = concurrency.document_etag(doc.id, doc.version)
+            reason = concurrency.precondition(request, current)
+            if reason:
+                _trace(s, call, action, now, document_id=doc.id, allowed=False, reason=reason)
+                raise concurrency.refusal(reason, current)
+            labels = set(doc.labels)
+            if masked:
+                labels.add(Label.MASQUE_PS.value)
+            else:
+                labels.discard(Label.MASQUE_PS.value)  # other labels stay: labels combine
+            doc.labels = sorted(labels)
+            doc.version += 1
+            _trace(s, call, action, now, document_id=doc.id)
+            out = _patient_view(s, doc, now)
+            return keyed.store(json_answer(out, tag=out.etag))
 
 
-@router.post("/record/documents/{doc_id}/mask", response_model=DocumentOut)
-def mask(doc_id: str, request: Request) -> DocumentOut:
+@router.post(
+    "/record/documents/{doc_id}/mask",
+    response_model=DocumentOut,
+    responses=CONDITIONAL,
+)
+def mask(doc_id: str, request: Request) -> Response:
+    """Needs If-Match: the document's ETag. Accepts an Idempotency-Key."""
     return _set_mask(doc_id, request, True)
 
 
-@router.post("/record/documents/{doc_id}/unmask", response_model=DocumentOut)
-def unmask(doc_id: str, request: Request) -> DocumentOut:
+@router.post(
+    "/record/documents/{doc_id}/unmask",
+    response_model=DocumentOut,
+    responses=CONDITIONAL,
+)
+def unmask(doc_id: str, request: Request) -> Response:
+    """Needs If-Match: the document's ETag. Accepts an Idempotency-Key."""
     return _set_mask(doc_id, request, False)
 
 
 @router.delete("/record/documents/{doc_id}", status_code=204)
 def delete_document(doc_id: str, request: Request) -> Response:
+    """Accepts an Idempotency-Key (a retry gets the same 204, not a 404)."""
     host = host_of(request)
     with host.tx() as s:
         now = host.now()
         call = patient_call(s, request, "document.delete", doc_id[:32])
-        doc = _patient_document(s, call, doc_id, "document.delete", now)
-        # The row holds the document's wrapped key: deleting it shreds title and content (and
-        # the body row goes with it); the trace keeps the id, never the title.
-        s.delete(doc)
-        crypto.forget(s, doc.record_id, doc.id)
-        _trace(s, call, "document.delete", now, document_id=doc.id)
+        keyed = _keyed(s, request, call, now)
+        if keyed.replay is not None:
+            return keyed.replay
+        with keyed.refusals():
+            doc = _patient_document(s, call, doc_id, "document.delete", now)
+            # The row holds the document's wrapped key: deleting it shreds title and content
+            # (and the body row goes with it); the trace keeps the id, never the title.
+            s.delete(doc)
+            crypto.forget(s, doc.record_id, doc.id)
+            _trace(s, call, "document.delete", now, document_id=doc.id)
+            answer = keyed.store(Response(status_code=204))
     host.checkpoint()
-    return Response(status_code=204)
+    return answer
 
 
 # --- practitioners -------------------------------------------------------------------------
@@ -392,12 +478,14 @@ def _practitioners(s: Session, record: Record) -> PractitionersOut:
 
 
 @router.get("/record/practitioners", response_model=PractitionersOut)
-def list_practitioners(request: Request) -> PractitionersOut:
+def list_practitioners(request: Request, response: Response) -> PractitionersOut:
+    """``ETag``: the practitioners set (authorisations, blocks, médecin traitant)."""
     host = host_of(request)
     with host.tx() as s:
         now = host.now()
         call = patient_call(s, request, "practitioners.list")
         _trace(s, call, "practitioners.list", now)
+        response.headers["ETag"] = concurrency.record_etag(call.record, "practitioners")
         return _practitioners(s, call.record)
 
 
@@ -449,16 +537,46 @@ def _refuse(
     return forbidden(reason, message)
 
 
-@router.put("/record/authorisations/{rpps}", response_model=PractitionersOut)
-def authorise(
-    rpps: str, request: Request, body: AuthorisationRequest | None = Body(None)
-) -> PractitionersOut:
-    rpps = rpps_param(rpps)
-    body = body or AuthorisationRequest()
+def _change_practitioners(
+    request: Request,
+    action: str,
+    apply: Callable[[Session, PatientCall, datetime], None],
+    body: Any = None,
+) -> Response:
+    """One change of the practitioners set (authorisations, blocks, médecin traitant): keyed,
+    conditional on the set's ETag, traced once; answers the new set and its ETag."""
     host = host_of(request)
     with host.tx() as s:
         now = host.now()
-        call = patient_call(s, request, "authorisation.grant")
+        call = patient_call(s, request, action)
+        keyed = _keyed(s, request, call, now, body)
+        if keyed.replay is not None:
+            return keyed.replay
+        with keyed.refusals():
+            record = _guard(s, request, call, action, now, "practitioners")
+            apply(s, call, now)
+            tag = concurrency.bump(record, "practitioners")
+            s.flush()
+            return keyed.store(json_answer(_practitioners(s, record), tag=tag))
+
+
+_NEEDS_PRACTITIONERS_ETAG = "Needs If-Match: the ETag of GET /v1/record/practitioners. "
+_ACCEPTS_KEY = "Accepts an Idempotency-Key."
+
+
+@router.put(
+    "/record/authorisations/{rpps}",
+    response_model=PractitionersOut,
+    description=_NEEDS_PRACTITIONERS_ETAG + _ACCEPTS_KEY,
+    responses=CONDITIONAL,
+)
+def authorise(
+    rpps: str, request: Request, body: AuthorisationRequest | None = Body(None)
+) -> Response:
+    rpps = rpps_param(rpps)
+    wanted = body or AuthorisationRequest()
+
+    def apply(s: Session, call: PatientCall, now: datetime) -> None:
         p = _target(s, call, rpps, "authorisation.grant", now)
         decision = policy.may_authorise(record_facts(s, call.record), practitioner_facts(p))
         if not decision:
@@ -474,12 +592,12 @@ def authorise(
         if grant is None:
             s.add(
                 Authorisation(
-                    record_id=call.record.id, rpps=rpps, since=now, see_masked=body.see_masked
+                    record_id=call.record.id, rpps=rpps, since=now, see_masked=wanted.see_masked
                 )
             )
             notifications.authorisation(s, call.record, p, now)
         else:
-            grant.see_masked = body.see_masked
+            grant.see_masked = wanted.see_masked
         ledger.append(
             s,
             call.record.id,
@@ -487,19 +605,22 @@ def authorise(
             "authorisation.grant",
             now=now,
             allowed=True,
-            reason="see_masked" if body.see_masked else None,
+            reason="see_masked" if wanted.see_masked else None,
         )
-        s.flush()
-        return _practitioners(s, call.record)
+
+    return _change_practitioners(request, "authorisation.grant", apply, wanted)
 
 
-@router.delete("/record/authorisations/{rpps}", response_model=PractitionersOut)
-def revoke(rpps: str, request: Request) -> PractitionersOut:
+@router.delete(
+    "/record/authorisations/{rpps}",
+    response_model=PractitionersOut,
+    description=_NEEDS_PRACTITIONERS_ETAG + _ACCEPTS_KEY,
+    responses=CONDITIONAL,
+)
+def revoke(rpps: str, request: Request) -> Response:
     rpps = rpps_param(rpps)
-    host = host_of(request)
-    with host.tx() as s:
-        now = host.now()
-        call = patient_call(s, request, "authorisation.revoke")
+
+    def apply(s: Session, call: PatientCall, now: datetime) -> None:
         grant = s.get(Authorisation, (call.record.id, rpps))
         if grant is None:
             _trace(s, call, "authorisation.revoke", now, allowed=False, reason="not_authorised")
@@ -511,17 +632,20 @@ def revoke(rpps: str, request: Request) -> PractitionersOut:
             )
         s.delete(grant)
         _trace(s, call, "authorisation.revoke", now, reason=f"rpps:{rpps}")
-        s.flush()
-        return _practitioners(s, call.record)
+
+    return _change_practitioners(request, "authorisation.revoke", apply)
 
 
-@router.put("/record/blocks/{rpps}", response_model=PractitionersOut)
-def block(rpps: str, request: Request) -> PractitionersOut:
+@router.put(
+    "/record/blocks/{rpps}",
+    response_model=PractitionersOut,
+    description=_NEEDS_PRACTITIONERS_ETAG + _ACCEPTS_KEY,
+    responses=CONDITIONAL,
+)
+def block(rpps: str, request: Request) -> Response:
     rpps = rpps_param(rpps)
-    host = host_of(request)
-    with host.tx() as s:
-        now = host.now()
-        call = patient_call(s, request, "block")
+
+    def apply(s: Session, call: PatientCall, now: datetime) -> None:
         _target(s, call, rpps, "block", now)
         decision = policy.may_block(record_facts(s, call.record), rpps)
         if not decision:
@@ -539,17 +663,20 @@ def block(rpps: str, request: Request) -> PractitionersOut:
         if grant is not None:
             s.delete(grant)  # a block ends any authorisation
         _trace(s, call, "block", now, reason=f"rpps:{rpps}")
-        s.flush()
-        return _practitioners(s, call.record)
+
+    return _change_practitioners(request, "block", apply)
 
 
-@router.delete("/record/blocks/{rpps}", response_model=PractitionersOut)
-def unblock(rpps: str, request: Request) -> PractitionersOut:
+@router.delete(
+    "/record/blocks/{rpps}",
+    response_model=PractitionersOut,
+    description=_NEEDS_PRACTITIONERS_ETAG + _ACCEPTS_KEY,
+    responses=CONDITIONAL,
+)
+def unblock(rpps: str, request: Request) -> Response:
     rpps = rpps_param(rpps)
-    host = host_of(request)
-    with host.tx() as s:
-        now = host.now()
-        call = patient_call(s, request, "unblock")
+
+    def apply(s: Session, call: PatientCall, now: datetime) -> None:
         row = s.get(Block, (call.record.id, rpps))
         if row is None:
             _trace(s, call, "unblock", now, allowed=False, reason="not_blocked")
@@ -558,17 +685,20 @@ def unblock(rpps: str, request: Request) -> PractitionersOut:
             )
         s.delete(row)
         _trace(s, call, "unblock", now, reason=f"rpps:{rpps}")
-        s.flush()
-        return _practitioners(s, call.record)
+
+    return _change_practitioners(request, "unblock", apply)
 
 
-@router.put("/record/attending/{rpps}", response_model=PractitionersOut)
-def designate_attending(rpps: str, request: Request) -> PractitionersOut:
+@router.put(
+    "/record/attending/{rpps}",
+    response_model=PractitionersOut,
+    description=_NEEDS_PRACTITIONERS_ETAG + _ACCEPTS_KEY,
+    responses=CONDITIONAL,
+)
+def designate_attending(rpps: str, request: Request) -> Response:
     rpps = rpps_param(rpps)
-    host = host_of(request)
-    with host.tx() as s:
-        now = host.now()
-        call = patient_call(s, request, "attending.designate")
+
+    def apply(s: Session, call: PatientCall, now: datetime) -> None:
         p = _target(s, call, rpps, "attending.designate", now)
         decision = policy.may_designate_attending(
             record_facts(s, call.record), practitioner_facts(p)
@@ -584,20 +714,22 @@ def designate_attending(rpps: str, request: Request) -> PractitionersOut:
             )
         call.record.attending_rpps = rpps
         _trace(s, call, "attending.designate", now, reason=f"rpps:{rpps}")
-        s.flush()
-        return _practitioners(s, call.record)
+
+    return _change_practitioners(request, "attending.designate", apply)
 
 
-@router.delete("/record/attending", response_model=PractitionersOut)
-def clear_attending(request: Request) -> PractitionersOut:
-    host = host_of(request)
-    with host.tx() as s:
-        now = host.now()
-        call = patient_call(s, request, "attending.clear")
+@router.delete(
+    "/record/attending",
+    response_model=PractitionersOut,
+    description=_NEEDS_PRACTITIONERS_ETAG + _ACCEPTS_KEY,
+    responses=CONDITIONAL,
+)
+def clear_attending(request: Request) -> Response:
+    def apply(s: Session, call: PatientCall, now: datetime) -> None:
         call.record.attending_rpps = None
         _trace(s, call, "attending.clear", now)
-        s.flush()
-        return _practitioners(s, call.record)
+
+    return _change_practitioners(request, "attending.clear", apply)
 
 
 # --- trace ---------------------------------------------------------------------------------
@@ -674,24 +806,49 @@ def trace(
 # --- oppositions, life of the record -------------------------------------------------------
 
 
-@router.put("/record/oppositions", response_model=Oppositions)
-def set_oppositions(body: Oppositions, request: Request) -> Oppositions:
+@router.get("/record/oppositions", response_model=Oppositions)
+def get_oppositions(request: Request, response: Response) -> Oppositions:
+    """The two emergency-access choices. ``ETag``: their version (PUT needs it in If-Match)."""
+    host = host_of(request)
+    with host.tx() as s:
+        now = host.now()
+        call = patient_call(s, request, "record.status")
+        _trace(s, call, "oppositions.read", now)
+        r = call.record
+        response.headers["ETag"] = concurrency.record_etag(r, "oppositions")
+        return Oppositions(break_glass=r.refuses_break_glass, regulation=r.refuses_regulation)
+
+
+@router.put(
+    "/record/oppositions",
+    response_model=Oppositions,
+    description="Needs a fresh step-up and If-Match: the oppositions' ETag (GET "
+    "/v1/record/oppositions, or `etags.oppositions` of GET /v1/record). " + _ACCEPTS_KEY,
+    responses=CONDITIONAL,
+)
+def set_oppositions(body: Oppositions, request: Request) -> Response:
     host = host_of(request)
     with host.tx() as s:
         now = host.now()
         call = patient_call(s, request, "oppositions")
-        r = call.record
-        r.refuses_break_glass = body.break_glass
-        r.refuses_regulation = body.regulation
-        _trace(
-            s,
-            call,
-            "oppositions",
-            now,
-            reason=f"break_glass={'refused' if body.break_glass else 'allowed'};"
-            f"regulation={'refused' if body.regulation else 'allowed'}",
-        )
-        return Oppositions(break_glass=r.refuses_break_glass, regulation=r.refuses_regulation)
+        keyed = _keyed(s, request, call, now, body)
+        if keyed.replay is not None:
+            return keyed.replay
+        with keyed.refusals():
+            r = _guard(s, request, call, "oppositions", now, "oppositions")
+            r.refuses_break_glass = body.break_glass
+            r.refuses_regulation = body.regulation
+            tag = concurrency.bump(r, "oppositions")
+            _trace(
+                s,
+                call,
+                "oppositions",
+                now,
+                reason=f"break_glass={'refused' if body.break_glass else 'allowed'};"
+                f"regulation={'refused' if body.regulation else 'allowed'}",
+            )
+            out = Oppositions(break_glass=r.refuses_break_glass, regulation=r.refuses_regulation)
+            return keyed.store(json_answer(out, tag=tag))
 
 
 _CLOSED_MSG = {
@@ -702,26 +859,68 @@ _CLOSED_MSG = {
 }
 
 
-@router.post("/record/close", response_model=LifecycleDone)
-def close(request: Request) -> LifecycleDone:
+_STATUS_DOC = (
+    "Needs a fresh step-up and If-Match: the record status's ETag (GET /v1/record). " + _ACCEPTS_KEY
+)
+
+
+def _lifecycle(
+    request: Request,
+    action: str,
+    apply: Callable[[Session, PatientCall, datetime], None],
+    done: LifecycleDone,
+    *,
+    keyed_ok: bool = True,
+) -> Response:
     host = host_of(request)
     with host.tx() as s:
         now = host.now()
-        call = patient_call(s, request, "close")
-        lifecycle.close(s, call.record, now)  # before the trace entry: see lifecycle.close
+        call = patient_call(s, request, action)
+        # Erasing deletes the sessions (a retry cannot even authenticate) and every stored answer.
+        keyed = _keyed(s, request, call, now) if keyed_ok else Keyed(s)
+        if keyed.replay is not None:
+            return keyed.replay
+        with keyed.refusals():
+            record = _guard(s, request, call, action, now, "status")
+            apply(s, call, now)
+            answer = keyed.store(json_answer(done, tag=concurrency.record_etag(record, "status")))
+    if action == "erase":  # no older copy of the erased pages left in SQLite's WAL
+        host.checkpoint()
+    return answer
+
+
+@router.post(
+    "/record/close",
+    response_model=LifecycleDone,
+    description=_STATUS_DOC,
+    responses=CONDITIONAL,
+)
+def close(request: Request) -> Response:
+    def apply(s: Session, call: PatientCall, now: datetime) -> None:
         _trace(s, call, "close", now)
-        return LifecycleDone(status=RecordStatus.CLOSED, message=_CLOSED_MSG)
+        lifecycle.close(s, call.record, now)
+
+    return _lifecycle(
+        request, "close", apply, LifecycleDone(status=RecordStatus.CLOSED, message=_CLOSED_MSG)
+    )
 
 
-@router.post("/record/reactivate", response_model=LifecycleDone)
-def reactivate(request: Request) -> LifecycleDone:
-    host = host_of(request)
-    with host.tx() as s:
-        now = host.now()
-        call = patient_call(s, request, "reactivate")
+@router.post(
+    "/record/reactivate",
+    response_model=LifecycleDone,
+    description=_STATUS_DOC,
+    responses=CONDITIONAL,
+)
+def reactivate(request: Request) -> Response:
+    def apply(s: Session, call: PatientCall, now: datetime) -> None:
         lifecycle.reactivate(s, call.record)
         _trace(s, call, "reactivate", now)
-        return LifecycleDone(
+
+    return _lifecycle(
+        request,
+        "reactivate",
+        apply,
+        LifecycleDone(
             status=RecordStatus.ACTIVE,
             message={
                 "fr": "Votre dossier est rouvert : tout ce qu'il contenait est de nouveau là, avec "
@@ -729,25 +928,34 @@ def reactivate(request: Request) -> LifecycleDone:
                 "en": "Your record is open again: everything it held is back, with the same "
                 "authorisations and blocks.",
             },
-        )
+        ),
+    )
 
 
-@router.post("/record/erase", response_model=LifecycleDone)
-def erase(request: Request) -> LifecycleDone:
-    host = host_of(request)
-    with host.tx() as s:
-        now = host.now()
-        call = patient_call(s, request, "erase")
+@router.post(
+    "/record/erase",
+    response_model=LifecycleDone,
+    description=_STATUS_DOC,
+    responses=CONDITIONAL,
+)
+def erase(request: Request) -> Response:
+    def apply(s: Session, call: PatientCall, now: datetime) -> None:
         lifecycle.erase(s, call.record, call.actor, now)
-    host.checkpoint()
-    return LifecycleDone(
-        status=RecordStatus.ERASED,
-        message={
-            "fr": "Votre dossier est effacé définitivement : ses documents, notes et "
-            "autorisations n'existent plus et ne peuvent pas être récupérés.",
-            "en": "Your record is erased for good: its documents, notes and authorisations no "
-            "longer exist and cannot be recovered.",
-        },
+
+    return _lifecycle(
+        request,
+        "erase",
+        apply,
+        keyed_ok=False,
+        done=LifecycleDone(
+            status=RecordStatus.ERASED,
+            message={
+                "fr": "Votre dossier est effacé définitivement : ses documents, notes et "
+                "autorisations n'existent plus et ne peuvent pas être récupérés.",
+                "en": "Your record is erased for good: its documents, notes and authorisations no "
+                "longer exist and cannot be recovered.",
+            },
+        ),
     )
 
 
@@ -755,26 +963,39 @@ def erase(request: Request) -> LifecycleDone:
 
 
 @router.get("/record/notes", response_model=NotesOut)
-def get_notes(request: Request) -> NotesOut:
+def get_notes(request: Request, response: Response) -> NotesOut:
+    """``ETag``: the notes' version (PUT needs it in If-Match)."""
     host = host_of(request)
     with host.tx() as s:
         now = host.now()
         call = patient_call(s, request, "notes.read")
         _trace(s, call, "notes.read", now)
         r = call.record
+        response.headers["ETag"] = concurrency.record_etag(r, "notes")
         return NotesOut(text=crypto.open_notes(s, r.id, r.notes), updated_at=r.notes_updated_at)
 
 
-@router.put("/record/notes", response_model=NotesOut)
-def put_notes(body: NotesIn, request: Request) -> NotesOut:
+@router.put(
+    "/record/notes",
+    response_model=NotesOut,
+    description="Needs If-Match: the ETag of GET /v1/record/notes. " + _ACCEPTS_KEY,
+    responses=CONDITIONAL,
+)
+def put_notes(body: NotesIn, request: Request) -> Response:
     host = host_of(request)
     with host.tx() as s:
         now = host.now()
         call = patient_call(s, request, "notes.write")
-        call.record.notes = crypto.seal_notes(s, call.record.id, body.text, now)
-        call.record.notes_updated_at = now
-        _trace(s, call, "notes.write", now)
-        return NotesOut(text=body.text, updated_at=now)
+        keyed = _keyed(s, request, call, now, body)
+        if keyed.replay is not None:
+            return keyed.replay
+        with keyed.refusals():
+            r = _guard(s, request, call, "notes.write", now, "notes")
+            r.notes = crypto.seal_notes(s, r.id, body.text, now)
+            r.notes_updated_at = now
+            tag = concurrency.bump(r, "notes")
+            _trace(s, call, "notes.write", now)
+            return keyed.store(json_answer(NotesOut(text=body.text, updated_at=now), tag=tag))
 
 
 @router.get("/record/notifications", response_model=NotificationPage)
@@ -812,10 +1033,14 @@ def list_notifications(
 
 @router.post("/record/notifications/read", status_code=204)
 def mark_notifications_read(request: Request) -> Response:
+    """Accepts an Idempotency-Key."""
     host = host_of(request)
     with host.tx() as s:
         now = host.now()
         call = patient_call(s, request, "notifications.ack")
+        keyed = _keyed(s, request, call, now)
+        if keyed.replay is not None:
+            return keyed.replay
         for n in s.scalars(
             select(Notification).where(
                 Notification.record_id == call.record.id, Notification.read_at.is_(None)
@@ -823,4 +1048,4 @@ def mark_notifications_read(request: Request) -> Response:
         ):
             n.read_at = now
         _trace(s, call, "notifications.ack", now)
-    return Response(status_code=204)
+        return keyed.store(Response(status_code=204))

@@ -8,11 +8,11 @@ import binascii
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from dmptui.host import crypto, ledger, notifications, policy
+from dmptui.host import concurrency, crypto, ledger, notifications, policy
 from dmptui.host.context import ApiError, Refused
 from dmptui.host.db import Document, DocumentBody, Notification, Practitioner, Record
 from dmptui.host.routes.common import (
@@ -130,8 +130,14 @@ def _trace_reason(mode: Mode, reason: str | None) -> str | None:
     return reason.strip() if mode == Mode.BREAK_GLASS and reason else None
 
 
-@router.post("/records/{ins}/documents", response_model=DocumentOut, status_code=201)
-def deposit(ins: str, body: DepositRequest, request: Request) -> DocumentOut:
+@router.post(
+    "/records/{ins}/documents",
+    response_model=DocumentOut,
+    status_code=201,
+    description="Accepts an Idempotency-Key (scoped to the credential): a retried deposit is "
+    "stored once and answered the same.",
+)
+def deposit(ins: str, body: DepositRequest, request: Request) -> Response:
     ins = ins_param(ins)
     if (body.content is None) == (body.content_base64 is None):
         raise ApiError(
@@ -171,55 +177,73 @@ def deposit(ins: str, body: DepositRequest, request: Request) -> DocumentOut:
         record, who, facts, actor, now = _open(
             s, request, ins, "document.deposit", Mode.NORMAL, None
         )
-        decision = policy.may_deposit(facts, practitioner_facts(who), body.type.value)
-        if not decision:
-            ledger.append(
-                s,
-                record.id,
-                actor,
-                "document.deposit",
-                now=now,
-                allowed=False,
-                reason=decision.reason,
-            )
-            raise Refused(
-                403, "forbidden", reason=decision.reason, message=_MESSAGES.get(decision.reason, "")
-            )
-        labels = frozenset(label.value for label in body.labels)
-        doc_id = uuid.uuid4().hex
-        doc_key, wrapped = crypto.new_document_key(s, record.id, doc_id, now)
-        doc = Document(
-            id=doc_id,
-            record_id=record.id,
-            type=body.type.value,
-            title_sealed=crypto.seal_title(doc_key, record.id, doc_id, body.title),
-            wrapped_key=wrapped,
-            author_rpps=who.rpps,
-            facility=who.facility,
-            care_date=(
-                datetime(body.care_date.year, body.care_date.month, body.care_date.day, tzinfo=UTC)
-                if body.care_date
-                else None
-            ),
-            deposited_at=now,
-            content_type=body.content_type,
-            size=len(data),
-            body=DocumentBody(data=crypto.seal_content(doc_key, record.id, doc_id, data)),
-            labels=sorted(labels),
-            notice_sent=False,
-            patient_visible_from=now,
-        )
-        doc.patient_visible_from = (
-            policy.reveal_at(document_facts(doc)) if Label.INVISIBLE_PATIENT in labels else now
-        )
-        s.add(doc)
-        s.flush()
+        keyed = concurrency.keyed(s, request, f"ps:{who.rpps}", now, body, record_id=record.id)
+        if keyed.replay is not None:
+            return keyed.replay
+        with keyed.refusals():
+            return keyed.store(_deposit(s, body, data, record, who, facts, actor, now))
+
+
+def _deposit(
+    s: Session,
+    body: DepositRequest,
+    data: bytes,
+    record: Record,
+    who: Practitioner,
+    facts: policy.RecordFacts,
+    actor: ledger.Actor,
+    now: datetime,
+) -> Response:
+    decision = policy.may_deposit(facts, practitioner_facts(who), body.type.value)
+    if not decision:
         ledger.append(
-            s, record.id, actor, "document.deposit", now=now, allowed=True, document_id=doc.id
+            s,
+            record.id,
+            actor,
+            "document.deposit",
+            now=now,
+            allowed=False,
+            reason=decision.reason,
         )
-        if Label.INVISIBLE_PATIENT not in labels:
-            notifications.new_document(s, record, who, doc.type, doc.id, now)
-        return _practitioner_view(doc, body.title, who, facts, who, now)
+        raise Refused(
+            403, "forbidden", reason=decision.reason, message=_MESSAGES.get(decision.reason, "")
+        )
+    labels = frozenset(label.value for label in body.labels)
+    doc_id = uuid.uuid4().hex
+    doc_key, wrapped = crypto.new_document_key(s, record.id, doc_id, now)
+    doc = Document(
+        id=doc_id,
+        record_id=record.id,
+        type=body.type.value,
+        title_sealed=crypto.seal_title(doc_key, record.id, doc_id, body.title),
+        wrapped_key=wrapped,
+        author_rpps=who.rpps,
+        facility=who.facility,
+        care_date=(
+            datetime(body.care_date.year, body.care_date.month, body.care_date.day, tzinfo=UTC)
+            if body.care_date
+            else None
+        ),
+        deposited_at=now,
+        content_type=body.content_type,
+        size=len(data),
+        body=DocumentBody(data=crypto.seal_content(doc_key, record.id, doc_id, data)),
+        labels=sorted(labels),
+        notice_sent=False,
+        patient_visible_from=now,
+    )
+    doc.patient_visible_from = (
+        policy.reveal_at(document_facts(doc)) if Label.INVISIBLE_PATIENT in labels else now
+    )
+    s.add(doc)
+    s.flush()
+    ledger.append(
+        s, record.id, actor, "document.deposit", now=now, allowed=True, document_id=doc.id
+    )
+    if Label.INVISIBLE_PATIENT not in labels:
+        notifications.new_document(s, record, who, doc.type, doc.id, now)
+    out = _practitioner_view(doc, body.title, who, facts, who, now)
+    return concurrency.json_answer(out, status=201)
 
 
 def _practitioner_view(
