@@ -20,7 +20,7 @@ from dmptui import catalogue
 from dmptui.explain import explain
 from dmptui.i18n import _
 from screens.widgets.message_log import MessageLog
-from screens.widgets.text import plain
+from screens.widgets.text import LINE_LIMIT, plain
 
 
 def catalogue_bindings(node: Any, screen_key: str) -> None:
@@ -44,7 +44,7 @@ class StatusLine(Static):
             "info": "",
         }
         self.set_classes(f"status-{kind}")
-        self.update(plain(f"{labels[kind]} {text}".strip()))
+        self.update(plain(f"{labels[kind]} {text}".strip(), limit=LINE_LIMIT))
 
 
 class Calls:
