@@ -29,7 +29,7 @@ from dmptui.words import (
 )
 from screens.base import Calls, StatusLine
 from screens.widgets.message_log import MessageLog
-from screens.widgets.text import LINE_LIMIT, clip, plain
+from screens.widgets.text import CELL_LIMIT, LINE_LIMIT, clip, plain
 
 # --- words -------------------------------------------------------------------------------------
 
