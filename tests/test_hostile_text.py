@@ -19,7 +19,7 @@ import asyncio
 import base64
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 import textual.drivers.headless_driver as headless
@@ -32,6 +32,7 @@ from hostilekit import (
     RAW,
     SEEN,
     SHORT_VALUES,
+    VALUES,
     ZERO_WIDTH,
     compromised,
 )
@@ -218,7 +219,7 @@ class RecordingDriver(headless.HeadlessDriver):
     """Textual's headless driver, made to write like a terminal driver: every byte the app would
     send to the terminal is kept (Textual writes nothing at all in headless mode)."""
 
-    written: list[str] = []
+    written: ClassVar[list[str]] = []
 
     @property
     def is_headless(self) -> bool:
@@ -326,13 +327,39 @@ def test_the_screen_reader_says_hostile_values_as_visible_text(
     tmp_path: Path,
     sessions: Any,  # noqa: F811
 ) -> None:
+    """Exact lines: every value in its visible form, the 10,000-character word whole (a line of
+    the screen-reader mode is only appended, so a long one wraps in the terminal and breaks
+    nothing), and never a control character written (``Session.check`` at the end)."""
     with compromised(host) as h:
         s = open_reader(sessions, h, tmp_path)
         log_in(s, h)
+        s.lines("Loading your record…", "Done: Your record is up to date.", "Record: open")
+        s.line(f"Médecin traitant: {SEEN[ESCAPES]} ({SEEN[BIDI]})")
         s.answer("2")
-        s.line("Screen: 2 — Documents")
+        s.lines("Screen: 2 — Documents", "Loading your documents…")
+        s.match(r"Done: \d+ documents\.")
         s.match(r"Documents 1 to 20 of \d+\. n: next, p: previous, a number: open\.")
-        first = s.output
+        for i in range(len(VALUES)):
+            title = SEEN[VALUES[i % 6]]
+            name = SEEN[VALUES[(1 + i) % 6]]
+            facility = SEEN[VALUES[(3 + 2 * i) % 6]]
+            s.match(
+                re.escape(f"{i + 1}. {title}, ")
+                + r"[a-z ]+"
+                + re.escape(
+                    f", by {name} ({facility}), care date January 2, 2025, "
+                    "visible to your practitioners."
+                )
+            )
         s.answer("1")
-        s.quit()
-        print(first)
+        s.lines(
+            f"Document 1: {SEEN[MARKUP]}",
+            "Type: Immunisations",
+            f"Title: {SEEN[MARKUP]}",
+            f"Author: {SEEN[ESCAPES]}",
+        )
+        s.line(f'Opening "{SEEN[MARKUP]}"…')
+        s.lines("The text of the document:", *(SEEN[v] for v in SHORT_VALUES), LONG_WORD, "fin")
+        s.line("End of the document.")
+        s.line("What do you want to do with this document? 0: back to the list.")
+        s.quit()  # and Session.check: no escape, no control character, no glyph written

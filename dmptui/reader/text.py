@@ -54,3 +54,10 @@ def is_glyph(char: str) -> bool:
 def speakable(value: str) -> str:
     """``visible()``, and glyphs read as symbol names replaced by their code point too."""
     return _GLYPHS.sub(_notation, visible(value))
+
+
+def data_lines(value: str) -> list[str]:
+    """Data's own lines: broken at line feeds (and CR LF) only. Not ``str.splitlines()``,
+    which also breaks at U+0085, U+2028, vertical tab, form feed…: those are shown in their
+    visible form, where they are, like every other control character."""
+    return value.replace("\r\n", "\n").split("\n")
