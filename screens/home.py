@@ -13,7 +13,7 @@ from textual.widgets.option_list import Option
 from dmptui import catalogue
 from dmptui.i18n import _, pick
 from screens.base import RecordScreen
-from screens.widgets.text import LINE_LIMIT, clip, plain
+from screens.widgets.text import LINE_LIMIT, MESSAGE_LIMIT, clip, plain
 
 
 class HomeScreen(RecordScreen):
@@ -77,7 +77,7 @@ class HomeScreen(RecordScreen):
             items = sorted(notes.items, key=lambda n: (not n.emergency, -n.id))
             for n in items[:5]:
                 prefix = _("EMERGENCY ACCESS:") + " " if n.emergency else "• "
-                alerts.append(clip(prefix + pick(n.message), LINE_LIMIT))
+                alerts.append(clip(prefix + pick(n.message), MESSAGE_LIMIT))
             if notes.items:
                 alerts.insert(
                     0, _("{n} unread notifications (screen 8):").format(n=len(notes.items))

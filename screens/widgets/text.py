@@ -17,7 +17,7 @@ ELLIPSIS = "…"
 # Where data is wrapped rather than cut on one line: how much of one value is shown.
 CELL_LIMIT = 120  # a cell of a table whose rows grow with their text (trace, notifications)
 LINE_LIMIT = 400  # one line of a summary, a status line, the reading view's metadata
-MESSAGE_LIMIT = 600  # a notification's text in a table cell
+MESSAGE_LIMIT = 1000  # a notification's text (a 300-character reason fits whole)
 
 
 def clip(value: str, limit: int | None) -> str:
