@@ -68,9 +68,11 @@ class LiveHost:
     db_path: Path | None
     data_dir: Path
     clock: Clock
-    creds: dict[str, Any]
-    app: Any
-    http: httpx.Client = field(init=False)
+    # Not in the repr: pytest prints a failing test's fixtures in its report, and these hold the
+    # demo password, the TOTP secret and the practitioners' credentials.
+    creds: dict[str, Any] = field(repr=False)
+    app: Any = field(repr=False)
+    http: httpx.Client = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.http = httpx.Client(base_url=self.url, timeout=30)

@@ -109,3 +109,25 @@ def test_a_run_that_prints_a_secret_fails(tmp_path: Path) -> None:
     assert "test_logs_it [log records, call]" in done.stdout
     assert "test_clean" not in done.stdout.split("secrets found")[1]
     assert DEMO_PASSWORD not in done.stdout  # the report itself does not repeat it
+
+
+def test_a_failing_test_report_does_not_show_the_host_s_credentials(host: LiveHost) -> None:
+    """pytest prints a failing test's fixture values: the LiveHost repr must not hold the
+    demo password, the TOTP secret nor a practitioner's credential."""
+    shown = repr(host)
+    assert host.password not in shown
+    assert host.creds["patient"]["totp_secret"] not in shown
+    assert all(p["credential"] not in shown for p in host.creds["practitioners"])
+
+
+def test_an_outbox_error_does_not_keep_the_code() -> None:
+    from dmptui.host.outbox import _describe
+
+    body = "Votre code DMP : 482913 (valable 10 min).\nYour DMP code: 482913 (valid 10 min).\n"
+    for error in (
+        OSError("554 5.7.1 message refused: 482913"),
+        OSError(f"554 refused: {body}"),
+        OSError("gateway said: Your DMP code: 482913 (valid"),
+    ):
+        text = _describe(error, body)
+        assert "482913" not in text, text
