@@ -8,6 +8,7 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
 import secretscan
 from hostkit import LiveHost
 from secretscan import DEMO_PASSWORD, Secrets, find_leaks
@@ -131,3 +132,34 @@ def test_an_outbox_error_does_not_keep_the_code() -> None:
     ):
         text = _describe(error, body)
         assert "482913" not in text, text
+
+
+def test_a_crash_does_not_print_local_variables(
+    host: LiveHost, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Textual prints a crash's traceback with each frame's locals; the app's handler does not
+    (a password, a token or a request body would be among them)."""
+    import asyncio
+
+    from tuikit import make_app
+
+    app = make_app(host, "en")
+
+    async def go() -> None:
+        async with app.run_test() as pilot:
+            await pilot.pause()
+
+            def crash() -> None:
+                password = host.password  # noqa: F841 - the local a traceback would show
+                raise RuntimeError("a bug")
+
+            app.call_later(crash)
+            await pilot.pause(0.2)
+
+    try:
+        asyncio.run(go())
+    except RuntimeError as e:
+        assert str(e) == "a bug"
+    text = capsys.readouterr().err  # where Textual prints the exit renderables
+    assert "RuntimeError" in text and "a bug" in text  # the traceback is there…
+    assert host.password not in text  # …without the locals
