@@ -163,3 +163,15 @@ def test_a_crash_does_not_print_local_variables(
     text = capsys.readouterr().err  # where Textual prints the exit renderables
     assert "RuntimeError" in text and "a bug" in text  # the traceback is there…
     assert host.password not in text  # …without the locals
+
+
+def test_a_database_error_does_not_carry_the_values(host: LiveHost) -> None:
+    """A failed statement's message goes into the server's log with its traceback: it must
+    not hold the statement's parameters."""
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+
+    with pytest.raises(DBAPIError) as caught, host.app.state.host.engine.connect() as conn:
+        conn.execute(text("SELECT :p FROM no_such_table"), {"p": DEMO_PASSWORD})
+    assert DEMO_PASSWORD not in str(caught.value)
+    assert "hidden due to hide_parameters" in str(caught.value)
