@@ -363,3 +363,42 @@ def test_the_screen_reader_says_hostile_values_as_visible_text(
         s.line("End of the document.")
         s.line("What do you want to do with this document? 0: back to the list.")
         s.quit()  # and Session.check: no escape, no control character, no glyph written
+
+
+def test_the_screen_reader_says_a_hostile_trace_entry_as_visible_text(
+    host: LiveHost,
+    tmp_path: Path,
+    sessions: Any,  # noqa: F811
+) -> None:
+    """The seeded break-glass access, its practitioner's name and facility and its reason
+    rewritten by the compromised host: one sentence, then the detail, in exact lines."""
+    with compromised(host) as h:
+        s = open_reader(sessions, h, tmp_path)
+        log_in(s, h)
+        s.answer("4")
+        s.lines("Screen: 4 — Access trace", "Loading the access trace…")
+        s.answer("e")
+        s.lines(
+            "Loading the access trace…",
+            "Done: 1 entry in the access trace.",
+            "Filter: break-glass accesses only.",
+            "Entries 1 to 1 of 1, newest first. n: next, p: previous, a number: details.",
+        )
+        who = f"{SEEN[MARKUP]} (doctor, {SEEN[ESCAPES]})"
+        s.match(
+            r"1\. EMERGENCY ACCESS: On [^,]+, [^,]+, "
+            + re.escape(
+                f"{who} listed your documents, in break-glass (emergency) mode: allowed. "
+                f"Reason given: {SEEN[BIDI]}."
+            )
+        )
+        s.answer("1")
+        s.match(r"When: .+")
+        s.match(re.escape(f"Who: {who} — RPPS ") + r"\d{11}")
+        s.lines(
+            "What: listed your documents",
+            "Mode: EMERGENCY — break-glass",
+            "Outcome: allowed",
+            f"Details: Reason given: {SEEN[BIDI]}",
+        )
+        s.quit()
