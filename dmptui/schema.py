@@ -22,6 +22,12 @@ DEVICE_HEADER = "X-Device-Id"
 # C0 and C1 controls and DEL; tab and newline are allowed in multi-line text only.
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _CONTROL_ONE_LINE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+# In a one-line field (a title, a name, a reason): bidirectional embeddings, overrides and
+# isolates (U+202A–U+202E, U+2066–U+2069), which reorder what follows them ("Trojan Source"
+# spoofing of a title or a name), line and paragraph separators, and the byte order mark.
+# Direction marks (U+200E, U+200F, U+061C) and zero-width joiners (U+200C, U+200D) stay
+# allowed: real names and titles in Arabic, Hebrew, Persian or Indic scripts need them.
+_SPOOFING = re.compile("[\u202a-\u202e\u2066-\u2069\u2028\u2029\ufeff]")
 
 
 def _no_controls(value: str) -> str:
@@ -33,7 +39,23 @@ def _no_controls(value: str) -> str:
 def _no_controls_one_line(value: str) -> str:
     if _CONTROL_ONE_LINE.search(value):
         raise ValueError("control characters and line breaks are not allowed")
+    if _SPOOFING.search(value):
+        raise ValueError(
+            "bidirectional override or isolate characters (U+202A–U+202E, U+2066–U+2069), "
+            "line separators and byte order marks are not allowed"
+        )
     return value
+
+
+def check_line(value: str) -> str:
+    """The rule of a one-line field, for values that come outside a request body (a query
+    parameter): raises ValueError with the reason."""
+    return _no_controls_one_line(value)
+
+
+def check_text(value: str) -> str:
+    """The rule of a multi-line text, for content that comes encoded (base64)."""
+    return _no_controls(value)
 
 
 Text = Annotated[str, AfterValidator(_no_controls)]

@@ -136,6 +136,21 @@ class DmpApp(App[None]):
                 )
             )
 
+    def _fatal_error(self) -> None:
+        """An unhandled exception (a bug): Textual's own handler prints the traceback with every
+        frame's local variables — the password just typed, a token, a request body — on the
+        terminal when the app ends. The same traceback, without the local variables."""
+        import rich
+        from rich.segment import Segments
+        from rich.traceback import Traceback
+
+        self.bell()
+        traceback = Traceback(show_locals=False, width=None, suppress=[rich])
+        self._exit_renderables.append(
+            Segments(self.console.render(traceback, self.console.options))
+        )
+        self._close_messages_no_wait()
+
     def on_mount(self) -> None:
         from screens.login import LoginScreen
 

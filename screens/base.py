@@ -21,7 +21,7 @@ from dmptui.explain import explain
 from dmptui.i18n import _
 from screens.keys import key_name
 from screens.widgets.message_log import MessageLog
-from screens.widgets.text import plain
+from screens.widgets.text import LINE_LIMIT, plain
 
 
 def catalogue_bindings(node: Any, screen_key: str) -> None:
@@ -52,7 +52,7 @@ class StatusLine(Static):
             "info": "",
         }
         self.set_classes(f"status-{kind}")
-        self.update(plain(f"{labels[kind]} {text}".strip()))
+        self.update(plain(f"{labels[kind]} {text}".strip(), limit=LINE_LIMIT))
 
 
 class Calls:

@@ -29,7 +29,7 @@ from dmptui.words import (
 )
 from screens.base import Calls, StatusLine
 from screens.widgets.message_log import MessageLog
-from screens.widgets.text import plain
+from screens.widgets.text import CELL_LIMIT, LINE_LIMIT, clip, plain
 
 # --- words -------------------------------------------------------------------------------------
 
@@ -102,14 +102,19 @@ class DocumentScreen(Calls, Screen[None]):
         spec = catalogue.BY_KEY[self.SCREEN_KEY]
         yield Static(plain(catalogue.screen_label(spec)), id="screen-id")
         yield StatusLine(id="status")
-        yield Static(plain("\n".join(metadata_lines(self.doc))), id="doc-meta")
+        yield Static(
+            plain("\n".join(clip(line, LINE_LIMIT) for line in metadata_lines(self.doc))),
+            id="doc-meta",
+        )
         with VerticalScroll(id="doc-body"):
             yield Static(id="doc-text")
         yield MessageLog()
         yield Footer()
 
     def on_mount(self) -> None:
-        self.app.title = _("dmptui — reading “{title}”").format(title=self.doc.title)
+        self.app.title = _("dmptui — reading “{title}”").format(
+            title=clip(self.doc.title, CELL_LIMIT)
+        )
         doc_id = self.doc.id
         self.call(
             _('Opening "{title}"…').format(title=self.doc.title),

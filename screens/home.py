@@ -13,7 +13,7 @@ from textual.widgets.option_list import Option
 from dmptui import catalogue
 from dmptui.i18n import _, pick
 from screens.base import RecordScreen
-from screens.widgets.text import plain
+from screens.widgets.text import LINE_LIMIT, MESSAGE_LIMIT, clip, plain
 
 
 class HomeScreen(RecordScreen):
@@ -69,13 +69,15 @@ class HomeScreen(RecordScreen):
                     "blocked: {blocked}"
                 ).format(**record.counts)
             )
-        self.query_one("#summary", Static).update(plain("\n".join(lines)))
+        self.query_one("#summary", Static).update(
+            plain("\n".join(clip(line, LINE_LIMIT) for line in lines))
+        )
         alerts: list[str] = []
         if notes is not None:
             items = sorted(notes.items, key=lambda n: (not n.emergency, -n.id))
             for n in items[:5]:
                 prefix = _("EMERGENCY ACCESS:") + " " if n.emergency else "• "
-                alerts.append(prefix + pick(n.message))
+                alerts.append(clip(prefix + pick(n.message), MESSAGE_LIMIT))
             if notes.items:
                 alerts.insert(
                     0, _("{n} unread notifications (screen 8):").format(n=len(notes.items))

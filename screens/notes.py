@@ -20,7 +20,7 @@ from dmptui.i18n import _, format_datetime, format_number
 from dmptui.schema import MAX_NOTES
 from screens.base import RecordScreen
 from screens.confirm import ConfirmScreen
-from screens.widgets.text import plain
+from screens.widgets.text import plain, visible
 
 
 class NotesScreen(RecordScreen):
@@ -106,10 +106,14 @@ class NotesScreen(RecordScreen):
         self.call(_("Loading your notes…"), self.client.notes, self._loaded)
 
     def _loaded(self, notes: Any) -> None:
-        self.saved_text = notes.text
+        # A host that cannot be trusted could send control characters (the host refuses them
+        # on input): the text area shows them in visible form, like everything else, and that
+        # form is what counts as saved (so nothing is "unsaved" before the patient types).
+        text = visible(notes.text)
+        self.saved_text = text
         self.saved_at = notes.updated_at
         area = self.area
-        area.load_text(notes.text)
+        area.load_text(text)
         area.read_only = False
         area.move_cursor(area.document.end)  # ready to add to what is there
         area.focus()
@@ -153,7 +157,7 @@ class NotesScreen(RecordScreen):
         self.call(_("Loading your notes…"), self.client.notes, loaded)
 
     def _saved(self, notes: Any) -> None:
-        self.saved_text = notes.text
+        self.saved_text = visible(notes.text)
         self.saved_at = notes.updated_at
         self._show_state()
         self.say("done", _("your notes are saved."))

@@ -14,7 +14,7 @@ from textual.widgets import DataTable
 
 from dmptui.i18n import N_, _, format_datetime, pick
 from screens.base import Calls, RecordScreen
-from screens.widgets.text import plain
+from screens.widgets.text import MESSAGE_LIMIT, plain
 
 PAGE = 100
 NEAR_END = 5
@@ -119,7 +119,12 @@ class NotificationsScreen(RecordScreen):
             about = plain(_(KINDS[n.kind]))
         else:
             about = plain(n.kind)
-        return [plain(format_datetime(n.at)), status, about, plain(pick(n.message))]
+        return [
+            plain(format_datetime(n.at)),
+            status,
+            about,
+            plain(pick(n.message), limit=MESSAGE_LIMIT),
+        ]
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         table = event.data_table

@@ -25,7 +25,7 @@ from dmptui.identifiers import IdentifierError, parse_rpps
 from dmptui.words import PROFESSIONS
 from screens.base import RecordScreen
 from screens.confirm import ConfirmScreen
-from screens.widgets.text import plain
+from screens.widgets.text import CELL_LIMIT, clip, plain
 
 MINE = "mine"
 DIRECTORY = "directory"
@@ -263,9 +263,9 @@ class PractitionersScreen(RecordScreen):
         detail.update(
             plain(
                 _("{name} — {profession} — {facility} — RPPS {rpps} — {status}").format(
-                    name=row.name,
+                    name=clip(row.name, CELL_LIMIT),
                     profession=profession_words(row.profession),
-                    facility=row.facility,
+                    facility=clip(row.facility, CELL_LIMIT),
                     rpps=row.rpps,
                     status=self.links.status(row.rpps, row.may_access),
                 )

@@ -29,7 +29,7 @@ from dmptui.words import (
     parse_day,
 )
 from screens.base import Calls, RecordScreen
-from screens.widgets.text import plain
+from screens.widgets.text import CELL_LIMIT, LINE_LIMIT, clip, plain
 
 PAGE = 50
 NEAR_END = 5  # rows before the end at which the next page is fetched
@@ -226,11 +226,11 @@ class TraceScreen(RecordScreen):
         denied = e.outcome != "allowed"
         return [
             plain(format_datetime(e.at)),
-            plain(who_words(e)),
+            plain(who_words(e), limit=CELL_LIMIT),
             plain(what_words(e.action)),
             plain(mode_words(e.mode), "bold reverse" if emergency else ""),
             plain(outcome_words(e), "bold" if denied else ""),
-            plain(detail_words(e)),
+            plain(detail_words(e), limit=CELL_LIMIT),
         ]
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
@@ -274,6 +274,7 @@ class TraceScreen(RecordScreen):
         lines.append(_("Outcome: {outcome}").format(outcome=outcome_words(e)))
         if detail := detail_words(e):
             lines.append(_("Details: {details}").format(details=detail))
+        lines = [clip(line, LINE_LIMIT) for line in lines]
         self.query_one("#trace-detail", Static).update(plain("\n".join(lines)))
 
     # --- filters ------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from hostkit import Clock, LiveHost, copy_key, copy_sqlite, live_host
+from secretscan import pytest_configure, pytest_sessionfinish  # noqa: F401 - the plugin
 
 from dmptui.host import crypto
 from dmptui.host.context import Host

@@ -39,13 +39,13 @@ class Clock:
 
 
 @contextmanager
-def serve(app: Any) -> Iterator[str]:
+def serve(app: Any, lifespan: str = "on") -> Iterator[str]:
     # IPPROTO_TCP explicitly: asyncio sets TCP_NODELAY only then (else ~40 ms per answer).
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    config = uvicorn.Config(app, log_level="warning", lifespan="on")
+    config = uvicorn.Config(app, log_level="warning", lifespan=lifespan)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
@@ -69,9 +69,11 @@ class LiveHost:
     db_path: Path | None
     data_dir: Path
     clock: Clock
-    creds: dict[str, Any]
-    app: Any
-    http: httpx.Client = field(init=False)
+    # Not in the repr: pytest prints a failing test's fixtures in its report, and these hold the
+    # demo password, the TOTP secret and the practitioners' credentials.
+    creds: dict[str, Any] = field(repr=False)
+    app: Any = field(repr=False)
+    http: httpx.Client = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.http = httpx.Client(base_url=self.url, timeout=30)

@@ -9,6 +9,7 @@ import threading
 import time
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 import keyring.backend
 import keyring.backends.fail
@@ -204,3 +205,65 @@ def test_idle_lock() -> None:
     lock.expire()
     assert lock.expired()
     assert IdleLock().timeout == 900
+
+
+# --- gaps filled: the default bound, and the app itself with a hanging keyring -----------------
+
+
+def test_a_hanging_keyring_is_given_up_within_five_seconds_by_default(home: Path) -> None:
+    """No timeout passed: the default gives up within 5 s (a bound, with room for a slow
+    machine's thread start; not a timing target)."""
+    backend = HangingKeyring()
+    store = TokenStore(backend=backend)
+    try:
+        started = time.monotonic()
+        assert store.save("123", TOKEN) == StoreResult(False, "keyring_timeout")
+        assert time.monotonic() - started < 5.5
+        assert backend.passwords == {}  # nothing written meanwhile
+        assert files_under(home) == []  # and no plain file instead
+    finally:
+        backend.release.set()
+
+
+def test_the_app_stays_usable_and_writes_no_file_when_the_keyring_hangs(
+    host: Any, home: Path
+) -> None:
+    """The TUI with "remember me" on a keyring that never answers: the login screen comes, the
+    login works, the screens answer while the keyring is stuck, the patient is told within the
+    bound that they will not be remembered, and no file anywhere under HOME holds a token."""
+    import asyncio
+
+    import secretscan
+    from tuikit import goto, login, make_app, wait_for
+
+    backend = HangingKeyring()
+    store = TokenStore(backend=backend)
+    told_after: list[float] = []
+
+    async def go() -> None:
+        app = make_app(host, "en", token_store=store)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await wait_for(pilot, lambda: app.screen.__class__.__name__ == "LoginScreen", 8)
+            app.screen.query_one("#remember").value = True
+            await login(pilot, host)
+            started = time.monotonic()
+            await goto(pilot, "documents")  # answers while the keyring thread is stuck
+            await wait_for(
+                pilot, lambda: any("no usable keyring" in m.text for m in app.state.messages), 10
+            )
+            told_after.append(time.monotonic() - started)
+            assert app.is_running
+
+    try:
+        asyncio.run(go())
+    finally:
+        backend.release.set()
+    assert told_after and told_after[0] < 5.5 + 1.0  # the 5 s bound, and the message's way
+    scan = secretscan._scan
+    issued = scan.secrets.tokens if scan is not None else set()
+    assert issued, "no token was issued: the check below would be vacuous"
+    for path in files_under(home):
+        if path.suffix in (".sqlite3", ".sqlite3-wal", ".sqlite3-shm"):
+            continue  # the host's own database (tokens there are digests)
+        data = path.read_bytes()
+        assert not any(t.encode() in data for t in issued), f"a token in plain text: {path}"

@@ -246,3 +246,26 @@ def test_snapshot(screen: str, lang: str, fixed_host: LiveHost, snap_compare: An
         await drawn(pilot)
 
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
+# --- a compromised host: hostile values in the documents list and the trace ---------------------
+
+
+@pytest.mark.parametrize("screen", ["documents", "trace"])
+def test_hostile_snapshot(screen: str, fixed_host: LiveHost, snap_compare: Any) -> None:
+    """The real host behind ``hostilekit``'s middleware: markup painted literally, escapes,
+    bidi overrides, zero-width characters, NUL and C1 controls in visible form, the
+    10,000-character word cut with an ellipsis inside its cell."""
+    from hostilekit import compromised
+
+    with compromised(fixed_host) as h:
+        app = make_app(h, "en")
+
+        async def run_before(pilot: Pilot) -> None:
+            await SCREENS[screen](pilot, h)
+            if screen == "trace":  # emergency accesses only: their reasons are data too
+                await settle(pilot)
+                await pilot.press("e")
+            await drawn(pilot)
+
+        assert snap_compare(app, terminal_size=SIZE, run_before=run_before)

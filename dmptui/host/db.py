@@ -304,9 +304,14 @@ def default_url() -> str:
 
 
 def make_engine(url: str) -> Engine:
+    """``hide_parameters``: a database error's message (logged with its traceback by the
+    server) never carries the statement's values — password hashes, token digests, TOTP
+    secrets, notes, document contents."""
     if url.startswith("sqlite"):
         engine = create_engine(
-            url, connect_args={"timeout": SQLITE_BUSY_MS / 1000, "isolation_level": None}
+            url,
+            connect_args={"timeout": SQLITE_BUSY_MS / 1000, "isolation_level": None},
+            hide_parameters=True,
         )
 
         @event.listens_for(engine, "connect")
@@ -326,7 +331,7 @@ def make_engine(url: str) -> Engine:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=True, hide_parameters=True)
 
 
 def sessionmaker_for(engine: Engine, keyring: Any = None) -> sessionmaker:

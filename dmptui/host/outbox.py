@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import smtplib
 import ssl
 import time
@@ -446,7 +447,9 @@ def _claim(
 
 
 def _describe(exc: BaseException, body: str) -> str:
-    """Type and message, at most 300 characters, with nothing of the body in it."""
+    """Type and message, at most 300 characters, with nothing of the body in it: neither the
+    body, nor one of its lines, nor one of its numbers (a gateway that quotes only the code of a
+    code message, "rejected: 482913", must not put the code in ``last_error``)."""
     text = f"{type(exc).__name__}: {exc}"
     if body:
         text = text.replace(body, "[body]")
@@ -454,4 +457,6 @@ def _describe(exc: BaseException, body: str) -> str:
             line = line.strip()
             if len(line) >= 8:
                 text = text.replace(line, "[body]")
+        for number in sorted(set(re.findall(r"\d{4,}", body)), key=len, reverse=True):
+            text = text.replace(number, "[number]")
     return text[:MAX_ERROR_CHARS]

@@ -28,6 +28,7 @@ from dmptui.explain import BY_REASON
 from dmptui.i18n import N_, _, format_date, format_datetime, format_number, pick
 from dmptui.identifiers import IdentifierError, parse_ins, parse_rpps
 from dmptui.reader.flow import Abort, Back, Failed, Logout, Navigate, Quit, SessionEnded
+from dmptui.reader.text import data_lines
 from dmptui.schema import MAX_NOTES
 
 if TYPE_CHECKING:
@@ -872,7 +873,7 @@ async def open_document(r: Reader, st: Documents, index: int) -> None:
         )
     else:
         r.say("info", _("The text of the document:"))
-        for line in data.decode("utf-8", errors="replace").splitlines():
+        for line in data_lines(data.decode("utf-8", errors="replace")):
             r.say("text", line)
         r.say("info", _("End of the document."))
     while not view.deleted:
@@ -1617,7 +1618,7 @@ async def notes(r: Reader) -> None:
         )
         if st.text.strip():
             r.say("info", _("Your notes:"))
-            for line in st.text.splitlines():
+            for line in data_lines(st.text):
                 r.say("text", line)
             r.say("info", _("End of your notes."))
             if st.updated_at is not None:

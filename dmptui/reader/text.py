@@ -6,11 +6,15 @@ from __future__ import annotations
 
 import re
 
-# C0/C1 controls, DEL, bidirectional overrides and isolates, zero-width characters: the same set
-# as the TUI (tab and line feed are kept; a line of output never holds a line feed).
+# What a terminal would act on, or what changes or hides text without showing itself: C0/C1
+# controls and DEL (tab and line feed are kept; a line of output never holds a line feed), the
+# Arabic letter mark, the Mongolian vowel separator, zero-width characters and direction marks,
+# line and paragraph separators, bidirectional embeddings, overrides and isolates, invisible
+# operators and deprecated format characters, the byte order mark, interlinear annotations, tag
+# characters, and lone surrogates. The TUI (``screens/widgets/text.py``) uses this same rule.
 _INVISIBLE = re.compile(
-    r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069"
-    r"\ufeff]"
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u180e\u200b-\u200f\u2028-\u202e"
+    "\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb\U000e0000-\U000e007f\ud800-\udfff]"
 )
 
 # Glyphs that are read aloud as symbol names ("box drawings light horizontal", "black square",
@@ -50,3 +54,10 @@ def is_glyph(char: str) -> bool:
 def speakable(value: str) -> str:
     """``visible()``, and glyphs read as symbol names replaced by their code point too."""
     return _GLYPHS.sub(_notation, visible(value))
+
+
+def data_lines(value: str) -> list[str]:
+    """Data's own lines: broken at line feeds (and CR LF) only. Not ``str.splitlines()``,
+    which also breaks at U+0085, U+2028, vertical tab, form feed…: those are shown in their
+    visible form, where they are, like every other control character."""
+    return value.replace("\r\n", "\n").split("\n")

@@ -36,6 +36,8 @@ from dmptui.schema import (
     Label,
     Mode,
     NotesOut,
+    check_line,
+    check_text,
 )
 
 router = APIRouter(prefix="/v1/ps", tags=["practitioner"])
@@ -68,6 +70,19 @@ def _record(s: Session, ins: str) -> Record:
     return record
 
 
+def _checked_reason(reason: str | None) -> str | None:
+    """A break-glass reason is stored in the trace and sent to the patient: the rule of a
+    one-line field (no control character, no bidirectional override)."""
+    if reason is None:
+        return None
+    try:
+        return check_line(reason)
+    except ValueError as e:
+        raise ApiError(
+            422, "invalid_input", field="reason", reason="value_error", message=str(e) + "."
+        ) from None
+
+
 def _open(
     s: Session,
     request: Request,
@@ -78,6 +93,7 @@ def _open(
     document_id: str | None = None,
 ) -> tuple[Record, Practitioner, policy.RecordFacts, ledger.Actor, datetime]:
     """Authenticate, find the record, decide access in this mode; trace a refusal."""
+    reason = _checked_reason(reason)
     host = host_of(request)
     now = host.now()
     who = practitioner_call(s, request)
@@ -170,6 +186,23 @@ def deposit(ins: str, body: DepositRequest, request: Request) -> Response:
             raise ApiError(
                 422, "invalid_input", field="content_base64", message="This is not a PDF file."
             )
+        if body.content_type == "text/plain":
+            # Text sent as base64 obeys the rule of text sent as text: UTF-8, no control
+            # character (else the base64 door would let escape sequences in).
+            try:
+                check_text(data.decode("utf-8"))
+            except UnicodeDecodeError:
+                raise ApiError(
+                    422, "invalid_input", field="content_base64", message="Text must be UTF-8."
+                ) from None
+            except ValueError as e:
+                raise ApiError(
+                    422,
+                    "invalid_input",
+                    field="content_base64",
+                    reason="value_error",
+                    message=str(e) + ".",
+                ) from None
     if len(data) > MAX_BODY_BYTES:
         raise ApiError(413, "too_large", field="content", message="A document is at most 10 MB.")
     host = host_of(request)
