@@ -298,15 +298,27 @@ def record_cipher(s: Session, record_id: int, now: datetime | None = None) -> AE
         if now is None:
             raise DecryptionError(f"record {record_id} has no key")
         key = new_data_key()
-        s.add(
-            RecordKey(
+        # Two requests may give a record its first key at once (PostgreSQL, several processes):
+        # the second one's insert does nothing, and it uses the key the first one committed.
+        if s.get_bind().dialect.name == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert
+        created = s.execute(
+            insert(RecordKey)
+            .values(
                 record_id=record_id,
                 wrapped_key=keyring.wrap_record_key(record_id, key),
                 master_key_id=keyring.master.id,
                 created_at=now,
             )
+            .on_conflict_do_nothing(index_elements=["record_id"])
         )
-    else:
+        if not created.rowcount:
+            row = s.get(RecordKey, record_id, populate_existing=True)
+            if row is None:  # pragma: no cover - it was there a moment ago
+                raise DecryptionError(f"record {record_id} has no key")
+    if row is not None:
         key = keyring.unwrap_record_key(record_id, row.wrapped_key, row.master_key_id)
     cipher = AESGCM(key)
     cache[record_id] = cipher
