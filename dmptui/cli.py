@@ -67,14 +67,22 @@ def _demo_text(creds: dict[str, Any], url: str | None = None) -> str:
 
 
 def host_init(args: argparse.Namespace) -> int:
+    from dmptui.host import ledger
     from dmptui.host.db import migrate
 
     url = _db_url(args.db)
     migrate(url)
+    key_path = _data_dir() / ledger.KEY_FILE
+    if os.environ.get(ledger.KEY_ENV):
+        key = f"{ledger.KEY_ENV} (environment)"
+    else:
+        ledger.create_key_file(_data_dir())
+        key = str(key_path)
     _print(
         args,
-        {"database": _safe_url(url), "schema": "up to date"},
-        f"Base prête / Database ready: {_safe_url(url)}",
+        {"database": _safe_url(url), "schema": "up to date", "ledger_key": key},
+        f"Base prête / Database ready: {_safe_url(url)}\n"
+        f"Clé de signature de la trace / Trace signing key: {key}",
     )
     return EXIT_OK
 

@@ -111,6 +111,21 @@ def root(leaves: Sequence[bytes]) -> bytes:
     return fold([h for _, h in stack])
 
 
+def subtree_nodes(leaves: Sequence[bytes]) -> Iterable[tuple[int, int, bytes]]:
+    """Every complete subtree above the leaves, as (level >= 1, index, hash), in the order an
+    append-only store writes them."""
+    stack: list[bytes] = []  # hashes of the complete subtrees along the right edge, per level
+    for i, h in enumerate(leaves):
+        seq = i + 1
+        cur, level = h, 0
+        while seq % 2 == 0:
+            cur = node_hash(stack.pop(), cur)
+            level += 1
+            seq //= 2
+            yield level, seq - 1, cur
+        stack.append(cur)
+
+
 def fold(pieces: Sequence[bytes]) -> bytes:
     """Hash of a right-edge range from its complete subtrees, largest (leftmost) first."""
     h = pieces[-1]

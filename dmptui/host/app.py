@@ -21,6 +21,7 @@ from dmptui.host import lifecycle, outbox
 from dmptui.host.context import ApiError, Host
 from dmptui.host.db import utcnow
 from dmptui.host.routes import auth as auth_routes
+from dmptui.host.routes import ledger as ledger_routes
 from dmptui.host.routes import patient as patient_routes
 from dmptui.host.routes import practitioner as practitioner_routes
 from dmptui.schema import MAX_BODY_BYTES
@@ -111,6 +112,7 @@ def create_app(
     ``maintenance_every`` seconds, a background thread sends due notices, purges and delivers
     the outbox (to ``transport``, default: from the environment, else a file outbox)."""
     host = Host(db_url, data_dir, clock=clock)
+    host.ledger_key  # noqa: B018 - load (or create) the signing key now, not at the first visit
     stop = threading.Event()
 
     @asynccontextmanager
@@ -178,6 +180,7 @@ def create_app(
 
     app.include_router(auth_routes.router)
     app.include_router(patient_routes.router)
+    app.include_router(ledger_routes.router)
     app.include_router(practitioner_routes.router)
     app.add_middleware(BodyLimit)
     return app

@@ -66,6 +66,16 @@ class Host:
         self.engine = make_engine(self.url)
         self.sessions = sessionmaker_for(self.engine)
 
+    @property
+    def ledger_key(self) -> Any:
+        """The trace-checkpoint signing key (``ledger.load_key``), loaded once."""
+        key = self.__dict__.get("_ledger_key")
+        if key is None:
+            from dmptui.host import ledger
+
+            key = self.__dict__["_ledger_key"] = ledger.load_key(self.data_dir)
+        return key
+
     def now(self) -> datetime:
         return self.clock()
 

@@ -20,6 +20,7 @@ from dmptui.host.db import (
     OutboxMessage,
     Record,
     TraceEntry,
+    TraceNode,
 )
 from dmptui.schema import Label, RecordStatus
 
@@ -57,6 +58,7 @@ def erase(s: Session, record: Record, actor: ledger.Actor, now: datetime) -> Non
         LoginChallenge,
         AuthSession,
         OutboxMessage,
+        TraceNode,
         TraceEntry,
     ):
         s.execute(delete(model).where(model.record_id == rid))
