@@ -9,7 +9,8 @@ the app (which checks them). SHA-256, leaf = H(0x00 ‖ data), node = H(0x01 ‖
   ``complete_subtrees`` splits such a range into complete subtrees, ``fold`` combines them.
 - ``verify_inclusion`` / ``verify_consistency``: the verification algorithms of §2.1.3.2 and
   §2.1.4.2 (tested against the transparency-dev test vectors).
-- ``leaf_bytes(entry)``: the canonical bytes of one patient-visible trace entry.
+- ``leaf_bytes(entry)``: the canonical bytes of one patient-visible trace entry;
+  ``checkpoint_message``: the bytes of a signed checkpoint.
 """
 
 from __future__ import annotations
@@ -64,6 +65,15 @@ def iso(at: datetime) -> str:
     if at.tzinfo is None:
         raise ValueError("naive datetime")
     return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+CHECKPOINT_CONTEXT = b"dmptui-trace-checkpoint/v1\n"
+
+
+def checkpoint_message(ins: str, size: int, root_hex: str, signed_at: datetime) -> bytes:
+    """The exact bytes the host signs for a checkpoint of a record's trace (and the app
+    rebuilds to verify): context line, INS, size, root in hex, signing time as ``iso``."""
+    return CHECKPOINT_CONTEXT + f"{ins}\n{size}\n{root_hex}\n{iso(signed_at)}".encode()
 
 
 def leaf_bytes(entry: Any) -> bytes:

@@ -128,8 +128,8 @@ def _complete_subtrees(conn: Connection, record_id: int, seq: int, leaf: bytes) 
     cur, rows = leaf, []
     for level in range(levels):
         cur = merkle.node_hash(have[(level, (seq >> level) - 2)], cur)
-        rows.append({"record_id": record_id, "level": level + 1, "idx": (seq >> (level + 1)) - 1,
-                     "hash": cur})  # fmt: skip
+        idx = (seq >> (level + 1)) - 1
+        rows.append({"record_id": record_id, "level": level + 1, "idx": idx, "hash": cur})
     conn.execute(insert(NODES), rows)
 
 
@@ -227,12 +227,7 @@ def consistency(conn: Connection, record_id: int, first: int, second: int) -> li
 
 KEY_FILE = "ledger.key"
 KEY_ENV = "DMPTUI_LEDGER_KEY"
-CHECKPOINT_CONTEXT = b"dmptui-trace-checkpoint/v1\n"
-
-
-def checkpoint_message(ins: str, size: int, root_hex: str, signed_at: datetime) -> bytes:
-    """The exact bytes signed for a checkpoint (the app rebuilds them to verify)."""
-    return CHECKPOINT_CONTEXT + f"{ins}\n{size}\n{root_hex}\n{merkle.iso(signed_at)}".encode()
+checkpoint_message = merkle.checkpoint_message
 
 
 def key_id(public_raw: bytes) -> str:
