@@ -267,3 +267,61 @@ def test_an_unreachable_host_is_not_called_tampering(host, tmp_path: Path) -> No
     seal = asyncio.run(run())
     assert seal.kind == trace_check.UNAVAILABLE and not seal.failed
     assert "could not be checked this time" in seal.words()
+
+
+# --- the trace screen -------------------------------------------------------------------------
+
+
+def _seal_text(app: Any) -> str:
+    return str(app.screen.query_one("#trace-seal").render())
+
+
+def test_the_trace_screen_shows_the_verified_line(host) -> None:
+    from tuikit import goto, login, make_app, settled, status, wait_for
+
+    async def run() -> None:
+        app = make_app(host, "en")
+        async with app.run_test(size=(140, 40)) as pilot:
+            await login(pilot, host)
+            await goto(pilot, "trace")
+            await settled(pilot)
+            await wait_for(pilot, lambda: "Verified up to entry" in _seal_text(app))
+            top = app.screen.entries[max(app.screen.entries, key=int)]
+            assert _seal_text(app).startswith(f"Verified up to entry {top.seq}, signed at ")
+            assert status(app).startswith("Access trace: 50 entries loaded")
+
+    asyncio.run(run())
+
+
+def test_the_trace_screen_says_the_trace_cannot_be_trusted(host) -> None:
+    from tuikit import goto, login, make_app, settled, status, wait_for
+
+    rid = _record_id(host)
+
+    async def visit(lang: str, tamper: Any = None) -> str:
+        app = make_app(host, lang)
+        async with app.run_test(size=(140, 40)) as pilot:
+            await login(pilot, host)
+            if tamper:
+                tamper()
+            await goto(pilot, "trace")
+            await settled(pilot)
+            await wait_for(pilot, lambda: "…" not in _seal_text(app))
+            if tamper:
+                assert app.screen.query_one("#trace-seal").has_class("seal-failed")
+                assert status(app).startswith(("Error:", "Erreur"))
+            return _seal_text(app)
+
+    assert "Verified up to entry" in asyncio.run(visit("en"))
+    target = host.sql("SELECT max(seq) FROM trace_entries WHERE record_id = :r", {"r": rid})[0][0]
+
+    def change() -> None:
+        host.sql(
+            "UPDATE trace_entries SET actor_name = 'Someone else' WHERE record_id = :r "
+            "AND seq = :s",
+            {"r": rid, "s": target},
+        )
+
+    words = asyncio.run(visit("fr", change))
+    assert f"L'entrée {target} de la trace des accès a été modifiée ou supprimée" in words
+    assert "On ne peut pas se fier à la trace de l'hébergeur." in words

@@ -54,6 +54,7 @@ class ReaderConfig:
     transport: Any = None  # an httpx transport (tests)
     idle_timeout: float = 900.0  # lock after 15 minutes without an answer
     page_size: int = 20
+    data_dir: Path | None = None  # checked trace checkpoints (default: DMPTUI_DATA_DIR, XDG)
 
 
 class Reader:
