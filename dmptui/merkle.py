@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -121,12 +121,17 @@ def root(leaves: Sequence[bytes]) -> bytes:
     return fold([h for _, h in stack])
 
 
-def subtree_nodes(leaves: Sequence[bytes]) -> Iterable[tuple[int, int, bytes]]:
+def subtree_nodes(
+    leaves: Iterable[bytes], start: int = 0, frontier: Sequence[bytes] = ()
+) -> Iterator[tuple[int, int, bytes]]:
     """Every complete subtree above the leaves, as (level >= 1, index, hash), in the order an
-    append-only store writes them."""
-    stack: list[bytes] = []  # hashes of the complete subtrees along the right edge, per level
+    append-only store writes them. To extend a tree of ``start`` leaves, give ``frontier``: the
+    hashes of ``complete_subtrees(0, start)``, largest first."""
+    if len(frontier) != start.bit_count():
+        raise ValueError("the frontier does not match the start size")
+    stack = list(frontier)  # the complete subtrees along the right edge, largest first
     for i, h in enumerate(leaves):
-        seq = i + 1
+        seq = start + i + 1
         cur, level = h, 0
         while seq % 2 == 0:
             cur = node_hash(stack.pop(), cur)

@@ -25,6 +25,7 @@ so the checkpoint taken right after a trace page covers that page's own ``trace.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import os
 import threading
@@ -35,7 +36,7 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
-from sqlalchemy import Connection, and_, insert, or_, select, update
+from sqlalchemy import Connection, TextClause, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from dmptui import merkle
@@ -153,17 +154,32 @@ def node_hashes(
         if level:
             by_level.setdefault(level, []).append(i)
     if by_level:
-        per_level = (and_(NODES.c.level == lv, NODES.c.idx.in_(ix)) for lv, ix in by_level.items())
-        rows = conn.execute(
-            select(NODES.c.level, NODES.c.idx, NODES.c.hash).where(
-                NODES.c.record_id == record_id, or_(*per_level)
-            )
-        )
+        levels = sorted(by_level.items())
+        params: dict[str, int] = {"r": record_id}
+        for k, (lv, ix) in enumerate(levels):
+            params[f"l{k}"] = lv
+            params.update({f"i{k}_{j}": i for j, i in enumerate(ix)})
+        rows = conn.execute(_nodes_query(tuple(len(ix) for _, ix in levels)), params)
         out.update({(level, i): bytes(h) for level, i, h in rows})
     missing = wanted - out.keys()
     if missing:
         raise LedgerDamaged(f"{len(missing)} stored hash(es) missing")
     return out
+
+
+@functools.lru_cache(maxsize=512)
+def _nodes_query(shape: tuple[int, ...]) -> TextClause:
+    """One indexed probe per level, as one statement (an OR of the levels would make SQLite
+    scan all the record's nodes); cached by shape (how many indices per level)."""
+    parts = []
+    for k, count in enumerate(shape):
+        ids = ", ".join(f":i{k}_{j}" for j in range(count))
+        # Only bind-parameter names are formatted in; every value is bound.
+        parts.append(
+            f"SELECT level, idx, hash FROM trace_nodes WHERE record_id = :r AND level = :l{k} "  # noqa: S608
+            f"AND idx IN ({ids})"
+        )
+    return text(" UNION ALL ".join(parts))
 
 
 def _ranges_hashes(conn: Connection, record_id: int, ranges: list[tuple[int, int]]) -> list[bytes]:

@@ -3,7 +3,9 @@ and consistency proofs (see ``dmptui.host.ledger``).
 
 None of these reads health data (hashes and sizes only), so none is traced: the checkpoint taken
 right after a trace page covers that page's own ``trace.read`` entry, and checking does not grow
-the trace it checks. A refusal (closed or erased record) is traced by ``patient_call`` as usual.
+the trace it checks. They are not activity either (the app checks in the background): they do not
+extend the session's idle time, and an accepted one writes nothing. A refusal (closed or erased
+record) is traced by ``patient_call`` as usual.
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ def ledger_key(request: Request) -> LedgerKeyOut:
 def checkpoint(request: Request) -> CheckpointOut:
     host = host_of(request)
     with host.tx() as s:
-        call = patient_call(s, request, "trace.read")
+        call = patient_call(s, request, "trace.read", touch=False)
         size = call.record.trace_size
         root_hex = ledger.root(s.connection(), call.record.id, size).hex()
         signed_at = host.now()
@@ -66,7 +68,7 @@ def inclusion(
         raise _bad("seq", f"Ask for at most {MAX_PROOF_SEQS} entries at a time.")
     host = host_of(request)
     with host.tx() as s:
-        call = patient_call(s, request, "trace.read")
+        call = patient_call(s, request, "trace.read", touch=False)
         if size > call.record.trace_size:
             raise _bad("size", "The trace is not that long.")
         if any(not 1 <= q <= size for q in seq):
@@ -88,7 +90,7 @@ def consistency(
         raise _bad("first", "first must not be larger than second.")
     host = host_of(request)
     with host.tx() as s:
-        call = patient_call(s, request, "trace.read")
+        call = patient_call(s, request, "trace.read", touch=False)
         if second > call.record.trace_size:
             raise _bad("second", "The trace is not that long.")
         try:
