@@ -94,6 +94,34 @@ def test_each_visit_is_verified_and_covers_its_own_page(host, tmp_path: Path) ->
     assert "signature" in entry["records"][host.ins]
 
 
+def test_entries_hidden_until_a_consultation_are_proved_by_their_hash(host, tmp_path) -> None:
+    p = _patient(host, tmp_path)
+    assert p.visit().verified
+    with host.ps("author") as ps:
+        r = ps.post(
+            f"/v1/ps/records/{host.ins}/documents",
+            json={
+                "type": "11488-4",
+                "title": "Résultat à annoncer",
+                "content": "Texte.",
+                "labels": ["INVISIBLE_PATIENT"],
+            },
+        )
+        assert r.status_code == 201, r.text
+    _activity(host, 2)
+    seal = p.visit()
+    assert seal.verified, seal
+    seqs = [e.seq for e in p.page]
+    hidden = sorted(set(range(min(seqs), max(seqs) + 1)) - set(seqs))
+    assert hidden, "the deposit's entry is not on the patient's page"
+    # ...and deleting that hidden entry is noticed all the same.
+    host.sql(
+        "DELETE FROM trace_entries WHERE record_id = :r AND seq = :s",
+        {"r": _record_id(host), "s": hidden[0]},
+    )
+    _assert_untrusted(p.visit(), trace_check.ENTRY, trace_check.FORK)
+
+
 def _assert_untrusted(seal: Seal, *kinds: str) -> None:
     assert seal.kind in kinds, seal
     assert seal.failed and not seal.verified
