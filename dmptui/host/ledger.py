@@ -36,7 +36,7 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
-from sqlalchemy import Connection, TextClause, insert, select, text, update
+from sqlalchemy import Connection, TextClause, insert, text, update
 from sqlalchemy.orm import Session
 
 from dmptui import merkle
@@ -137,30 +137,24 @@ def _complete_subtrees(conn: Connection, record_id: int, seq: int, leaf: bytes) 
 def node_hashes(
     conn: Connection, record_id: int, wanted: Iterable[tuple[int, int]]
 ) -> dict[tuple[int, int], bytes]:
-    """The stored hashes of complete subtrees (level, idx), in two queries at most. Raises
-    ``LedgerDamaged`` if one is missing."""
+    """The stored hashes of complete subtrees (level, idx), in one statement: the leaves from
+    ``trace_entries``, the rest from ``trace_nodes``. Raises ``LedgerDamaged`` if one is
+    missing."""
     wanted = set(wanted)
-    out: dict[tuple[int, int], bytes] = {}
-    leaves = sorted(i + 1 for level, i in wanted if level == 0)
-    if leaves:
-        rows = conn.execute(
-            select(ENTRIES.c.seq, ENTRIES.c.leaf_hash).where(
-                ENTRIES.c.record_id == record_id, ENTRIES.c.seq.in_(leaves)
-            )
-        )
-        out.update({(0, seq - 1): bytes(h) for seq, h in rows})
+    if not wanted:
+        return {}
     by_level: dict[int, list[int]] = {}
     for level, i in wanted:
-        if level:
-            by_level.setdefault(level, []).append(i)
-    if by_level:
-        levels = sorted(by_level.items())
-        params: dict[str, int] = {"r": record_id}
-        for k, (lv, ix) in enumerate(levels):
+        by_level.setdefault(level, []).append(i + 1 if level == 0 else i)
+    levels = sorted(by_level.items())
+    params: dict[str, int] = {"r": record_id}
+    for k, (lv, ix) in enumerate(levels):
+        if lv:
             params[f"l{k}"] = lv
-            params.update({f"i{k}_{j}": i for j, i in enumerate(ix)})
-        rows = conn.execute(_nodes_query(tuple(len(ix) for _, ix in levels)), params)
-        out.update({(level, i): bytes(h) for level, i, h in rows})
+        params.update({f"i{k}_{j}": i for j, i in enumerate(ix)})
+    shape = tuple((lv == 0, len(ix)) for lv, ix in levels)
+    rows = conn.execute(_nodes_query(shape), params)
+    out = {(level, i): bytes(h) for level, i, h in rows}
     missing = wanted - out.keys()
     if missing:
         raise LedgerDamaged(f"{len(missing)} stored hash(es) missing")
@@ -168,17 +162,23 @@ def node_hashes(
 
 
 @functools.lru_cache(maxsize=512)
-def _nodes_query(shape: tuple[int, ...]) -> TextClause:
+def _nodes_query(shape: tuple[tuple[bool, int], ...]) -> TextClause:
     """One indexed probe per level, as one statement (an OR of the levels would make SQLite
-    scan all the record's nodes); cached by shape (how many indices per level)."""
+    scan all the record's nodes); cached by shape (leaf level or not, how many indices)."""
     parts = []
-    for k, count in enumerate(shape):
+    # Only bind-parameter names are formatted in; every value is bound.
+    for k, (leaves, count) in enumerate(shape):
         ids = ", ".join(f":i{k}_{j}" for j in range(count))
-        # Only bind-parameter names are formatted in; every value is bound.
-        parts.append(
-            f"SELECT level, idx, hash FROM trace_nodes WHERE record_id = :r AND level = :l{k} "  # noqa: S608
-            f"AND idx IN ({ids})"
-        )
+        if leaves:
+            parts.append(
+                f"SELECT 0 AS level, seq - 1 AS idx, leaf_hash AS hash FROM trace_entries "  # noqa: S608
+                f"WHERE record_id = :r AND seq IN ({ids})"
+            )
+        else:
+            parts.append(
+                f"SELECT level, idx, hash FROM trace_nodes WHERE record_id = :r "  # noqa: S608
+                f"AND level = :l{k} AND idx IN ({ids})"
+            )
     return text(" UNION ALL ".join(parts))
 
 
