@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import base64
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
+from pydantic import TypeAdapter
 
 from dmptui.host import ledger
 from dmptui.host.context import ApiError
-from dmptui.host.routes.common import host_of, patient_call
+from dmptui.host.routes.common import host_of, json_response, patient_call
 from dmptui.schema import (
     MAX_PROOF_SEQS,
     CheckpointOut,
@@ -26,6 +27,10 @@ from dmptui.schema import (
 )
 
 router = APIRouter(prefix="/v1", tags=["trace log"])
+
+# Answers are serialised once from the models built here (``json_response``): the routes'
+# ``response_model`` documents them without a second validation on every call.
+_PROOFS = TypeAdapter(list[InclusionProofOut])
 
 
 def _bad(field: str, message: str) -> ApiError:
@@ -39,7 +44,7 @@ def ledger_key(request: Request) -> LedgerKeyOut:
 
 
 @router.get("/record/trace/checkpoint", response_model=CheckpointOut)
-def checkpoint(request: Request) -> CheckpointOut:
+def checkpoint(request: Request) -> Response:
     host = host_of(request)
     with host.tx() as s:
         call = patient_call(s, request, "trace.read", touch=False)
@@ -48,13 +53,15 @@ def checkpoint(request: Request) -> CheckpointOut:
         signed_at = host.now()
         key = host.ledger_key
         message = ledger.checkpoint_message(call.record.ins, size, root_hex, signed_at)
-        return CheckpointOut(
-            ins=call.record.ins,
-            tree_size=size,
-            root_hash=root_hex,
-            signed_at=signed_at,
-            key_id=key.key_id,
-            signature=base64.b64encode(key.sign(message)).decode(),
+        return json_response(
+            CheckpointOut(
+                ins=call.record.ins,
+                tree_size=size,
+                root_hash=root_hex,
+                signed_at=signed_at,
+                key_id=key.key_id,
+                signature=base64.b64encode(key.sign(message)).decode(),
+            )
         )
 
 
@@ -63,7 +70,7 @@ def inclusion(
     request: Request,
     size: int = Query(..., ge=1),
     seq: list[int] = Query(..., description=f"up to {MAX_PROOF_SEQS} entries"),
-) -> list[InclusionProofOut]:
+) -> Response:
     if len(seq) > MAX_PROOF_SEQS:
         raise _bad("seq", f"Ask for at most {MAX_PROOF_SEQS} entries at a time.")
     host = host_of(request)
@@ -74,18 +81,19 @@ def inclusion(
         if any(not 1 <= q <= size for q in seq):
             raise _bad("seq", "Each entry must be between 1 and size.")
         proofs = ledger.inclusion(s.connection(), call.record.id, size, seq)
-        return [
+        items = [
             InclusionProofOut(
                 seq=q, leaf_index=q - 1, leaf_hash=leaf.hex(), path=[h.hex() for h in path]
             )
             for q, leaf, path in proofs
         ]
+        return Response(_PROOFS.dump_json(items), media_type="application/json")
 
 
 @router.get("/record/trace/proof/consistency", response_model=ConsistencyProofOut)
 def consistency(
     request: Request, first: int = Query(..., ge=1), second: int = Query(..., ge=1)
-) -> ConsistencyProofOut:
+) -> Response:
     if first > second:
         raise _bad("first", "first must not be larger than second.")
     host = host_of(request)
@@ -97,4 +105,5 @@ def consistency(
             path = ledger.consistency(s.connection(), call.record.id, first, second)
         except ledger.LedgerDamaged:
             path = []  # what the host cannot prove, the app reports as not proven
-        return ConsistencyProofOut(first=first, second=second, path=[h.hex() for h in path])
+        out = ConsistencyProofOut(first=first, second=second, path=[h.hex() for h in path])
+        return json_response(out)
