@@ -282,7 +282,7 @@ def fill_database(
     patient_name = creds["patient"].get("name")
     for k in range(n_new):
         seq = trace_size + k + 1
-        at = sqlite_time(start + step * (k + 1))
+        at = start + step * (k + 1)
         mode, outcome, reason, doc = "normal", "allowed", None, None
         if k % 3 == 0:
             who: tuple[Any, ...] = ("patient", None, patient_name, None, None)
@@ -296,7 +296,23 @@ def fill_database(
             if doc_ids and k % 3 == 1:
                 doc = doc_ids[k % len(doc_ids)]
         action = "document.read" if doc else "documents.list"
-        entries.append((rid, seq, at, *who, action, doc, mode, outcome, reason))
+        role, rpps, name, profession, facility = who
+        entries.append(
+            {
+                "seq": seq,
+                "at": at,
+                "actor_role": role,
+                "actor_rpps": rpps,
+                "actor_name": name,
+                "actor_profession": profession,
+                "actor_facility": facility,
+                "action": action,
+                "document_id": doc,
+                "mode": mode,
+                "outcome": outcome,
+                "reason": reason,
+            }
+        )
     with conn:
         conn.executemany(
             "INSERT INTO documents (id, record_id, type, title, author_rpps, facility, care_date,"
@@ -305,13 +321,11 @@ def fill_database(
             docs,
         )
         conn.executemany("INSERT INTO document_bodies (document_id, data) VALUES (?, ?)", bodies)
-        conn.executemany(
-            "INSERT INTO trace_entries (record_id, seq, at, actor_role, actor_rpps, actor_name,"
-            " actor_profession, actor_facility, action, document_id, mode, outcome, reason)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            entries,
-        )
-        conn.execute("UPDATE records SET trace_size = ? WHERE id = ?", (trace_size + n_new, rid))
+        # Leaf hashes and the Merkle tree's nodes too, with the host's hashing.
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        from ledger_bench import extend_trace
+
+        extend_trace(conn, rid, entries)
     counts = {
         "documents": conn.execute(
             "SELECT count(*) FROM documents WHERE record_id = ?", (rid,)

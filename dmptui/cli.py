@@ -67,7 +67,7 @@ def _demo_text(creds: dict[str, Any], url: str | None = None) -> str:
 
 
 def host_init(args: argparse.Namespace) -> int:
-    from dmptui.host import crypto
+    from dmptui.host import crypto, ledger
     from dmptui.host.context import Host
     from dmptui.host.db import migrate
 
@@ -77,18 +77,25 @@ def host_init(args: argparse.Namespace) -> int:
     migrate(url, crypto.host_keyring(data_dir))
     Host(url, data_dir).engine.dispose()  # refuses a key that did not write this database
     where = crypto.ENV_VAR if os.environ.get(crypto.ENV_VAR) else str(crypto.key_path(data_dir))
+    if os.environ.get(ledger.KEY_ENV):
+        signing = f"{ledger.KEY_ENV} (environment)"
+    else:
+        ledger.create_key_file(data_dir)
+        signing = str(data_dir / ledger.KEY_FILE)
     _print(
         args,
         {
             "database": _safe_url(url),
             "schema": "up to date",
             "master_key": {"id": master.id, "where": where, "created": created},
+            "ledger_key": signing,
         },
         f"Base prête / Database ready: {_safe_url(url)}\n"
         f"Clé maîtresse / Master key: {master.id} ({where}"
         + (", créée / created" if created else "")
         + "). Sauvegardez-la à part : sans elle, les données sont illisibles. / Back it up "
-        "separately: without it the data cannot be read.",
+        "separately: without it the data cannot be read.\n"
+        f"Clé de signature de la trace / Trace signing key: {signing}",
     )
     return EXIT_OK
 

@@ -38,7 +38,7 @@ from typing import Any, TypeVar
 from urllib.parse import quote
 
 import httpx
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, RootModel, ValidationError
 
 from dmptui import __version__
 from dmptui.explain import STALE_TEXT
@@ -47,10 +47,14 @@ from dmptui.schema import (
     API_PREFIX,
     DEVICE_HEADER,
     AuthorisationRequest,
+    CheckpointOut,
+    ConsistencyProofOut,
     DirectoryPage,
     DocumentOut,
     DocumentPage,
     ErrorBody,
+    InclusionProofOut,
+    LedgerKeyOut,
     LifecycleDone,
     LoginChallenge,
     LoginRequest,
@@ -310,6 +314,10 @@ def _params(**values: Any) -> dict[str, str]:
         else:
             out[key] = str(value)
     return out
+
+
+class _InclusionList(RootModel[list[InclusionProofOut]]):
+    pass
 
 
 class _Gone:
@@ -767,6 +775,27 @@ class Client:
 
     async def oppositions(self) -> Oppositions:
         return await self._get_tagged("/record/oppositions", Oppositions, "oppositions")
+
+    # --- the trace as a verifiable log (checked by dmptui.trace_check) -------------------
+
+    async def ledger_key(self) -> LedgerKeyOut:
+        """The host's public key for trace checkpoints (no login needed)."""
+        return self._model(await self._send("GET", "/ledger/key"), LedgerKeyOut)
+
+    async def trace_checkpoint(self) -> CheckpointOut:
+        return await self._get("/record/trace/checkpoint", CheckpointOut)
+
+    async def trace_inclusion(self, size: int, seqs: list[int]) -> list[InclusionProofOut]:
+        """Inclusion proofs of entries ``seqs`` (at most ``MAX_PROOF_SEQS``) in the tree of
+        ``size`` entries. An entry the host cannot prove is left out of the answer."""
+        params: Any = [("size", str(size))] + [("seq", str(q)) for q in seqs]
+        response = await self._call("GET", "/record/trace/proof/inclusion", params=params)
+        return self._model(response, _InclusionList).root
+
+    async def trace_consistency(self, first: int, second: int) -> ConsistencyProofOut:
+        return await self._get(
+            "/record/trace/proof/consistency", ConsistencyProofOut, first=first, second=second
+        )
 
     async def set_oppositions(self, break_glass: bool, regulation: bool) -> Oppositions:
         """Needs a fresh step-up."""

@@ -295,6 +295,45 @@ class TracePage(BaseModel):
     next_cursor: str | None
 
 
+# --- the trace as a verifiable log (dmptui.merkle, dmptui.host.ledger) ---
+
+MAX_PROOF_SEQS = 100  # entries per inclusion request
+
+HexHash = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+
+
+class LedgerKeyOut(BaseModel):
+    """The host's public key for trace checkpoints (Ed25519, raw 32 bytes in base64)."""
+
+    algorithm: Literal["Ed25519"] = "Ed25519"
+    key_id: str
+    public_key: str
+
+
+class CheckpointOut(BaseModel):
+    """A signed statement: the record's trace has ``tree_size`` entries and this root."""
+
+    ins: str
+    tree_size: int = Field(ge=0)
+    root_hash: HexHash
+    signed_at: datetime
+    key_id: str
+    signature: str  # base64
+
+
+class InclusionProofOut(BaseModel):
+    seq: int = Field(ge=1)
+    leaf_index: int = Field(ge=0)
+    leaf_hash: HexHash  # the host's; the app recomputes it for the entries it shows
+    path: list[HexHash]
+
+
+class ConsistencyProofOut(BaseModel):
+    first: int = Field(ge=1)
+    second: int = Field(ge=1)
+    path: list[HexHash]
+
+
 class NotesIn(Strict):
     text: Text = Field(max_length=MAX_NOTES)
 

@@ -54,6 +54,7 @@ class AppConfig:
     idle_timeout: float = 900.0  # lock after 15 minutes without a key press
     device_id: str = ""  # a stable random id for this install (not a secret)
     theme: str = ""  # "dark", "light" or "high-contrast" (config file); DMPTUI_THEME wins
+    data_dir: Path | None = None  # checked trace checkpoints (default: DMPTUI_DATA_DIR, XDG)
 
 
 @dataclass

@@ -30,6 +30,7 @@ from dmptui.words import (
 )
 from screens.base import Calls, RecordScreen
 from screens.widgets.text import CELL_LIMIT, LINE_LIMIT, clip, plain
+from screens.widgets.trace_seal import TraceSeal
 
 PAGE = 50
 NEAR_END = 5  # rows before the end at which the next page is fetched
@@ -150,6 +151,7 @@ class TraceScreen(RecordScreen):
                 yield Input(id="trace-until", max_length=10, restrict=r"[0-9-]*")
                 yield Button(_("Apply"), id="trace-apply", variant="primary")
                 yield Button(_("Show everything"), id="trace-clear")
+        yield TraceSeal()
         yield DataTable(id="trace-table", cursor_type="row", zebra_stripes=True)
         yield Static(id="trace-detail", classes="detail")
 
@@ -202,6 +204,7 @@ class TraceScreen(RecordScreen):
             self.entries[key] = e
             table.add_row(*self._cells(e), key=key, height=None)
         self.next_cursor = page.next_cursor
+        self.query_one(TraceSeal).check(page.items, complete=not self.filter.active)
         n = len(self.entries)
         if n == 0:
             text = (

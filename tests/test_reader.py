@@ -549,6 +549,9 @@ def test_trace_with_an_emergency_entry_and_refusing_break_glass(
     s.line("Showing every entry.")
     s.match(r"Entries 1 to 20(,| of \d+,) newest first.* n: next, p: previous, a number: details\.")
     s.match(r"1\. On .+, you read the access trace, in normal mode: allowed\.")
+    s.line("Also: f: filter, e: emergency accesses only.")
+    # The same line as the trace screen's seal: the host's signed trace was checked.
+    s.match(r"Verified up to entry \d+, signed at .+\.")
     # Emergency accesses only: the seeded break-glass access, in one sentence.
     s.answer("e")
     s.lines(

@@ -195,6 +195,14 @@ def at_screen(key: str) -> Step:
     return step
 
 
+async def at_trace(pilot: Pilot, host: LiveHost) -> None:
+    """The trace, once its seal says the signed trace was checked (not "Checking…")."""
+    await at_screen("trace")(pilot, host)
+    await wait_for(
+        pilot, lambda: "…" not in str(pilot.app.screen.query_one("#trace-seal").render())
+    )
+
+
 async def at_document(pilot: Pilot, host: LiveHost) -> None:
     await at_screen("documents")(pilot, host)
     await settle(pilot)
@@ -225,7 +233,7 @@ SCREENS: dict[str, Step] = {
     "documents": at_screen("documents"),
     "document_view": at_document,
     "practitioners": at_screen("practitioners"),
-    "trace": at_screen("trace"),
+    "trace": at_trace,
     "emergency": at_screen("emergency"),
     "record": at_screen("record"),
     "notes": at_screen("notes"),

@@ -13,6 +13,7 @@ from screens.app import AppConfig, DmpApp
 
 def make_app(host: LiveHost, lang: str = "en", **config: Any) -> DmpApp:
     i18n.set_language(lang)
+    config.setdefault("data_dir", host.data_dir.parent / "app")  # the app's, per test
     return DmpApp(AppConfig(host_url=host.url, lang=lang, ins=host.ins, **config))
 
 

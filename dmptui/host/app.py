@@ -23,6 +23,7 @@ from dmptui.host import concurrency, crypto, lifecycle, outbox
 from dmptui.host.context import ApiError, Host
 from dmptui.host.db import utcnow
 from dmptui.host.routes import auth as auth_routes
+from dmptui.host.routes import ledger as ledger_routes
 from dmptui.host.routes import patient as patient_routes
 from dmptui.host.routes import practitioner as practitioner_routes
 from dmptui.schema import MAX_BODY_BYTES
@@ -142,6 +143,7 @@ def create_app(
     The master key: ``master_key``, else ``DMPTUI_MASTER_KEY``, else ``<data_dir>/master.key``;
     a missing or wrong key raises ``crypto.MasterKeyError`` here, before anything is served."""
     host = Host(db_url, data_dir, clock=clock, master_key=master_key)
+    host.ledger_key  # noqa: B018 - load (or create) the signing key now, not at the first visit
     stop = threading.Event()
 
     @asynccontextmanager
@@ -221,6 +223,7 @@ def create_app(
 
     app.include_router(auth_routes.router)
     app.include_router(patient_routes.router)
+    app.include_router(ledger_routes.router)
     app.include_router(practitioner_routes.router)
     app.add_middleware(BodyLimit)
     app.add_middleware(ProcessTag)

@@ -113,6 +113,16 @@ class Host:
         """After an erasure: leave no older page copy in SQLite's -wal file."""
         checkpoint(self.engine)
 
+    @property
+    def ledger_key(self) -> Any:
+        """The trace-checkpoint signing key (``ledger.load_key``), loaded once."""
+        key = self.__dict__.get("_ledger_key")
+        if key is None:
+            from dmptui.host import ledger
+
+            key = self.__dict__["_ledger_key"] = ledger.load_key(self.data_dir)
+        return key
+
     def now(self) -> datetime:
         return self.clock()
 

@@ -170,7 +170,23 @@ class TraceEntry(Base):
     mode: Mapped[str] = mapped_column(String(12), default="normal")
     outcome: Mapped[str] = mapped_column(String(8))
     reason: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    # RFC 9162 leaf hash of the entry as the patient sees it (dmptui.merkle.entry_hash).
+    leaf_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
     __table_args__ = (UniqueConstraint("record_id", "seq", name="uq_trace_record_seq"),)
+
+
+class TraceNode(Base):
+    """The record's trace as a Merkle tree: the hash of every complete subtree above the leaves
+    (level >= 1; leaves are ``TraceEntry.leaf_hash``), subtree ``idx`` at ``level`` covering
+    entries ``idx * 2**level + 1 ..= (idx + 1) * 2**level``. Written as subtrees complete."""
+
+    __tablename__ = "trace_nodes"
+    record_id: Mapped[int] = mapped_column(
+        ForeignKey("records.id"), primary_key=True, autoincrement=False
+    )
+    level: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    idx: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    hash: Mapped[bytes] = mapped_column(LargeBinary(32))
 
 
 class Notification(Base):

@@ -1,19 +1,46 @@
-"""The access trace: one append-only entry per read or change, allowed or denied.
+"""The access trace: one append-only entry per read or change, allowed or denied, kept as a
+Merkle log the patient's app can verify.
 
 ``append`` runs inside the caller's transaction, so the entry and the change it records commit
 or roll back together. Entries hold who, when, what, which document id, which mode, the outcome:
 never a title or content.
+
+The log (RFC 9162 hashing, ``dmptui.merkle``): each entry stores its leaf hash (the hash of the
+entry exactly as the patient's API shows it), and ``trace_nodes`` the hash of every complete
+subtree, written as it completes (amortised one node per append, at most log2(n) reads and
+writes for one append). The root at any size and the inclusion and consistency proofs are
+then made from O(log n) stored hashes, never by reading the whole trace.
+
+Checkpoints are signed with the host's Ed25519 ledger key: ``<data_dir>/ledger.key`` (mode
+0600, base64 of the 32-byte private key) or the environment variable ``DMPTUI_LEDGER_KEY``
+(same encoding). ``dmptui host init`` creates the file; a host that starts without one creates
+it then (tests and a first ``serve``), so the key must be backed up with the data dir: a new key
+makes every patient's app say the host's key changed. The signed message binds the record:
+``dmptui-trace-checkpoint/v1\n<INS>\n<size>\n<root hex>\n<signed_at ISO>``.
+
+Reading a checkpoint or a proof is not a read of health data (hashes only): it is not traced,
+so the checkpoint taken right after a trace page covers that page's own ``trace.read`` entry.
 """
 
 from __future__ import annotations
 
+import base64
+import functools
+import hashlib
+import os
+import threading
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
-from sqlalchemy import insert, update
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from sqlalchemy import Connection, TextClause, insert, text, update
 from sqlalchemy.orm import Session
 
-from dmptui.host.db import Practitioner, Record, TraceEntry
+from dmptui import merkle
+from dmptui.host.db import Practitioner, Record, TraceEntry, TraceNode
 
 
 @dataclass(frozen=True)
@@ -74,5 +101,203 @@ def append(
         "outcome": "allowed" if allowed else "denied",
         "reason": (reason or None) if reason != "ok" else None,
     }
+    leaf = merkle.entry_hash(values)
+    values["leaf_hash"] = leaf
     conn.execute(insert(TraceEntry.__table__), values)
+    _complete_subtrees(conn, record_id, seq, leaf)
     return seq
+
+
+# --- the Merkle tree -----------------------------------------------------------------------
+
+ENTRIES = TraceEntry.__table__
+NODES = TraceNode.__table__
+
+
+class LedgerDamaged(Exception):
+    """A hash the tree needs is not in the database (rows deleted behind the host's back)."""
+
+
+def _complete_subtrees(conn: Connection, record_id: int, seq: int, leaf: bytes) -> None:
+    """Write the subtrees that entry ``seq`` completes: as many as ``seq`` has trailing zero
+    bits (none for odd ``seq``), each from its left sibling (read) and the one just made."""
+    levels = (seq & -seq).bit_length() - 1
+    if not levels:
+        return
+    wanted = [(level, (seq >> level) - 2) for level in range(levels)]
+    have = node_hashes(conn, record_id, wanted)
+    cur, rows = leaf, []
+    for level in range(levels):
+        cur = merkle.node_hash(have[(level, (seq >> level) - 2)], cur)
+        idx = (seq >> (level + 1)) - 1
+        rows.append({"record_id": record_id, "level": level + 1, "idx": idx, "hash": cur})
+    conn.execute(insert(NODES), rows)
+
+
+def node_hashes(
+    conn: Connection, record_id: int, wanted: Iterable[tuple[int, int]]
+) -> dict[tuple[int, int], bytes]:
+    """The stored hashes of complete subtrees (level, idx), in one statement: the leaves from
+    ``trace_entries``, the rest from ``trace_nodes``. Raises ``LedgerDamaged`` if one is
+    missing."""
+    wanted = set(wanted)
+    if not wanted:
+        return {}
+    by_level: dict[int, list[int]] = {}
+    for level, i in wanted:
+        by_level.setdefault(level, []).append(i + 1 if level == 0 else i)
+    levels = sorted(by_level.items())
+    params: dict[str, int] = {"r": record_id}
+    for k, (lv, ix) in enumerate(levels):
+        if lv:
+            params[f"l{k}"] = lv
+        params.update({f"i{k}_{j}": i for j, i in enumerate(ix)})
+    shape = tuple((lv == 0, len(ix)) for lv, ix in levels)
+    rows = conn.execute(_nodes_query(shape), params)
+    out = {(level, i): bytes(h) for level, i, h in rows}
+    missing = wanted - out.keys()
+    if missing:
+        raise LedgerDamaged(f"{len(missing)} stored hash(es) missing")
+    return out
+
+
+@functools.lru_cache(maxsize=512)
+def _nodes_query(shape: tuple[tuple[bool, int], ...]) -> TextClause:
+    """One indexed probe per level, as one statement (an OR of the levels would make SQLite
+    scan all the record's nodes); cached by shape (leaf level or not, how many indices)."""
+    parts = []
+    # Only bind-parameter names are formatted in; every value is bound.
+    for k, (leaves, count) in enumerate(shape):
+        ids = ", ".join(f":i{k}_{j}" for j in range(count))
+        if leaves:
+            parts.append(
+                f"SELECT 0 AS level, seq - 1 AS idx, leaf_hash AS hash FROM trace_entries "  # noqa: S608
+                f"WHERE record_id = :r AND seq IN ({ids})"
+            )
+        else:
+            parts.append(
+                f"SELECT level, idx, hash FROM trace_nodes WHERE record_id = :r "  # noqa: S608
+                f"AND level = :l{k} AND idx IN ({ids})"
+            )
+    return text(" UNION ALL ".join(parts))
+
+
+def _ranges_hashes(conn: Connection, record_id: int, ranges: list[tuple[int, int]]) -> list[bytes]:
+    pieces = [merkle.complete_subtrees(a, b) for a, b in ranges]
+    have = node_hashes(conn, record_id, (p for ps in pieces for p in ps))
+    return [merkle.fold([have[p] for p in ps]) for ps in pieces]
+
+
+def root(conn: Connection, record_id: int, size: int) -> bytes:
+    if size == 0:
+        return merkle.EMPTY_ROOT
+    return _ranges_hashes(conn, record_id, [(0, size)])[0]
+
+
+def inclusion(
+    conn: Connection, record_id: int, size: int, seqs: Iterable[int]
+) -> list[tuple[int, bytes, list[bytes]]]:
+    """(seq, leaf hash, path) for each entry of ``seqs`` in the tree of ``size`` entries, all
+    from one batch of reads. An entry whose hashes are missing is left out."""
+    seqs = sorted(set(seqs))
+    plans = {seq: merkle.inclusion_ranges(seq - 1, size) for seq in seqs}
+    wanted = {(0, seq - 1) for seq in seqs}
+    for ranges in plans.values():
+        for a, b in ranges:
+            wanted.update(merkle.complete_subtrees(a, b))
+    try:
+        have = node_hashes(conn, record_id, wanted)
+    except LedgerDamaged:
+        have = _partial(conn, record_id, wanted)
+    out = []
+    for seq in seqs:
+        try:
+            leaf = have[(0, seq - 1)]
+            path = [
+                merkle.fold([have[p] for p in merkle.complete_subtrees(a, b)])
+                for a, b in plans[seq]
+            ]
+        except KeyError:
+            continue  # damaged: the app reports the entry as missing
+        out.append((seq, leaf, path))
+    return out
+
+
+def _partial(
+    conn: Connection, record_id: int, wanted: set[tuple[int, int]]
+) -> dict[tuple[int, int], bytes]:
+    out = {}
+    for key in wanted:
+        try:
+            out.update(node_hashes(conn, record_id, [key]))
+        except LedgerDamaged:
+            pass
+    return out
+
+
+def consistency(conn: Connection, record_id: int, first: int, second: int) -> list[bytes]:
+    return _ranges_hashes(conn, record_id, merkle.consistency_ranges(first, second))
+
+
+# --- the signing key -----------------------------------------------------------------------
+
+KEY_FILE = "ledger.key"
+KEY_ENV = "DMPTUI_LEDGER_KEY"
+checkpoint_message = merkle.checkpoint_message
+
+
+def key_id(public_raw: bytes) -> str:
+    return hashlib.sha256(public_raw).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class LedgerKey:
+    private: Ed25519PrivateKey
+
+    @property
+    def public_raw(self) -> bytes:
+        return self.private.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+
+    @property
+    def key_id(self) -> str:
+        return key_id(self.public_raw)
+
+    def sign(self, message: bytes) -> bytes:
+        return self.private.sign(message)
+
+
+def _decode_key(text: str) -> LedgerKey:
+    raw = base64.b64decode(text.strip(), validate=True)
+    if len(raw) != 32:
+        raise ValueError("the ledger key is not 32 bytes of base64")
+    return LedgerKey(Ed25519PrivateKey.from_private_bytes(raw))
+
+
+def create_key_file(data_dir: Path) -> bool:
+    """Create ``<data_dir>/ledger.key`` (mode 0600) unless it exists. True if created."""
+    from cryptography.hazmat.primitives.serialization import NoEncryption, PrivateFormat
+
+    data_dir.mkdir(parents=True, exist_ok=True)
+    path = data_dir / KEY_FILE
+    raw = Ed25519PrivateKey.generate().private_bytes(
+        Encoding.Raw, PrivateFormat.Raw, NoEncryption()
+    )
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return False
+    with os.fdopen(fd, "w") as f:
+        f.write(base64.b64encode(raw).decode() + "\n")
+    return True
+
+
+_lock = threading.Lock()
+
+
+def load_key(data_dir: Path) -> LedgerKey:
+    """The ledger key from the environment, else from the data dir (created if missing)."""
+    if env := os.environ.get(KEY_ENV):
+        return _decode_key(env)
+    with _lock:
+        create_key_file(data_dir)
+        return _decode_key((data_dir / KEY_FILE).read_text())

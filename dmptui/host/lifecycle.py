@@ -22,6 +22,7 @@ from dmptui.host.db import (
     Record,
     RecordKey,
     TraceEntry,
+    TraceNode,
 )
 from dmptui.schema import Label, RecordStatus
 
@@ -66,6 +67,7 @@ def erase(s: Session, record: Record, actor: ledger.Actor, now: datetime) -> Non
         LoginChallenge,
         AuthSession,
         OutboxMessage,
+        TraceNode,
         TraceEntry,
         IdempotencyKey,  # stored answers hold notes, titles, names
         RecordKey,

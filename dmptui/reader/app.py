@@ -55,6 +55,7 @@ class ReaderConfig:
     idle_timeout: float = 900.0  # lock after 15 minutes without an answer
     page_size: int = 20
     device_id: str = ""  # a stable random id for this install (not a secret)
+    data_dir: Path | None = None  # checked trace checkpoints (default: DMPTUI_DATA_DIR, XDG)
 
 
 class Reader:

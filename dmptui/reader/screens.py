@@ -1277,6 +1277,7 @@ async def trace(r: Reader) -> None:
     st = Trace(Pager(r, fetch, _("Loading older entries…")))
     await load_trace(r, st)
     show_trace(r, st)
+    await seal_trace(r, st)
     while True:
         answer = await r.ask_choice()
         if answer == "":
@@ -1318,6 +1319,19 @@ async def load_trace(r: Reader, st: Trace) -> None:
             "turn the pages."
         ).format(n=format_number(n))
     r.say("done", text)
+
+
+async def seal_trace(r: Reader, st: Trace) -> None:
+    """The same line as the trace screen's seal (``dmptui.trace_check``): verified up to entry
+    N, or why the host's trace can't be trusted, for the entries loaded."""
+    from dmptui.trace_check import CheckpointStore, TraceChecker
+
+    checker = getattr(r, "trace_checker", None)
+    if checker is None:
+        store = CheckpointStore.in_dir(getattr(r.config, "data_dir", None))
+        checker = r.trace_checker = TraceChecker(r.client, store)  # type: ignore[attr-defined]
+    seal = await checker.check(st.pager.items, complete=not st.filter.active)
+    r.say("error" if seal.failed else "info", seal.words())
 
 
 def show_trace(r: Reader, st: Trace) -> None:
@@ -1399,6 +1413,7 @@ async def filter_trace(r: Reader, st: Trace) -> None:
     st.filter = w.TraceFilter(actor=actor, mode=mode, since=since, until=until)
     await load_trace(r, st)
     show_trace(r, st)
+    await seal_trace(r, st)
 
 
 @handles("trace.emergency_only")
@@ -1409,6 +1424,7 @@ async def emergency_only(r: Reader, st: Trace) -> None:
     st.filter = w.TraceFilter(st.filter.actor, mode, st.filter.since, st.filter.until)
     await load_trace(r, st)
     show_trace(r, st)
+    await seal_trace(r, st)
 
 
 # --- screen 5: emergency access --------------------------------------------------------------

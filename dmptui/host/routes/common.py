@@ -81,10 +81,17 @@ def session_alive(sess: AuthSession | None, now: datetime) -> bool:
 
 
 def patient_call(
-    s: Session, request: Request, action: str, document_id: str | None = None
+    s: Session,
+    request: Request,
+    action: str,
+    document_id: str | None = None,
+    *,
+    touch: bool = True,
 ) -> PatientCall:
     """Authenticate the patient and check the action against the record's status and the
-    step-up rule. A refusal on a known record is traced (and kept) before it is raised."""
+    step-up rule. A refusal on a known record is traced (and kept) before it is raised.
+    ``touch=False``: a background call (the app checking the trace's proofs) that does not
+    count as activity, so it neither keeps the session alive nor writes."""
     host = host_of(request)
     now = host.now()
     token = bearer(request)
@@ -102,7 +109,8 @@ def patient_call(
             headers={"WWW-Authenticate": "Bearer"},
         )
     assert sess is not None
-    touch_session(s, sess, now)
+    if touch:
+        touch_session(s, sess, now)
     actor = ledger.Actor.of_patient(record)
     decision = policy.patient_may(RecordStatus(record.status), action)
     if not decision:
