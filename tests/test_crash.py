@@ -107,6 +107,15 @@ def _patient(
     pool: list[str],
 ) -> None:
     headers = {"Authorization": f"Bearer {token}"}
+
+    def version(path: str) -> dict[str, str] | None:
+        """If-Match for a change: the ETag of the resource as it is now (None: host gone)."""
+        try:
+            r = http.get(path)
+        except httpx.TransportError:
+            return None
+        return {"If-Match": r.headers["ETag"]} if r.is_success else None
+
     with httpx.Client(base_url=url, headers=headers, timeout=10) as http:
         while True:
             if rng.random() < 0.5:
@@ -114,7 +123,10 @@ def _patient(
                 action = "document.unmask" if ledger.masked[doc] else "document.mask"
                 verb = action.split(".")[1]
                 path = f"/v1/record/documents/{doc}/{verb}"
-                r = _call(ledger, action, doc, lambda p=path: http.post(p))
+                match = version(f"/v1/record/documents/{doc}")
+                if match is None:
+                    return
+                r = _call(ledger, action, doc, lambda p=path, h=match: http.post(p, headers=h))
                 if r is None:
                     return
                 ledger.masked[doc] = action == "document.mask"
@@ -123,7 +135,10 @@ def _patient(
                 action = "authorisation.revoke" if ledger.granted[rpps] else "authorisation.grant"
                 path = f"/v1/record/authorisations/{rpps}"
                 method = http.delete if ledger.granted[rpps] else http.put
-                r = _call(ledger, action, rpps, lambda m=method, p=path: m(p))
+                match = version("/v1/record/practitioners")
+                if match is None:
+                    return
+                r = _call(ledger, action, rpps, lambda m=method, p=path, h=match: m(p, headers=h))
                 if r is None:
                     return
                 ledger.granted[rpps] = action == "authorisation.grant"

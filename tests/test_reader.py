@@ -533,8 +533,7 @@ def test_notes_saved_elsewhere_meanwhile_give_the_typed_lines_back(
         "Done: Your notes are loaded.",
     )
     s.line("theirs")
-    stored = host.sql("SELECT notes FROM records WHERE ins=:i", {"i": host.ins})[0][0]
-    assert bytes(stored).decode() == "theirs"
+    assert host.notes() == "theirs"
     s.quit()
 
 
