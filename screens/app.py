@@ -409,6 +409,9 @@ class DmpApp(App[None]):
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         self._follow(event.data_table)
 
+    def on_paged_list_highlighted(self, event: Any) -> None:
+        self._follow(event.paged_list)
+
     def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
         self._follow(event.option_list)
 
