@@ -90,6 +90,12 @@ class LoginScreen(Calls, Screen[bool]):
             self.say("info", _("Type your INS and your password, then press Enter."))
         if self.app.config.ins:  # type: ignore[attr-defined]
             self.query_one("#password", Input).focus()
+        # The keyring and the host client load once this screen is painted, not before: the
+        # person sees the form first (both run in threads).
+        self.call_after_refresh(self.set_timer, 0.05, self._after_paint)
+
+    def _after_paint(self) -> None:
+        self.app._warm_up()  # type: ignore[attr-defined]
         if not self.resume and not self.notice and self.app.config.token_store is not None:  # type: ignore[attr-defined]
             self._try_remembered()
 
