@@ -14,11 +14,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from dmptui import catalogue
 from dmptui.explain import explain
 from dmptui.i18n import _
+from screens.widgets.footer import KeyBar
 from screens.widgets.message_log import MessageLog
 from screens.widgets.text import plain
 
@@ -44,7 +45,12 @@ class StatusLine(Static):
             "info": "",
         }
         self.set_classes(f"status-{kind}")
-        self.update(plain(f"{labels[kind]} {text}".strip()))
+        content = plain(f"{labels[kind]} {text}".strip())
+        # A new layout of the whole screen only when the line count changes: a list that says
+        # "Loading…" then "n loaded" for every page must not lay its screen out each time.
+        width, height = self.content_region.width, self.content_region.height
+        same = width > 0 and height == len(content.wrap(self.app.console, width))
+        self.update(content, layout=not same)
 
 
 class Calls:
@@ -150,7 +156,7 @@ class RecordScreen(Calls, Screen[None]):
         yield StatusLine(id="status")
         yield from self.compose_body()
         yield MessageLog()
-        yield Footer()
+        yield KeyBar()
 
     def compose_body(self) -> ComposeResult:
         yield from ()

@@ -82,6 +82,7 @@ class DocumentsScreen(RecordScreen):
         self.sort = "date"
         self._then_say: tuple[str, str] | None = None  # said once the first page is shown
         self._sort_when_loaded = False  # a sort asked for before the whole list was loaded
+        self._view_words = ""
 
     # --- layout ----------------------------------------------------------------------------
 
@@ -114,13 +115,12 @@ class DocumentsScreen(RecordScreen):
             sort = _(ADDED)  # a long list comes in the host's order
         else:
             sort = _(SORT_WORDS[self.sort])
-        self.query_one("#doc-view", Static).update(
-            plain(
-                _("Showing: {kind} · search: {search} · sorted by {sort}").format(
-                    kind=kind, search=search, sort=sort
-                )
-            )
+        words = _("Showing: {kind} · search: {search} · sorted by {sort}").format(
+            kind=kind, search=search, sort=sort
         )
+        if words != self._view_words:  # an update lays the screen out again: only on change
+            self._view_words = words
+            self.query_one("#doc-view", Static).update(plain(words))
 
     @property
     def table(self) -> PagedList:

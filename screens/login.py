@@ -11,12 +11,13 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Button, Checkbox, Footer, Input, Label, Static
+from textual.widgets import Button, Checkbox, Input, Label, Static
 
 from dmptui import catalogue
 from dmptui.i18n import _
 from dmptui.identifiers import IdentifierError, parse_ins
 from screens.base import Calls, StatusLine, catalogue_bindings
+from screens.widgets.footer import KeyBar
 from screens.widgets.message_log import MessageLog
 from screens.widgets.text import plain
 
@@ -75,7 +76,7 @@ class LoginScreen(Calls, Screen[bool]):
                 config = self.app.config  # type: ignore[attr-defined]
                 yield DemoPhone(config.demo_outbox, config.demo_password)
         yield MessageLog()
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.app.title = f"dmptui — {catalogue.screen_label(catalogue.LOGIN)}"

@@ -83,6 +83,7 @@ class PagedList(ScrollView, can_focus=True):
         background: $surface;
         color: $foreground;
         height: 1fr;
+        overflow-y: scroll;
         &:focus {
             background-tint: $foreground 5%;
             & > .paged-list--cursor {
@@ -378,7 +379,19 @@ class PagedList(ScrollView, can_focus=True):
         pairs = list(zip(fixed, self._columns, strict=True))
         spare = width - sum(w for w, c in pairs if not c.flexible) - len(self._columns) - 1
         self._widths = [max(w, spare) if c.flexible else w for w, c in pairs]
-        self.virtual_size = Size(sum(self._widths) + len(self._columns) + 1, self.row_count + 1)
+        size = Size(sum(self._widths) + len(self._columns) + 1, self.row_count + 1)
+        if size == self.virtual_size:
+            return
+        if size.width == self.virtual_size.width and self.show_vertical_scrollbar:
+            # More rows only: the vertical scroll bar is always there (overflow-y: scroll), so
+            # nothing moves on screen; the scroll bar and the lines are drawn again, without
+            # the layout of the whole screen that setting ``virtual_size`` asks for.
+            self.set_reactive(PagedList.virtual_size, size)
+            self.vertical_scrollbar.window_virtual_size = size.height
+            self.vertical_scrollbar.refresh()
+            self.refresh()
+        else:
+            self.virtual_size = size
 
     def on_resize(self) -> None:
         self._sized()
