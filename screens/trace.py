@@ -123,10 +123,10 @@ class FilterBar(Vertical):
 # Fixed widths (cells), one line a row; the details take the width left over. The detail
 # panel under the list shows the current entry whole.
 COLUMNS = (
-    ("when", N_("When"), 18, False),
+    ("when", N_("When"), 20, False),  # "16 janv. 2026, 08:25"
     ("who", N_("Who"), 22, False),
-    ("what", N_("What"), 22, False),
-    ("mode", N_("Mode"), 16, False),
+    ("what", N_("What"), 21, False),
+    ("mode", N_("Mode"), 23, False),  # "EMERGENCY — break-glass" whole
     ("outcome", N_("Outcome"), 8, False),
     ("details", N_("Details"), 16, True),
 )
