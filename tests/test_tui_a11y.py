@@ -30,7 +30,6 @@ import pyte
 import pytest
 from hostkit import LiveHost
 from textual.pilot import Pilot
-from textual.widgets import DataTable
 from tuikit import goto, login, make_app, settled, status, wait_for
 
 from dmptui import catalogue
