@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any, ClassVar
 
+from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -45,12 +46,16 @@ class StatusLine(Static):
             "info": "",
         }
         self.set_classes(f"status-{kind}")
-        content = plain(f"{labels[kind]} {text}".strip())
-        # A new layout of the whole screen only when the line count changes: a list that says
-        # "Loading…" then "n loaded" for every page must not lay its screen out each time.
-        width, height = self.content_region.width, self.content_region.height
-        same = width > 0 and height == len(content.wrap(self.app.console, width))
-        self.update(content, layout=not same)
+        # A list says "Loading…" then "n loaded" for every page: not a layout each time.
+        update_text(self, plain(f"{labels[kind]} {text}".strip()))
+
+
+def update_text(widget: Static, content: Text) -> None:
+    """``widget.update(content)``, laying the screen out again only when the number of lines
+    the text takes changes (a layout of a whole screen costs tens of milliseconds)."""
+    width, height = widget.content_region.width, widget.content_region.height
+    same = width > 0 and height == len(content.wrap(widget.app.console, width))
+    widget.update(content, layout=not same)
 
 
 class Calls:

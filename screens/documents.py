@@ -19,7 +19,7 @@ from dmptui.explain import explain
 from dmptui.i18n import N_, _
 from dmptui.schema import DocType
 from dmptui.words import SORT_WORDS, SORTS, doc_date, is_masked, type_label
-from screens.base import Calls, RecordScreen
+from screens.base import Calls, RecordScreen, update_text
 from screens.confirm import CodeScreen, ConfirmScreen
 from screens.document_view import (
     DocumentScreen,
@@ -110,8 +110,8 @@ class DocumentsScreen(RecordScreen):
     def _show_view_line(self) -> None:
         kind = type_label(self.type_filter) if self.type_filter else _("all types")
         search = self.query_text or _("none")
-        table = self.query("#doc-table")
-        if table and not table.first(PagedList).all_loaded and self.sort == "date":
+        table = self.query("#doc-table").first(PagedList) if self.query("#doc-table") else None
+        if table and table.row_count and not table.all_loaded and self.sort == "date":
             sort = _(ADDED)  # a long list comes in the host's order
         else:
             sort = _(SORT_WORDS[self.sort])
@@ -120,7 +120,7 @@ class DocumentsScreen(RecordScreen):
         )
         if words != self._view_words:  # an update lays the screen out again: only on change
             self._view_words = words
-            self.query_one("#doc-view", Static).update(plain(words))
+            update_text(self.query_one("#doc-view", Static), plain(words))
 
     @property
     def table(self) -> PagedList:
