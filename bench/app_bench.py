@@ -72,6 +72,9 @@ from dmptui.cli import main
 sys.exit(main(["--host", {host!r}, "--lang", "en"]))
 """
 UNUSED_HOST = "http://127.0.0.1:9"  # the login screen paints without calling the host
+# The list of a list screen: a PagedList (screens/widgets/paged_list.py) since the virtual
+# list; a DataTable before. Both have ``row_count`` (rows known so far).
+LIST_WIDGETS = "PagedList, DataTable"
 
 
 def rss_kb(pid: int | str = "self") -> int:
@@ -388,7 +391,6 @@ async def wait_until(predicate: Any, timeout: float, what: str) -> None:
 
 async def drive_list(conf: dict[str, Any]) -> dict[str, Any]:
     import pyotp
-    from textual.widgets import DataTable
 
     from dmptui import catalogue, i18n
     from screens.app import AppConfig, DmpApp
@@ -445,7 +447,7 @@ async def drive_list(conf: dict[str, Any]) -> dict[str, Any]:
                 if hasattr(renderable, "render_segments"):
                     renderable.render_segments(app.console)
                 if not tables:
-                    tables.extend(screen.query(DataTable))
+                    tables.extend(screen.query(LIST_WIDGETS))
                 if tables:
                     paints.append((time.perf_counter(), tables[0].row_count))
             real_display(screen, renderable)
@@ -494,7 +496,7 @@ async def drive_list(conf: dict[str, Any]) -> dict[str, Any]:
             for k in ("screen_painted", "data_arrived", "rows_painted")
         }
         result["first_call"] = {"items": first[1], "limit": first[2], "cursor": first[3]}
-        table = app.screen.query_one(DataTable)
+        table = app.screen.query(LIST_WIDGETS).first()
         calls = len(arrivals)
         await asyncio.sleep(1.0)  # nothing moves: does the screen fetch more on its own?
         result["lazy"] = {

@@ -39,6 +39,7 @@ from urllib.parse import quote
 
 import httpx
 from pydantic import BaseModel, RootModel, ValidationError
+from pydantic_core import from_json
 
 from dmptui import __version__
 from dmptui.explain import STALE_TEXT
@@ -84,6 +85,12 @@ IDEMPOTENCY_HEADER = "Idempotency-Key"
 
 
 # --- errors --------------------------------------------------------------------------------
+
+
+# Pages of the long lists: parsed without pydantic-core's cache of JSON string values (it keeps
+# up to 16,384 strings: the ids and titles of thousands of documents the list has long dropped,
+# ~1.4 MB per 10,000 documents). Keys are still cached.
+_LONG_LIST_PAGES: tuple[type[BaseModel], ...] = (DocumentPage, TracePage)
 
 
 class HostError(Exception):
@@ -533,6 +540,12 @@ class Client:
         if isinstance(response, _Gone):  # pragma: no cover - only with gone_ok
             raise NotFound("already gone")
         try:
+            if model in _LONG_LIST_PAGES:
+                try:
+                    data = from_json(response.content, cache_strings="keys")
+                except ValueError:  # not JSON: the validator says so, as for any answer
+                    return model.model_validate_json(response.content)
+                return model.model_validate(data)
             return model.model_validate_json(response.content)
         except ValidationError as e:
             raise InvalidResponse(

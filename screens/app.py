@@ -18,7 +18,6 @@ from textual.geometry import Offset
 from textual.message import Message
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import DataTable, OptionList, TextArea
 
 from dmptui import catalogue
 from dmptui.i18n import _
@@ -87,13 +86,9 @@ class DmpApp(App[None]):
 
     def __init__(self, config: AppConfig) -> None:
         super().__init__()
-        from dmptui.client import Client
-
         self.config = config
         self.state = AppState()
-        self.client = Client(
-            config.host_url, transport=config.transport, device_id=config.device_id or None
-        )
+        self._client: Any = None  # made on first use: see ``client``
         self.idle = IdleLock(config.idle_timeout)
         self.animation_level = animation_level()  # type: ignore[assignment]
         self._focus_shown: Widget | None = None  # the widget that carries the focus marker
@@ -152,6 +147,39 @@ class DmpApp(App[None]):
         )
         self._close_messages_no_wait()
 
+    @property
+    def client(self) -> Any:
+        """The host client (``dmptui.client.Client``), made on first use. Its imports (httpx,
+        pydantic, the API schema) and the ``httpx.AsyncClient`` are not needed to paint the
+        login screen: they load in a thread once it is painted (``_warm_up``)."""
+        if self._client is None:
+            from dmptui.client import Client
+
+            config = self.config
+            self._client = Client(
+                config.host_url, transport=config.transport, device_id=config.device_id or None
+            )
+        return self._client
+
+    @client.setter
+    def client(self, value: Any) -> None:
+        self._client = value
+
+    def _warm_up(self) -> None:
+        """Once the login screen is painted: import what the first call needs, off the UI
+        thread (the client itself is made on first use)."""
+        import threading
+
+        if self._client is not None or getattr(self, "_warming", False):
+            return
+        self._warming = True
+
+        def load() -> None:
+            import dmptui.client  # httpx, pydantic, the schema
+            import dmptui.words  # noqa: F401 - what the screens after login need
+
+        threading.Thread(target=load, name="dmptui-warm-up", daemon=True).start()
+
     def on_mount(self) -> None:
         from screens.login import LoginScreen
 
@@ -163,7 +191,8 @@ class DmpApp(App[None]):
     async def on_unmount(self) -> None:
         if self._os_title:
             self._write_terminal("\x1b[23;0t")  # the terminal's own title again
-        await self.client.aclose()
+        if self._client is not None:
+            await self._client.aclose()
 
     # --- navigation ----------------------------------------------------------------------
 
@@ -448,11 +477,14 @@ class DmpApp(App[None]):
             self.cursor_position = spot
             widget.refresh(Region(0, 0, 1, 1))  # a frame, however small, moves the cursor
 
-    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+    def on_data_table_row_highlighted(self, event: Any) -> None:
         self._follow(event.data_table)
 
-    def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
+    def on_paged_list_highlighted(self, event: Any) -> None:
+        self._follow(event.paged_list)
+
+    def on_option_list_option_highlighted(self, event: Any) -> None:
         self._follow(event.option_list)
 
-    def on_text_area_selection_changed(self, event: TextArea.SelectionChanged) -> None:
+    def on_text_area_selection_changed(self, event: Any) -> None:
         self._follow(event.text_area)

@@ -9,17 +9,19 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any, ClassVar
 
+from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from dmptui import catalogue
 from dmptui.explain import explain
 from dmptui.i18n import _
 from screens.keys import key_name
+from screens.widgets.footer import KeyBar
 from screens.widgets.message_log import MessageLog
 from screens.widgets.text import LINE_LIMIT, plain
 
@@ -52,7 +54,16 @@ class StatusLine(Static):
             "info": "",
         }
         self.set_classes(f"status-{kind}")
-        self.update(plain(f"{labels[kind]} {text}".strip(), limit=LINE_LIMIT))
+        # A list says "Loading…" then "n loaded" for every page: not a layout each time.
+        update_text(self, plain(f"{labels[kind]} {text}".strip(), limit=LINE_LIMIT))
+
+
+def update_text(widget: Static, content: Text) -> None:
+    """``widget.update(content)``, laying the screen out again only when the number of lines
+    the text takes changes (a layout of a whole screen costs tens of milliseconds)."""
+    width, height = widget.content_region.width, widget.content_region.height
+    same = width > 0 and height == len(content.wrap(widget.app.console, width))
+    widget.update(content, layout=not same)
 
 
 class Calls:
@@ -177,7 +188,7 @@ class RecordScreen(Calls, Screen[None]):
         yield StatusLine(id="status")
         yield from self.compose_body()
         yield MessageLog()
-        yield Footer()
+        yield KeyBar()
 
     def compose_body(self) -> ComposeResult:
         yield from ()

@@ -12,7 +12,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from dmptui import catalogue
 from dmptui.i18n import _, language
@@ -28,6 +28,7 @@ from dmptui.words import (
     size_words,
 )
 from screens.base import Calls, StatusLine
+from screens.widgets.footer import KeyBar
 from screens.widgets.message_log import MessageLog
 from screens.widgets.text import CELL_LIMIT, LINE_LIMIT, clip, plain
 
@@ -109,7 +110,7 @@ class DocumentScreen(Calls, Screen[None]):
         with VerticalScroll(id="doc-body"):
             yield Static(id="doc-text")
         yield MessageLog()
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.app.title = _("dmptui — reading “{title}”").format(

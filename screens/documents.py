@@ -12,14 +12,14 @@ from typing import Any, ClassVar
 from textual import events
 from textual.app import ComposeResult
 from textual.containers import Horizontal
-from textual.widgets import DataTable, Input, Label, Static
+from textual.widgets import Input, Label, Static
 
 from dmptui import catalogue
 from dmptui.explain import explain
 from dmptui.i18n import N_, _
 from dmptui.schema import DocType
 from dmptui.words import SORT_WORDS, SORTS, doc_date, is_masked, type_label
-from screens.base import Calls, RecordScreen
+from screens.base import Calls, RecordScreen, update_text
 from screens.confirm import CodeScreen, ConfirmScreen
 from screens.document_view import (
     DocumentScreen,
@@ -28,28 +28,24 @@ from screens.document_view import (
     say_saved,
     short_date,
 )
+from screens.widgets.paged_list import Column, PagedList
 from screens.widgets.text import plain
 
-# The hidden-or-not column comes before author and facility so that it stays on screen in
-# 120 columns; titles are cut at TITLE_WIDTH in the list (the reading view shows them whole).
+# Fixed widths (cells); the title takes the width left over. The hidden-or-not column comes
+# before author and facility so that it stays near the start of the line; a cut is shown by an
+# ellipsis (the reading view shows everything whole).
 COLUMNS = (
-    ("date", N_("Date of care")),
-    ("type", N_("Type")),
-    ("title", N_("Title")),
-    ("visibility", N_("Practitioners")),
-    ("author", N_("Author")),
-    ("facility", N_("Facility")),
+    ("date", N_("Date of care"), 12, False),
+    ("type", N_("Type"), 20, False),
+    ("title", N_("Title"), 24, True),
+    ("visibility", N_("Practitioners"), 8, False),
+    ("author", N_("Author"), 16, False),
+    ("facility", N_("Facility"), 16, False),
 )
-TITLE_WIDTH = 44
+ADDED = N_("date added, newest first")
+KEEP_PAGES = 10  # pages of rows kept in memory; a local sort needs the whole list within them
 
 TYPES: tuple[str | None, ...] = (None, *(t.value for t in DocType))
-
-
-def cell(value: str) -> Any:
-    """Data as plain text on one line; a cut is shown by an ellipsis."""
-    text = plain(value)
-    text.no_wrap, text.overflow = True, "ellipsis"
-    return text
 
 
 def sort_key(name: str) -> Callable[[Any], Any]:
@@ -62,6 +58,17 @@ def sort_key(name: str) -> Callable[[Any], Any]:
     return lambda d: (-doc_date(d).toordinal(), -d.deposited_at.timestamp())
 
 
+def cells(doc: Any) -> list[str]:
+    return [
+        short_date(doc_date(doc)),
+        type_label(doc.type),
+        doc.title,
+        masked_word(doc),
+        doc.author.name,
+        doc.facility,
+    ]
+
+
 class DocumentsScreen(RecordScreen):
     SCREEN_KEY = "documents"
     AUTO_FOCUS = "#doc-table"
@@ -70,13 +77,12 @@ class DocumentsScreen(RecordScreen):
 
     def __init__(self) -> None:
         super().__init__()
-        self.rows: list[Any] = []  # loaded documents, in the order shown
-        self.next_cursor: str | None = None
         self.type_filter: str | None = None
         self.query_text = ""
         self.sort = "date"
-        self._generation = 0  # a page from an older query is dropped
-        self._loading_more = False
+        self._then_say: tuple[str, str] | None = None  # said once the first page is shown
+        self._sort_when_loaded = False  # a sort asked for before the whole list was loaded
+        self._view_words = ""
 
     # --- layout ----------------------------------------------------------------------------
 
@@ -87,59 +93,53 @@ class DocumentsScreen(RecordScreen):
                 id="doc-search", max_length=200, placeholder=_("words of the title, then Enter")
             )
         yield Static(id="doc-view")
-        yield DataTable(id="doc-table", cursor_type="row", zebra_stripes=True)
+        yield PagedList(
+            [Column(key, _(label), width, flexible) for key, label, width, flexible in COLUMNS],
+            cells,
+            lambda doc: doc.id,
+            page_size=self.PAGE_SIZE,
+            keep=KEEP_PAGES,
+            near_end=self.NEAR_END,
+            id="doc-table",
+        )
 
     def on_mount(self) -> None:
-        table = self.query_one("#doc-table", DataTable)
-        for key, label in COLUMNS:
-            table.add_column(_(label), key=key, width=TITLE_WIDTH if key == "title" else None)
         self._show_view_line()
         # RecordScreen.on_mount runs next (Textual calls each class's handler) and reloads.
 
     def _show_view_line(self) -> None:
         kind = type_label(self.type_filter) if self.type_filter else _("all types")
         search = self.query_text or _("none")
-        self.query_one("#doc-view", Static).update(
-            plain(
-                _("Showing: {kind} · search: {search} · sorted by {sort}").format(
-                    kind=kind, search=search, sort=_(SORT_WORDS[self.sort])
-                )
-            )
+        table = self.query("#doc-table").first(PagedList) if self.query("#doc-table") else None
+        if table and table.row_count and not table.all_loaded and self.sort == "date":
+            sort = _(ADDED)  # a long list comes in the host's order
+        else:
+            sort = _(SORT_WORDS[self.sort])
+        words = _("Showing: {kind} · search: {search} · sorted by {sort}").format(
+            kind=kind, search=search, sort=sort
         )
+        if words != self._view_words:  # an update lays the screen out again: only on change
+            self._view_words = words
+            update_text(self.query_one("#doc-view", Static), plain(words))
 
     @property
-    def table(self) -> DataTable[Any]:
-        return self.query_one("#doc-table", DataTable)
+    def table(self) -> PagedList:
+        return self.query_one("#doc-table", PagedList)
 
-    def _cells(self, doc: Any) -> list[Any]:
-        return [
-            cell(short_date(doc_date(doc))),
-            cell(type_label(doc.type)),
-            cell(doc.title),
-            cell(masked_word(doc)),
-            cell(doc.author.name),
-            cell(doc.facility),
-        ]
+    @property
+    def rows(self) -> list[Any]:
+        """The documents in memory, in the order shown (all of them unless the list is long)."""
+        return self.table.items()
 
-    def _fill(self, keep_id: str | None = None) -> None:
-        """Show ``self.rows`` sorted; keep the cursor on the same document when possible."""
-        self.rows.sort(key=sort_key(self.sort))
-        table = self.table
-        table.clear()
-        for doc in self.rows:
-            table.add_row(*self._cells(doc), key=doc.id)
-        if keep_id is not None:
-            index = next((i for i, d in enumerate(self.rows) if d.id == keep_id), 0)
-            table.move_cursor(row=index, animate=False)
+    @property
+    def next_cursor(self) -> str | None:
+        return self.table.next_cursor
 
     def current(self) -> Any | None:
-        if not self.rows or self.table.row_count == 0:
-            return None
-        row = self.table.cursor_row
-        return self.rows[row] if 0 <= row < len(self.rows) else None
+        return self.table.current
 
     def _loaded_words(self) -> str:
-        n = len(self.rows)
+        n = self.table.row_count
         if self.next_cursor:
             return _("Documents 1 to {last} loaded; more load as you scroll.").format(last=n)
         if n == 0:
@@ -153,70 +153,65 @@ class DocumentsScreen(RecordScreen):
     # --- loading ---------------------------------------------------------------------------
 
     def reload(self, then_say: tuple[str, str] | None = None) -> None:
-        self._generation += 1
-        generation = self._generation
-        self._loading_more = False
-        kind, q, limit = self.type_filter, self.query_text or None, self.PAGE_SIZE
+        self._then_say = then_say
+        self._sort_when_loaded = False
+        self._show_view_line()
+        self.table.reset()  # asks for the first page: on_paged_list_wanted
 
-        def done(page: Any) -> None:
-            if generation != self._generation:
-                return
-            self.rows = list(page.items)
-            self.next_cursor = page.next_cursor
-            self._fill()
-            if then_say:
-                self.say(*then_say)
-            else:
-                self.say("info", self._loaded_words())
-            self._maybe_more(0)
-
-        self.call(
-            _("Loading your documents…"),
-            lambda: self.client.documents(limit=limit, cursor=None, type=kind, q=q),
-            done,
-        )
-
-    def _maybe_more(self, row: int) -> None:
-        if not self.next_cursor or self._loading_more:
-            return
-        if row < len(self.rows) - self.NEAR_END:
-            return
-        self._loading_more = True
-        generation = self._generation
+    def on_paged_list_wanted(self, event: PagedList.Wanted) -> None:
+        event.stop()
+        table, page, generation = event.paged_list, event.page, event.generation
         cursor, kind, q, limit = (
-            self.next_cursor,
+            event.cursor,
             self.type_filter,
             self.query_text or None,
             self.PAGE_SIZE,
         )
 
-        def done(page: Any) -> None:
-            if generation != self._generation:
+        def done(result: Any) -> None:
+            if generation != table.generation:
                 return
-            self._loading_more = False
-            current = self.current()
-            known = {d.id for d in self.rows}
-            self.rows.extend(d for d in page.items if d.id not in known)
-            self.next_cursor = page.next_cursor
-            self._fill(keep_id=current.id if current else None)
-            self.say("info", self._loaded_words())
+            table.put_page(page, generation, result.items, result.next_cursor)
+            self._arrange()
+            if self._sort_when_loaded and table.all_loaded:
+                self._sort_when_loaded = False
+                table.fill = False
+                self.say("info", self._sorted_words())
+            elif self._sort_when_loaded and table.row_count >= self._sort_limit():
+                self._sort_when_loaded = False
+                table.fill = False
+                self.sort = "date"
+                self._show_view_line()
+                self.say(
+                    "warning",
+                    _(
+                        "This list is too long to sort here: it stays in the order the "
+                        "documents were added, newest first. Narrow it with t (type) or / "
+                        "(search), then sort."
+                    ),
+                )
+            elif page == 0 and self._then_say:
+                self.say(*self._then_say)
+                self._then_say = None
+            elif not self._sort_when_loaded:
+                self.say("info", self._loaded_words())
+            self._show_view_line()
 
+        waiting = _("Loading your documents…") if page == 0 else _("Loading more documents…")
         self.call(
-            _("Loading more documents…"),
+            waiting,
             lambda: self.client.documents(limit=limit, cursor=cursor, type=kind, q=q),
             done,
             group="more",
         )
 
-    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
-        self._maybe_more(event.cursor_row)
-
-    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+    def on_paged_list_selected(self, event: PagedList.Selected) -> None:
         event.stop()
         self.action_act_open()
 
     def on_calls_call_failed(self, message: Calls.CallFailed) -> None:
-        self._loading_more = False
+        self.table.failed()
+        self.table.fill = False
         if type(message.error).__name__ == "NotFound":
             # Deleted elsewhere meanwhile: say so, and show the list as it is now.
             message.prevent_default()
@@ -257,16 +252,38 @@ class DocumentsScreen(RecordScreen):
 
     def action_act_sort(self) -> None:
         self.sort = SORTS[(SORTS.index(self.sort) + 1) % len(SORTS)]
+        table = self.table
+        if table.all_loaded:
+            self._arrange()
+            self.say("info", self._sorted_words())
+        elif table.row_count >= self._sort_limit():
+            self.sort = "date"
+            self.say(
+                "warning",
+                _(
+                    "This list is too long to sort here: it stays in the order the documents "
+                    "were added, newest first. Narrow it with t (type) or / (search), then sort."
+                ),
+            )
+        else:  # a short list not loaded to its end: load the rest, then sort
+            self._sort_when_loaded = True
+            table.load_rest()
+            self.say("wait", _("Loading the rest of the list to sort it…"))
         self._show_view_line()
-        current = self.current()
-        self._fill(keep_id=current.id if current else None)
-        n = len(self.rows)
-        words = _("Sorted by {sort}, here on this device: the {n} documents loaded so far.").format(
-            sort=_(SORT_WORDS[self.sort]), n=n
+
+    def _sort_limit(self) -> int:
+        return KEEP_PAGES * self.PAGE_SIZE
+
+    def _sorted_words(self) -> str:
+        return _("Sorted by {sort}, here on this device: the {n} documents loaded so far.").format(
+            sort=_(SORT_WORDS[self.sort]), n=self.table.row_count
         )
-        if self.next_cursor:
-            words += " " + _("Documents loaded later are sorted in as they arrive.")
-        self.say("info", words)
+
+    def _arrange(self) -> None:
+        """A list that is all in memory is shown in the local order (as it always was); a
+        longer one stays in the host's order, by date added."""
+        if self.table.all_loaded:
+            self.table.sort_rows(sort_key(self.sort))
 
     # --- actions on the selected document ---------------------------------------------------
 
@@ -302,12 +319,7 @@ class DocumentsScreen(RecordScreen):
 
     def _replace(self, new: Any) -> None:
         """Update one row in place after the host answered."""
-        for i, d in enumerate(self.rows):
-            if d.id == new.id:
-                self.rows[i] = new
-        table = self.table
-        if new.id in table.rows:
-            table.update_cell(new.id, "visibility", cell(masked_word(new)))
+        self.table.update_item(new)
 
     def action_act_mask(self) -> None:
         doc = self._selected()
@@ -393,11 +405,7 @@ class DocumentsScreen(RecordScreen):
 
     def _delete(self, doc: Any) -> None:
         def done(_result: Any) -> None:
-            index = next((i for i, d in enumerate(self.rows) if d.id == doc.id), None)
-            if index is not None:
-                del self.rows[index]
-            if doc.id in self.table.rows:
-                self.table.remove_row(doc.id)
+            self.table.remove_item(doc.id)
             self.say("done", _('"{title}" is deleted for everyone.').format(title=doc.title))
 
         doc_id = doc.id

@@ -11,13 +11,14 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Button, Checkbox, Footer, Input, Label, Static
+from textual.widgets import Button, Checkbox, Input, Label, Static
 
 from dmptui import catalogue
 from dmptui.i18n import _
 from dmptui.identifiers import IdentifierError, normalise, parse_ins, spaced_ins
 from screens.base import Calls, StatusLine, catalogue_bindings
 from screens.keys import key_name
+from screens.widgets.footer import KeyBar
 from screens.widgets.message_log import MessageLog
 from screens.widgets.text import plain
 
@@ -89,7 +90,7 @@ class LoginScreen(Calls, Screen[bool]):
                 config = self.app.config  # type: ignore[attr-defined]
                 yield DemoPhone(config.demo_outbox, config.demo_password)
         yield MessageLog()
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.app.title = f"dmptui — {catalogue.screen_label(catalogue.LOGIN)}"
@@ -104,6 +105,12 @@ class LoginScreen(Calls, Screen[bool]):
             self.say("info", _("Type your INS and your password, then press Enter."))
         if self.app.config.ins:  # type: ignore[attr-defined]
             self.query_one("#password", Input).focus()
+        # The keyring and the host client load once this screen is painted, not before: the
+        # person sees the form first (both run in threads).
+        self.call_after_refresh(self.set_timer, 0.05, self._after_paint)
+
+    def _after_paint(self) -> None:
+        self.app._warm_up()  # type: ignore[attr-defined]
         if not self.resume and not self.notice and self.app.config.token_store is not None:  # type: ignore[attr-defined]
             self._try_remembered()
 

@@ -11,11 +11,10 @@ from dataclasses import replace
 from datetime import UTC, date, datetime, time
 from typing import Any
 
-from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Button, DataTable, Input, Label, Select, Static
+from textual.widgets import Button, Input, Label, Select, Static
 
 from dmptui.i18n import N_, _, format_datetime
 from dmptui.identifiers import IdentifierError, parse_rpps
@@ -29,7 +28,8 @@ from dmptui.words import (
     parse_day,
 )
 from screens.base import Calls, RecordScreen
-from screens.widgets.text import CELL_LIMIT, LINE_LIMIT, clip, plain
+from screens.widgets.paged_list import Column, PagedList
+from screens.widgets.text import LINE_LIMIT, clip, plain
 from screens.widgets.trace_seal import TraceSeal
 
 PAGE = 50
@@ -121,16 +121,25 @@ class FilterBar(Vertical):
         self.screen.close_filters()  # type: ignore[attr-defined]
 
 
+# Fixed widths (cells), one line a row; the details take the width left over. The detail
+# panel under the list shows the current entry whole.
+COLUMNS = (
+    ("when", N_("When"), 20, False),  # "16 janv. 2026, 08:25"
+    ("who", N_("Who"), 22, False),
+    ("what", N_("What"), 21, False),
+    ("mode", N_("Mode"), 23, False),  # "EMERGENCY — break-glass" whole
+    ("outcome", N_("Outcome"), 8, False),
+    ("details", N_("Details"), 16, True),
+)
+KEEP_PAGES = 6  # pages of entries kept in memory around the view; the others are fetched again
+
+
 class TraceScreen(RecordScreen):
     SCREEN_KEY = "trace"
 
     def __init__(self) -> None:
         super().__init__()
         self.filter = TraceFilter()
-        self.entries: dict[str, Any] = {}
-        self.next_cursor: str | None = None
-        self._fetching = False
-        self.generation = 0  # a filter change makes pages still on their way stale
 
     def compose_body(self) -> ComposeResult:
         with FilterBar(id="trace-filterbar"):
@@ -152,60 +161,61 @@ class TraceScreen(RecordScreen):
                 yield Button(_("Apply"), id="trace-apply", variant="primary")
                 yield Button(_("Show everything"), id="trace-clear")
         yield TraceSeal()
-        yield DataTable(id="trace-table", cursor_type="row", zebra_stripes=True)
+        yield PagedList(
+            [Column(key, _(label), width, flexible) for key, label, width, flexible in COLUMNS],
+            self._cells,
+            lambda e: str(e.seq),
+            page_size=PAGE,
+            keep=KEEP_PAGES,
+            near_end=NEAR_END,
+            id="trace-table",
+        )
         yield Static(id="trace-detail", classes="detail")
 
     def on_mount(self) -> None:
-        table = self.query_one(DataTable)
-        table.add_column(_("When"), key="when")
-        table.add_column(_("Who"), key="who", width=24)
-        table.add_column(_("What"), key="what", width=20)
-        table.add_column(_("Mode"), key="mode", width=13)
-        table.add_column(_("Outcome"), key="outcome", width=8)
-        table.add_column(_("Details"), key="details", width=21)
         self.query_one("#trace-filterbar").display = False
-        table.focus()
-        # Scrolling with the mouse wheel does not move the cursor: the end is near all the same.
-        self.watch(table, "scroll_y", self._scrolled, init=False)
+        self.table.focus()
+
+    @property
+    def table(self) -> PagedList:
+        return self.query_one("#trace-table", PagedList)
+
+    @property
+    def entries(self) -> dict[str, Any]:
+        """The entries in memory (a window of pages around the view), by sequence number."""
+        return {str(e.seq): e for e in self.table.items()}
+
+    @property
+    def next_cursor(self) -> str | None:
+        return self.table.next_cursor
 
     # --- loading ------------------------------------------------------------------------------
 
     def reload(self) -> None:
-        self.generation += 1
-        self.entries.clear()
-        self.next_cursor = None
-        self.query_one(DataTable).clear()
         self.query_one("#trace-detail", Static).update("")
-        self._fetch(None)
+        self.table.reset()  # asks for the first page: on_paged_list_wanted
 
-    def _fetch(self, cursor: str | None) -> None:
-        generation = self.generation
+    def on_paged_list_wanted(self, event: PagedList.Wanted) -> None:
+        event.stop()
+        page, cursor, generation = event.page, event.cursor, event.generation
         query = self.filter.query()
-        self._fetching = True
 
-        async def page() -> Any:
+        async def fetch() -> Any:
             return await self.client.trace(limit=PAGE, cursor=cursor, **query)
 
         def done(result: Any) -> None:
-            self._show_page(generation, result)
+            self._show_page(page, generation, result)
 
-        waiting = _("Loading the access trace…") if cursor is None else _("Loading older entries…")
-        self.call(waiting, page, done)
+        waiting = _("Loading the access trace…") if page == 0 else _("Loading older entries…")
+        self.call(waiting, fetch, done)
 
-    def _show_page(self, generation: int, page: Any) -> None:
-        if generation != self.generation:
+    def _show_page(self, page_number: int, generation: int, page: Any) -> None:
+        table = self.table
+        if generation != table.generation:
             return  # the filter changed meanwhile: this page belongs to an older list
-        self._fetching = False
-        table = self.query_one(DataTable)
-        for e in page.items:
-            key = str(e.seq)
-            if key in self.entries:
-                continue
-            self.entries[key] = e
-            table.add_row(*self._cells(e), key=key, height=None)
-        self.next_cursor = page.next_cursor
+        table.put_page(page_number, generation, page.items, page.next_cursor)
         self.query_one(TraceSeal).check(page.items, complete=not self.filter.active)
-        n = len(self.entries)
+        n = table.row_count
         if n == 0:
             text = (
                 _("No entry matches this filter.")
@@ -221,48 +231,32 @@ class TraceScreen(RecordScreen):
         if self.filter.active:
             text = f"{self.filter.words()} {text}"
         self.say("info", text)
-        if table.row_count:
-            self._show_detail(table.cursor_row)
 
-    def _cells(self, e: Any) -> list[Text]:
+    def _cells(self, e: Any) -> list[tuple[str, str]]:
         emergency = e.mode in EMERGENCY_MODES
         denied = e.outcome != "allowed"
         return [
-            plain(format_datetime(e.at)),
-            plain(who_words(e), limit=CELL_LIMIT),
-            plain(what_words(e.action)),
-            plain(mode_words(e.mode), "bold reverse" if emergency else ""),
-            plain(outcome_words(e), "bold" if denied else ""),
-            plain(detail_words(e), limit=CELL_LIMIT),
+            (format_datetime(e.at), ""),
+            (who_words(e), ""),
+            (what_words(e.action), ""),
+            (mode_words(e.mode), "bold reverse" if emergency else ""),
+            (outcome_words(e), "bold" if denied else ""),
+            (detail_words(e), ""),
         ]
 
-    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
-        self._show_detail(event.cursor_row)
-        if event.cursor_row >= event.data_table.row_count - NEAR_END:
-            self._more()
+    def on_paged_list_highlighted(self, event: PagedList.Highlighted) -> None:
+        self._show_detail(event.row)
 
     def on_calls_call_failed(self, _message: Calls.CallFailed) -> None:
         # The base class explains the failure (and retries after a login or a code); a page
         # that did not come must not stop the next ones from loading.
-        self._fetching = False
-
-    def _scrolled(self, _old: float, new: float) -> None:
-        table = self.query_one(DataTable)
-        if table.row_count and table.max_scroll_y - new <= NEAR_END:
-            self._more()
-
-    def _more(self) -> None:
-        if self.next_cursor and not self._fetching:
-            self._fetch(self.next_cursor)
+        self.table.failed()
 
     def _show_detail(self, row: int) -> None:
-        table = self.query_one(DataTable)
-        if row < 0 or row >= table.row_count:
+        found = self.table.row_at(row)
+        if found is None:
             return
-        key = table.coordinate_to_cell_key((row, 0)).row_key.value
-        e = self.entries.get(key or "")
-        if e is None:
-            return
+        e = found.item
         lines = [
             _("When: {when}").format(when=format_datetime(e.at)),
             _("Who: {who}").format(who=who_words(e)),
@@ -295,7 +289,7 @@ class TraceScreen(RecordScreen):
 
     def close_filters(self) -> None:
         self.query_one("#trace-filterbar").display = False
-        self.query_one(DataTable).focus()
+        self.table.focus()
         self.say("info", self.filter.words())
 
     def action_act_emergency_only(self) -> None:
@@ -353,7 +347,7 @@ class TraceScreen(RecordScreen):
         new = self._read_bar()
         if new is None:
             return
-        self.query_one(DataTable).focus()
+        self.table.focus()
         self._apply(new)
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
@@ -372,5 +366,5 @@ class TraceScreen(RecordScreen):
         elif event.button.id == "trace-clear":
             for field in ("#trace-actor", "#trace-since", "#trace-until"):
                 self.query_one(field, Input).value = ""
-            self.query_one(DataTable).focus()
+            self.table.focus()
             self._apply(TraceFilter())

@@ -30,7 +30,6 @@ import pyte
 import pytest
 from hostkit import LiveHost
 from textual.pilot import Pilot
-from textual.widgets import DataTable
 from tuikit import goto, login, make_app, settled, status, wait_for
 
 from dmptui import catalogue
@@ -439,7 +438,7 @@ def test_every_screen_by_keyboard_bindings_described_tab_round_no_trap(host: Liv
                 await check_tab_round(pilot, label, backwards=spec.key == "documents")
                 if spec.key == "documents":
                     # The reading view, and a dialog: keys only, described, no trap.
-                    app.screen.query_one(DataTable).focus()
+                    app.screen.query_one("#doc-table").focus()
                     await pilot.press("enter")
                     await wait_for(pilot, lambda: type(app.screen).__name__ == "DocumentScreen")
                     await settled(pilot)
@@ -447,7 +446,7 @@ def test_every_screen_by_keyboard_bindings_described_tab_round_no_trap(host: Liv
                     await check_tab_round(pilot, "document view")
                     await pilot.press("escape")
                     await wait_for(pilot, lambda: type(app.screen).__name__ == "DocumentsScreen")
-                    app.screen.query_one(DataTable).focus()
+                    app.screen.query_one("#doc-table").focus()
                     await pilot.press("d")
                     await wait_for(pilot, lambda: type(app.screen).__name__ == "ConfirmScreen")
                     missing += describe_bindings(app)
@@ -490,7 +489,7 @@ def test_ctrl_r_reads_the_screen_into_the_message_log(host: LiveHost) -> None:
             await login(pilot, host)
             await goto(pilot, "documents")
             await settled(pilot)
-            table = app.screen.query_one(DataTable)
+            table = app.screen.query_one("#doc-table")
             await pilot.press("down")
             await pilot.press("ctrl+r")
             await pilot.pause()

@@ -15,7 +15,10 @@ def rows(app) -> list[list[str]]:
     """The table's cells, as the words on the screen."""
     from textual.widgets import DataTable
 
-    table = app.screen.query_one(DataTable)
+    from screens.widgets.paged_list import PagedList
+
+    found = app.screen.query(PagedList)  # the trace; the notifications are a DataTable
+    table = found.first() if found else app.screen.query_one(DataTable)
     return [[str(c) for c in table.get_row_at(i)] for i in range(table.row_count)]
 
 
@@ -162,7 +165,7 @@ def test_trace_pages_load_as_the_cursor_nears_the_end(host):
                 "Access trace: 100 entries loaded, newest first; more load as you scroll."
             )
             # Newest first, no entry twice.
-            seqs = [int(k.value) for k in app.screen.query_one("DataTable").rows]
+            seqs = [int(k) for k in app.screen.query_one("#trace-table").keys()]
             assert seqs == sorted(seqs, reverse=True) and len(set(seqs)) == 100
 
     asyncio.run(run())

@@ -16,6 +16,7 @@ from textual.widget import Widget
 from textual.widgets import DataTable, OptionList, Select
 
 from dmptui.i18n import _
+from screens.widgets.paged_list import PagedList
 
 _titles: WeakKeyDictionary[Widget, Any] = WeakKeyDictionary()  # the titles before the marker
 
@@ -71,6 +72,9 @@ def cursor_spot(widget: Widget) -> Offset:
         y = region.y + row.y - round(widget.scroll_y)
         if widget.show_header and y < region.y + widget.header_height:
             y = region.y + widget.header_height
+    elif isinstance(widget, PagedList) and widget.row_count:
+        line = widget.cursor_line()  # under the header; None when scrolled away
+        y = region.y + (line if line is not None else 1)
     elif isinstance(widget, OptionList) and widget.highlighted is not None:
         try:
             line = widget._index_to_line[widget.highlighted]

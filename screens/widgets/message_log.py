@@ -7,9 +7,21 @@ thing on the screen) and then scrolls with the arrow keys and Page Up / Page Dow
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
-from textual.widgets import RichLog
+if "rich.pretty" not in sys.modules and "attr" not in sys.modules:
+    # RichLog imports rich.pretty, which imports attrs (when installed) to pretty-print attrs
+    # classes: 50 to 150 ms of start-up for something this log never shows (it writes text).
+    # attrs is not a dependency of the app (only of a test tool); rich.pretty is told it is
+    # absent, and anything imported later gets the real one.
+    sys.modules["attr"] = None  # type: ignore[assignment]
+    try:
+        from textual.widgets import RichLog
+    finally:
+        del sys.modules["attr"]
+else:
+    from textual.widgets import RichLog
 
 from dmptui.i18n import _
 from screens.widgets.text import plain

@@ -27,6 +27,7 @@ from textual.widgets import (
 )
 
 from dmptui.i18n import _
+from screens.widgets.paged_list import PagedList
 
 
 def _text(widget: Widget) -> str:
@@ -83,7 +84,9 @@ def describe(widget: Widget) -> str:
         value = _text(widget.query_one("SelectCurrent #label")) if widget.children else ""
         return _("Choice {name}: {value}").format(name=_label_for(widget), value=value)
     if isinstance(widget, DataTable):
-        return _table(widget)
+        return _table([str(c.label) for c in widget.ordered_columns], widget)
+    if isinstance(widget, PagedList):
+        return _table([c.label for c in widget.columns.values()], widget)
     if isinstance(widget, OptionList):
         return _options(widget)
     if isinstance(widget, TextArea):
@@ -98,8 +101,8 @@ def describe(widget: Widget) -> str:
     return _("Scrolling area: use the arrow keys and Page Down to read further.")
 
 
-def _table(table: DataTable[Any]) -> str:
-    columns = [str(c.label) for c in table.ordered_columns]
+def _table(columns: list[str], table: Any) -> str:
+    """A DataTable or a PagedList: its size and its current row as "Label: value" pairs."""
     n = table.row_count
     if not n:
         return _("Table, empty. Columns: {columns}").format(columns=", ".join(columns))
