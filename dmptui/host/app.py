@@ -11,7 +11,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -23,6 +23,7 @@ from dmptui.host.db import utcnow
 from dmptui.host.routes import auth as auth_routes
 from dmptui.host.routes import patient as patient_routes
 from dmptui.host.routes import practitioner as practitioner_routes
+from dmptui.host.routes.common import known_query
 from dmptui.schema import MAX_BODY_BYTES
 
 log = logging.getLogger("dmptui.host")
@@ -140,6 +141,7 @@ def create_app(
         description="The reference host of the shared medical record: every rule enforced "
         "here, every access traced.",
         lifespan=lifespan,
+        dependencies=[Depends(known_query)],
     )
     app.state.host = host
 
@@ -205,14 +207,29 @@ def create_app(
     return app
 
 
-def allowed_methods(app: FastAPI, scope: dict[str, Any]) -> list[str]:
-    from starlette.routing import Match
+def api_routes(app: FastAPI) -> list[Any]:
+    """Every route of the app, included routers flattened (FastAPI keeps those as branches):
+    objects with ``path``, ``path_regex`` and ``methods``."""
+    out: list[Any] = []
 
+    def walk(routes: Any) -> None:
+        for route in routes:
+            contexts = getattr(route, "effective_route_contexts", None)
+            if contexts is not None:
+                walk(contexts())
+            elif getattr(route, "methods", None) and getattr(route, "path_regex", None):
+                out.append(route)
+
+    walk(app.routes)
+    return out
+
+
+def allowed_methods(app: FastAPI, scope: dict[str, Any]) -> list[str]:
+    path = scope.get("path", "")
     methods: set[str] = set()
-    for route in app.routes:
-        match, _ = route.matches({**scope, "method": "\x00"})
-        if match is not Match.NONE:
-            methods |= set(getattr(route, "methods", None) or ())
+    for route in api_routes(app):
+        if route.path_regex.match(path):
+            methods |= set(route.methods)
     return sorted(methods)
 
 

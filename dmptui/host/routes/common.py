@@ -73,13 +73,13 @@ def bearer(request: Request) -> str:
     return token.strip()
 
 
-def patient_present(request: Request) -> None:
+async def patient_present(request: Request) -> None:
     """Dependency: a patient route without a bearer token is refused (401) before its input is
     read, so a missing credential is never answered with an input error."""
     bearer(request)
 
 
-def practitioner_present(request: Request) -> None:
+async def practitioner_present(request: Request) -> None:
     """Dependency: the same for practitioner routes and the CPS credential header."""
     if not request.headers.get(PRACTITIONER_HEADER, ""):
         raise ApiError(
@@ -88,6 +88,31 @@ def practitioner_present(request: Request) -> None:
             field=PRACTITIONER_HEADER,
             message="A practitioner credential (CPS card) is required.",
         )
+
+
+async def known_query(request: Request) -> None:
+    """Dependency (whole app): a query parameter the operation does not declare is refused, as
+    unknown body fields are: a mistyped filter must not silently answer unfiltered."""
+    if not request.query_params:
+        return
+    dependant = getattr(request.scope.get("route"), "dependant", None)
+    if dependant is None:
+        return
+    declared: set[str] = set()
+    todo = [dependant]
+    while todo:
+        d = todo.pop()
+        declared |= {p.alias for p in d.query_params}
+        todo.extend(d.dependencies)
+    for name in request.query_params:
+        if name not in declared:
+            raise ApiError(
+                422,
+                "invalid_input",
+                field=name[:40] or "query",
+                reason="extra_forbidden",
+                message=f"Unknown query parameter `{name[:40]}`.",
+            )
 
 
 def iso_datetime(value: object) -> object:
