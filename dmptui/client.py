@@ -124,6 +124,20 @@ class InvalidResponse(HostError):
     code = "invalid_response"
 
 
+class NotJson(InvalidResponse):
+    """The answer is not JSON at all: an HTML page (a proxy's error page, a Wi-Fi portal, a
+    maintenance page) or broken bytes."""
+
+    code = "not_json"
+
+
+class CursorLoop(InvalidResponse):
+    """A list's next page is one this listing already went through: following it would loop
+    for ever. What was loaded stays; the rest of the list cannot be fetched."""
+
+    code = "cursor_loop"
+
+
 class SessionExpired(HostError):
     """Not logged in, or the session has ended: log in again."""
 
@@ -213,6 +227,12 @@ def error_from_response(response: httpx.Response) -> HostError:
         body: ErrorBody | None = ErrorBody.model_validate_json(response.content)
     except ValidationError:
         body = None
+    if body is None and not _is_json(response):
+        return NotJson(
+            f"the record host answered HTTP {status} with "
+            f"{_media_type(response) or 'no content type'}, not JSON",
+            status=status,
+        )
     if body is None:
         return InvalidResponse(
             f"the record host answered HTTP {status} without an error body", status=status
@@ -226,6 +246,15 @@ def error_from_response(response: httpx.Response) -> HostError:
         reason=body.reason,
         retry_after=_retry_after(response.headers),
     )
+
+
+def _media_type(response: httpx.Response) -> str:
+    return response.headers.get("content-type", "").split(";")[0].strip().lower()
+
+
+def _is_json(response: httpx.Response) -> bool:
+    kind = _media_type(response)
+    return kind == "application/json" or kind.endswith("+json")
 
 
 def _describe(error: ValidationError) -> str:
@@ -318,6 +347,8 @@ class Client:
             follow_redirects=False,
         )
         self._refreshing = asyncio.Lock()
+        # Per listing (path + filters): the cursors followed, page cursor -> next cursor.
+        self._listings: dict[tuple[str, tuple[tuple[str, str], ...]], dict[str | None, str]] = {}
 
     def __repr__(self) -> str:
         return f"Client({self.base_url!r}, logged_in={self.logged_in})"
@@ -471,6 +502,12 @@ class Client:
     def _model(response: httpx.Response | _Gone, model: type[M]) -> M:
         if isinstance(response, _Gone):  # pragma: no cover - only with gone_ok
             raise NotFound("already gone")
+        if not _is_json(response):
+            raise NotJson(
+                f"the record host answered with {_media_type(response) or 'no content type'}, "
+                f"not JSON",
+                status=response.status_code,
+            )
         try:
             return model.model_validate_json(response.content)
         except ValidationError as e:
@@ -481,6 +518,30 @@ class Client:
 
     async def _get(self, path: str, model: type[M], **params: Any) -> M:
         return self._model(await self._call("GET", path, params=_params(**params)), model)
+
+    async def _page(self, path: str, model: type[M], cursor: str | None, **params: Any) -> M:
+        """One page of a listing. A listing starts with ``cursor=None``; within it, a next
+        cursor that is one this listing already had (the host going round in circles) raises
+        ``CursorLoop``: following it would fetch the same pages for ever. Fetching the same
+        page again (a retry) is not a loop."""
+        key = (path, tuple(sorted((k, str(v)) for k, v in params.items() if k != "limit")))
+        if cursor is None:
+            self._listings[key] = {}
+        links = self._listings.setdefault(key, {})
+        page = await self._get(path, model, cursor=cursor, **params)
+        nxt = getattr(page, "next_cursor", None)
+        if nxt is not None and links.get(cursor) != nxt:
+            if nxt == cursor or nxt in links or nxt in links.values():
+                self._listings.pop(key, None)
+                raise CursorLoop(
+                    "the record host gave a next page this list has already shown "
+                    "(its cursor goes round in circles); stopped there",
+                    status=200,
+                )
+            links[cursor] = nxt
+        if len(self._listings) > 32:  # old listings (other filters) are forgotten
+            self._listings.pop(next(iter(self._listings)))
+        return page
 
     # --- authentication ----------------------------------------------------------------
 
@@ -556,8 +617,8 @@ class Client:
         type: str | None = None,
         q: str | None = None,
     ) -> DocumentPage:
-        return await self._get(
-            "/record/documents", DocumentPage, limit=limit, cursor=cursor, type=type, q=q or None
+        return await self._page(
+            "/record/documents", DocumentPage, cursor, limit=limit, type=type, q=q or None
         )
 
     async def document(self, doc_id: str) -> DocumentOut:
@@ -634,11 +695,11 @@ class Client:
         since: datetime | str | None = None,
         until: datetime | str | None = None,
     ) -> TracePage:
-        return await self._get(
+        return await self._page(
             "/record/trace",
             TracePage,
+            cursor,
             limit=limit,
-            cursor=cursor,
             actor=actor or None,
             mode=mode,
             since=since,
@@ -679,8 +740,8 @@ class Client:
     async def notifications(
         self, limit: int = 50, cursor: str | None = None, unread: bool = False
     ) -> NotificationPage:
-        return await self._get(
-            "/record/notifications", NotificationPage, limit=limit, cursor=cursor, unread=unread
+        return await self._page(
+            "/record/notifications", NotificationPage, cursor, limit=limit, unread=unread
         )
 
     async def mark_notifications_read(self) -> None:

@@ -53,6 +53,7 @@ class AppConfig:
     idle_timeout: float = 900.0  # lock after 15 minutes without a key press
     device_id: str = ""  # a stable random id for this install (not a secret)
     theme: str = ""  # "dark", "light" or "high-contrast" (config file); DMPTUI_THEME wins
+    timeout: float = 10.0  # seconds the client waits for the host's answer
 
 
 @dataclass
@@ -90,7 +91,10 @@ class DmpApp(App[None]):
         self.config = config
         self.state = AppState()
         self.client = Client(
-            config.host_url, transport=config.transport, device_id=config.device_id or None
+            config.host_url,
+            transport=config.transport,
+            device_id=config.device_id or None,
+            timeout=config.timeout,
         )
         self.idle = IdleLock(config.idle_timeout)
         self.animation_level = animation_level()  # type: ignore[assignment]

@@ -54,6 +54,7 @@ class ReaderConfig:
     transport: Any = None  # an httpx transport (tests)
     idle_timeout: float = 900.0  # lock after 15 minutes without an answer
     page_size: int = 20
+    timeout: float = 10.0  # seconds the client waits for the host's answer
 
 
 class Reader:
@@ -205,7 +206,7 @@ async def _main(config: ReaderConfig, console: Console) -> int:
     from dmptui.client import Client
 
     assert config.host_url is not None
-    client = Client(config.host_url, transport=config.transport)
+    client = Client(config.host_url, transport=config.transport, timeout=config.timeout)
     return await Reader(config, console, client).main()
 
 
