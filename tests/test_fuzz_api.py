@@ -92,7 +92,14 @@ class Fuzzed:
 
 # Built at collection: schemathesis's fixture-based loader does not work with pytest 9 (it sets
 # ``request.node._nodeid``), so the schema is loaded from the app here.
-_ROOT = Path(tempfile.mkdtemp(prefix="dmptui-fuzz-"))
+# In memory when the system has a tmpfs (/dev/shm): the host's SQLite runs with synchronous=FULL,
+# and thousands of fsyncs on a disk would be most of the run's time.
+_SHM = Path("/dev/shm")
+_ROOT = Path(
+    tempfile.mkdtemp(
+        prefix="dmptui-fuzz-", dir=_SHM if _SHM.is_dir() and os.access(_SHM, os.W_OK) else None
+    )
+)
 FUZZED = Fuzzed(_ROOT)
 
 
