@@ -274,7 +274,7 @@ def _ps_client(host: LiveHost, credential: str | None) -> httpx.Client:
 def _ps_call(client: httpx.Client, method: str, path: str, ins: str, doc: str, mode: str) -> Any:
     params: dict[str, str] = {}
     body = None
-    if mode != "normal":
+    if mode != "normal" and method != "POST":  # a deposit has no mode: always normal
         params = {"mode": mode, "reason": "patient unconscious in A&E"}
     if method == "POST":
         body = {"type": "11488-4", "title": "Should not land", "content": "no"}
