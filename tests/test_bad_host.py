@@ -224,6 +224,10 @@ def test_tui_says_it_in_words_and_keeps_the_list(bad: Any, mode: str, name: str,
             wrapper.clear()
             assert app.screen is screen
             assert [d.title for d in app.screen.rows] == shown
+            # The host behaves again: going on down the list loads the rest.
+            await pilot.press("down")
+            await wait_for(pilot, lambda: len(app.screen.rows) > 50, timeout=15)
+            assert [d.title for d in app.screen.rows][:50] == shown
             _no_traceback(app)
 
     asyncio.run(run())
