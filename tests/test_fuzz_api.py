@@ -7,8 +7,9 @@ its step-up stays fresh; no login, so the login throttle is never in the way and
 strict as it is). The database file is restored from the template before every example (a file
 copy: the examples cannot depend on one another, and an erased record comes back).
 
-Measured: ``uv run pytest tests/test_fuzz_api.py -q`` (see the report in bench/README or the
-commit message for the figure)."""
+Measured: ``uv run pytest tests/test_fuzz_api.py -q``: 37 tests, 3 min 36 s on a loaded
+2-core machine with the database on tmpfs (7 min 17 s on disk). ``DMPTUI_FUZZ_EXAMPLES=10``
+makes a quick local run."""
 
 from __future__ import annotations
 
