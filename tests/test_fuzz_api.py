@@ -13,6 +13,7 @@ makes a quick local run."""
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import tempfile
@@ -101,6 +102,7 @@ _ROOT = Path(
         prefix="dmptui-fuzz-", dir=_SHM if _SHM.is_dir() and os.access(_SHM, os.W_OK) else None
     )
 )
+atexit.register(shutil.rmtree, _ROOT, True)  # also when the tests here are deselected
 FUZZED = Fuzzed(_ROOT)
 
 
