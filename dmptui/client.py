@@ -149,6 +149,20 @@ class InvalidResponse(HostError):
     code = "invalid_response"
 
 
+class NotJson(InvalidResponse):
+    """The answer is not JSON at all: an HTML page (a proxy's error page, a Wi-Fi portal, a
+    maintenance page) or broken bytes."""
+
+    code = "not_json"
+
+
+class CursorLoop(InvalidResponse):
+    """A list's next page is one this listing already went through: following it would loop
+    for ever. What was loaded stays; the rest of the list cannot be fetched."""
+
+    code = "cursor_loop"
+
+
 class SessionExpired(HostError):
     """Not logged in, or the session has ended: log in again."""
 
@@ -262,6 +276,12 @@ def error_from_response(response: httpx.Response) -> HostError:
         body: ErrorBody | None = ErrorBody.model_validate_json(response.content)
     except ValidationError:
         body = None
+    if body is None and not _is_json(response):
+        return NotJson(
+            f"the record host answered HTTP {status} with "
+            f"{_media_type(response) or 'no content type'}, not JSON",
+            status=status,
+        )
     if body is None:
         return InvalidResponse(
             f"the record host answered HTTP {status} without an error body", status=status
@@ -275,6 +295,15 @@ def error_from_response(response: httpx.Response) -> HostError:
         reason=body.reason,
         retry_after=_retry_after(response.headers),
     )
+
+
+def _media_type(response: httpx.Response) -> str:
+    return response.headers.get("content-type", "").split(";")[0].strip().lower()
+
+
+def _is_json(response: httpx.Response) -> bool:
+    kind = _media_type(response)
+    return kind == "application/json" or kind.endswith("+json")
 
 
 def _describe(error: ValidationError) -> str:
@@ -374,6 +403,8 @@ class Client:
             follow_redirects=False,
         )
         self._refreshing = asyncio.Lock()
+        # Per listing (path + filters): the cursors followed, page cursor -> next cursor.
+        self._listings: dict[tuple[str, tuple[tuple[str, str], ...]], dict[str | None, str]] = {}
 
     def __repr__(self) -> str:
         return f"Client({self.base_url!r}, logged_in={self.logged_in})"
@@ -539,6 +570,12 @@ class Client:
     def _model(response: httpx.Response | _Gone, model: type[M]) -> M:
         if isinstance(response, _Gone):  # pragma: no cover - only with gone_ok
             raise NotFound("already gone")
+        if not _is_json(response):
+            raise NotJson(
+                f"the record host answered with {_media_type(response) or 'no content type'}, "
+                f"not JSON",
+                status=response.status_code,
+            )
         try:
             if model in _LONG_LIST_PAGES:
                 try:
@@ -605,6 +642,30 @@ class Client:
             await self.record()
         elif resource.startswith("document:"):
             await self.document(resource.removeprefix("document:"))
+
+    async def _page(self, path: str, model: type[M], cursor: str | None, **params: Any) -> M:
+        """One page of a listing. A listing starts with ``cursor=None``; within it, a next
+        cursor that is one this listing already had (the host going round in circles) raises
+        ``CursorLoop``: following it would fetch the same pages for ever. Fetching the same
+        page again (a retry) is not a loop."""
+        key = (path, tuple(sorted((k, str(v)) for k, v in params.items() if k != "limit")))
+        if cursor is None:
+            self._listings[key] = {}
+        links = self._listings.setdefault(key, {})
+        page = await self._get(path, model, cursor=cursor, **params)
+        nxt = getattr(page, "next_cursor", None)
+        if nxt is not None and links.get(cursor) != nxt:
+            if nxt == cursor or nxt in links or nxt in links.values():
+                self._listings.pop(key, None)
+                raise CursorLoop(
+                    "the record host gave a next page this list has already shown "
+                    "(its cursor goes round in circles); stopped there",
+                    status=200,
+                )
+            links[cursor] = nxt
+        if len(self._listings) > 32:  # old listings (other filters) are forgotten
+            self._listings.pop(next(iter(self._listings)))
+        return page
 
     # --- authentication ----------------------------------------------------------------
 
@@ -686,8 +747,8 @@ class Client:
         type: str | None = None,
         q: str | None = None,
     ) -> DocumentPage:
-        page = await self._get(
-            "/record/documents", DocumentPage, limit=limit, cursor=cursor, type=type, q=q or None
+        page = await self._page(
+            "/record/documents", DocumentPage, cursor, limit=limit, type=type, q=q or None
         )
         for d in page.items:
             if d.etag:
@@ -775,11 +836,11 @@ class Client:
         since: datetime | str | None = None,
         until: datetime | str | None = None,
     ) -> TracePage:
-        return await self._get(
+        return await self._page(
             "/record/trace",
             TracePage,
+            cursor,
             limit=limit,
-            cursor=cursor,
             actor=actor or None,
             mode=mode,
             since=since,
@@ -847,8 +908,8 @@ class Client:
     async def notifications(
         self, limit: int = 50, cursor: str | None = None, unread: bool = False
     ) -> NotificationPage:
-        return await self._get(
-            "/record/notifications", NotificationPage, limit=limit, cursor=cursor, unread=unread
+        return await self._page(
+            "/record/notifications", NotificationPage, cursor, limit=limit, unread=unread
         )
 
     async def mark_notifications_read(self) -> None:

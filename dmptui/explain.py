@@ -29,6 +29,15 @@ BY_ERROR = {
         "The record host sent an answer this app cannot read. Nothing was "
         "changed. Try again later, or contact support."
     ),
+    "NotJson": N_(
+        "The record host sent a web page instead of your data: it may be under maintenance, or "
+        "a network login page (hotel or station Wi-Fi) may be in the way. Nothing was changed. "
+        "Check your connection, then try again."
+    ),
+    "CursorLoop": N_(
+        "The record host sent a page of this list that was already shown, so loading stopped "
+        "there. What is shown is kept. Try again later, or contact support."
+    ),
     "SessionExpired": N_("Your session has ended. Log in again to continue where you were."),
     "StepUpRequired": N_("This action needs a fresh one-time code. Type the code to confirm."),
     "NotFound": N_("This item no longer exists. The list has been refreshed."),

@@ -10,7 +10,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool
 
 API_PREFIX = "/v1"
 MAX_TITLE = 200
@@ -58,8 +58,21 @@ def check_text(value: str) -> str:
     return _no_controls(value)
 
 
-Text = Annotated[str, AfterValidator(_no_controls)]
-Line = Annotated[str, AfterValidator(_no_controls_one_line)]
+# The pattern documents the rule in the OpenAPI (the validator keeps the plain-words message).
+Text = Annotated[
+    str,
+    AfterValidator(_no_controls),
+    Field(json_schema_extra={"pattern": r"^[^\x00-\x08\x0b-\x1f\x7f-\x9f]*$"}),
+]
+Line = Annotated[
+    str,
+    AfterValidator(_no_controls_one_line),
+    Field(
+        json_schema_extra={
+            "pattern": r"^[^\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\u2028\u2029\ufeff]*$"
+        }
+    ),
+]
 
 
 class DocType(StrEnum):
@@ -223,8 +236,8 @@ class RecordOut(BaseModel):
 class Oppositions(Strict):
     """True means the patient refuses that emergency access."""
 
-    break_glass: bool
-    regulation: bool
+    break_glass: StrictBool
+    regulation: StrictBool
 
 
 class DocumentOut(BaseModel):

@@ -54,6 +54,7 @@ class AppConfig:
     device_id: str = ""  # a stable random id for this install (not a secret)
     theme: str = ""  # "dark", "light" or "high-contrast" (config file); DMPTUI_THEME wins
     data_dir: Path | None = None  # checked trace checkpoints (default: DMPTUI_DATA_DIR, XDG)
+    timeout: float = 10.0  # seconds the client waits for the host's answer
 
 
 @dataclass
@@ -157,7 +158,10 @@ class DmpApp(App[None]):
 
             config = self.config
             self._client = Client(
-                config.host_url, transport=config.transport, device_id=config.device_id or None
+                config.host_url,
+                transport=config.transport,
+                device_id=config.device_id or None,
+                timeout=config.timeout,
             )
         return self._client
 

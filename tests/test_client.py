@@ -649,7 +649,8 @@ def test_html_or_a_wrong_shape_is_an_invalid_response() -> None:
         async with Client(url) as client:
             with pytest.raises(InvalidResponse) as e:
                 await with_token(client).record()
-            assert e.value.code == "invalid_response" and e.value.status == 200
+            assert e.value.code == "not_json" and e.value.status == 200
+            assert type(e.value).__name__ == "NotJson"  # HTML: said as such, not "unreadable"
             with pytest.raises(InvalidResponse) as e:
                 await client.verify("challenge", "123456")
             assert_no_secret(e.value, "SECRET-ACCESS")

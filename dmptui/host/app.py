@@ -13,7 +13,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -26,6 +26,7 @@ from dmptui.host.routes import auth as auth_routes
 from dmptui.host.routes import ledger as ledger_routes
 from dmptui.host.routes import patient as patient_routes
 from dmptui.host.routes import practitioner as practitioner_routes
+from dmptui.host.routes.common import known_query
 from dmptui.schema import MAX_BODY_BYTES
 
 log = logging.getLogger("dmptui.host")
@@ -173,6 +174,7 @@ def create_app(
         description="The reference host of the shared medical record: every rule enforced "
         "here, every access traced.",
         lifespan=lifespan,
+        dependencies=[Depends(known_query)],
     )
     app.state.host = host
 
@@ -209,12 +211,27 @@ def create_app(
         )
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400:  # a body that is not JSON (or not UTF-8): an input error
+            return JSONResponse(
+                {
+                    "error": "invalid_input",
+                    "field": "body",
+                    "reason": "json_invalid",
+                    "message": "The request body is not valid JSON.",
+                },
+                status_code=422,
+            )
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        headers = dict(getattr(exc, "headers", None) or {})
+        if exc.status_code == 405:
+            # Starlette names only the methods of the one route it tried; a path served by
+            # several routes (GET and DELETE) allows all of theirs.
+            headers["Allow"] = ", ".join(allowed_methods(app, request.scope))
         return JSONResponse(
             {"error": code, "message": str(exc.detail)},
             status_code=exc.status_code,
-            headers=getattr(exc, "headers", None),
+            headers=headers or None,
         )
 
     @app.get("/v1/health", tags=["host"])
@@ -226,6 +243,13 @@ def create_app(
     app.include_router(ledger_routes.router)
     app.include_router(practitioner_routes.router)
     app.add_middleware(BodyLimit)
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = document_contract(get_openapi_of(app))
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
     app.add_middleware(ProcessTag)
     return app
 
@@ -246,3 +270,106 @@ def app_from_env() -> FastAPI:
         raise RuntimeError(f"set {ENV_DATABASE_URL} and {ENV_DATA_DIR} (dmptui host serve does)")
     every = float(os.environ.get(ENV_MAINTENANCE_EVERY) or 0) or None
     return create_app(url, Path(data_dir), maintenance_every=every)
+
+
+def api_routes(app: FastAPI) -> list[Any]:
+    """Every route of the app, included routers flattened (FastAPI keeps those as branches):
+    objects with ``path``, ``path_regex`` and ``methods``."""
+    out: list[Any] = []
+
+    def walk(routes: Any) -> None:
+        for route in routes:
+            contexts = getattr(route, "effective_route_contexts", None)
+            if contexts is not None:
+                walk(contexts())
+            elif getattr(route, "methods", None) and getattr(route, "path_regex", None):
+                out.append(route)
+
+    walk(app.routes)
+    return out
+
+
+def allowed_methods(app: FastAPI, scope: dict[str, Any]) -> list[str]:
+    path = scope.get("path", "")
+    methods: set[str] = set()
+    for route in api_routes(app):
+        if route.path_regex.match(path):
+            methods |= set(route.methods)
+    return sorted(methods)
+
+
+def get_openapi_of(app: FastAPI) -> dict[str, Any]:
+    from fastapi.openapi.utils import get_openapi
+
+    return get_openapi(
+        title=app.title,
+        version=app.version,
+        description=app.description,
+        routes=app.routes,
+    )
+
+
+# Who may call what: the patient with a bearer session token, a practitioner with the CPS
+# credential header; login, verify, refresh and the code requests are open (they are the way in).
+PATIENT_AUTH = "patientSession"
+PRACTITIONER_AUTH = "practitionerCard"
+_OPEN = {"/v1/health", "/v1/auth/login", "/v1/auth/otp", "/v1/auth/verify", "/v1/auth/refresh"}
+_ERRORS = {
+    "401": "Not authenticated, session ended, or a fresh code is needed (step-up).",
+    "403": "Refused by the record's rules (the refusal is traced on a known record).",
+    "404": "No such object in the caller's reach.",
+    "409": "The request conflicts with the record's present state.",
+    "410": "The record is erased.",
+    "413": "The request body is over 10 MB.",
+    "422": "The input is invalid: `field` names it, `reason` says why.",
+    "429": "Too many attempts: wait (Retry-After) and try again.",
+}
+
+
+def security_of(path: str) -> str | None:
+    if path in _OPEN:
+        return None
+    if path.startswith("/v1/ps/"):
+        return PRACTITIONER_AUTH
+    return PATIENT_AUTH
+
+
+def document_contract(spec: dict[str, Any]) -> dict[str, Any]:
+    """Declare in the OpenAPI what the host really does: the two ways to authenticate, and the
+    error answers (all shaped as ``ErrorBody``) each operation can give."""
+    from dmptui.schema import PRACTITIONER_HEADER, ErrorBody
+
+    components = spec.setdefault("components", {})
+    schemas = components.setdefault("schemas", {})
+    schemas["ErrorBody"] = ErrorBody.model_json_schema()
+    schemas.pop("HTTPValidationError", None)
+    schemas.pop("ValidationError", None)
+    components["securitySchemes"] = {
+        PATIENT_AUTH: {"type": "http", "scheme": "bearer"},
+        PRACTITIONER_AUTH: {"type": "apiKey", "in": "header", "name": PRACTITIONER_HEADER},
+    }
+    error = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}
+    for path, operations in spec.get("paths", {}).items():
+        scheme = security_of(path)
+        for op in operations.values():
+            codes = set(ERROR_CODES.get((path, op.get("operationId", "")), ()))
+            codes |= {"413", "422"}
+            if scheme is not None:
+                op["security"] = [{scheme: []}]
+                codes |= {"401"}
+            if scheme == PATIENT_AUTH:
+                codes |= {"403", "410"}
+            if scheme == PRACTITIONER_AUTH:
+                codes |= {"403", "404", "410"}
+            if "{" in path:
+                codes |= {"404"}
+            if path.startswith("/v1/auth/"):
+                codes |= {"401", "429"}
+            responses = op.setdefault("responses", {})
+            for code in sorted(codes):
+                responses[code] = {"description": _ERRORS[code], "content": error}
+    return spec
+
+
+# Error answers beyond the defaults above, by (path, operationId).
+ERROR_CODES: dict[tuple[str, str], tuple[str, ...]] = {}

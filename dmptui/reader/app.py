@@ -56,6 +56,7 @@ class ReaderConfig:
     page_size: int = 20
     device_id: str = ""  # a stable random id for this install (not a secret)
     data_dir: Path | None = None  # checked trace checkpoints (default: DMPTUI_DATA_DIR, XDG)
+    timeout: float = 10.0  # seconds the client waits for the host's answer
 
 
 class Reader:
@@ -212,7 +213,12 @@ async def _main(config: ReaderConfig, console: Console) -> int:
     from dmptui.client import Client
 
     assert config.host_url is not None
-    client = Client(config.host_url, transport=config.transport, device_id=config.device_id or None)
+    client = Client(
+        config.host_url,
+        transport=config.transport,
+        device_id=config.device_id or None,
+        timeout=config.timeout,
+    )
     return await Reader(config, console, client).main()
 
 

@@ -559,7 +559,11 @@ class Pager:
     async def turn(self, answer: str) -> bool:
         """``n`` or ``p``: True when the page changed (False: said why)."""
         if answer == "n":
-            if await self.next():
+            try:
+                moved = await self.next()
+            except Failed:  # said why; the page read so far stays where it was
+                return False
+            if moved:
                 return True
             self.r.say("info", _("This is the last page. p: previous page."))
             return False
@@ -571,7 +575,10 @@ class Pager:
     async def index(self, answer: str) -> int | None:
         """The entry a typed number names (loading up to it), or None after saying why."""
         n = int(answer)
-        await self.ensure(n)
+        try:
+            await self.ensure(n)
+        except Failed:  # said why; the list stays where it was
+            return None
         if 1 <= n <= len(self.items):
             return n - 1
         first, last = self.span()

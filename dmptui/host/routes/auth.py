@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from dmptui.host import auth, ledger, notifications, outbox
 from dmptui.host.context import ApiError, Refused
 from dmptui.host.db import AuthSession, KnownDevice, LoginChallenge, LoginThrottle, Record
-from dmptui.host.routes.common import bearer, host_of, session_alive
+from dmptui.host.routes.common import bearer, host_of, patient_present, session_alive
 from dmptui.identifiers import IdentifierError, parse_ins
 from dmptui.schema import (
     DEVICE_HEADER,
@@ -325,14 +325,21 @@ def refresh(body: RefreshRequest, request: Request) -> Tokens:
         )
 
 
-@router.post("/logout", status_code=204)
+@router.post("/logout", status_code=204, dependencies=[Depends(patient_present)])
 def logout(request: Request) -> Response:
     host = host_of(request)
     token = bearer(request)
     with host.tx() as s:
         now = host.now()
         sess = s.scalar(select(AuthSession).where(AuthSession.access_hash == auth.digest(token)))
-        if sess is not None and sess.revoked_at is None:
+        if sess is None or not session_alive(sess, now):
+            raise ApiError(
+                401,
+                "session_expired",
+                message="This session had already ended.",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+        if sess.revoked_at is None:
             sess.revoked_at = now
             record = s.get(Record, sess.record_id)
             assert record is not None
@@ -358,7 +365,7 @@ def _live_session(s: Session, request: Request, now: datetime) -> tuple[AuthSess
     return sess, record
 
 
-@router.post("/step-up/otp", response_model=OtpSent)
+@router.post("/step-up/otp", response_model=OtpSent, dependencies=[Depends(patient_present)])
 def step_up_send(body: StepUpOtpRequest, request: Request) -> OtpSent:
     """Send a one-time code by SMS or email, to be given to POST /v1/auth/step-up."""
     host = host_of(request)
@@ -389,7 +396,7 @@ def step_up_send(body: StepUpOtpRequest, request: Request) -> OtpSent:
         return _send_code(s, record, ch, body.channel, now)
 
 
-@router.post("/step-up", response_model=StepUpDone)
+@router.post("/step-up", response_model=StepUpDone, dependencies=[Depends(patient_present)])
 def step_up(body: StepUpRequest, request: Request) -> StepUpDone:
     host = host_of(request)
     code = _check_code_format(body.code)

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import Request, Response
+from pydantic import BeforeValidator
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -69,6 +71,59 @@ def bearer(request: Request) -> str:
             headers={"WWW-Authenticate": "Bearer"},
         )
     return token.strip()
+
+
+async def patient_present(request: Request) -> None:
+    """Dependency: a patient route without a bearer token is refused (401) before its input is
+    read, so a missing credential is never answered with an input error."""
+    bearer(request)
+
+
+async def practitioner_present(request: Request) -> None:
+    """Dependency: the same for practitioner routes and the CPS credential header."""
+    if not request.headers.get(PRACTITIONER_HEADER, ""):
+        raise ApiError(
+            401,
+            "unauthenticated",
+            field=PRACTITIONER_HEADER,
+            message="A practitioner credential (CPS card) is required.",
+        )
+
+
+async def known_query(request: Request) -> None:
+    """Dependency (whole app): a query parameter the operation does not declare is refused, as
+    unknown body fields are: a mistyped filter must not silently answer unfiltered."""
+    if not request.query_params:
+        return
+    dependant = getattr(request.scope.get("route"), "dependant", None)
+    if dependant is None:
+        return
+    declared: set[str] = set()
+    todo = [dependant]
+    while todo:
+        d = todo.pop()
+        declared |= {p.alias for p in d.query_params}
+        todo.extend(d.dependencies)
+    for name in request.query_params:
+        if name not in declared:
+            raise ApiError(
+                422,
+                "invalid_input",
+                field=name[:40] or "query",
+                reason="extra_forbidden",
+                message=f"Unknown query parameter `{name[:40]}`.",
+            )
+
+
+def iso_datetime(value: object) -> object:
+    """Before-validator for datetimes in queries: ISO 8601 text only (pydantic would also take a
+    bare number as a Unix time, which the contract does not offer)."""
+    if isinstance(value, str) and not re.match(r"^\d{4}-\d{2}-\d{2}", value):
+        raise ValueError("expected an ISO 8601 date-time, e.g. 2026-03-02T09:30:00Z")
+    return value
+
+
+IsoDatetime = Annotated[datetime, BeforeValidator(iso_datetime)]
 
 
 def session_alive(sess: AuthSession | None, now: datetime) -> bool:

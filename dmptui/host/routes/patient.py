@@ -8,7 +8,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter, Body, Query, Request, Response
+from fastapi import APIRouter, Body, Depends, Query, Request, Response
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
@@ -25,6 +25,7 @@ from dmptui.host.db import (
     TraceEntry,
 )
 from dmptui.host.routes.common import (
+    IsoDatetime,
     PatientCall,
     decode_cursor,
     document_facts,
@@ -33,6 +34,7 @@ from dmptui.host.routes.common import (
     host_of,
     json_response,
     patient_call,
+    patient_present,
     practitioner_facts,
     practitioner_out,
     practitioners_by_rpps,
@@ -63,7 +65,7 @@ from dmptui.schema import (
     TracePage,
 )
 
-router = APIRouter(prefix="/v1", tags=["patient"])
+router = APIRouter(prefix="/v1", tags=["patient"], dependencies=[Depends(patient_present)])
 
 Limit = Query(50, ge=1, le=200)
 
@@ -759,8 +761,8 @@ def trace(
     cursor: str | None = None,
     actor: str | None = Query(None, max_length=200, description="an RPPS, or part of a name"),
     mode: Mode | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: IsoDatetime | None = None,
+    until: IsoDatetime | None = None,
 ) -> TracePage:
     host = host_of(request)
     with host.tx() as s:

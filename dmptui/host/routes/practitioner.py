@@ -8,7 +8,7 @@ import binascii
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -24,6 +24,7 @@ from dmptui.host.routes.common import (
     ins_param,
     practitioner_call,
     practitioner_facts,
+    practitioner_present,
     practitioners_by_rpps,
     record_facts,
 )
@@ -40,7 +41,9 @@ from dmptui.schema import (
     check_text,
 )
 
-router = APIRouter(prefix="/v1/ps", tags=["practitioner"])
+router = APIRouter(
+    prefix="/v1/ps", tags=["practitioner"], dependencies=[Depends(practitioner_present)]
+)
 
 EMERGENCY_ALERT_EVERY = timedelta(hours=1)
 PRACTITIONER_LABELS = {Label.INVISIBLE_PATIENT, Label.INVISIBLE_REPRESENTANTS_LEGAUX}

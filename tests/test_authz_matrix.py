@@ -1,0 +1,387 @@
+"""Cross-record authorisation, route by route, on the real host over HTTP.
+
+Every operation of the app (read from the app's own OpenAPI, so a new route without a case here
+fails the first test) is either a patient operation, a practitioner operation, or one of the
+open ways in. Patient operations are called with patient B's session on patient A's objects
+(A's document ids, A's practitioners); practitioner operations with a blocked credential, a
+credential the patient never authorised, and the professions that never have access. Each one
+refuses, A's record is untouched, nothing of A's reaches B, and every refusal is in the trace of
+the record it was about (RULES.md, "Trace": allowed or denied, who, what, which document, mode).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+from hostkit import LiveHost
+
+from dmptui.host import auth
+from dmptui.host.db import AuthSession, Record
+from dmptui.identifiers import ins_key
+from dmptui.schema import PRACTITIONER_HEADER
+
+# --- the table: every operation has a case -------------------------------------------------
+
+OPEN = {
+    ("GET", "/v1/health"): "no record behind it",
+    ("POST", "/v1/auth/login"): "the way in: INS + password, answers a challenge",
+    ("POST", "/v1/auth/otp"): "the way in: sends a code for a challenge",
+    ("POST", "/v1/auth/verify"): "the way in: challenge + code",
+    ("POST", "/v1/auth/refresh"): "the way in: a refresh token is its own credential",
+}
+
+# Patient operations whose path names an object of a record: called with A's ids.
+BY_DOCUMENT = {
+    ("GET", "/v1/record/documents/{doc_id}"): "document.read",
+    ("GET", "/v1/record/documents/{doc_id}/content"): "document.download",
+    ("POST", "/v1/record/documents/{doc_id}/mask"): "document.mask",
+    ("POST", "/v1/record/documents/{doc_id}/unmask"): "document.unmask",
+    ("DELETE", "/v1/record/documents/{doc_id}"): "document.delete",
+}
+# Patient operations on the caller's own record (or on a practitioner, named by RPPS): called
+# with B's session, they may only ever see or change B's record. Lifecycle last (erase ends B).
+OWN_RECORD: list[tuple[str, str, dict[str, Any] | None]] = [
+    ("GET", "/v1/record", None),
+    ("GET", "/v1/record/documents", None),
+    ("GET", "/v1/record/practitioners", None),
+    ("GET", "/v1/directory?q=Lef", None),
+    ("PUT", "/v1/record/authorisations/{rpps}", {"see_masked": True}),
+    ("DELETE", "/v1/record/authorisations/{rpps}", None),
+    ("PUT", "/v1/record/blocks/{rpps}", None),
+    ("DELETE", "/v1/record/blocks/{rpps}", None),
+    ("PUT", "/v1/record/attending/{rpps}", None),
+    ("DELETE", "/v1/record/attending", None),
+    ("GET", "/v1/record/trace", None),
+    ("PUT", "/v1/record/oppositions", {"break_glass": True, "regulation": True}),
+    ("GET", "/v1/record/notes", None),
+    ("PUT", "/v1/record/notes", {"text": "B's own notes"}),
+    ("GET", "/v1/record/notifications", None),
+    ("POST", "/v1/record/notifications/read", None),
+    ("POST", "/v1/auth/step-up/otp", {"channel": "email"}),
+    ("POST", "/v1/auth/step-up", {"code": "000000"}),
+    ("POST", "/v1/record/close", None),
+    ("POST", "/v1/record/reactivate", None),
+    ("POST", "/v1/record/erase", None),
+    ("POST", "/v1/auth/logout", None),
+]
+PRACTITIONER = {
+    ("POST", "/v1/ps/records/{ins}/documents"): "document.deposit",
+    ("GET", "/v1/ps/records/{ins}/documents"): "documents.list",
+    ("GET", "/v1/ps/records/{ins}/documents/{doc_id}"): "document.read",
+    ("GET", "/v1/ps/records/{ins}/notes"): "notes.read",
+}
+
+
+def _template(path: str) -> str:
+    return path.split("?")[0]
+
+
+def test_every_operation_of_the_app_has_a_case(host: LiveHost) -> None:
+    spec = host.http.get("/openapi.json").json()
+    operations = {
+        (method.upper(), path)
+        for path, ops in spec["paths"].items()
+        for method in ops
+        if method in {"get", "put", "post", "delete", "patch"}
+    }
+    from dmptui.host.app import api_routes
+
+    routed = {
+        (m, r.path)
+        for r in api_routes(host.app)
+        if r.path not in ("/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc")
+        for m in r.methods
+        if m != "HEAD"
+    }
+    assert routed == operations, "a route is missing from the OpenAPI"
+    covered = (
+        set(OPEN)
+        | set(BY_DOCUMENT)
+        | {(m, _template(p)) for m, p, _ in OWN_RECORD}
+        | set(PRACTITIONER)
+    )
+    assert operations - covered == set(), "operations without an authorisation case"
+    assert covered - operations == set(), "cases for operations that no longer exist"
+
+
+# --- two records ---------------------------------------------------------------------------
+
+
+@dataclass
+class Two:
+    host: LiveHost
+    a_id: int
+    b_id: int
+    a_ins: str
+    b_ins: str
+    a: httpx.Client  # patient A's session
+    b: httpx.Client  # patient B's session
+    a_docs: list[str]
+
+
+def _session(host: LiveHost, record_id: int) -> httpx.Client:
+    """A live, fresh session minted in the host's database (no login: the login flow has its
+    own tests, and its throttle is not what is tested here)."""
+    token = auth.new_token()
+    now = host.clock()
+    with host.app.state.host.tx() as s:
+        s.add(
+            AuthSession(
+                record_id=record_id,
+                access_hash=auth.digest(token),
+                refresh_hash=auth.digest(auth.new_token()),
+                created_at=now,
+                last_seen_at=now,
+                device="authz",
+                fresh_until=now + auth.FRESH_FOR,
+            )
+        )
+    return httpx.Client(base_url=host.url, timeout=30, headers={"Authorization": f"Bearer {token}"})
+
+
+@pytest.fixture
+def two(host: LiveHost) -> Two:
+    first13 = "2750175123456"
+    b_ins = f"{first13}{ins_key(first13):02d}"
+    attending = host.practitioner("attending")
+    with host.app.state.host.tx() as s:
+        a = s.query(Record).filter_by(ins=host.ins).one()
+        b = Record(
+            ins=b_ins,
+            status="active",
+            created_at=host.clock(),
+            display_name="Zoé Second",
+            email="zoe@example.org",
+            attending_rpps=attending["rpps"],
+            trace_size=0,
+        )
+        s.add(b)
+        s.flush()
+        a_id, b_id = a.id, b.id
+    with host.ps("attending") as ps:
+        r = ps.post(
+            f"/v1/ps/records/{b_ins}/documents",
+            json={"type": "11488-4", "title": "B's own report", "content": "B only"},
+        )
+        assert r.status_code == 201, r.text
+    a_docs = [row[0] for row in host.sql(f"SELECT id FROM documents WHERE record_id = {a_id}")]
+    assert a_docs
+    return Two(
+        host, a_id, b_id, host.ins, b_ins, _session(host, a_id), _session(host, b_id), a_docs
+    )
+
+
+def _snapshot(two: Two) -> dict[str, Any]:
+    """Everything of A's record a cross-record call could change."""
+    q = two.host.sql
+    rid = two.a_id
+    return {
+        "record": q(
+            "SELECT status, attending_rpps, notes, refuses_break_glass, refuses_regulation,"
+            f" trace_size FROM records WHERE id = {rid}"
+        ),
+        "documents": q(f"SELECT id, labels FROM documents WHERE record_id = {rid} ORDER BY id"),
+        "authorisations": q(f"SELECT rpps, see_masked FROM authorisations WHERE record_id = {rid}"),
+        "blocks": q(f"SELECT rpps FROM blocks WHERE record_id = {rid}"),
+        "trace": q(f"SELECT count(*) FROM trace_entries WHERE record_id = {rid}"),
+        "notifications": q(
+            f"SELECT count(*), count(read_at) FROM notifications WHERE record_id = {rid}"
+        ),
+        "sessions": q(
+            f"SELECT count(*) FROM sessions WHERE record_id = {rid} AND revoked_at IS NULL"
+        ),
+    }
+
+
+def _b_trace(two: Two, since_seq: int) -> list[tuple[Any, ...]]:
+    return two.host.sql(
+        "SELECT action, document_id, outcome, reason FROM trace_entries"
+        f" WHERE record_id = {two.b_id} AND seq > {since_seq} ORDER BY seq"
+    )
+
+
+def _b_seq(two: Two) -> int:
+    return two.host.sql(
+        f"SELECT coalesce(max(seq), 0) FROM trace_entries WHERE record_id = {two.b_id}"
+    )[0][0]
+
+
+# --- patient operations --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("method", "path"), sorted(BY_DOCUMENT))
+def test_another_patients_document_is_not_reachable_by_id(two: Two, method: str, path: str) -> None:
+    before = _snapshot(two)
+    for doc_id in two.a_docs:
+        seq = _b_seq(two)
+        r = two.b.request(method, path.format(doc_id=doc_id))
+        assert r.status_code == 404, (method, path, r.status_code, r.text)
+        assert r.json()["error"] == "not_found"
+        assert doc_id not in r.text
+        # The refusal is in the trace of the caller's record, denied, with the id tried.
+        assert _b_trace(two, seq) == [
+            (BY_DOCUMENT[(method, path)], doc_id[:32], "denied", "not_found")
+        ]
+    assert _snapshot(two) == before
+    # The same call by A on A's own document is allowed: the 404 above is about the record.
+    r = two.a.request(method, path.format(doc_id=two.a_docs[-1]))
+    assert r.status_code in (200, 204), r.text
+
+
+def test_patient_b_on_its_own_record_never_touches_or_sees_record_a(two: Two) -> None:
+    before = _snapshot(two)
+    a_rpps = two.host.practitioner("authorised")["rpps"]
+    a_name = two.host.creds["patient"]["name"]
+    a_notes = two.host.sql(f"SELECT notes FROM records WHERE id = {two.a_id}")[0][0].decode()
+    secrets = [*two.a_docs, two.a_ins, a_name, a_notes[:40]]
+    for method, path, body in OWN_RECORD:
+        r = two.b.request(method, path.format(rpps=a_rpps), json=body)
+        assert r.status_code < 500, (method, path, r.text)
+        for secret in secrets:
+            assert secret not in r.text, (method, path, "leaks A's", secret)
+    assert _snapshot(two) == before
+    # B's calls went to B's record: B's trace holds them, A's holds none of them.
+    assert (
+        two.host.sql(
+            "SELECT count(*) FROM trace_entries"
+            f" WHERE record_id = {two.b_id} AND actor_role = 'patient'"
+        )[0][0]
+        > 5
+    )
+
+
+def test_b_sees_its_own_documents_only(two: Two) -> None:
+    r = two.b.get("/v1/record/documents")
+    assert r.status_code == 200
+    titles = [d["title"] for d in r.json()["items"]]
+    assert titles == ["B's own report"]
+    r = two.b.get("/v1/record")
+    assert r.json()["ins"] == two.b_ins
+
+
+# --- practitioner operations ---------------------------------------------------------------
+
+
+def _ps_client(host: LiveHost, credential: str | None) -> httpx.Client:
+    headers = {PRACTITIONER_HEADER: credential} if credential is not None else {}
+    return httpx.Client(base_url=host.url, timeout=30, headers=headers)
+
+
+def _ps_call(client: httpx.Client, method: str, path: str, ins: str, doc: str, mode: str) -> Any:
+    params: dict[str, str] = {}
+    body = None
+    if mode != "normal" and method != "POST":  # a deposit has no mode: always normal
+        params = {"mode": mode, "reason": "patient unconscious in A&E"}
+    if method == "POST":
+        body = {"type": "11488-4", "title": "Should not land", "content": "no"}
+    return client.request(method, path.format(ins=ins, doc_id=doc), params=params, json=body)
+
+
+def _a_denials(two: Two, since: int) -> list[tuple[Any, ...]]:
+    return two.host.sql(
+        "SELECT action, actor_rpps, outcome, reason, mode, document_id FROM trace_entries"
+        f" WHERE record_id = {two.a_id} AND seq > {since} ORDER BY seq"
+    )
+
+
+def _a_seq(two: Two) -> int:
+    return two.host.sql(f"SELECT trace_size FROM records WHERE id = {two.a_id}")[0][0]
+
+
+BAD_CREDENTIALS = [
+    # (who, modes, expected reason)
+    ("blocked", ("normal", "break-glass"), "blocked"),
+    ("unauthorised", ("normal",), "not_authorised"),
+    ("occupational", ("normal", "break-glass"), "profession_never_has_access"),
+    ("insurer", ("normal", "break-glass"), "profession_never_has_access"),
+]
+
+
+def _credential(two: Two, who: str) -> dict[str, Any]:
+    people = two.host.creds["practitioners"]
+    if who == "blocked":
+        return two.host.practitioner("authorised")
+    profession = {
+        "unauthorised": "medecin",
+        "occupational": "medecin_du_travail",
+        "insurer": "medecin_conseil_assurance",
+    }[who]
+    authorised = {
+        row[0]
+        for row in two.host.sql(f"SELECT rpps FROM authorisations WHERE record_id = {two.a_id}")
+    }
+    attending = two.host.practitioner("attending")["rpps"]
+    return next(
+        p
+        for p in people
+        if p["role"] == "directory"
+        and str(p["profession"]) == profession
+        and p["rpps"] not in authorised | {attending}
+    )
+
+
+@pytest.mark.parametrize(("method", "path"), sorted(PRACTITIONER))
+@pytest.mark.parametrize(("who", "modes", "reason"), BAD_CREDENTIALS)
+def test_practitioner_refused_and_traced(
+    two: Two, method: str, path: str, who: str, modes: tuple[str, ...], reason: str
+) -> None:
+    person = _credential(two, who)
+    if who == "blocked":
+        # The authorised practitioner, now blocked by A: authorised AND blocked is refused.
+        r = two.a.put(f"/v1/record/blocks/{person['rpps']}")
+        assert r.status_code == 200, r.text
+    before = _snapshot(two)
+    with _ps_client(two.host, person["credential"]) as ps:
+        for mode in modes:
+            seq = _a_seq(two)
+            r = _ps_call(ps, method, path, two.a_ins, two.a_docs[0], mode)
+            assert r.status_code == 403, (who, mode, r.status_code, r.text)
+            body = r.json()
+            assert (body["error"], body["reason"]) == ("forbidden", reason)
+            for doc_id in two.a_docs:
+                assert doc_id not in r.text or "{doc_id}" in path
+            assert "Should not land" not in r.text
+            doc = two.a_docs[0][:32] if "{doc_id}" in path else None
+            traced_mode = "normal" if method == "POST" else mode  # a deposit has no mode
+            assert _a_denials(two, seq) == [
+                (PRACTITIONER[(method, path)], person["rpps"], "denied", reason, traced_mode, doc)
+            ]
+    after = _snapshot(two)
+    assert after["documents"] == before["documents"]
+    assert after["record"][0][:5] == before["record"][0][:5]
+
+
+@pytest.mark.parametrize(("method", "path"), sorted(PRACTITIONER))
+@pytest.mark.parametrize("credential", [None, "", "cps-not-a-card", "Bearer x"])
+def test_unknown_or_missing_credential_is_401_and_leaves_no_trace(
+    two: Two, method: str, path: str, credential: str | None
+) -> None:
+    before = _snapshot(two)
+    with _ps_client(two.host, credential) as ps:
+        r = _ps_call(ps, method, path, two.a_ins, two.a_docs[0], "normal")
+    assert r.status_code == 401, r.text
+    assert r.json()["error"] == "unauthenticated"
+    assert _snapshot(two) == before  # no practitioner known: nothing to trace, nothing read
+
+
+@pytest.mark.parametrize(("method", "path"), sorted(PRACTITIONER))
+def test_a_patient_token_is_not_a_practitioner_credential(two: Two, method: str, path: str) -> None:
+    token = two.a.headers["Authorization"]
+    with _ps_client(two.host, None) as ps:
+        ps.headers["Authorization"] = token
+        r = _ps_call(ps, method, path, two.a_ins, two.a_docs[0], "normal")
+    assert r.status_code == 401, r.text
+
+
+@pytest.mark.parametrize(("method", "path"), sorted(BY_DOCUMENT))
+def test_a_practitioner_credential_is_not_a_patient_session(
+    two: Two, method: str, path: str
+) -> None:
+    with two.host.ps("attending") as ps:
+        r = ps.request(method, path.format(doc_id=two.a_docs[0]))
+    assert r.status_code == 401, r.text
+    assert json.loads(r.text)["error"] in ("unauthenticated", "session_expired")
