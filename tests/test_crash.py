@@ -9,6 +9,8 @@ restarted on the same database, and checked, five rounds in a row:
   the trace; every record's trace_size equals its count of entries and seq runs 1..n with no gap;
 - every applied change has exactly its trace entry (counts between the acknowledged and the
   acknowledged plus the lost answers), and the state equals the last acknowledged write;
+- the trace verifies: every stored leaf hash is the hash of its entry, and the host's stored
+  tree has the root of those leaves;
 - SQLite: `PRAGMA integrity_check` is ok and no foreign key dangles.
 """
 
@@ -182,6 +184,24 @@ def _check(
         checker.engine.dispose()
 
 
+def _check_tree(s: Session, record_id: int, size: int) -> None:
+    """The trace verifies: every entry's stored leaf hash is the hash of the entry as the
+    patient is shown it, and the host's tree (its stored subtree hashes) has the root of those
+    leaves; so no append was half-written (an entry without its nodes, or nodes without it)."""
+    from dmptui import merkle
+    from dmptui.host import ledger as host_ledger
+    from dmptui.host.routes.patient import trace_out
+
+    if size == 0:
+        return
+    entries = s.scalars(
+        select(TraceEntry).where(TraceEntry.record_id == record_id).order_by(TraceEntry.seq)
+    ).all()
+    leaves = [bytes(e.leaf_hash) for e in entries]
+    assert leaves == [merkle.entry_hash(trace_out(e)) for e in entries], record_id
+    assert host_ledger.root(s.connection(), record_id, size) == merkle.root(leaves), record_id
+
+
 def _check_whole(s: Session, db: Database) -> None:
     """Nothing half-written, anywhere in the database."""
     if db.path is not None:
@@ -208,6 +228,7 @@ def _check_whole(s: Session, db: Database) -> None:
     ).all()
     for rid, size, count, distinct, low, high in per_record:
         assert size == count == distinct == high and low == 1, (rid, size, count, low, high)
+        _check_tree(s, rid, size)
     # Every document: its body, of its size, and its deposit entry.
     orphans = s.scalars(
         select(Document.id)
