@@ -30,7 +30,7 @@ from hypothesis.stateful import run_state_machine_as_test
 from schemathesis.checks import CHECKS, load_all_checks
 from schemathesis.core.parameters import ParameterLocation
 
-from dmptui.host import auth
+from dmptui.host import auth, crypto
 from dmptui.host.app import PATIENT_AUTH, create_app, security_of
 from dmptui.host.context import Host
 from dmptui.host.db import AuthSession, Record, migrate
@@ -52,6 +52,7 @@ class Fuzzed:
         self.path = root / "host.sqlite3"
         url = f"sqlite:///{self.template}"
         migrate(url)
+        crypto.ensure_master_key(root)  # the app below reads the same data dir, same key
         host = Host(url, root, clock=Clock(FIXED))
         creds = seed_demo(host)
         with host.tx() as s:
@@ -74,7 +75,7 @@ class Fuzzed:
         attending = next(p for p in creds["practitioners"] if p["role"] == "attending")
         self.credential = attending["credential"]
         shutil.copyfile(self.template, self.path)
-        self.app = create_app(f"sqlite:///{self.path}", root / "data", clock=Clock(FIXED))
+        self.app = create_app(f"sqlite:///{self.path}", root, clock=Clock(FIXED))
         self.resets = 0
 
     def reset(self) -> None:
@@ -121,10 +122,21 @@ def _config() -> schemathesis.config.SchemathesisConfig:
             "generation": {"mode": "all", "max-examples": EXAMPLES, "deterministic": True},
             # Some inputs are valid in form and still invalid in meaning, which no JSON Schema
             # says: an INS or RPPS whose control key is wrong, a cursor this host did not give,
-            # an unknown login challenge. Those are refused with 422 (field + reason).
+            # an unknown login challenge. Those are refused with 422 (field + reason). An
+            # If-Match of the right form that is not the resource's current ETag is stale: 412.
             "checks": {
                 "positive_data_acceptance": {
-                    "expected-statuses": ["2xx", "401", "403", "404", "409", "410", "422", "429"]
+                    "expected-statuses": [
+                        "2xx",
+                        "401",
+                        "403",
+                        "404",
+                        "409",
+                        "410",
+                        "412",
+                        "422",
+                        "429",
+                    ]
                 }
             },
         }

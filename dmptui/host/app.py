@@ -313,7 +313,14 @@ def get_openapi_of(app: FastAPI) -> dict[str, Any]:
 # credential header; login, verify, refresh and the code requests are open (they are the way in).
 PATIENT_AUTH = "patientSession"
 PRACTITIONER_AUTH = "practitionerCard"
-_OPEN = {"/v1/health", "/v1/auth/login", "/v1/auth/otp", "/v1/auth/verify", "/v1/auth/refresh"}
+_OPEN = {
+    "/v1/health",
+    "/v1/auth/login",
+    "/v1/auth/otp",
+    "/v1/auth/verify",
+    "/v1/auth/refresh",
+    "/v1/ledger/key",  # the public key that checks the trace checkpoints
+}
 _ERRORS = {
     "401": "Not authenticated, session ended, or a fresh code is needed (step-up).",
     "403": "Refused by the record's rules (the refusal is traced on a known record).",
@@ -351,7 +358,8 @@ def document_contract(spec: dict[str, Any]) -> dict[str, Any]:
     error = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}
     for path, operations in spec.get("paths", {}).items():
         scheme = security_of(path)
-        for op in operations.values():
+        for method, op in operations.items():
+            _declare_headers(op, method, scheme)
             codes = set(ERROR_CODES.get((path, op.get("operationId", "")), ()))
             codes |= {"413", "422"}
             if scheme is not None:
@@ -369,6 +377,40 @@ def document_contract(spec: dict[str, Any]) -> dict[str, Any]:
             for code in sorted(codes):
                 responses[code] = {"description": _ERRORS[code], "content": error}
     return spec
+
+
+def _declare_headers(op: dict[str, Any], method: str, scheme: str | None) -> None:
+    """The request headers of the concurrency rules (``concurrency.py``): a change of a versioned
+    resource needs If-Match (428 without it, 412 when stale); every change of a record accepts
+    an Idempotency-Key."""
+    params = op.setdefault("parameters", [])
+    names = {p.get("name", "").lower() for p in params}
+    if "412" in op.get("responses", {}) and "if-match" not in names:
+        params.append(
+            {
+                "name": "If-Match",
+                "in": "header",
+                "required": True,
+                "description": "The ETag of the version the change is based on.",
+                "schema": {"type": "string", "minLength": 1},
+            }
+        )
+    changes = method in ("post", "put", "delete")
+    if scheme is not None and changes and "idempotency-key" not in names:
+        params.append(
+            {
+                "name": concurrency.IDEMPOTENCY_HEADER,
+                "in": "header",
+                "required": False,
+                "description": "A key of your choosing (a UUID): a retry with it is applied once.",
+                "schema": {
+                    "type": "string",
+                    "minLength": 1,
+                    "maxLength": concurrency.MAX_KEY,
+                    "pattern": "^[!-~]([ -~]*[!-~])?$",
+                },
+            }
+        )
 
 
 # Error answers beyond the defaults above, by (path, operationId).
