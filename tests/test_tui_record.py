@@ -181,12 +181,10 @@ def test_notes_saved_elsewhere_meanwhile_keep_what_was_typed(host: LiveHost) -> 
             await pilot.press("ctrl+s")
             await wait_for(pilot, lambda: "were changed elsewhere" in status(app))
             assert area.text == mine and "UNSAVED CHANGES" in screen_text(app)
-            stored = host.sql("SELECT notes FROM records WHERE ins=:i", {"i": host.ins})[0][0]
-            assert bytes(stored).decode() == "theirs"
+            assert host.notes() == "theirs"
             await pilot.press("ctrl+s")  # checked: save mine over it
             await wait_for(pilot, lambda: "Done: your notes are saved." in status(app))
-        stored = host.sql("SELECT notes FROM records WHERE ins=:i", {"i": host.ins})[0][0]
-        assert bytes(stored).decode() == mine
+        assert host.notes() == mine
 
     asyncio.run(run())
 

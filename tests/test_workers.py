@@ -79,7 +79,9 @@ def test_a_session_made_through_one_worker_works_through_the_other(
     assert _tag(ra) != _tag(rb)
     assert ra.json()["items"] == rb.json()["items"]
     # A change made through one worker is read back through the other.
-    assert a.put("/v1/record/notes", headers=auth, json={"text": "partagé"}).status_code == 200
+    match = {"If-Match": b.get("/v1/record/notes", headers=auth).headers["ETag"]}
+    r = a.put("/v1/record/notes", headers={**auth, **match}, json={"text": "partagé"})
+    assert r.status_code == 200, r.text
     assert b.get("/v1/record/notes", headers=auth).json()["text"] == "partagé"
     # Logged out through B: refused by A too.
     assert b.post("/v1/auth/logout", headers=auth).status_code == 204

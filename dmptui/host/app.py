@@ -391,8 +391,9 @@ def _declare_headers(op: dict[str, Any], method: str, scheme: str | None) -> Non
                 "name": "If-Match",
                 "in": "header",
                 "required": True,
-                "description": "The ETag of the version the change is based on.",
-                "schema": {"type": "string", "minLength": 1},
+                "description": "The ETag of the version the change is based on (a strong "
+                "ETag, quoted; `*` is refused with 428: a change must say which version it saw).",
+                "schema": {"type": "string", "pattern": '^"[!#-~]+"$'},
             }
         )
     changes = method in ("post", "put", "delete")
