@@ -230,10 +230,15 @@ def parse_sqlite_time(text: str) -> datetime:
 
 
 def fill_database(
-    db_path: Path, creds: dict[str, Any], n_docs: int, n_trace: int
+    db_path: Path, creds: dict[str, Any], n_docs: int, n_trace: int, record_key: Any
 ) -> dict[str, Any]:
     """Bring the demo record to ``n_docs`` documents and ``n_trace`` trace entries with bulk
-    inserts (sequence numbers contiguous, ``records.trace_size`` = the last one)."""
+    inserts (sequence numbers contiguous, ``records.trace_size`` = the last one). Each document
+    is sealed as the host seals a deposit: its own key, wrapped by the record's (``record_key``,
+    an AESGCM), the title and the body sealed under it."""
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    from dmptui.host import crypto
     from dmptui.schema import DocType
 
     now = datetime.now(UTC)
@@ -259,12 +264,16 @@ def fill_database(
         body = (f"Document de banc d'essai n° {i}.\n" + filler * 3).encode()
         doc_id = uuid.uuid4().hex
         doc_ids.append(doc_id)
+        data_key = crypto.new_data_key()
+        wrapped = crypto.Keyring.wrap_document_key(record_key, rid, doc_id, data_key)
+        doc_key = AESGCM(data_key)
         docs.append(
             (
                 doc_id,
                 rid,
                 types[i % len(types)],
-                f"Compte rendu de suivi n° {i}",
+                crypto.seal_title(doc_key, rid, doc_id, f"Compte rendu de suivi n° {i}"),
+                wrapped,
                 author["rpps"],
                 author["facility"],
                 sqlite_time(deposited.replace(hour=0, minute=0, second=0, microsecond=0)),
@@ -276,7 +285,7 @@ def fill_database(
                 0,
             )
         )
-        bodies.append((doc_id, body))
+        bodies.append((doc_id, crypto.seal_content(doc_key, rid, doc_id, body)))
 
     start = parse_sqlite_time(last_at) if last_at else now - timedelta(days=400)
     n_new = max(0, n_trace - trace_size)
@@ -318,9 +327,9 @@ def fill_database(
         )
     with conn:
         conn.executemany(
-            "INSERT INTO documents (id, record_id, type, title, author_rpps, facility, care_date,"
-            " deposited_at, patient_visible_from, content_type, size, labels, notice_sent)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO documents (id, record_id, type, title_sealed, wrapped_key, author_rpps,"
+            " facility, care_date, deposited_at, patient_visible_from, content_type, size,"
+            " labels, notice_sent) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             docs,
         )
         conn.executemany("INSERT INTO document_bodies (document_id, data) VALUES (?, ?)", bodies)
@@ -347,11 +356,12 @@ def host_process(work: Path, n_docs: int, n_trace: int) -> int:
     stdin closes."""
     sys.path.insert(0, str(ROOT / "tests"))
     from hostkit import serve  # the test kit's uvicorn-in-a-thread server (TCP_NODELAY)
+    from sqlalchemy import select
 
     from dmptui.host import crypto
     from dmptui.host.app import create_app
     from dmptui.host.context import Host
-    from dmptui.host.db import migrate
+    from dmptui.host.db import Record, migrate
     from dmptui.host.seed import seed_demo
 
     t0 = time.perf_counter()
@@ -362,9 +372,12 @@ def host_process(work: Path, n_docs: int, n_trace: int) -> int:
     crypto.ensure_master_key(data_dir)
     host = Host(url, data_dir)
     creds = seed_demo(host)
+    with host.sessions() as s:  # the record's key, to seal the bulk documents as the host does
+        record = s.scalar(select(Record).where(Record.ins == creds["patient"]["ins"]))
+        record_key = crypto.record_cipher(s, record.id)
     host.engine.dispose()
     seeded = time.perf_counter() - t0
-    counts = fill_database(db_path, creds, n_docs, n_trace)
+    counts = fill_database(db_path, creds, n_docs, n_trace, record_key)
     filled = time.perf_counter() - t0 - seeded
     with serve(create_app(url, data_dir)) as base:
         print(

@@ -82,6 +82,10 @@ M = TypeVar("M", bound=BaseModel)
 
 IDEMPOTENT = frozenset({"GET", "PUT", "DELETE", "HEAD", "OPTIONS"})
 IDEMPOTENCY_HEADER = "Idempotency-Key"
+# Document ETags kept from listings: the most recently listed ones. A list of 10,000 documents
+# scrolled through would otherwise keep 10,000 of them (about 0.3 MB); a change to a document
+# whose ETag was forgotten reads the document first (``_load``), as for any resource not seen.
+LISTED_ETAGS = 500
 
 
 # --- errors --------------------------------------------------------------------------------
@@ -752,7 +756,12 @@ class Client:
         )
         for d in page.items:
             if d.etag:
-                self.etags[f"document:{d.id}"] = d.etag
+                key = f"document:{d.id}"
+                self.etags.pop(key, None)  # to the end: the most recently listed
+                self.etags[key] = d.etag
+        listed = [k for k in self.etags if k.startswith("document:")]
+        for key in listed[: max(0, len(listed) - LISTED_ETAGS)]:
+            del self.etags[key]
         return page
 
     async def document(self, doc_id: str) -> DocumentOut:

@@ -43,7 +43,11 @@ COLUMNS = (
     ("facility", N_("Facility"), 16, False),
 )
 ADDED = N_("date added, newest first")
-KEEP_PAGES = 10  # pages of rows kept in memory; a local sort needs the whole list within them
+# Pages of rows kept in memory while browsing (the others are fetched again, as the trace's).
+KEEP_PAGES = 6
+# A local sort is offered on lists of up to this many documents: what is missing is loaded
+# first (dropped pages included), and every page is kept while the list is sorted locally.
+SORT_LIMIT = 500
 
 TYPES: tuple[str | None, ...] = (None, *(t.value for t in DocType))
 
@@ -179,7 +183,7 @@ class DocumentsScreen(RecordScreen):
                 self.say("info", self._sorted_words())
             elif self._sort_when_loaded and table.row_count >= self._sort_limit():
                 self._sort_when_loaded = False
-                table.fill = False
+                table.stop_loading()  # back to the bounded window
                 self.sort = "date"
                 self._show_view_line()
                 self.say(
@@ -253,7 +257,20 @@ class DocumentsScreen(RecordScreen):
     def action_act_sort(self) -> None:
         self.sort = SORTS[(SORTS.index(self.sort) + 1) % len(SORTS)]
         table = self.table
-        if table.all_loaded:
+        if self.sort == "date" and table.page_count > table.keep:
+            # A list longer than the window: by date is the host's order (date added), in a
+            # bounded window of pages again.
+            self._sort_when_loaded = False
+            table.stop_loading()
+            table.host_order()
+            self.say(
+                "info",
+                _(
+                    "Back in the order the documents were added, newest first, as your record "
+                    "host sends them; the list loads as you scroll."
+                ),
+            )
+        elif table.all_loaded:
             self._arrange()
             self.say("info", self._sorted_words())
         elif table.row_count >= self._sort_limit():
@@ -272,7 +289,7 @@ class DocumentsScreen(RecordScreen):
         self._show_view_line()
 
     def _sort_limit(self) -> int:
-        return KEEP_PAGES * self.PAGE_SIZE
+        return SORT_LIMIT
 
     def _sorted_words(self) -> str:
         return _("Sorted by {sort}, here on this device: the {n} documents loaded so far.").format(

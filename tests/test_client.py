@@ -721,3 +721,27 @@ def test_errors_share_one_base_and_say_nothing_secret() -> None:
 def test_the_host_url_must_be_http() -> None:
     with pytest.raises(ValueError):
         Client("file:///etc/passwd")
+
+
+def test_listed_document_etags_are_bounded(host: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Listing documents page after page keeps the ETags of the most recently listed ones only
+    (a long list scrolled through does not grow the client); a change to a document whose ETag
+    was forgotten reads it first and goes through."""
+    from dmptui import client as client_module
+
+    monkeypatch.setattr(client_module, "LISTED_ETAGS", 4)
+
+    async def go() -> None:
+        async with await logged_in(host) as c:
+            first = await c.documents(limit=3)
+            second = await c.documents(limit=3, cursor=first.next_cursor)
+            kept = [k for k in c.etags if k.startswith("document:")]
+            newest = [f"document:{d.id}" for d in [*first.items, *second.items]][-4:]
+            assert kept == newest
+            old = first.items[0]
+            assert f"document:{old.id}" not in c.etags
+            masked = await c.mask(old.id)  # read first, then If-Match: it goes through
+            assert masked.id == old.id and c.etags[f"document:{old.id}"]
+            await c.unmask(old.id)
+
+    asyncio.run(go())

@@ -139,3 +139,64 @@ def test_cells_are_inert_text_on_one_line() -> None:
             assert table.get_row_at(1) == ["2", long]  # the read-out gets it whole
 
     asyncio.run(run())
+
+
+def test_sort_after_dropped_pages_loads_them_and_goes_back_to_the_window() -> None:
+    """Scrolled to the end, the first pages dropped: ``load_rest`` fetches them again by their
+    own cursors (it used to continue only from the end, and waited forever on a complete list);
+    every page is kept while the list is sorted locally; ``host_order`` puts the host's order,
+    its cursors and the bounded window back."""
+
+    async def run() -> None:
+        items = [Item(n, f"Title {(n * 37) % TOTAL:03d}") for n in range(TOTAL)]
+        app = ListApp(items)
+        async with app.run_test(size=(60, 20)) as pilot:
+            table = app.query_one(PagedList)
+            await until(pilot, lambda: table.row_count == SIZE)
+            while not table.complete:
+                before = table.row_count
+                await pilot.press("end")
+                await until(pilot, lambda b=before: table.row_count > b)
+            await pilot.press("end")
+            await pilot.pause(0.1)
+            assert table.complete and not table.all_loaded
+            assert len(table.items()) <= 3 * SIZE
+            asked = len(app.asked)
+
+            table.load_rest()
+            await until(pilot, lambda: table.all_loaded)
+            table.fill = False
+            refetched = app.asked[asked:]
+            assert sorted(page for page, _ in refetched) == list(range(TOTAL // SIZE - 3))
+            assert all(cursor == (str(page * SIZE) if page else None) for page, cursor in refetched)
+            assert table.items() == items and table.row_count == TOTAL
+
+            table.sort_rows(lambda item: item.title)
+            assert table.sorted_locally
+            assert [i.title for i in table.items()] == sorted(i.title for i in items)
+            assert table.current == items[-1]  # the cursor stays on its row
+            # Moving around a sorted list fetches nothing and drops nothing.
+            for key in ("home", "pagedown", "pagedown", "end", "pageup"):
+                await pilot.press(key)
+            await pilot.pause(0.1)
+            assert len(app.asked) == asked + len(refetched) and len(table.items()) == TOTAL
+            await pilot.press("home")
+            first_sorted = table.current
+            assert first_sorted.title == "Title 000"
+
+            table.host_order()
+            assert not table.sorted_locally
+            assert table.current == first_sorted and table.cursor_row == first_sorted.n
+            assert len(table.items()) <= 3 * SIZE  # bounded again
+            assert table.items() == items[: len(table.items())]  # the host's order
+            # Dropped pages come back by their own cursors (the view at the end spans two).
+            asked = len(app.asked)
+            await pilot.press("end")
+            await until(pilot, lambda: table.current is not None)
+            again = app.asked[asked:]
+            assert (TOTAL // SIZE - 1, str(TOTAL - SIZE)) in again
+            assert all(cursor == str(page * SIZE) for page, cursor in again)
+            assert table.current == items[-1]
+            assert len(table.items()) <= 3 * SIZE
+
+    asyncio.run(run())

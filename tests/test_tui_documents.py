@@ -171,6 +171,110 @@ def test_pages_load_as_you_scroll(host: Any, monkeypatch: pytest.MonkeyPatch) ->
     asyncio.run(run())
 
 
+def test_sort_after_pages_were_dropped(host: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A list longer than the window of pages, scrolled to its end (its first pages dropped),
+    then sorted: the dropped pages are fetched again, every page is kept while the list is sorted
+    on the device, and back to the date the list is in the host's order in a bounded window."""
+    from screens import documents
+    from screens.documents import DocumentsScreen
+
+    monkeypatch.setattr(DocumentsScreen, "PAGE_SIZE", 5)
+    monkeypatch.setattr(DocumentsScreen, "NEAR_END", 2)
+    monkeypatch.setattr(documents, "KEEP_PAGES", 2)
+
+    def view_line(app: Any) -> str:
+        return str(app.screen.query_one("#doc-view").render())
+
+    async def run() -> None:
+        app = make_app(host, "en")
+        async with app.run_test(size=(160, 20)) as pilot:
+            await open_documents(pilot, host)
+            table = app.screen.query_one("#doc-table")
+            total = visible_count(host)
+            assert total > 6 * 5  # more pages than the window holds
+            assert table.scrollable_content_region.height - 1 <= 5  # a page's rows on screen
+            while app.screen.next_cursor:
+                before = table.row_count
+                await pilot.press("ctrl+end")
+                await wait_for(
+                    pilot, lambda b=before: table.row_count > b or not app.screen.next_cursor
+                )
+                await settled(pilot)
+            assert table.row_count == total and table.complete
+            assert len(app.screen.rows) <= 4 * 5 and not table.all_loaded  # pages dropped
+            assert "sorted by date added, newest first" in view_line(app)
+
+            # Sort by type: the dropped pages are fetched again, then the list is sorted here.
+            await pilot.press("o")
+            await wait_for(pilot, lambda: "Sorted by type, here on this device" in status(app))
+            await settled(pilot)
+            rows = app.screen.rows
+            assert len(rows) == total and len({d.id for d in rows}) == total
+            assert {d.title for d in rows} == {
+                t for i, t in host.titles().items() if i in {d.id for d in rows}
+            }
+            kinds = [DOC_TYPE_LABELS[d.type]["en"].casefold() for d in rows]
+            assert kinds == sorted(kinds)
+            assert "sorted by type" in view_line(app)
+            # Browsing the sorted list drops nothing.
+            await pilot.press("ctrl+home", "pagedown", "ctrl+end", "pageup", "pageup")
+            await settled(pilot)
+            assert len(app.screen.rows) == total
+            chosen = table.current
+            assert chosen is not None
+
+            # Title, author, then date again: the host's order, the window bounded again.
+            await pilot.press("o", "o")
+            assert "Sorted by author" in status(app) and len(app.screen.rows) == total
+            await pilot.press("o")
+            await settled(pilot)
+            assert "Back in the order the documents were added" in status(app)
+            assert len(app.screen.rows) <= 4 * 5 and not table.all_loaded
+            assert "sorted by date added, newest first" in view_line(app)
+            assert table.current.id == chosen.id  # the cursor stays on its document
+            # The top of the list comes back from the host: the newest deposit first.
+            await pilot.press("ctrl+home")
+            await wait_for(pilot, lambda: table.current is not None)
+            await settled(pilot)
+            (newest,) = host.sql(
+                "SELECT id FROM documents WHERE labels NOT LIKE '%INVISIBLE_PATIENT%'"
+                " ORDER BY deposited_at DESC LIMIT 1"
+            )[0]
+            assert table.current.id == newest
+            assert len(app.screen.rows) <= 4 * 5
+
+    asyncio.run(run())
+
+
+def test_sort_refused_when_the_list_grows_past_the_limit(
+    host: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Asked to sort a list not loaded to its end, the app loads it; past the sort limit it
+    says the list is too long and goes back to the bounded window in the host's order."""
+    from screens import documents
+    from screens.documents import DocumentsScreen
+
+    monkeypatch.setattr(DocumentsScreen, "PAGE_SIZE", 5)
+    monkeypatch.setattr(DocumentsScreen, "NEAR_END", 2)
+    monkeypatch.setattr(documents, "KEEP_PAGES", 2)
+    monkeypatch.setattr(documents, "SORT_LIMIT", 15)
+
+    async def run() -> None:
+        app = make_app(host, "en")
+        async with app.run_test(size=(160, 20)) as pilot:
+            await open_documents(pilot, host)
+            table = app.screen.query_one("#doc-table")
+            assert table.row_count < 15
+            await pilot.press("o")
+            await wait_for(pilot, lambda: "too long to sort here" in status(app))
+            await settled(pilot)
+            assert 15 <= table.row_count < visible_count(host)
+            assert app.screen.sort == "date" and not table.fill
+            assert len(app.screen.rows) <= 4 * 5  # the window is bounded again
+
+    asyncio.run(run())
+
+
 def test_open_read_save_text_and_pdf(host: Any, save_dir: Path) -> None:
     text = next(d for d in DEMO_DOCUMENTS if d["title"] == SERTRALINE)["content"]
     pdf_title = "Compte rendu opératoire — poignet gauche (PDF)"

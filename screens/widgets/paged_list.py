@@ -9,6 +9,11 @@ of 100,000 entries costs what a list of a few hundred does:
   cursor, when it is scrolled back to; its rows show "…" meanwhile.
 - The row count is what is known so far: it grows as pages arrive. The next page is asked for
   when the viewport or the cursor comes within ``near_end`` rows of the end.
+- A local sort (``sort_rows``) needs every row: ``load_rest`` fetches what is missing (the
+  pages after the last one seen, and the pages that were dropped, by their own cursors), and
+  nothing is dropped while it loads nor while the list is sorted locally (the sorted pages have
+  no cursor to be fetched again by). ``host_order`` puts the rows back in the host's order, with
+  their cursors, and the window is bounded again; so does ``reset``.
 - The list does not call the host itself: it posts ``PagedList.Wanted(page, cursor)`` and the
   screen fetches it (with its usual waiting words and error handling), then hands it back with
   ``put_page``. ``reset()`` starts over; pages asked for before it are ignored when they come.
@@ -177,7 +182,9 @@ class PagedList(ScrollView, can_focus=True):
         self.next_cursor: str | None = None  # the cursor of the page after the last one seen
         self.complete = False  # the last page has come (no next cursor)
         self._asked: int | None = None  # the page on its way, if any
-        self.fill = False  # keep asking for the next page until the list is complete
+        self.fill = False  # keep asking for missing pages until every row is in memory
+        # While sorted locally: the host's order (each page's keys) and cursors, to go back to.
+        self._host: tuple[list[list[str]], list[str | None]] | None = None
 
     # --- the store ---------------------------------------------------------------------------
 
@@ -189,6 +196,17 @@ class PagedList(ScrollView, can_focus=True):
     def all_loaded(self) -> bool:
         """Every row of the list is in memory (the list is complete and nothing was dropped)."""
         return self.complete and len(self._pages) == len(self._sizes)
+
+    @property
+    def page_count(self) -> int:
+        """The pages seen so far (in memory or not)."""
+        return len(self._sizes)
+
+    @property
+    def sorted_locally(self) -> bool:
+        """The rows are in a local order (``sort_rows``): every page is kept until
+        ``host_order`` or ``reset``."""
+        return self._host is not None
 
     def reset(self) -> None:
         """Start over (a new search or filter): forget every page; the first is asked for."""
@@ -232,24 +250,57 @@ class PagedList(ScrollView, can_focus=True):
         """Order a list that is all in memory by ``key(item)``; the cursor stays on its row."""
         if not self.all_loaded:
             return
+        if self._host is None:  # the host's order, to go back to (a few bytes a row)
+            host_keys = [[row.key for row in self._pages[n]] for n in range(len(self._sizes))]
+            self._host = (host_keys, list(self._cursors))
         rows = sorted(
             (row for page in sorted(self._pages) for row in self._pages[page]),
             key=lambda row: key(row.item),
         )
-        current = self.current_key
         size = self.page_size
         starts = range(0, len(rows), size)
-        self._pages = {n: rows[start : start + size] for n, start in enumerate(starts)}
-        self._sizes = [len(p) for p in self._pages.values()]
-        self._cursors = [None] * len(self._sizes)  # never fetched again: all in memory
-        self._restart()
+        self._arranged({n: rows[start : start + size] for n, start in enumerate(starts)})
+        # Never fetched again while sorted (``_drop`` keeps every page): no cursors.
+        self._cursors = [None] * len(self._sizes)
+
+    def host_order(self) -> None:
+        """Back from a local sort to the host's order: each row on its page again, with the
+        page's cursor, and the window bounded again (the pages far from the cursor dropped)."""
+        if self._host is None:
+            return
+        host_keys, cursors = self._host
+        self._host = None
+        by_key = {row.key: row for rows in self._pages.values() for row in rows}
+        pages = {n: [by_key[k] for k in keys if k in by_key] for n, keys in enumerate(host_keys)}
+        self._arranged(pages)  # rows deleted meanwhile are gone from their page
+        self._cursors = cursors
+        self._drop()
         self.refresh()
+
+    def _arranged(self, pages: dict[int, list[Row]]) -> None:
+        """The same rows in other pages: the cursor stays on its row."""
+        current = self.current_key
+        self._pages = pages
+        self._sizes = [len(pages[n]) for n in range(len(pages))]
+        self._restart()
+        self._sized()
+        self.refresh()
+        rows = (row for n in range(len(pages)) for row in pages[n])
         self.move_cursor(next((i for i, r in enumerate(rows) if r.key == current), 0))
 
     def load_rest(self) -> None:
-        """Ask for the next pages, one after the other, until the list is complete (or
-        ``fill`` is turned off); nothing is dropped meanwhile."""
+        """Ask for every page not in memory, one after the other: the pages that were dropped
+        (by their own cursors), then the next pages until the list is complete (or ``fill`` is
+        turned off by ``stop_loading``); nothing is dropped meanwhile."""
         self.fill = True
+        self._want()
+
+    def stop_loading(self) -> None:
+        """Stop ``load_rest``: the window is bounded again (unless the list is sorted
+        locally)."""
+        self.fill = False
+        self._drop()
+        self.refresh()
         self._want()
 
     def update_item(self, item: Any) -> None:
@@ -344,6 +395,11 @@ class PagedList(ScrollView, can_focus=True):
         the mouse wheel or the scroll bar, which do not move the cursor)."""
         if self._asked is not None or not self.is_attached:
             return
+        if self.fill:  # the pages that were dropped first, then the next ones
+            for page in range(len(self._sizes)):
+                if page not in self._pages:
+                    self._ask(page, self._cursors[page])
+                    return
         top, bottom = self._window()
         needed = {self.page_of(r) for r in (top, bottom - 1, self.cursor_row) if r < self.row_count}
         for page in sorted(needed):
@@ -357,8 +413,9 @@ class PagedList(ScrollView, can_focus=True):
             self._ask(len(self._sizes), self.next_cursor)
 
     def _drop(self) -> None:
-        """Keep the ``keep`` pages nearest the viewport and the cursor; drop the others."""
-        if len(self._pages) <= self.keep or self.fill:
+        """Keep the ``keep`` pages nearest the viewport and the cursor; drop the others (none
+        while ``load_rest`` loads or while the list is sorted locally)."""
+        if len(self._pages) <= self.keep or self.fill or self._host is not None:
             return
         top, bottom = self._window()
         near = {self.page_of(top), self.page_of(bottom), self.page_of(self.cursor_row)}
