@@ -40,6 +40,7 @@ import httpx
 from benchdb import add_database_args, database_url
 from seed_records import Seeded, seed_bench
 
+from dmptui.host import crypto
 from dmptui.host.db import migrate
 from dmptui.schema import PRACTITIONER_HEADER
 
@@ -241,10 +242,12 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="dmptui-load-", dir=args.dir))
     url = database_url(args, work)
     migrate(url)
+    # The seeding seals documents under the same master key the host then serves with.
+    crypto.ensure_master_key(work / "data")
     t0 = time.monotonic()
     seeded = seed_bench(
         url,
-        work,
+        work / "data",
         patients=args.patients,
         practitioners=args.practitioners,
         docs_per_patient=args.docs,
