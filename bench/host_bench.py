@@ -2,13 +2,15 @@
 
 1. Documents page of 50: the real host's GET /v1/record/documents (bearer session, policy, one
    trace entry, one committed transaction) against a bare FastAPI endpoint reading the same 50
-   rows from the same SQLite file (no auth, no trace). Requests alternate between the two over
-   real HTTP on loopback; the figure is throughput(real) / throughput(bare), goal >= 0.5.
+   rows from the same database with the same driver (``sqlite3`` on the SQLite file by default,
+   ``psycopg`` with ``--database-url postgresql+psycopg://…``; no auth, no trace). Requests
+   alternate between the two over real HTTP on loopback; the figure is
+   throughput(real) / throughput(bare), goal >= 0.5.
 2. Login server time: POST /v1/auth/login + POST /v1/auth/verify, timed inside the server by an
    ASGI middleware wrapped around the app; the figure is the median of the sum, goal <= 60 ms.
 
-Run: ``uv run python bench/host_bench.py`` (``--help`` for the knobs). It always exits 0: the
-figures are reported, not asserted. See bench/README.md.
+Run: ``uv run python bench/host_bench.py [--database-url URL --reset]`` (``--help``). It always
+exits 0: the figures are reported, not asserted. See bench/README.md.
 """
 
 from __future__ import annotations
@@ -19,7 +21,6 @@ import json
 import os
 import platform
 import socket
-import sqlite3
 import statistics
 import subprocess
 import sys
@@ -37,6 +38,10 @@ import httpx
 import pyotp
 import uvicorn
 from fastapi import FastAPI
+from sqlalchemy import text
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from benchdb import add_database_args, connect, database_url, describe, is_sqlite
 
 from dmptui.host import crypto
 from dmptui.host.app import create_app
@@ -140,7 +145,7 @@ def sqlite_time(moment: datetime) -> str:
 
 BARE_SQL = """
 SELECT d.id, d.type, d.title_sealed, p.rpps, p.name, p.profession, p.facility, d.facility,
-       d.care_date, d.deposited_at, d.content_type, d.size, d.labels
+       d.care_date, d.deposited_at, d.content_type, d.size, d.labels, d.version
 FROM documents AS d JOIN practitioners AS p ON p.rpps = d.author_rpps
 WHERE d.record_id = ? AND d.patient_visible_from <= ?
 ORDER BY d.deposited_at DESC, d.id DESC
@@ -148,23 +153,31 @@ LIMIT ?
 """
 
 
-def bare_app(db_path: Path, record_id: int, clock: Clock) -> FastAPI:
-    """The same page, the plainest way: sqlite3, one connection per worker thread, no auth,
-    no trace, no transaction beyond the read, a dict returned to FastAPI."""
+def bare_app(url: str, record_id: int, clock: Clock) -> FastAPI:
+    """The same page, the plainest way: the driver the host's engine uses (``sqlite3``, or
+    ``psycopg`` in autocommit), one connection per worker thread, no pool, no auth, no trace, no
+    transaction beyond the read, a dict returned to FastAPI. Titles are returned sealed, as
+    stored (no key, no decryption)."""
     local = threading.local()
+    pg = not is_sqlite(url)
+    statement = BARE_SQL.replace("?", "%s") if pg else BARE_SQL
 
-    def conn() -> sqlite3.Connection:
+    def conn() -> Any:
         c = getattr(local, "conn", None)
         if c is None:
-            c = sqlite3.connect(db_path, check_same_thread=False)
+            c = connect(url, autocommit=True)
             local.conn = c
         return c
+
+    def when(value: Any) -> str:  # naive UTC: a datetime from psycopg, a string from sqlite3
+        return value.isoformat() if pg else value.replace(" ", "T")
 
     app = FastAPI()
 
     @app.get("/documents")
     def documents(limit: int = PAGE) -> dict[str, Any]:
-        rows = conn().execute(BARE_SQL, (record_id, sqlite_time(clock()), limit)).fetchall()
+        now = clock().astimezone(UTC).replace(tzinfo=None) if pg else sqlite_time(clock())
+        rows = conn().execute(statement, (record_id, now, limit)).fetchall()
         return {
             "items": [
                 {
@@ -173,12 +186,13 @@ def bare_app(db_path: Path, record_id: int, clock: Clock) -> FastAPI:
                     "title": base64.b64encode(r[2]).decode(),  # sealed; no key, no decryption
                     "author": {"rpps": r[3], "name": r[4], "profession": r[5], "facility": r[6]},
                     "facility": r[7],
-                    "care_date": r[8][:10] if r[8] else None,
-                    "deposited_at": r[9].replace(" ", "T") + "Z",
+                    "care_date": when(r[8])[:10] if r[8] else None,
+                    "deposited_at": when(r[9]) + "Z",
                     "content_type": r[10],
                     "size": r[11],
-                    "labels": sorted(json.loads(r[12])),
+                    "labels": sorted(r[12] if pg else json.loads(r[12])),
                     "warning": None,
+                    "etag": f'"doc-{r[0]}-{r[13]}"',
                 }
                 for r in rows
             ]
@@ -190,20 +204,18 @@ def bare_app(db_path: Path, record_id: int, clock: Clock) -> FastAPI:
 # --- set-up ----------------------------------------------------------------------------------
 
 
-def setup_database(
-    db_path: Path, data_dir: Path, clock: Clock
-) -> tuple[dict[str, Any], int, float]:
-    url = f"sqlite:///{db_path}"
+def setup_database(url: str, data_dir: Path, clock: Clock) -> tuple[dict[str, Any], int, float]:
+    """Migrate the (empty) database at ``url``, seed the demo; the demo record's id."""
     started = time.perf_counter()
     migrate(url)
     crypto.ensure_master_key(data_dir)
     host = Host(url, data_dir, clock=clock)
     creds = seed_demo(host)
-    host.engine.dispose()
-    with sqlite3.connect(db_path) as c:
+    with host.engine.connect() as c:
         record_id = c.execute(
-            "SELECT id FROM records WHERE ins = ?", (creds["patient"]["ins"],)
-        ).fetchone()[0]
+            text("SELECT id FROM records WHERE ins = :ins"), {"ins": creds["patient"]["ins"]}
+        ).scalar_one()
+    host.engine.dispose()
     return creds, record_id, time.perf_counter() - started
 
 
@@ -323,19 +335,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=int, default=30, help="unmeasured rounds first")
     parser.add_argument("--logins", type=int, default=30, help="measured logins (default 30)")
     parser.add_argument("--dir", type=Path, default=None, help="where the temporary db goes")
+    add_database_args(parser)
     args = parser.parse_args(argv)
 
     load_before = os.getloadavg()[0]
     clock = Clock()
     with tempfile.TemporaryDirectory(prefix="dmptui-bench-", dir=args.dir) as tmp:
         tmp_path = Path(tmp)
-        db_path = tmp_path / "host.sqlite3"
+        url = database_url(args, tmp_path)
+        backend = describe(url)
         data_dir = tmp_path / "data"
         data_dir.mkdir()
-        creds, record_id, seed_s = setup_database(db_path, data_dir, clock)
+        creds, record_id, seed_s = setup_database(url, data_dir, clock)
 
-        timer = ServerTimer(create_app(f"sqlite:///{db_path}", data_dir, clock=clock))
-        bare_timer = ServerTimer(bare_app(db_path, record_id, clock))
+        timer = ServerTimer(create_app(url, data_dir, clock=clock))
+        bare_timer = ServerTimer(bare_app(url, record_id, clock))
         with serve(timer) as real_url, serve(bare_timer) as bare_url:
             deposit_s = deposit_documents(real_url, creds, clock, args.docs, args.doc_bytes)
             with httpx.Client(base_url=real_url, timeout=30) as anon:
@@ -378,9 +392,13 @@ def main(argv: list[str] | None = None) -> int:
     server_ratio = statistics.median(doc_server["bare"]) / statistics.median(doc_server["real"])
     print(
         f"dmptui host bench  {datetime.now(UTC):%Y-%m-%d %H:%M} UTC  nproc={os.cpu_count()}  "
-        f"python {platform.python_version()}  sqlite {sqlite3.sqlite_version}  "
-        f"db on {filesystem_of(Path(args.dir or tempfile.gettempdir()))}  "
-        f"load {load_before:.2f}"
+        f"python {platform.python_version()}  {backend}  "
+        + (
+            f"db on {filesystem_of(Path(args.dir or tempfile.gettempdir()))}  "
+            if not args.database_url
+            else ""
+        )
+        + f"load {load_before:.2f} before, {os.getloadavg()[0]:.2f} after (1-min average)"
     )
     print(
         f"set-up: seed {seed_s:.1f} s, {args.docs} deposits of {args.doc_bytes} B "

@@ -1,12 +1,14 @@
-"""Trace-log benchmark: a record with 1,000,000 trace entries on SQLite, the real host over HTTP.
+"""Trace-log benchmark: a record with 1,000,000 trace entries, the real host over HTTP.
 
     uv run python bench/ledger_bench.py [--entries 1000000] [--rounds 200]
+    uv run python bench/ledger_bench.py --database-url postgresql+psycopg://… --reset
 
-Builds the demo database, extends the demo patient's trace to ``--entries`` with bulk inserts
-that use the host's own hashing (``dmptui.merkle``: each entry's leaf hash and every complete
-subtree, exactly what ``ledger.append`` would have written), checks the stored root against the
-one recomputed from all the leaves, then serves the real host and measures, as median server
-time (request arrival to last body byte, ``host_bench.ServerTimer``):
+Builds the demo database (a fresh SQLite file, or ``--database-url``), extends the demo
+patient's trace to ``--entries`` with bulk inserts (``executemany``; ``COPY`` on PostgreSQL) that
+use the host's own hashing (``dmptui.merkle``: each entry's leaf hash and every complete subtree,
+exactly what ``ledger.append`` would have written), checks the stored root against the one
+recomputed from all the leaves, then serves the real host and measures, as median server time
+(request arrival to last body byte, ``host_bench.ServerTimer``):
 
 - the trace page ``GET /v1/record/trace?limit=50`` (goal <= 20 ms);
 - an inclusion proof (one entry, random) plus a consistency proof (random older size to the
@@ -21,8 +23,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
+import platform
 import random
-import sqlite3
 import statistics
 import sys
 import tempfile
@@ -35,6 +38,7 @@ from typing import Any
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from benchdb import add_database_args, connect, database_url, describe, is_pg, is_sqlite, sql
 from host_bench import Clock, ServerTimer, login, serve, setup_database
 
 from dmptui import merkle
@@ -52,44 +56,66 @@ def sqlite_time(moment: datetime) -> str:
     return moment.astimezone(UTC).replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
-def frontier(conn: sqlite3.Connection, rid: int, size: int) -> list[bytes]:
+def naive_utc(moment: datetime) -> datetime:
+    return moment.astimezone(UTC).replace(tzinfo=None)
+
+
+def frontier(conn: Any, rid: int, size: int) -> list[bytes]:
     """The hashes of the complete subtrees that make a tree of ``size`` entries, largest first."""
     out = []
     for level, idx in merkle.complete_subtrees(0, size):
         if level == 0:
             row = conn.execute(
-                "SELECT leaf_hash FROM trace_entries WHERE record_id = ? AND seq = ?",
+                sql(conn, "SELECT leaf_hash FROM trace_entries WHERE record_id = ? AND seq = ?"),
                 (rid, idx + 1),
             ).fetchone()
         else:
             row = conn.execute(
-                "SELECT hash FROM trace_nodes WHERE record_id = ? AND level = ? AND idx = ?",
+                sql(
+                    conn,
+                    "SELECT hash FROM trace_nodes WHERE record_id = ? AND level = ? AND idx = ?",
+                ),
                 (rid, level, idx),
             ).fetchone()
         out.append(bytes(row[0]))
     return out
 
 
+def bulk_insert(conn: Any, table: str, columns: str, rows: list[tuple[Any, ...]]) -> None:
+    """``executemany`` on SQLite; ``COPY … FROM STDIN`` on PostgreSQL (psycopg)."""
+    if is_pg(conn):
+        with conn.cursor() as cur, cur.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        return
+    marks = ", ".join("?" * len(columns.split(", ")))
+    conn.executemany(f"INSERT INTO {table} ({columns}) VALUES ({marks})", rows)
+
+
 def extend_trace(
-    conn: sqlite3.Connection, rid: int, entries: Iterable[dict[str, Any]], chunk: int = 50_000
+    conn: Any, rid: int, entries: Iterable[dict[str, Any]], chunk: int = 50_000
 ) -> int:
     """Append ``entries`` (dicts with the fields of ``merkle.LEAF_FIELDS``, ``at`` aware, ``seq``
     following ``records.trace_size``) to record ``rid`` in bulk: rows with their leaf hashes,
-    the tree's new nodes, the counter. The caller commits. Returns the new size."""
-    (size,) = conn.execute("SELECT trace_size FROM records WHERE id = ?", (rid,)).fetchone()
+    the tree's new nodes, the counter. ``conn``: ``sqlite3`` or ``psycopg``. The caller
+    commits. Returns the new size."""
+    (size,) = conn.execute(
+        sql(conn, "SELECT trace_size FROM records WHERE id = ?"), (rid,)
+    ).fetchone()
     stack = frontier(conn, rid, size)
     start = size
     rows: list[tuple[Any, ...]] = []
     leaves: list[bytes] = []
+    when = naive_utc if is_pg(conn) else sqlite_time
 
     def flush() -> None:
         nonlocal stack, start
-        conn.executemany(
-            f"INSERT INTO trace_entries ({COLUMNS}) VALUES ({', '.join('?' * 14)})", rows
-        )
+        bulk_insert(conn, "trace_entries", COLUMNS, rows)
         nodes = list(merkle.subtree_nodes(leaves, start, stack))
-        conn.executemany(
-            "INSERT INTO trace_nodes (record_id, level, idx, hash) VALUES (?, ?, ?, ?)",
+        bulk_insert(
+            conn,
+            "trace_nodes",
+            "record_id, level, idx, hash",
             [(rid, level, idx, h) for level, idx, h in nodes],
         )
         # The new right edge: recompute from what is now stored.
@@ -104,12 +130,12 @@ def extend_trace(
             raise ValueError("sequence numbers must follow the trace's size")
         leaf = merkle.entry_hash(e)
         leaves.append(leaf)
-        rows.append((rid, e["seq"], sqlite_time(e["at"]), *(e[f] for f in FIELDS), leaf))
+        rows.append((rid, e["seq"], when(e["at"]), *(e[f] for f in FIELDS), leaf))
         if len(rows) >= chunk:
             flush()
     if rows:
         flush()
-    conn.execute("UPDATE records SET trace_size = ? WHERE id = ?", (size, rid))
+    conn.execute(sql(conn, "UPDATE records SET trace_size = ? WHERE id = ?"), (size, rid))
     return size
 
 
@@ -154,34 +180,56 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rounds", type=int, default=200)
     ap.add_argument("--warmup", type=int, default=20)
     ap.add_argument("--dir", type=Path, default=None)
+    add_database_args(ap)
     args = ap.parse_args(argv)
 
+    load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
         work = Path(tmp)
-        db_path = work / "host.sqlite3"
+        db_url = database_url(args, work)
+        backend = describe(db_url)
         clock = Clock()
-        creds, rid, _ = setup_database(db_path, work / "data", clock)
+        creds, rid, _ = setup_database(db_url, work / "data", clock)
 
         started = time.perf_counter()
-        conn = sqlite3.connect(db_path)
-        (size,) = conn.execute("SELECT trace_size FROM records WHERE id = ?", (rid,)).fetchone()
+        conn = connect(db_url)
+        (size,) = conn.execute(
+            sql(conn, "SELECT trace_size FROM records WHERE id = ?"), (rid,)
+        ).fetchone()
         n_new = max(0, args.entries - size)
         begin = clock() - timedelta(days=400)
-        with conn:
-            size = extend_trace(conn, rid, synthetic(size + 1, n_new, creds, begin))
+        size = extend_trace(conn, rid, synthetic(size + 1, n_new, creds, begin))
+        conn.commit()
         built = time.perf_counter() - started
+        how = "COPY" if is_pg(conn) else "executemany"
+        if is_sqlite(db_url):
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        else:
+            # What autovacuum would have done on a live host by then: planner statistics and the
+            # visibility map for the new rows.
+            conn.autocommit = True
+            conn.execute("VACUUM ANALYZE trace_entries")
+            conn.execute("VACUUM ANALYZE trace_nodes")
+        settled = time.perf_counter() - started - built
         leaves = [
             bytes(h)
             for (h,) in conn.execute(
-                "SELECT leaf_hash FROM trace_entries WHERE record_id = ? ORDER BY seq", (rid,)
+                sql(conn, "SELECT leaf_hash FROM trace_entries WHERE record_id = ? ORDER BY seq"),
+                (rid,),
             )
         ]
         expected_root = merkle.root(leaves)
-        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         conn.close()
-        print(f"trace of {size:,} entries built in {built:.1f} s (bulk insert, host hashing)")
+        print(
+            f"dmptui ledger bench  {datetime.now(UTC):%Y-%m-%d %H:%M} UTC  nproc={os.cpu_count()}"
+            f"  python {platform.python_version()}  {backend}  load {load_before:.2f}"
+        )
+        print(
+            f"trace of {size:,} entries built in {built:.1f} s ({how}, host hashing)"
+            + ("" if is_sqlite(db_url) else f"; VACUUM ANALYZE {settled:.1f} s")
+        )
 
-        timer = ServerTimer(create_app(f"sqlite:///{db_path}", work / "data", clock=clock))
+        timer = ServerTimer(create_app(db_url, work / "data", clock=clock))
         rng = random.Random(9162)
         with serve(timer) as url, httpx.Client(base_url=url, timeout=60) as http:
             http.headers["Authorization"] = f"Bearer {login(http, creds, clock)}"
@@ -251,7 +299,7 @@ def main(argv: list[str] | None = None) -> int:
         from dmptui.host import ledger
         from dmptui.host.db import make_engine
 
-        engine = make_engine(f"sqlite:///{db_path}")
+        engine = make_engine(db_url)
         times = []
         with engine.connect() as c:
             for _ in range(args.rounds):
@@ -288,6 +336,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         check = median_ms(check_times)
         print(f"the app's full check of a page (5 requests): {check:.1f} ms median")
+        print(f"load (1-min average) {load_before:.2f} before, {os.getloadavg()[0]:.2f} after")
     return 0
 
 

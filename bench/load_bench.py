@@ -37,8 +37,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
+from benchdb import add_database_args, database_url
 from seed_records import Seeded, seed_bench
 
+from dmptui.host import crypto
 from dmptui.host.db import migrate
 from dmptui.schema import PRACTITIONER_HEADER
 
@@ -187,16 +189,6 @@ def start_host(
     sys.exit(f"the host did not answer within 60 s; see {log}")
 
 
-def reset_postgres(url: str) -> None:
-    from sqlalchemy import create_engine, text
-
-    engine = create_engine(url)
-    with engine.begin() as conn:
-        conn.execute(text("DROP SCHEMA public CASCADE"))
-        conn.execute(text("CREATE SCHEMA public"))
-    engine.dispose()
-
-
 def pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
@@ -242,23 +234,20 @@ def main() -> int:
     parser.add_argument("--docs", type=int, default=20, help="documents per patient record")
     parser.add_argument("--think", type=float, default=0.0, help="mean pause between requests, s")
     parser.add_argument("--workers", type=int, default=1, help="host worker processes")
-    parser.add_argument("--database-url", help="e.g. postgresql+psycopg://… (default: SQLite)")
-    parser.add_argument(
-        "--reset", action="store_true", help="drop schema public of --database-url first"
-    )
+    add_database_args(parser)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--dir", help="directory for the SQLite file, data dir and host log")
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="dmptui-load-", dir=args.dir))
-    url = args.database_url or f"sqlite:///{work / 'host.sqlite3'}"
-    if args.database_url and args.reset:
-        reset_postgres(url)
+    url = database_url(args, work)
     migrate(url)
+    # The seeding seals documents under the same master key the host then serves with.
+    crypto.ensure_master_key(work / "data")
     t0 = time.monotonic()
     seeded = seed_bench(
         url,
-        work,
+        work / "data",
         patients=args.patients,
         practitioners=args.practitioners,
         docs_per_patient=args.docs,

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from dmptui.host import auth, ledger
+from dmptui.host import auth, crypto, ledger
 from dmptui.host.context import Host
 from dmptui.host.db import (
     Authorisation,
@@ -112,11 +112,15 @@ def seed_bench(
                     author = people[j % len(people)]
                     at = now - timedelta(days=docs_per_patient - j, minutes=rng.randint(0, 600))
                     content = (f"Compte rendu {j} du patient {i}. " * 200)[:doc_bytes].encode()
+                    doc_id = auth.digest(f"bench-{i}-{j}")[:32]
+                    # Sealed at rest as the host's deposit does (crypto.py).
+                    key, wrapped = crypto.new_document_key(s, record.id, doc_id, at)
                     doc = Document(
-                        id=auth.digest(f"bench-{i}-{j}")[:32],
+                        id=doc_id,
                         record_id=record.id,
                         type=DEPOSIT_TYPES[j % len(DEPOSIT_TYPES)].value,
-                        title=f"Document {j}",
+                        title_sealed=crypto.seal_title(key, record.id, doc_id, f"Document {j}"),
+                        wrapped_key=wrapped,
                         author_rpps=author.rpps,
                         facility=author.facility,
                         care_date=None,
@@ -124,7 +128,9 @@ def seed_bench(
                         patient_visible_from=at,
                         content_type="text/plain",
                         size=len(content),
-                        body=DocumentBody(data=content),
+                        body=DocumentBody(
+                            data=crypto.seal_content(key, record.id, doc_id, content)
+                        ),
                         labels=[],
                         notice_sent=False,
                     )
