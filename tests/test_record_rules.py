@@ -5,6 +5,7 @@ record, the personal space and notifications."""
 from __future__ import annotations
 
 import base64
+import re
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -116,6 +117,11 @@ def test_two_week_notice_for_a_document_awaiting_consultation(host: LiveHost) ->
     rows = host.messages(doc_id)
     assert len(rows) == 1 and rows[0][0] == "awaiting_consultation"
     assert "Résultat" not in str(rows[0][1]) and "Consultation de suivi" not in str(rows[0][1])
+    # The reveal day in each language's words (a month name), not an ISO date inside the text.
+    message = rows[0][1]
+    assert not re.search(r"\d{4}-\d{2}-\d{2}", message["fr"] + message["en"])
+    assert re.search(r"au plus tard le \d{1,2} [a-zéû]+ \d{4}\.", message["fr"])
+    assert re.search(r"visible here by \d{1,2} [A-Z][a-z]+ \d{4} at the latest", message["en"])
 
 
 def test_mask_hides_from_practitioners_but_author_and_attending(host: LiveHost) -> None:

@@ -32,6 +32,13 @@ def _when(moment: datetime, lang: str) -> str:
     return f"{format_datetime(moment, pattern, tzinfo=_PARIS, locale=locale)} ({zone})"
 
 
+def _day(moment: datetime, lang: str) -> str:
+    """The day in Paris, in words: '13 décembre 2026' / '13 December 2026'."""
+    from babel.dates import format_datetime
+
+    return format_datetime(moment, "d MMMM y", tzinfo=_PARIS, locale=_WHEN[lang][0])
+
+
 def _when_fr(moment: datetime) -> str:
     return _when(moment, "fr")
 
@@ -204,10 +211,10 @@ def awaiting_consultation(
         {
             "fr": "Un document de votre dossier attend une consultation d'annonce avec un médecin. "
             f"Il vous sera présenté lors de ce rendez-vous, et visible ici au plus tard le "
-            f"{reveal:%Y-%m-%d}. Vous pouvez contacter votre médecin pour fixer ce rendez-vous.",
+            f"{_day(reveal, 'fr')}. Vous pouvez contacter votre médecin pour fixer ce rendez-vous.",
             "en": "A document in your record awaits an announcement consultation with a doctor. "
             "It will be explained to you at that appointment, and visible here by "
-            f"{reveal:%Y-%m-%d} at the latest. You can contact your doctor to arrange it.",
+            f"{_day(reveal, 'en')} at the latest. You can contact your doctor to arrange it.",
         },
         now=now,
         document_id=doc_id,
