@@ -370,6 +370,16 @@ GONE = _Gone()
 # --- client --------------------------------------------------------------------------------
 
 
+def host_url(raw: str) -> httpx.URL:
+    """The host's address as the app uses it: http(s), a host name, and nothing that could carry
+    a secret — a user name and password, a query string or a fragment in the address are dropped
+    (httpx would send them and log them with every request)."""
+    url = httpx.URL(raw)
+    if url.scheme not in ("http", "https") or not url.host:
+        raise ValueError("the host URL must be http:// or https:// with a host name")
+    return url.copy_with(userinfo=b"", query=None, fragment=None)
+
+
 class Client:
     """The patient's side of the host API. One instance per host; not shared between loops."""
 
@@ -382,9 +392,7 @@ class Client:
         device_id: str | None = None,
         retries: int = 2,
     ) -> None:
-        url = httpx.URL(base_url)
-        if url.scheme not in ("http", "https") or not url.host:
-            raise ValueError("the host URL must be http:// or https:// with a host name")
+        url = host_url(base_url)
         self.base_url = str(url)
         self.retries = max(0, retries)
         self.backoff = 0.2  # seconds before the first retry; doubled each time

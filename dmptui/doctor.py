@@ -234,11 +234,11 @@ def check_host(url: str, timeout: float = TIMEOUT) -> dict[str, Any]:
         "detail": None,
         "tls": None,
     }
+    from dmptui.client import host_url
+
     try:
-        u = httpx.URL(url)
-    except (httpx.InvalidURL, TypeError):
-        u = None
-    if u is None or u.scheme not in ("http", "https") or not u.host:
+        u = host_url(url)  # without the user info, query or fragment it may carry
+    except (httpx.InvalidURL, TypeError, ValueError):
         out["error"] = "bad_url"
         return out
     out["encrypted"] = u.scheme == "https"

@@ -745,3 +745,13 @@ def test_listed_document_etags_are_bounded(host: Any, monkeypatch: pytest.Monkey
             await c.unmask(old.id)
 
     asyncio.run(go())
+
+
+def test_the_host_address_never_carries_a_secret_into_requests() -> None:
+    from dmptui.client import Client
+
+    client = Client("https://patient:Tilleul-Brume-2026@dmp.example.org:8443/?token=t#frag")
+    assert client.base_url == "https://dmp.example.org:8443/"
+    for bad in ("ftp://dmp.example.org", "dmp.example.org", "https://"):
+        with pytest.raises(ValueError):
+            Client(bad)
