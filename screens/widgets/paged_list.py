@@ -136,18 +136,8 @@ class PagedList(ScrollView, can_focus=True):
         def control(self) -> PagedList:
             return self.paged_list
 
-    class Selected(Message):
-        """Enter on a row."""
-
-        def __init__(self, paged_list: PagedList, row: int, item: Any | None):
-            super().__init__()
-            self.paged_list = paged_list
-            self.row = row
-            self.item = item
-
-        @property
-        def control(self) -> PagedList:
-            return self.paged_list
+    class Selected(Highlighted):
+        """Enter on a row (its own handler: ``on_paged_list_selected``)."""
 
     def __init__(
         self,
