@@ -491,6 +491,7 @@ REGULATION = "regulation"
 
 
 def state_text(which: str, refused: bool) -> str:
+    """The current state of one choice, in words (never in colour alone)."""
     if which == BREAK_GLASS:
         if refused:
             return _(

@@ -3,7 +3,6 @@ a PDF, a way to save it. Also the words and file names both document screens sha
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from datetime import date
 from typing import Any
@@ -17,14 +16,11 @@ from textual.widgets import Static
 from dmptui import catalogue
 from dmptui.i18n import _, language
 from dmptui.words import (
-    SAVE_DIR_ENV,
     Saved,
-    _write_new,
-    file_name,
     is_masked,
     is_pdf,
     metadata_lines,
-    save_dir,
+    save_content,
     size_words,
 )
 from screens.base import Calls, StatusLine
@@ -46,27 +42,6 @@ def short_date(day: date) -> str:
 
 
 # --- saving to a file --------------------------------------------------------------------------
-
-
-async def save_content(doc: Any, data: bytes, content_type: str) -> Saved:
-    """Runs in a worker: writes the file, touches no widget."""
-    directory = save_dir()
-    try:
-        path = await asyncio.to_thread(_write_new, directory, file_name(doc, content_type), data)
-    except OSError as error:
-        return Saved(
-            None,
-            _(
-                "Could not save the file in {folder} ({reason}). Check that this "
-                "folder exists and that you may write in it, or set {env} to "
-                "another folder."
-            ).format(
-                folder=str(directory),
-                reason=error.strerror or type(error).__name__,
-                env=SAVE_DIR_ENV,
-            ),
-        )
-    return Saved(path)
 
 
 def say_saved(screen: Calls, doc: Any, saved: Saved) -> None:

@@ -18,13 +18,12 @@ from dmptui import catalogue
 from dmptui.explain import explain
 from dmptui.i18n import N_, _
 from dmptui.schema import DocType
-from dmptui.words import SORT_WORDS, SORTS, doc_date, is_masked, type_label
+from dmptui.words import SORT_WORDS, SORTS, doc_date, is_masked, save_content, type_label
 from screens.base import Calls, RecordScreen, update_text
 from screens.confirm import CodeScreen, ConfirmScreen
 from screens.document_view import (
     DocumentScreen,
     masked_word,
-    save_content,
     say_saved,
     short_date,
 )

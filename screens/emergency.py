@@ -14,33 +14,10 @@ from textual.widgets import Static
 
 from dmptui import catalogue
 from dmptui.i18n import _
-from dmptui.words import BREAK_GLASS, REGULATION, done_text, unchanged_text
+from dmptui.words import BREAK_GLASS, REGULATION, done_text, state_text, unchanged_text
 from screens.base import RecordScreen
 from screens.confirm import CodeScreen, ConfirmScreen
 from screens.widgets.text import plain
-
-
-def state_text(which: str, refused: bool) -> str:
-    """The current state of one choice, in words (never in colour alone)."""
-    if which == BREAK_GLASS:
-        if refused:
-            return _(
-                "Break-glass access: REFUSED — no practitioner can open your record in an "
-                "emergency when you cannot consent, not even to save your life."
-            )
-        return _(
-            "Break-glass access: ALLOWED — any practitioner may open your record in an "
-            "emergency when you cannot consent; you are told each time."
-        )
-    if refused:
-        return _(
-            "Emergency call-centre access (SAMU, centre 15): REFUSED — the SAMU doctor "
-            "will not see your record when someone calls for help for you."
-        )
-    return _(
-        "Emergency call-centre access (SAMU, centre 15): ALLOWED — the SAMU doctor may "
-        "open your record when someone calls for help for you; you are told each time."
-    )
 
 
 def change_text(which: str, refuse: bool) -> tuple[str, str, str]:

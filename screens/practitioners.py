@@ -7,7 +7,6 @@ directory results for …". Every change returns the new list from the host, sho
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from textual import events
@@ -20,9 +19,9 @@ from textual.widgets.data_table import CellDoesNotExist
 
 from dmptui import catalogue
 from dmptui.explain import BY_REASON, explain
-from dmptui.i18n import N_, _, format_date
+from dmptui.i18n import N_, _
 from dmptui.identifiers import IdentifierError, parse_rpps
-from dmptui.words import PROFESSIONS
+from dmptui.words import Links, Person, profession_words
 from screens.base import RecordScreen
 from screens.confirm import ConfirmScreen
 from screens.widgets.text import CELL_LIMIT, clip, plain
@@ -30,68 +29,6 @@ from screens.widgets.text import CELL_LIMIT, clip, plain
 MINE = "mine"
 DIRECTORY = "directory"
 DIRECTORY_LIMIT = 20
-
-
-def profession_words(code: str) -> str:
-    return _(PROFESSIONS[code]) if code in PROFESSIONS else code
-
-
-@dataclass
-class Row:
-    """One practitioner as the table shows them, with everything the actions need."""
-
-    rpps: str
-    name: str
-    profession: str
-    facility: str
-    may_access: bool = True
-
-
-class Links:
-    """The patient's practitioners (a PractitionersOut), looked up by RPPS."""
-
-    def __init__(self, answer: Any = None) -> None:
-        self.attending = answer.attending if answer is not None else None
-        self.authorised = (
-            {link.practitioner.rpps: link for link in answer.authorised}
-            if answer is not None
-            else {}
-        )
-        self.blocked = (
-            {link.practitioner.rpps: link for link in answer.blocked} if answer is not None else {}
-        )
-
-    def is_attending(self, rpps: str) -> bool:
-        return self.attending is not None and self.attending.rpps == rpps
-
-    def status(self, rpps: str, may_access: bool = True) -> str:
-        """The practitioner's status, in words."""
-        parts: list[str] = []
-        if not may_access:
-            parts.append(_("never has access (occupational or insurance doctor)"))
-        if self.is_attending(rpps):
-            parts.append(_("your médecin traitant (sees hidden documents)"))
-        if rpps in self.blocked:
-            parts.append(
-                _("BLOCKED since {date}").format(date=format_date(self.blocked[rpps].since))
-            )
-        if rpps in self.authorised:
-            link = self.authorised[rpps]
-            parts.append(_("authorised since {date}").format(date=format_date(link.since)))
-            if link.see_masked and not self.is_attending(rpps):
-                parts.append(_("sees hidden documents"))
-        if not parts:
-            parts.append(_("not authorised"))
-        return "; ".join(parts)
-
-    def rows(self) -> list[Row]:
-        """Médecin traitant first, then the authorised, then the blocked; each once."""
-        people: dict[str, Any] = {}
-        if self.attending is not None:
-            people[self.attending.rpps] = self.attending
-        for link in (*self.authorised.values(), *self.blocked.values()):
-            people.setdefault(link.practitioner.rpps, link.practitioner)
-        return [Row(p.rpps, p.name, p.profession, p.facility) for p in people.values()]
 
 
 class GrantScreen(ModalScreen[str | None]):
@@ -149,8 +86,8 @@ class PractitionersScreen(RecordScreen):
         self.links = Links()
         self.mode = MINE
         self.query_text = ""
-        self.found: list[Row] = []  # the last directory results
-        self.rows: dict[str, Row] = {}  # what the table shows, by RPPS
+        self.found: list[Person] = []  # the last directory results
+        self.rows: dict[str, Person] = {}  # what the table shows, by RPPS
 
     # --- layout ---------------------------------------------------------------------------
 
@@ -195,11 +132,11 @@ class PractitionersScreen(RecordScreen):
 
     def _show_mine(self) -> None:
         self.mode = MINE
-        self._fill(self.links.rows())
+        self._fill(self.links.people())
         heading = _(
             "Your practitioners: your médecin traitant, the practitioners you authorised "
             "and those you blocked ({n}). Press / to search the directory."
-        ).format(n=len(self.links.rows()))
+        ).format(n=len(self.links.people()))
         self.query_one("#list-heading", Static).update(plain(heading))
 
     def _show_directory(self) -> None:
@@ -211,7 +148,7 @@ class PractitionersScreen(RecordScreen):
         ).format(q=self.query_text, n=len(self.found))
         self.query_one("#list-heading", Static).update(plain(heading))
 
-    def _fill(self, rows: list[Row]) -> None:
+    def _fill(self, rows: list[Person]) -> None:
         table = self.query_one("#practitioners-table", DataTable)
         keep = self._selected_rpps()
         index = table.cursor_row
@@ -243,7 +180,7 @@ class PractitionersScreen(RecordScreen):
             return None
         return key.value
 
-    def selected(self) -> Row | None:
+    def selected(self) -> Person | None:
         rpps = self._selected_rpps()
         return self.rows.get(rpps) if rpps else None
 
@@ -347,7 +284,7 @@ class PractitionersScreen(RecordScreen):
     def _found(self, q: str, page: Any) -> None:
         self.query_text = q
         self.found = [
-            Row(e.rpps, e.name, e.profession, e.facility, e.may_access) for e in page.items
+            Person(e.rpps, e.name, e.profession, e.facility, e.may_access) for e in page.items
         ]
         self._show_directory()
         self.query_one("#practitioners-table", DataTable).focus()
@@ -375,7 +312,7 @@ class PractitionersScreen(RecordScreen):
 
     # --- actions ----------------------------------------------------------------------------
 
-    def _need_selection(self) -> Row | None:
+    def _need_selection(self) -> Person | None:
         row = self.selected()
         if row is None:
             self.say(
@@ -400,7 +337,7 @@ class PractitionersScreen(RecordScreen):
             return
         self.app.push_screen(GrantScreen(row.name), chosen)
 
-    def _grant(self, row: Row, see_masked: bool) -> None:
+    def _grant(self, row: Person, see_masked: bool) -> None:
         had = row.rpps in self.links.authorised
 
         def done(answer: Any) -> None:

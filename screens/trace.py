@@ -22,10 +22,12 @@ from dmptui.words import (
     EMERGENCY_CYCLE,
     EMERGENCY_MODES,
     MODE_CHOICES,
-    PROFESSIONS,
     TraceFilter,
     detail_words,
+    outcome_words,
     parse_day,
+    what_words,
+    who_words,
 )
 from screens.base import Calls, RecordScreen
 from screens.widgets.paged_list import Column, PagedList
@@ -34,39 +36,6 @@ from screens.widgets.trace_seal import TraceSeal
 
 PAGE = 50
 NEAR_END = 5  # rows before the end at which the next page is fetched
-
-ACTIONS = {
-    "login": N_("logged in"),
-    "logout": N_("logged out"),
-    "record.read": N_("looked at the record's summary"),
-    "record.status": N_("looked at the record's summary"),
-    "documents.list": N_("listed your documents"),
-    "document.read": N_("read a document"),
-    "document.download": N_("downloaded a document"),
-    "document.deposit": N_("added a document"),
-    "document.mask": N_("hid a document from practitioners"),
-    "document.unmask": N_("showed a document to practitioners again"),
-    "document.delete": N_("deleted a document"),
-    "practitioners.list": N_("looked at your practitioners"),
-    "directory.search": N_("searched the directory of practitioners"),
-    "authorisation.grant": N_("gave a practitioner access"),
-    "authorisation.revoke": N_("took back a practitioner's access"),
-    "block": N_("blocked a practitioner"),
-    "unblock": N_("unblocked a practitioner"),
-    "attending.designate": N_("chose a médecin traitant"),
-    "attending.clear": N_("removed the médecin traitant"),
-    "trace.read": N_("read the access trace"),
-    "oppositions": N_("changed the emergency access choices"),
-    "close": N_("closed the record"),
-    "reactivate": N_("reopened the record"),
-    "erase": N_("erased the record"),
-    "notes.read": N_("read the personal space"),
-    "notes.write": N_("changed the personal space"),
-    "notifications.read": N_("read the notifications"),
-    "notifications.ack": N_("marked the notifications as read"),
-    "notice.awaiting_consultation": N_("told you a document awaits a consultation"),
-}
-
 
 MODES = {
     "normal": N_("normal"),
@@ -80,31 +49,8 @@ def _day_start(day: date) -> datetime:
     return datetime.combine(day, time()).astimezone().astimezone(UTC)
 
 
-def who_words(e: Any) -> str:
-    if e.actor_role == "patient":
-        return _("you")
-    if e.actor_role == "system":
-        return _("DMP system")
-    name = e.actor_name or _("unknown practitioner")
-    profession = e.actor_profession or ""
-    if profession in PROFESSIONS:
-        profession = _(PROFESSIONS[profession])
-    extra = [x for x in (profession, e.actor_facility) if x]
-    return f"{name} ({', '.join(extra)})" if extra else name
-
-
-def what_words(action: str) -> str:
-    return _(ACTIONS[action]) if action in ACTIONS else action
-
-
 def mode_words(mode: str) -> str:
     return _(MODES[mode]) if mode in MODES else mode
-
-
-def outcome_words(e: Any) -> str:
-    if e.outcome == "allowed":
-        return _("allowed")
-    return _("DENIED")
 
 
 class FilterBar(Vertical):
