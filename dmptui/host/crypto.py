@@ -23,6 +23,7 @@ import hashlib
 import json
 import os
 import stat
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -355,6 +356,23 @@ def seal_title(cipher: AESGCM, record_id: int, doc_id: str, title: str) -> bytes
 
 def open_title(cipher: AESGCM, record_id: int, doc_id: str, sealed: bytes) -> str:
     return open_sealed(cipher, sealed, aad("document-title", record_id, doc_id)).decode("utf-8")
+
+
+def title_opener(s: Session, record_id: int) -> Callable[[str, bytes, bytes], str]:
+    """``open(doc_id, wrapped_key, title_sealed)`` for the titles of one record's list: the
+    same keys (cached document keys, the record key unwrapped at most once) and the same
+    associated data as ``open_title``, with the per-record work done once."""
+    keys = keyring_of(s).document_keys
+    prefix = aad("document-title", record_id).decode() + "|"
+
+    def open_one(doc_id: str, wrapped: bytes, sealed: bytes) -> str:
+        cipher = keys.get((record_id, doc_id, wrapped))
+        if cipher is None:
+            cipher = document_cipher(s, record_id, doc_id, bytes(wrapped))
+        associated = f"{prefix}{len(doc_id)}:{doc_id}".encode()
+        return open_sealed(cipher, sealed, associated).decode("utf-8")
+
+    return open_one
 
 
 def seal_content(cipher: AESGCM, record_id: int, doc_id: str, data: bytes) -> bytes:

@@ -36,7 +36,7 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
-from sqlalchemy import Connection, TextClause, insert, text, update
+from sqlalchemy import Connection, TextClause, bindparam, insert, text, update
 from sqlalchemy.orm import Session
 
 from dmptui import merkle
@@ -79,13 +79,7 @@ def append(
     # The counter update takes the row's write lock first, so concurrent appends get distinct,
     # gap-free sequence numbers on SQLite and PostgreSQL alike.
     conn = s.connection()  # plain Core on the session's connection: no ORM work per entry
-    records = Record.__table__
-    seq = conn.execute(
-        update(records)
-        .where(records.c.id == record_id)
-        .values(trace_size=records.c.trace_size + 1)
-        .returning(records.c.trace_size)
-    ).scalar_one()
+    seq = conn.execute(_NEXT_SEQ, {"rid": record_id}).scalar_one()
     values = {
         "record_id": record_id,
         "seq": seq,
@@ -103,7 +97,7 @@ def append(
     }
     leaf = merkle.entry_hash(values)
     values["leaf_hash"] = leaf
-    conn.execute(insert(TraceEntry.__table__), values)
+    conn.execute(_INSERT_ENTRY, values)
     _complete_subtrees(conn, record_id, seq, leaf)
     return seq
 
@@ -112,6 +106,17 @@ def append(
 
 ENTRIES = TraceEntry.__table__
 NODES = TraceNode.__table__
+_RECORDS = Record.__table__
+# The append's statements, built once (every request appends: no statement construction and
+# cache-key generation per entry).
+_NEXT_SEQ = (
+    update(_RECORDS)
+    .where(_RECORDS.c.id == bindparam("rid"))
+    .values(trace_size=_RECORDS.c.trace_size + 1)
+    .returning(_RECORDS.c.trace_size)
+)
+_INSERT_ENTRY = insert(ENTRIES)
+_INSERT_NODES = insert(NODES)
 
 
 class LedgerDamaged(Exception):
@@ -131,7 +136,7 @@ def _complete_subtrees(conn: Connection, record_id: int, seq: int, leaf: bytes) 
         cur = merkle.node_hash(have[(level, (seq >> level) - 2)], cur)
         idx = (seq >> (level + 1)) - 1
         rows.append({"record_id": record_id, "level": level + 1, "idx": idx, "hash": cur})
-    conn.execute(insert(NODES), rows)
+    conn.execute(_INSERT_NODES, rows)
 
 
 def node_hashes(

@@ -7,12 +7,12 @@ import base64
 import json
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import Request, Response
 from pydantic import BeforeValidator
-from sqlalchemy import select
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from dmptui.host import auth, ledger, policy
@@ -53,11 +53,37 @@ def rpps_param(raw: str) -> str:
 # --- callers -------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class SessionRef:
+    """What the patient routes need of the caller's session row (no ORM object is loaded)."""
+
+    id: int
+    created_at: datetime
+    fresh_until: datetime | None
+
+
 @dataclass
 class PatientCall:
-    record: Record
-    session: AuthSession
+    """The authenticated patient. The record's identity, status and trace size come from the
+    one query that checks the session; the ORM ``record`` is loaded only by routes that ask
+    for it (``call.record``: one more read, in the same transaction)."""
+
+    s: Session
+    record_id: int
+    ins: str
+    status: str
+    trace_size: int  # as read by the session check, before this request's own entry
+    session: SessionRef
     actor: ledger.Actor
+
+    @property
+    def record(self) -> Record:
+        loaded = self.__dict__.get("_record")
+        if loaded is None:
+            loaded = self.s.get(Record, self.record_id)
+            assert loaded is not None  # its session row was just read, under the lock
+            self.__dict__["_record"] = loaded
+        return loaded
 
 
 def bearer(request: Request) -> str:
@@ -126,13 +152,47 @@ def iso_datetime(value: object) -> object:
 IsoDatetime = Annotated[datetime, BeforeValidator(iso_datetime)]
 
 
-def session_alive(sess: AuthSession | None, now: datetime) -> bool:
+def session_alive(sess: Any, now: datetime) -> bool:
+    """``sess``: an ``AuthSession``, or a row with the same columns."""
     return (
         sess is not None
         and sess.revoked_at is None
         and now - sess.last_seen_at <= auth.ACCESS_IDLE
         and now - sess.created_at <= auth.SESSION_ABSOLUTE
     )
+
+
+# Activity is written at most once per TOUCH_EVERY: a burst of reads (a patient paging through
+# the documents) does not rewrite the session row on every request. ``last_seen_at`` is then up
+# to TOUCH_EVERY older than the last request, so a session idles out at most that much early
+# (between ACCESS_IDLE - TOUCH_EVERY and ACCESS_IDLE after its last request), never late.
+TOUCH_EVERY = timedelta(seconds=5)
+
+_SESSIONS = AuthSession.__table__
+_RECORDS = Record.__table__
+# Built once: the statements of the patient hot path are compiled (and their cache keys made)
+# on first use only.
+_CALLER = (
+    select(
+        _SESSIONS.c.id,
+        _SESSIONS.c.created_at,
+        _SESSIONS.c.last_seen_at,
+        _SESSIONS.c.fresh_until,
+        _SESSIONS.c.revoked_at,
+        _RECORDS.c.id.label("record_id"),
+        _RECORDS.c.ins,
+        _RECORDS.c.status,
+        _RECORDS.c.display_name,
+        _RECORDS.c.trace_size,
+    )
+    .select_from(_SESSIONS.join(_RECORDS, _RECORDS.c.id == _SESSIONS.c.record_id))
+    .where(_SESSIONS.c.access_hash == bindparam("digest"))
+)
+_TOUCH = (
+    update(_SESSIONS)
+    .where(_SESSIONS.c.id == bindparam("sid"))
+    .values(last_seen_at=bindparam("now", type_=_SESSIONS.c.last_seen_at.type))
+)
 
 
 def patient_call(
@@ -146,33 +206,39 @@ def patient_call(
     """Authenticate the patient and check the action against the record's status and the
     step-up rule. A refusal on a known record is traced (and kept) before it is raised.
     ``touch=False``: a background call (the app checking the trace's proofs) that does not
-    count as activity, so it neither keeps the session alive nor writes."""
-    host = host_of(request)
-    now = host.now()
+    count as activity, so it neither keeps the session alive nor writes.
+
+    One Core query (session joined with its record, by the token's digest) on the session's
+    connection, and the session's activity written only when ``TOUCH_EVERY`` has passed."""
+    now = host_of(request).now()
     token = bearer(request)
-    row = s.execute(
-        select(AuthSession, Record)
-        .join(Record, Record.id == AuthSession.record_id)
-        .where(AuthSession.access_hash == auth.digest(token))
-    ).first()
-    sess, record = row if row is not None else (None, None)
-    if not session_alive(sess, now) or record is None:
+    conn = s.connection()
+    row = conn.execute(_CALLER, {"digest": auth.digest(token)}).first()
+    if row is None or not session_alive(row, now):
         raise ApiError(
             401,
             "session_expired",
             message="Your session has ended; log in again.",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    assert sess is not None
-    if touch:
-        touch_session(s, sess, now)
-    actor = ledger.Actor.of_patient(record)
-    decision = policy.patient_may(RecordStatus(record.status), action)
+    if touch and now - row.last_seen_at >= TOUCH_EVERY:
+        conn.execute(_TOUCH, {"sid": row.id, "now": now})
+    actor = ledger.Actor("patient", row.display_name or None)  # as Actor.of_patient
+    call = PatientCall(
+        s,
+        row.record_id,
+        row.ins,
+        row.status,
+        row.trace_size,
+        SessionRef(row.id, row.created_at, row.fresh_until),
+        actor,
+    )
+    decision = policy.patient_may(RecordStatus(row.status), action)
     if not decision:
-        if record.status != RecordStatus.ERASED:
+        if row.status != RecordStatus.ERASED:
             ledger.append(
                 s,
-                record.id,
+                row.record_id,
                 actor,
                 action,
                 now=now,
@@ -181,14 +247,14 @@ def patient_call(
                 document_id=document_id,
             )
         raise Refused(
-            403 if record.status != RecordStatus.ERASED else 410,
+            403 if row.status != RecordStatus.ERASED else 410,
             "forbidden",
             reason=decision.reason,
         )
-    if policy.needs_step_up(action) and not (sess.fresh_until and sess.fresh_until > now):
+    if policy.needs_step_up(action) and not (row.fresh_until and row.fresh_until > now):
         ledger.append(
             s,
-            record.id,
+            row.record_id,
             actor,
             action,
             now=now,
@@ -201,17 +267,7 @@ def patient_call(
             "step_up_required",
             message="Confirm with a fresh one-time code (POST /v1/auth/step-up).",
         )
-    return PatientCall(record, sess, actor)
-
-
-def touch_session(s: Session, sess: AuthSession, now: datetime) -> None:
-    """Record activity with one Core UPDATE (no ORM flush on every request)."""
-    from sqlalchemy import update
-    from sqlalchemy.orm.attributes import set_committed_value
-
-    table = AuthSession.__table__
-    s.connection().execute(update(table).where(table.c.id == sess.id).values(last_seen_at=now))
-    set_committed_value(sess, "last_seen_at", now)
+    return call
 
 
 def practitioner_call(s: Session, request: Request) -> Practitioner:

@@ -48,14 +48,14 @@ def checkpoint(request: Request) -> Response:
     host = host_of(request)
     with host.tx() as s:
         call = patient_call(s, request, "trace.read", touch=False)
-        size = call.record.trace_size
-        root_hex = ledger.root(s.connection(), call.record.id, size).hex()
+        size = call.trace_size
+        root_hex = ledger.root(s.connection(), call.record_id, size).hex()
         signed_at = host.now()
         key = host.ledger_key
-        message = ledger.checkpoint_message(call.record.ins, size, root_hex, signed_at)
+        message = ledger.checkpoint_message(call.ins, size, root_hex, signed_at)
         return json_response(
             CheckpointOut(
-                ins=call.record.ins,
+                ins=call.ins,
                 tree_size=size,
                 root_hash=root_hex,
                 signed_at=signed_at,
@@ -76,11 +76,11 @@ def inclusion(
     host = host_of(request)
     with host.tx() as s:
         call = patient_call(s, request, "trace.read", touch=False)
-        if size > call.record.trace_size:
+        if size > call.trace_size:
             raise _bad("size", "The trace is not that long.")
         if any(not 1 <= q <= size for q in seq):
             raise _bad("seq", "Each entry must be between 1 and size.")
-        proofs = ledger.inclusion(s.connection(), call.record.id, size, seq)
+        proofs = ledger.inclusion(s.connection(), call.record_id, size, seq)
         items = [
             InclusionProofOut(
                 seq=q, leaf_index=q - 1, leaf_hash=leaf.hex(), path=[h.hex() for h in path]
@@ -99,10 +99,10 @@ def consistency(
     host = host_of(request)
     with host.tx() as s:
         call = patient_call(s, request, "trace.read", touch=False)
-        if second > call.record.trace_size:
+        if second > call.trace_size:
             raise _bad("second", "The trace is not that long.")
         try:
-            path = ledger.consistency(s.connection(), call.record.id, first, second)
+            path = ledger.consistency(s.connection(), call.record_id, first, second)
         except ledger.LedgerDamaged:
             path = []  # what the host cannot prove, the app reports as not proven
         out = ConsistencyProofOut(first=first, second=second, path=[h.hex() for h in path])

@@ -4,12 +4,14 @@ policy.py, read or write, append exactly one trace entry."""
 
 from __future__ import annotations
 
+import functools
+import json
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Body, Depends, Query, Request, Response
-from sqlalchemy import func, or_, select
+from sqlalchemy import Select, String, bindparam, func, or_, select, type_coerce
 from sqlalchemy.orm import Session
 
 from dmptui.host import concurrency, crypto, ledger, lifecycle, notifications, policy
@@ -82,7 +84,7 @@ def _trace(
 ) -> None:
     ledger.append(
         s,
-        call.record.id,
+        call.record_id,
         call.actor,
         action,
         now=now,
@@ -111,7 +113,7 @@ def _keyed(
     """The request's Idempotency-Key, scoped to the patient's session."""
     sess = call.session
     scope = f"session:{sess.id}:{int(sess.created_at.timestamp())}"  # ids may be reused
-    return concurrency.keyed(s, request, scope, now, body, record_id=call.record.id)
+    return concurrency.keyed(s, request, scope, now, body, record_id=call.record_id)
 
 
 def _guard(
@@ -120,7 +122,7 @@ def _guard(
     """Lock the record and check If-Match against ``kind``'s version; a missing or stale one
     is a refused change: traced (denied, reason ``precondition_required`` or ``stale``), kept,
     answered 428 or 412."""
-    record = concurrency.lock_record(s, call.record.id)
+    record = concurrency.lock_record(s, call.record_id)
     current = concurrency.record_etag(record, kind)
     reason = concurrency.precondition(request, current)
     if reason:
@@ -209,7 +211,7 @@ def _patient_document(
     doc = s.get(Document, doc_id)
     if (
         doc is None
-        or doc.record_id != call.record.id
+        or doc.record_id != call.record_id
         or not policy.patient_sees(document_facts(doc), now)
     ):
         _trace(s, call, action, now, document_id=doc_id[:32], allowed=False, reason="not_found")
@@ -234,102 +236,146 @@ def list_documents(
     type: DocType | None = None,
     q: str | None = Query(None, max_length=200),
 ) -> Response:
+    """The hottest read of the API, kept lean: the session check, the trace entry and the page
+    are Core statements built once, run on the request's one connection; the page's rows are
+    plain tuples (no ORM entities); the answer is validated and serialised once."""
     host = host_of(request)
     with host.tx() as s:
         now = host.now()
         call = patient_call(s, request, "documents.list")
         _trace(s, call, "documents.list", now)
-        # Columns, not entities: this is the hottest read of the API.
-        stmt = (
-            select(*_LIST_COLUMNS)
-            .join(Practitioner, Practitioner.rpps == Document.author_rpps)
-            .where(Document.record_id == call.record.id, Document.patient_visible_from <= now)
-        )
+        rid = call.record_id
+        params: dict[str, Any] = {"rid": rid, "now": now}
         if type is not None:
-            stmt = stmt.where(Document.type == type.value)
+            params["type"] = type.value
         if cursor:
             at, last_id = decode_cursor(cursor, 2)
-            moment = datetime.fromisoformat(at)
-            stmt = stmt.where(
-                or_(
-                    Document.deposited_at < moment,
-                    (Document.deposited_at == moment) & (Document.id < last_id),
-                )
-            )
-        stmt = stmt.order_by(Document.deposited_at.desc(), Document.id.desc())
-        rid = call.record.id
+            params["at"] = datetime.fromisoformat(at)
+            params["last_id"] = last_id
         needle = q.casefold() if q else None
-        items: list[dict[str, Any]] = []
-        nxt = None
         # Titles are sealed: a search decrypts then filters here, within the record, reading
         # the record's documents in order until the page is full and one more match is seen.
         # Without a search a page is `limit` rows, as before.
-        rows = s.execute(
-            stmt.execution_options(yield_per=4 * limit) if needle else stmt.limit(limit + 1)
-        )
+        stmt = _page_query(type is not None, bool(cursor), needle is None)
+        if needle is None:
+            params["limit"] = limit + 1
+        else:
+            stmt = stmt.execution_options(yield_per=4 * limit)
+        rows = s.connection().execute(stmt, params)
+        open_title = crypto.title_opener(s, rid)
+        items: list[dict[str, Any]] = []
+        nxt = None
         scanned = 0
         last: Any = None
         for r in rows:
             if needle is None and scanned == limit:
-                nxt = encode_cursor(last.deposited_at.isoformat(), last.id)
+                nxt = encode_cursor(last[_AT].isoformat(), last[_ID])
                 break
             scanned += 1
-            facts = policy.DocumentFacts(r.type, r.author_rpps, r.deposited_at, frozenset(r.labels))
+            (doc_id, doc_type, sealed, wrapped, author, facility, care_date, at, content_type,
+             size, raw_labels, version, name, profession, author_facility) = r  # fmt: skip
+            facts = policy.DocumentFacts(doc_type, author, at, _labels(raw_labels))
             if not policy.patient_sees(facts, now):  # policy decides; the SQL filter only pages
                 last = r
                 continue
-            doc_key = crypto.document_cipher(s, rid, r.id, r.wrapped_key)
-            title = crypto.open_title(doc_key, rid, r.id, r.title_sealed)
+            title = open_title(doc_id, wrapped, sealed)
             if needle is not None and needle not in title.casefold():
                 continue
             if needle is not None and len(items) == limit:
-                nxt = encode_cursor(last.deposited_at.isoformat(), last.id)
+                nxt = encode_cursor(last[_AT].isoformat(), last[_ID])
                 break
-            items.append(_list_item(r, title, policy.patient_labels(facts, now)))
+            items.append(
+                {
+                    "id": doc_id,
+                    "type": doc_type,
+                    "title": title,
+                    "author": {
+                        "rpps": author,
+                        "name": name,
+                        "profession": profession,
+                        "facility": author_facility,
+                    },
+                    "facility": facility,
+                    "care_date": care_date.date() if care_date else None,
+                    "deposited_at": at,
+                    "content_type": content_type,
+                    "size": size,
+                    "labels": sorted(policy.patient_labels(facts, now)),
+                    "etag": concurrency.document_etag(doc_id, version),
+                }
+            )
             last = r
         # Validated from plain data in one pass (pydantic-core), serialised once.
         page = DocumentPage.model_validate({"items": items, "next_cursor": nxt})
         return json_response(page)
 
 
-_LIST_COLUMNS = (
-    Document.id,
-    Document.type,
-    Document.title_sealed,
-    Document.wrapped_key,
-    Document.author_rpps,
-    Document.facility,
-    Document.care_date,
-    Document.deposited_at,
-    Document.content_type,
-    Document.size,
-    Document.labels,
-    Document.version,
-    Practitioner.name.label("author_name"),
-    Practitioner.profession.label("author_profession"),
-    Practitioner.facility.label("author_facility"),
+_DOCS = Document.__table__
+_AUTHORS = Practitioner.__table__
+# Selected columns, in the order list_documents unpacks them; labels as stored (JSON text on
+# SQLite, parsed by the driver on PostgreSQL), read through _labels' cache.
+_PAGE_COLUMNS = (
+    _DOCS.c.id,
+    _DOCS.c.type,
+    _DOCS.c.title_sealed,
+    _DOCS.c.wrapped_key,
+    _DOCS.c.author_rpps,
+    _DOCS.c.facility,
+    _DOCS.c.care_date,
+    _DOCS.c.deposited_at,
+    _DOCS.c.content_type,
+    _DOCS.c.size,
+    type_coerce(_DOCS.c.labels, String).label("labels"),
+    _DOCS.c.version,
+    _AUTHORS.c.name,
+    _AUTHORS.c.profession,
+    _AUTHORS.c.facility,
 )
+_ID, _AT = 0, 7  # positions of id and deposited_at in a page row
 
 
-def _list_item(r: Any, title: str, labels: frozenset[str]) -> dict[str, Any]:
-    return {
-        "id": r.id,
-        "type": r.type,
-        "title": title,
-        "author": {
-            "rpps": r.author_rpps,
-            "name": r.author_name,
-            "profession": r.author_profession,
-            "facility": r.author_facility,
-        },
-        "facility": r.facility,
-        "care_date": r.care_date.date() if r.care_date else None,
-        "deposited_at": r.deposited_at,
-        "content_type": r.content_type,
-        "size": r.size,
-        "labels": sorted(labels),
-        "etag": concurrency.document_etag(r.id, r.version),
-    }
+@functools.cache
+def _page_query(by_type: bool, after: bool, limited: bool) -> Select[Any]:
+    """The page's statement for one combination of filters, built once."""
+    stmt = (
+        select(*_PAGE_COLUMNS)
+        .select_from(_DOCS.join(_AUTHORS, _AUTHORS.c.rpps == _DOCS.c.author_rpps))
+        .where(
+            _DOCS.c.record_id == bindparam("rid"),
+            _DOCS.c.patient_visible_from <= bindparam("now", type_=_DOCS.c.deposited_at.type),
+        )
+    )
+    if by_type:
+        stmt = stmt.where(_DOCS.c.type == bindparam("type"))
+    if after:
+        at = bindparam("at", type_=_DOCS.c.deposited_at.type)
+        stmt = stmt.where(
+            or_(
+                _DOCS.c.deposited_at < at,
+                (_DOCS.c.deposited_at == at) & (_DOCS.c.id < bindparam("last_id")),
+            )
+        )
+    stmt = stmt.order_by(_DOCS.c.deposited_at.desc(), _DOCS.c.id.desc())
+    return stmt.limit(bindparam("limit")) if limited else stmt
+
+
+_LABELS: dict[str, frozenset[str]] = {}
+
+
+def _labels(raw: str | list[str] | None) -> frozenset[str]:
+    """A document's labels as a set. Stored JSON text is parsed once per distinct value (a
+    record's documents share a handful of label sets)."""
+    if raw is None:
+        return frozenset()
+    if not isinstance(raw, str):
+        return frozenset(raw)
+    labels = _LABELS.get(raw)
+    if labels is None:
+        labels = frozenset(json.loads(raw))
+        if len(_LABELS) >= 256:
+            _LABELS.clear()
+        _LABELS[raw] = labels
+    return labels
 
 
 def _like_escape(text: str) -> str:
@@ -385,7 +431,7 @@ def _set_mask(doc_id: str, request: Request, masked: bool) -> Response:
         if keyed.replay is not None:
             return keyed.replay
         with keyed.refusals():
-            concurrency.lock_record(s, call.record.id)
+            concurrency.lock_record(s, call.record_id)
             doc = _patient_document(s, call, doc_id, action, now)
             current = concurrency.document_etag(doc.id, doc.version)
             reason = concurrency.precondition(request, current)
@@ -590,11 +636,11 @@ def authorise(
                 decision.reason,
                 "This practitioner cannot be given access.",
             )
-        grant = s.get(Authorisation, (call.record.id, rpps))
+        grant = s.get(Authorisation, (call.record_id, rpps))
         if grant is None:
             s.add(
                 Authorisation(
-                    record_id=call.record.id, rpps=rpps, since=now, see_masked=wanted.see_masked
+                    record_id=call.record_id, rpps=rpps, since=now, see_masked=wanted.see_masked
                 )
             )
             notifications.authorisation(s, call.record, p, now)
@@ -602,7 +648,7 @@ def authorise(
             grant.see_masked = wanted.see_masked
         ledger.append(
             s,
-            call.record.id,
+            call.record_id,
             call.actor,
             "authorisation.grant",
             now=now,
@@ -623,7 +669,7 @@ def revoke(rpps: str, request: Request) -> Response:
     rpps = rpps_param(rpps)
 
     def apply(s: Session, call: PatientCall, now: datetime) -> None:
-        grant = s.get(Authorisation, (call.record.id, rpps))
+        grant = s.get(Authorisation, (call.record_id, rpps))
         if grant is None:
             _trace(s, call, "authorisation.revoke", now, allowed=False, reason="not_authorised")
             raise Refused(
@@ -659,9 +705,9 @@ def block(rpps: str, request: Request) -> Response:
                 decision.reason,
                 "Your médecin traitant cannot be blocked. Choose another médecin traitant first.",
             )
-        if s.get(Block, (call.record.id, rpps)) is None:
-            s.add(Block(record_id=call.record.id, rpps=rpps, since=now))
-        grant = s.get(Authorisation, (call.record.id, rpps))
+        if s.get(Block, (call.record_id, rpps)) is None:
+            s.add(Block(record_id=call.record_id, rpps=rpps, since=now))
+        grant = s.get(Authorisation, (call.record_id, rpps))
         if grant is not None:
             s.delete(grant)  # a block ends any authorisation
         _trace(s, call, "block", now, reason=f"rpps:{rpps}")
@@ -679,7 +725,7 @@ def unblock(rpps: str, request: Request) -> Response:
     rpps = rpps_param(rpps)
 
     def apply(s: Session, call: PatientCall, now: datetime) -> None:
-        row = s.get(Block, (call.record.id, rpps))
+        row = s.get(Block, (call.record_id, rpps))
         if row is None:
             _trace(s, call, "unblock", now, allowed=False, reason="not_blocked")
             raise Refused(
@@ -772,10 +818,10 @@ def trace(
         # Entries about a document the patient may not see yet (INVISIBLE_PATIENT, before its
         # reveal) wait with it: who deposited or read it would tell what it is about.
         hidden = select(Document.id).where(
-            Document.record_id == call.record.id, Document.patient_visible_from > now
+            Document.record_id == call.record_id, Document.patient_visible_from > now
         )
         stmt = select(TraceEntry).where(
-            TraceEntry.record_id == call.record.id,
+            TraceEntry.record_id == call.record_id,
             or_(TraceEntry.document_id.is_(None), TraceEntry.document_id.not_in(hidden)),
         )
         if actor:
@@ -1009,7 +1055,7 @@ def list_notifications(
         now = host.now()
         call = patient_call(s, request, "notifications.read")
         _trace(s, call, "notifications.read", now)
-        stmt = select(Notification).where(Notification.record_id == call.record.id)
+        stmt = select(Notification).where(Notification.record_id == call.record_id)
         if unread:
             stmt = stmt.where(Notification.read_at.is_(None))
         if cursor:
@@ -1045,7 +1091,7 @@ def mark_notifications_read(request: Request) -> Response:
             return keyed.replay
         for n in s.scalars(
             select(Notification).where(
-                Notification.record_id == call.record.id, Notification.read_at.is_(None)
+                Notification.record_id == call.record_id, Notification.read_at.is_(None)
             )
         ):
             n.read_at = now
