@@ -691,6 +691,25 @@ def test_property_invisible_patient_until_one_month(
 
 
 @SETTINGS
+@given(d=documents, offset=st.integers(-5 * 86400, 70 * 86400), micro=st.integers(0, 999_999))
+def test_property_list_labels_say_what_patient_sees_and_patient_labels_say(
+    d: DocumentFacts, offset: int, micro: int
+) -> None:
+    """The list shortcut (the deposit time read only when a label depends on it) answers as the
+    two rules do, for any labels and any moment."""
+    now = d.deposited_at + timedelta(seconds=offset, microseconds=micro)
+    asked: list[bool] = []
+
+    def deposited() -> datetime:
+        asked.append(True)
+        return d.deposited_at
+
+    shown = policy.patient_list_labels(d.type, d.author, d.labels, deposited, now)
+    assert shown == (patient_labels(d, now) if patient_sees(d, now) else None)
+    assert bool(asked) is (Label.INVISIBLE_PATIENT in d.labels)
+
+
+@SETTINGS
 @given(
     record=records(status=st.sampled_from([RecordStatus.CLOSED, RecordStatus.ERASED])),
     who=practitioners,

@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import base64
 import re
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
 from hostkit import LiveHost
+from hypothesis import given
+from hypothesis import strategies as st
 
 DOCS = "/v1/record/documents"
 
@@ -62,6 +65,83 @@ def test_patient_lists_pages_and_reads_documents(host: LiveHost) -> None:
     word = first["title"].split()[0]
     found = client.get(DOCS, params={"q": word.lower(), "limit": "200"}).json()["items"]
     assert first["id"] in {d["id"] for d in found}
+
+
+def test_documents_page_is_what_document_page_writes_and_what_each_read_says(
+    host: LiveHost,
+) -> None:
+    """The page is written straight from its rows (no model per item): its bytes are the ones
+    DocumentPage would write, and each item says what the document's own read says. Covered:
+    a deposit at a whole second and one with microseconds, with and without a care date, a
+    masked one, a revealed INVISIBLE_PATIENT one, the type filter, the search, the cursor."""
+    from dmptui.schema import DocumentOut, DocumentPage
+
+    host.clock.moment = host.clock.moment.replace(microsecond=0)
+    whole = deposit(host, title="Dépôt à la seconde « pile »", care_date="2024-02-29").json()
+    host.clock.advance(microseconds=1)
+    no_care = deposit(host, title='Sans date de soins, "guillemets" \\ é').json()
+    host.clock.advance(seconds=1, microseconds=123_000)
+    hidden = deposit(host, title="Anatomopathologie", labels=["INVISIBLE_PATIENT"]).json()
+    host.clock.advance(days=32)
+    client = host.login()
+    masked = client.post(f"{DOCS}/{whole['id']}/mask")
+    assert masked.status_code == 200, masked.text
+    pages = [
+        client.get(DOCS, params={"limit": "200"}),
+        client.get(DOCS, params={"limit": "3"}),
+        client.get(DOCS, params={"type": "11488-4", "limit": "5"}),
+        client.get(DOCS, params={"q": "anatomo"}),
+    ]
+    cursor = pages[1].json()["next_cursor"]
+    assert cursor
+    pages.append(client.get(DOCS, params={"limit": "3", "cursor": cursor}))
+    for r in pages:
+        assert r.status_code == 200, r.text
+        assert r.headers["content-type"] == "application/json"
+        assert DocumentPage.model_validate_json(r.content).model_dump_json().encode() == r.content
+    items = {d["id"]: d for d in pages[0].json()["items"]}
+    assert {whole["id"], no_care["id"], hidden["id"]} <= items.keys()
+    assert re.search(r"T\d\d:\d\d:\d\dZ$", items[whole["id"]]["deposited_at"])
+    assert items[whole["id"]]["care_date"] == "2024-02-29"
+    assert "MASQUE_PS" in items[whole["id"]]["labels"]
+    assert items[no_care["id"]]["care_date"] is None
+    assert re.search(r"\.000001Z$", items[no_care["id"]]["deposited_at"])
+    assert items[hidden["id"]]["labels"] == []  # revealed: the label no longer means anything
+    found = pages[3].json()["items"]
+    assert hidden["id"] in {d["id"] for d in found}
+    assert all("anatomo" in d["title"].casefold() for d in found)
+    for doc_id in (whole["id"], no_care["id"], hidden["id"], next(iter(items))):
+        one = client.get(f"{DOCS}/{doc_id}")
+        assert DocumentOut.model_validate(items[doc_id]) == DocumentOut.model_validate_json(
+            one.content
+        )
+        assert items[doc_id]["etag"] == one.headers["etag"]
+
+
+@given(
+    moment=st.datetimes(
+        min_value=datetime(1900, 1, 1), max_value=datetime(2200, 1, 1), timezones=st.just(UTC)
+    )
+    | st.datetimes(min_value=datetime(1900, 1, 1), max_value=datetime(2200, 1, 1)).map(
+        lambda m: m.replace(microsecond=0, tzinfo=UTC)
+    )
+)
+def test_times_from_the_driver_are_written_as_pydantic_writes_them(moment: datetime) -> None:
+    """What the lean lists write for a stored moment, from SQLite's text or PostgreSQL's naive
+    datetime, is what pydantic writes for the aware UTC datetime (and its day)."""
+    from pydantic import TypeAdapter
+
+    from dmptui.host.routes.common import utc_day_json, utc_moment, utc_moment_json
+
+    naive = moment.replace(tzinfo=None)
+    stored = naive.strftime("%Y-%m-%d %H:%M:%S.%f")  # SQLAlchemy's SQLite DATETIME text
+    expected = TypeAdapter(datetime).dump_json(moment).decode().strip('"')
+    day = TypeAdapter(date).dump_json(moment.date()).decode().strip('"')
+    for raw in (stored, naive):
+        assert utc_moment(raw) == moment and utc_moment(raw).tzinfo == UTC
+        assert utc_moment_json(raw) == expected
+        assert utc_day_json(raw) == day
+    assert utc_day_json(None) is None
 
 
 def test_invisible_patient_is_hidden_then_revealed_after_a_month(host: LiveHost) -> None:

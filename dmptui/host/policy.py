@@ -7,7 +7,7 @@ Every ``Decision`` carries a stable ``reason`` code that goes to the trace and t
 from __future__ import annotations
 
 import calendar
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -127,6 +127,22 @@ def patient_labels(doc: DocumentFacts, now: datetime) -> frozenset[str]:
     if Label.INVISIBLE_PATIENT in doc.labels and now >= reveal_at(doc):
         return doc.labels - {Label.INVISIBLE_PATIENT}
     return doc.labels
+
+
+def patient_list_labels(
+    doc_type: str,
+    author: str,
+    labels: frozenset[str],
+    deposited_at: Callable[[], datetime],
+    now: datetime,
+) -> frozenset[str] | None:
+    """``patient_sees`` and ``patient_labels`` in one call, for the rows of a list: None when
+    the patient does not see the document, else its labels as the patient sees them. The
+    deposit time is asked for (``deposited_at()``) only when a label depends on it."""
+    if Label.INVISIBLE_PATIENT not in labels:
+        return labels
+    doc = DocumentFacts(doc_type, author, deposited_at(), labels)
+    return patient_labels(doc, now) if patient_sees(doc, now) else None
 
 
 def legal_representative_sees(doc: DocumentFacts, now: datetime) -> bool:

@@ -7,7 +7,7 @@ import base64
 import json
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import Request, Response
@@ -344,6 +344,42 @@ def decode_cursor(cursor: str, arity: int) -> list[Any]:
 def json_response(model: Any) -> Response:
     """Serialise a response model once (the route's ``response_model`` still documents it)."""
     return Response(model.model_dump_json(), media_type="application/json")
+
+
+# --- times as the driver gives them (lean reads that skip the ORM's types) -------------------
+#
+# ``UTCDateTime`` columns hold naive UTC: SQLite gives them as text, always
+# ``YYYY-MM-DD HH:MM:SS.ffffff``; PostgreSQL (psycopg) as naive datetimes.
+
+
+def utc_moment(raw: str | datetime) -> datetime:
+    """An aware UTC datetime, as ``UTCDateTime`` reads it."""
+    moment = datetime.fromisoformat(raw) if isinstance(raw, str) else raw
+    if moment.tzinfo is not None:
+        return moment.astimezone(UTC)
+    return moment.replace(tzinfo=UTC)
+
+
+def utc_moment_json(raw: str | datetime) -> str:
+    """The JSON text pydantic writes for that aware UTC datetime: ISO 8601, ``Z``, the
+    microseconds only when they are not zero."""
+    if isinstance(raw, str) and len(raw) == 26 and raw[10] == " " and raw[19] == ".":
+        if raw.endswith(".000000"):
+            return f"{raw[:10]}T{raw[11:19]}Z"
+        return f"{raw[:10]}T{raw[11:]}Z"
+    moment = datetime.fromisoformat(raw) if isinstance(raw, str) else raw
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC)
+    return moment.replace(tzinfo=None).isoformat() + "Z"
+
+
+def utc_day_json(raw: str | datetime | None) -> str | None:
+    """The JSON text of ``DocumentOut.care_date``: the UTC day of the stored moment."""
+    if raw is None:
+        return None
+    if isinstance(raw, str) and len(raw) >= 10 and raw[4] == "-" and raw[7] == "-":
+        return raw[:10]
+    return utc_moment(raw).date().isoformat()
 
 
 # --- rows to models ------------------------------------------------------------------------

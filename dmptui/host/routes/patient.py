@@ -10,6 +10,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+import pydantic_core
 from fastapi import APIRouter, Body, Depends, Query, Request, Response
 from sqlalchemy import Select, String, bindparam, func, or_, select, type_coerce
 from sqlalchemy.orm import Session
@@ -34,7 +35,6 @@ from dmptui.host.routes.common import (
     document_out,
     encode_cursor,
     host_of,
-    json_response,
     patient_call,
     patient_present,
     practitioner_facts,
@@ -42,6 +42,9 @@ from dmptui.host.routes.common import (
     practitioners_by_rpps,
     record_facts,
     rpps_param,
+    utc_day_json,
+    utc_moment,
+    utc_moment_json,
 )
 from dmptui.schema import (
     AuthorisationRequest,
@@ -261,7 +264,8 @@ def list_documents(
             params["limit"] = limit + 1
         else:
             stmt = stmt.execution_options(yield_per=4 * limit)
-        rows = s.connection().execute(stmt, params)
+        result = s.connection().execute(stmt, params)
+        rows = result if needle is not None else result.all()
         open_title = crypto.title_opener(s, rid)
         items: list[dict[str, Any]] = []
         nxt = None
@@ -269,21 +273,26 @@ def list_documents(
         last: Any = None
         for r in rows:
             if needle is None and scanned == limit:
-                nxt = encode_cursor(last[_AT].isoformat(), last[_ID])
+                nxt = _cursor_after(last)
                 break
             scanned += 1
             (doc_id, doc_type, sealed, wrapped, author, facility, care_date, at, content_type,
              size, raw_labels, version, name, profession, author_facility) = r  # fmt: skip
-            facts = policy.DocumentFacts(doc_type, author, at, _labels(raw_labels))
-            if not policy.patient_sees(facts, now):  # policy decides; the SQL filter only pages
+            # Policy decides (the SQL filter only pages); the deposit time is parsed only if a
+            # label makes it matter.
+            shown = policy.patient_list_labels(
+                doc_type, author, _labels(raw_labels), lambda at=at: utc_moment(at), now
+            )
+            if shown is None:
                 last = r
                 continue
             title = open_title(doc_id, wrapped, sealed)
             if needle is not None and needle not in title.casefold():
                 continue
             if needle is not None and len(items) == limit:
-                nxt = encode_cursor(last[_AT].isoformat(), last[_ID])
+                nxt = _cursor_after(last)
                 break
+            # DocumentOut's fields in its order, as pydantic would write them (see json_page).
             items.append(
                 {
                     "id": doc_id,
@@ -296,24 +305,30 @@ def list_documents(
                         "facility": author_facility,
                     },
                     "facility": facility,
-                    "care_date": care_date.date() if care_date else None,
-                    "deposited_at": at,
+                    "care_date": utc_day_json(care_date),
+                    "deposited_at": utc_moment_json(at),
                     "content_type": content_type,
                     "size": size,
-                    "labels": sorted(policy.patient_labels(facts, now)),
+                    "labels": sorted(shown),
+                    "warning": None,
                     "etag": concurrency.document_etag(doc_id, version),
                 }
             )
             last = r
-        # Validated from plain data in one pass (pydantic-core), serialised once.
-        page = DocumentPage.model_validate({"items": items, "next_cursor": nxt})
-        return json_response(page)
+        # Plain data written once as JSON; tests check it is what DocumentPage would write.
+        body = {"items": items, "next_cursor": nxt}
+        return Response(pydantic_core.to_json(body), media_type="application/json")
+
+
+def _cursor_after(row: Any) -> str:
+    return encode_cursor(utc_moment(row[_AT]).isoformat(), row[_ID])
 
 
 _DOCS = Document.__table__
 _AUTHORS = Practitioner.__table__
-# Selected columns, in the order list_documents unpacks them; labels as stored (JSON text on
-# SQLite, parsed by the driver on PostgreSQL), read through _labels' cache.
+# Selected columns, in the order list_documents unpacks them. Times and labels as the driver
+# gives them (text on SQLite; a naive UTC datetime and a parsed list on PostgreSQL): times are
+# written straight to JSON (utc_moment_json), labels read through _labels' cache.
 _PAGE_COLUMNS = (
     _DOCS.c.id,
     _DOCS.c.type,
@@ -321,8 +336,8 @@ _PAGE_COLUMNS = (
     _DOCS.c.wrapped_key,
     _DOCS.c.author_rpps,
     _DOCS.c.facility,
-    _DOCS.c.care_date,
-    _DOCS.c.deposited_at,
+    type_coerce(_DOCS.c.care_date, String).label("care_date"),
+    type_coerce(_DOCS.c.deposited_at, String).label("deposited_at"),
     _DOCS.c.content_type,
     _DOCS.c.size,
     type_coerce(_DOCS.c.labels, String).label("labels"),
