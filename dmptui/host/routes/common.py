@@ -121,15 +121,20 @@ async def known_query(request: Request) -> None:
     unknown body fields are: a mistyped filter must not silently answer unfiltered."""
     if not request.query_params:
         return
-    dependant = getattr(request.scope.get("route"), "dependant", None)
-    if dependant is None:
-        return
-    declared: set[str] = set()
-    todo = [dependant]
-    while todo:
-        d = todo.pop()
-        declared |= {p.alias for p in d.query_params}
-        todo.extend(d.dependencies)
+    route = request.scope.get("route")
+    declared = getattr(route, "_declared_query", None)
+    if declared is None:
+        dependant = getattr(route, "dependant", None)
+        if dependant is None:
+            return
+        names: set[str] = set()
+        todo = [dependant]
+        while todo:
+            d = todo.pop()
+            names |= {p.alias for p in d.query_params}
+            todo.extend(d.dependencies)
+        declared = frozenset(names)
+        route._declared_query = declared  # type: ignore[union-attr]  # worked out once a route
     for name in request.query_params:
         if name not in declared:
             raise ApiError(
@@ -363,11 +368,16 @@ def utc_moment(raw: str | datetime) -> datetime:
 def utc_moment_json(raw: str | datetime) -> str:
     """The JSON text pydantic writes for that aware UTC datetime: ISO 8601, ``Z``, the
     microseconds only when they are not zero."""
-    if isinstance(raw, str) and len(raw) == 26 and raw[10] == " " and raw[19] == ".":
-        if raw.endswith(".000000"):
-            return f"{raw[:10]}T{raw[11:19]}Z"
-        return f"{raw[:10]}T{raw[11:]}Z"
-    moment = datetime.fromisoformat(raw) if isinstance(raw, str) else raw
+    if isinstance(raw, str):
+        if len(raw) == 26 and raw[10] == " " and raw[19] == ".":
+            if raw.endswith(".000000"):
+                return f"{raw[:10]}T{raw[11:19]}Z"
+            return f"{raw[:10]}T{raw[11:]}Z"
+        moment = datetime.fromisoformat(raw)
+    elif raw.tzinfo is None:
+        return raw.isoformat() + "Z"
+    else:
+        moment = raw
     if moment.tzinfo is not None:
         moment = moment.astimezone(UTC)
     return moment.replace(tzinfo=None).isoformat() + "Z"
@@ -377,8 +387,11 @@ def utc_day_json(raw: str | datetime | None) -> str | None:
     """The JSON text of ``DocumentOut.care_date``: the UTC day of the stored moment."""
     if raw is None:
         return None
-    if isinstance(raw, str) and len(raw) >= 10 and raw[4] == "-" and raw[7] == "-":
-        return raw[:10]
+    if isinstance(raw, str):
+        if len(raw) >= 10 and raw[4] == "-" and raw[7] == "-":
+            return raw[:10]
+    elif raw.tzinfo is None:
+        return raw.date().isoformat()
     return utc_moment(raw).date().isoformat()
 
 
