@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 from pathlib import Path
 
@@ -131,10 +132,22 @@ def test_the_app_gets_the_config_files_theme_and_ins_and_a_stable_device_id(
     seen = []
     # pytest's output is not a terminal, which turns screen-reader mode on: say it is one.
     monkeypatch.setattr("dmptui.cli._screen_reader", lambda args, config: None)
+    collecting = []
+
+    def run(self: DmpApp, *a: object, **k: object) -> None:
+        seen.append(self)
+        collecting.append(gc.isenabled())
+        gc.enable()  # what the app does once its login screen is painted
+
     # The app is built as the command builds it; only its event loop is not started.
-    monkeypatch.setattr(DmpApp, "run", lambda self, *a, **k: seen.append(self))
-    for _ in range(2):
-        assert main(["--host", "http://127.0.0.1:9"]) == 0
+    monkeypatch.setattr(DmpApp, "run", run)
+    try:
+        for _ in range(2):
+            assert main(["--host", "http://127.0.0.1:9"]) == 0
+    finally:
+        gc.enable()
+    # No garbage collection while the app starts (it paints sooner); the app turns it back on.
+    assert collecting == [False, False]
     first, second = seen
     assert first.config.ins == "284057512345672"
     assert first.theme == themes_name("light")
