@@ -66,7 +66,6 @@ _CALLER = (
         _SESSIONS.c.created_at,
         _SESSIONS.c.last_seen_at,
         _SESSIONS.c.revoked_at,
-        _SESSIONS.c.fresh_until,
         _RECORDS.c.id,
         _RECORDS.c.ins,
         _RECORDS.c.status,
