@@ -6,6 +6,8 @@ keys, secure_delete), any SQLAlchemy URL otherwise (PostgreSQL with psycopg in p
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -13,6 +15,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     Boolean,
+    Connection,
     DateTime,
     Engine,
     ForeignKey,
@@ -343,11 +346,33 @@ def make_engine(url: str) -> Engine:
         @event.listens_for(engine, "begin")
         def _begin(conn: Any) -> None:
             # Every request writes at least a trace entry: take the write lock up front, so two
-            # transactions never deadlock upgrading from read to write.
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # transactions never deadlock upgrading from read to write. Except a connection from
+            # ``reading``, which never writes: a plain (deferred) BEGIN, a snapshot without the
+            # lock.
+            read_only = conn.get_execution_options().get(READ_ONLY)
+            conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
         return engine
     return create_engine(url, pool_pre_ping=True, hide_parameters=True)
+
+
+READ_ONLY = "dmptui_read_only"
+
+
+@contextmanager
+def reading(engine: Engine) -> Iterator[Connection]:
+    """A connection for a request that only reads and writes nothing (the trace's proofs). On
+    SQLite a deferred transaction: one snapshot, no write lock, so it neither waits for a writer
+    nor holds one up. On PostgreSQL autocommit: each statement reads what is committed, as in the
+    READ COMMITTED transaction of the other requests, without the BEGIN and COMMIT round trips.
+    Never write on it (on PostgreSQL a write would commit at once); nothing is committed at the
+    end."""
+    with engine.connect() as conn:
+        if engine.dialect.name == "sqlite":
+            conn.execution_options(**{READ_ONLY: True})
+        else:
+            conn.execution_options(isolation_level="AUTOCOMMIT")
+        yield conn
 
 
 def sessionmaker_for(engine: Engine, keyring: Any = None) -> sessionmaker:

@@ -25,8 +25,8 @@ so the checkpoint taken right after a trace page covers that page's own ``trace.
 from __future__ import annotations
 
 import base64
-import functools
 import hashlib
+import json
 import os
 import threading
 from collections.abc import Iterable
@@ -36,7 +36,7 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
-from sqlalchemy import Connection, TextClause, insert, text, update
+from sqlalchemy import Connection, insert, text, update
 from sqlalchemy.orm import Session
 
 from dmptui import merkle
@@ -143,17 +143,19 @@ def node_hashes(
     wanted = set(wanted)
     if not wanted:
         return {}
-    by_level: dict[int, list[int]] = {}
-    for level, i in wanted:
-        by_level.setdefault(level, []).append(i + 1 if level == 0 else i)
-    levels = sorted(by_level.items())
-    params: dict[str, int] = {"r": record_id}
-    for k, (lv, ix) in enumerate(levels):
-        if lv:
-            params[f"l{k}"] = lv
-        params.update({f"i{k}_{j}": i for j, i in enumerate(ix)})
-    shape = tuple((lv == 0, len(ix)) for lv, ix in levels)
-    rows = conn.execute(_nodes_query(shape), params)
+    seqs = sorted(i + 1 for level, i in wanted if level == 0)
+    nodes = sorted((level, i) for level, i in wanted if level)
+    if conn.dialect.name == "postgresql":
+        params: dict[str, object] = {
+            "r": record_id,
+            "seqs": seqs,
+            "levels": [level for level, _ in nodes],
+            "idxs": [i for _, i in nodes],
+        }
+        rows = conn.execute(_PG_NODES, params)
+    else:
+        params = {"r": record_id, "seqs": json.dumps(seqs), "nodes": json.dumps(nodes)}
+        rows = conn.execute(_SQLITE_NODES, params)
     out = {(level, i): bytes(h) for level, i, h in rows}
     missing = wanted - out.keys()
     if missing:
@@ -161,25 +163,27 @@ def node_hashes(
     return out
 
 
-@functools.lru_cache(maxsize=512)
-def _nodes_query(shape: tuple[tuple[bool, int], ...]) -> TextClause:
-    """One indexed probe per level, as one statement (an OR of the levels would make SQLite
-    scan all the record's nodes); cached by shape (leaf level or not, how many indices)."""
-    parts = []
-    # Only bind-parameter names are formatted in; every value is bound.
-    for k, (leaves, count) in enumerate(shape):
-        ids = ", ".join(f":i{k}_{j}" for j in range(count))
-        if leaves:
-            parts.append(
-                f"SELECT 0 AS level, seq - 1 AS idx, leaf_hash AS hash FROM trace_entries "  # noqa: S608
-                f"WHERE record_id = :r AND seq IN ({ids})"
-            )
-        else:
-            parts.append(
-                f"SELECT level, idx, hash FROM trace_nodes WHERE record_id = :r "  # noqa: S608
-                f"AND level = :l{k} AND idx IN ({ids})"
-            )
-    return text(" UNION ALL ".join(parts))
+# One statement of fixed text whatever the proof's shape, so the database prepares it once per
+# connection (PostgreSQL re-planned a text that changed with the shape on every call): the
+# wanted leaves and nodes travel as arrays (PostgreSQL) or JSON arrays (SQLite), and each is one
+# probe of a primary-key index. SQLite: ``CROSS JOIN`` keeps the list as the outer loop (the
+# planner would otherwise scan all the record's nodes).
+_PG_NODES = text(
+    "SELECT 0 AS level, seq - 1 AS idx, leaf_hash AS hash FROM trace_entries "
+    "WHERE record_id = :r AND seq = ANY(CAST(:seqs AS INTEGER[])) "
+    "UNION ALL "
+    "SELECT n.level, n.idx, n.hash "
+    "FROM unnest(CAST(:levels AS INTEGER[]), CAST(:idxs AS INTEGER[])) AS w(level, idx) "
+    "JOIN trace_nodes AS n ON n.record_id = :r AND n.level = w.level AND n.idx = w.idx"
+)
+_SQLITE_NODES = text(
+    "SELECT 0 AS level, seq - 1 AS idx, leaf_hash AS hash FROM trace_entries "
+    "WHERE record_id = :r AND seq IN (SELECT value FROM json_each(:seqs)) "
+    "UNION ALL "
+    "SELECT n.level, n.idx, n.hash FROM json_each(:nodes) AS w "
+    "CROSS JOIN trace_nodes AS n ON n.record_id = :r "
+    "AND n.level = json_extract(w.value, '$[0]') AND n.idx = json_extract(w.value, '$[1]')"
+)
 
 
 def _ranges_hashes(conn: Connection, record_id: int, ranges: list[tuple[int, int]]) -> list[bytes]:

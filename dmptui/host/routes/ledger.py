@@ -4,26 +4,41 @@ and consistency proofs (see ``dmptui.host.ledger``).
 None of these reads health data (hashes and sizes only), so none is traced: the checkpoint taken
 right after a trace page covers that page's own ``trace.read`` entry, and checking does not grow
 the trace it checks. They are not activity either (the app checks in the background): they do not
-extend the session's idle time, and an accepted one writes nothing. A refusal (closed or erased
-record) is traced by ``patient_call`` as usual.
+extend the session's idle time, and an accepted one writes nothing. So they run on a read-only
+connection (``db.reading``: no write lock on SQLite, no BEGIN/COMMIT on PostgreSQL) after a
+lean session check (``_reader``); anything but a plain yes (no or ended session, closed or
+erased record) goes through ``patient_call`` in a write transaction as usual, which answers it
+and traces a refusal.
 """
 
 from __future__ import annotations
 
 import base64
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import TypeAdapter
+from sqlalchemy import Connection, bindparam, select
 
-from dmptui.host import ledger
+from dmptui.host import auth, ledger, policy
 from dmptui.host.context import ApiError
-from dmptui.host.routes.common import host_of, json_response, patient_call
+from dmptui.host.db import AuthSession, Record, reading
+from dmptui.host.routes.common import (
+    bearer,
+    host_of,
+    json_response,
+    patient_call,
+    session_alive,
+)
 from dmptui.schema import (
     MAX_PROOF_SEQS,
     CheckpointOut,
     ConsistencyProofOut,
     InclusionProofOut,
     LedgerKeyOut,
+    RecordStatus,
 )
 
 router = APIRouter(prefix="/v1", tags=["trace log"])
@@ -37,6 +52,56 @@ def _bad(field: str, message: str) -> ApiError:
     return ApiError(422, "invalid_input", field=field, message=message)
 
 
+@dataclass(frozen=True)
+class _Caller:
+    record_id: int
+    ins: str
+    trace_size: int
+
+
+_SESSIONS, _RECORDS = AuthSession.__table__, Record.__table__
+# What ``patient_call`` reads, as one Core statement of fixed text (no ORM objects).
+_CALLER = (
+    select(
+        _SESSIONS.c.created_at,
+        _SESSIONS.c.last_seen_at,
+        _SESSIONS.c.revoked_at,
+        _RECORDS.c.id,
+        _RECORDS.c.ins,
+        _RECORDS.c.status,
+        _RECORDS.c.trace_size,
+    )
+    .select_from(_SESSIONS.join(_RECORDS, _RECORDS.c.id == _SESSIONS.c.record_id))
+    .where(_SESSIONS.c.access_hash == bindparam("access_hash"))
+)
+_ACTION = "trace.read"
+
+
+@contextmanager
+def _reader(request: Request) -> Iterator[tuple[Connection, _Caller]]:
+    """The patient's record and a connection to read its trace's hashes. A live session on a
+    record that allows the action (the same rules as ``patient_call``: ``session_alive``,
+    ``policy``) reads on a read-only connection; anything else is handed to ``patient_call`` in
+    the usual write transaction, which refuses it (401, 403 traced, 410) or, if things changed
+    in between, lets it through."""
+    host = host_of(request)
+    now = host.now()
+    token = bearer(request)
+    with reading(host.engine) as conn:
+        row = conn.execute(_CALLER, {"access_hash": auth.digest(token)}).first()
+        if (
+            row is not None
+            and session_alive(row, now)  # type: ignore[arg-type]  # a row with its columns
+            and policy.patient_may(RecordStatus(row.status), _ACTION)
+            and not policy.needs_step_up(_ACTION)
+        ):
+            yield conn, _Caller(row.id, row.ins, row.trace_size)
+            return
+    with host.tx() as s:
+        call = patient_call(s, request, _ACTION, touch=False)
+        yield s.connection(), _Caller(call.record.id, call.record.ins, call.record.trace_size)
+
+
 @router.get("/ledger/key", response_model=LedgerKeyOut)
 def ledger_key(request: Request) -> LedgerKeyOut:
     key = host_of(request).ledger_key
@@ -46,16 +111,15 @@ def ledger_key(request: Request) -> LedgerKeyOut:
 @router.get("/record/trace/checkpoint", response_model=CheckpointOut)
 def checkpoint(request: Request) -> Response:
     host = host_of(request)
-    with host.tx() as s:
-        call = patient_call(s, request, "trace.read", touch=False)
-        size = call.record.trace_size
-        root_hex = ledger.root(s.connection(), call.record.id, size).hex()
+    with _reader(request) as (conn, caller):
+        size = caller.trace_size
+        root_hex = ledger.root(conn, caller.record_id, size).hex()
         signed_at = host.now()
         key = host.ledger_key
-        message = ledger.checkpoint_message(call.record.ins, size, root_hex, signed_at)
+        message = ledger.checkpoint_message(caller.ins, size, root_hex, signed_at)
         return json_response(
             CheckpointOut(
-                ins=call.record.ins,
+                ins=caller.ins,
                 tree_size=size,
                 root_hash=root_hex,
                 signed_at=signed_at,
@@ -73,14 +137,12 @@ def inclusion(
 ) -> Response:
     if len(seq) > MAX_PROOF_SEQS:
         raise _bad("seq", f"Ask for at most {MAX_PROOF_SEQS} entries at a time.")
-    host = host_of(request)
-    with host.tx() as s:
-        call = patient_call(s, request, "trace.read", touch=False)
-        if size > call.record.trace_size:
+    with _reader(request) as (conn, caller):
+        if size > caller.trace_size:
             raise _bad("size", "The trace is not that long.")
         if any(not 1 <= q <= size for q in seq):
             raise _bad("seq", "Each entry must be between 1 and size.")
-        proofs = ledger.inclusion(s.connection(), call.record.id, size, seq)
+        proofs = ledger.inclusion(conn, caller.record_id, size, seq)
         items = [
             InclusionProofOut(
                 seq=q, leaf_index=q - 1, leaf_hash=leaf.hex(), path=[h.hex() for h in path]
@@ -96,13 +158,11 @@ def consistency(
 ) -> Response:
     if first > second:
         raise _bad("first", "first must not be larger than second.")
-    host = host_of(request)
-    with host.tx() as s:
-        call = patient_call(s, request, "trace.read", touch=False)
-        if second > call.record.trace_size:
+    with _reader(request) as (conn, caller):
+        if second > caller.trace_size:
             raise _bad("second", "The trace is not that long.")
         try:
-            path = ledger.consistency(s.connection(), call.record.id, first, second)
+            path = ledger.consistency(conn, caller.record_id, first, second)
         except ledger.LedgerDamaged:
             path = []  # what the host cannot prove, the app reports as not proven
         out = ConsistencyProofOut(first=first, second=second, path=[h.hex() for h in path])
