@@ -192,6 +192,25 @@ class TraceNode(Base):
     hash: Mapped[bytes] = mapped_column(LargeBinary(32))
 
 
+class LedgerKeyRow(Base):
+    """Every key the host has signed trace checkpoints with, oldest first (the newest signs):
+    public keys only, the private key is never in the database (``ledger.py``). A key made by
+    ``dmptui host rotate-ledger-key`` carries the endorsement of the key before it (an Ed25519
+    signature by ``previous_key_id`` over ``merkle.key_endorsement_message``); a key the host
+    found without one (the first, or one that replaced a lost key) has none."""
+
+    __tablename__ = "ledger_keys"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key_id: Mapped[str] = mapped_column(String(16), unique=True)
+    public_key: Mapped[bytes] = mapped_column(LargeBinary(32))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Unique: a key vouches for one successor, so two rotations at once cannot both succeed.
+    previous_key_id: Mapped[str | None] = mapped_column(
+        ForeignKey("ledger_keys.key_id"), unique=True, nullable=True
+    )
+    endorsement: Mapped[bytes | None] = mapped_column(LargeBinary(64), nullable=True)
+
+
 class Notification(Base):
     __tablename__ = "notifications"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
