@@ -14,9 +14,11 @@ and traces a refusal.
 from __future__ import annotations
 
 import base64
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import TypeAdapter
@@ -37,11 +39,13 @@ from dmptui.schema import (
     CheckpointOut,
     ConsistencyProofOut,
     InclusionProofOut,
+    LedgerKeyLinkOut,
     LedgerKeyOut,
     RecordStatus,
 )
 
 router = APIRouter(prefix="/v1", tags=["trace log"])
+log = logging.getLogger(__name__)
 
 # Answers are serialised once from the models built here (``json_response``): the routes'
 # ``response_model`` documents them without a second validation on every call.
@@ -102,20 +106,49 @@ def _reader(request: Request) -> Iterator[tuple[Connection, _Caller]]:
         yield s.connection(), _Caller(call.record.id, call.record.ins, call.record.trace_size)
 
 
+def _b64(raw: bytes) -> str:
+    return base64.b64encode(raw).decode()
+
+
 @router.get("/ledger/key", response_model=LedgerKeyOut)
 def ledger_key(request: Request) -> LedgerKeyOut:
-    key = host_of(request).ledger_key
-    return LedgerKeyOut(key_id=key.key_id, public_key=base64.b64encode(key.public_raw).decode())
+    """The newest signing key and the endorsements of every rotation, from the database."""
+    (key_id, public), links = ledger.history(host_of(request))
+    chain = [
+        LedgerKeyLinkOut(
+            previous_key_id=link.previous_key_id,
+            previous_public_key=_b64(link.previous_public),
+            key_id=link.key_id,
+            public_key=_b64(link.public),
+            signed_at=link.signed_at,
+            signature=_b64(link.signature),
+        )
+        for link in links
+    ]
+    return LedgerKeyOut(key_id=key_id, public_key=_b64(public), chain=chain)
+
+
+def _signing_key(host: Any) -> ledger.LedgerKey:
+    try:
+        return ledger.signing_key(host)  # the newest key, re-read after a rotation
+    except ledger.StaleLedgerKey as e:
+        log.error("%s", e)
+        raise ApiError(
+            503,
+            "ledger_key_replaced",
+            message="This host process holds a replaced signing key; it must be restarted "
+            "with the new one. Try again later.",
+        ) from e
 
 
 @router.get("/record/trace/checkpoint", response_model=CheckpointOut)
 def checkpoint(request: Request) -> Response:
     host = host_of(request)
+    key = _signing_key(host)  # before reading: it may write (a key the history lacks)
     with _reader(request) as (conn, caller):
         size = caller.trace_size
         root_hex = ledger.root(conn, caller.record_id, size).hex()
         signed_at = host.now()
-        key = host.ledger_key
         message = ledger.checkpoint_message(caller.ins, size, root_hex, signed_at)
         return json_response(
             CheckpointOut(
