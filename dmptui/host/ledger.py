@@ -15,7 +15,9 @@ Checkpoints are signed with the host's Ed25519 ledger key: ``<data_dir>/ledger.k
 0600, base64 of the 32-byte private key) or the environment variable ``DMPTUI_LEDGER_KEY``
 (same encoding). ``dmptui host init`` creates the file; a host that starts without one creates
 it then (tests and a first ``serve``), so the key must be backed up with the data dir: a new key
-makes every patient's app say the host's key changed. The signed message binds the record:
+makes every patient's app say the host's key changed, unless the old key endorsed it (``rotate``,
+``dmptui host rotate-ledger-key``; the keys' history is in ``ledger_keys``). The signed message
+binds the record:
 ``dmptui-trace-checkpoint/v1\n<INS>\n<size>\n<root hex>\n<signed_at ISO>``.
 
 Reading a checkpoint or a proof is not a read of health data (hashes only): it is not traced,
