@@ -175,3 +175,21 @@ def test_serve_no_migrate_refuses_an_old_schema_and_maintain_runs_once(
     assert main(["host", "maintain", "--db", db, "--once"]) == EXIT_OK
     assert main(["host", "serve", "--workers", "0"]) == EXIT_USAGE
     capsys.readouterr()
+
+
+def test_rotate_ledger_key_on_a_fresh_host(
+    tmp_path: Path, data_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`host init` makes the first trace signing key; each rotation replaces the key file and
+    names the key it replaced."""
+    db = f"sqlite:///{tmp_path / 'keys.sqlite3'}"
+    assert main(["host", "init", "--db", db]) == EXIT_OK
+    first = (data_dir / "ledger.key").read_text()
+    capsys.readouterr()
+    assert main(["host", "rotate-ledger-key", "--db", db, "--json"]) == EXIT_OK
+    one = json.loads(capsys.readouterr().out)
+    assert (data_dir / "ledger.key").read_text() != first
+    assert one["ledger_key"] == str(data_dir / "ledger.key") and not one["restart_needed"]
+    assert main(["host", "rotate-ledger-key", "--db", db, "--json"]) == EXIT_OK
+    two = json.loads(capsys.readouterr().out)
+    assert two["old_key_id"] == one["key_id"] != two["key_id"]
