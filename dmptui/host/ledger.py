@@ -393,16 +393,18 @@ def signing_key(host: Any, *, register: bool = True) -> LedgerKey:
         with host.engine.connect() as conn:
             known = conn.execute(select(KEYS.c.created_at).where(KEYS.c.key_id == key.key_id))
             replaced = known.first() is not None
-        if not replaced and (register or newest is None):
+        unknown = not replaced and (register or newest is None)
+        if unknown:
             _register(host, key)
-            return signing_key(host)
-        if not replaced:
+        elif not replaced:
             raise LedgerKeyError(
                 f"La clé de {_where(host)} ({key.key_id}) n'a jamais signé pour cet hôte (la "
                 f"plus récente est {newest[0]}) : est-ce le bon dossier de données ? / The key "
                 f"in {_where(host)} ({key.key_id}) never signed for this host (the newest is "
                 f"{newest[0]}): is this the host's data dir?"
             )
+    if unknown:  # now registered (outside the lock: the call takes it again if it must)
+        return signing_key(host, register=False)
     assert newest is not None
     where = _where(host)
     raise StaleLedgerKey(
