@@ -44,7 +44,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from dmptui import merkle
-from dmptui.host.db import LedgerKeyRow, Practitioner, Record, TraceEntry, TraceNode
+from dmptui.host.db import LedgerKeyRow, Practitioner, Record, TraceEntry, TraceNode, reading
 
 
 @dataclass(frozen=True)
@@ -315,12 +315,13 @@ def load_key(data_dir: Path) -> LedgerKey:
 #
 # ``ledger_keys`` (``db.LedgerKeyRow``) lists every key the host signed with, oldest first; the
 # newest signs. A worker keeps the key it loaded and, before each checkpoint, reads the newest
-# row's id (one indexed row): after ``rotate`` it re-reads the key file (or ``ledger.key.new``,
-# if the rotation stopped before renaming it) and signs with the new key, no restart needed. A
-# worker that cannot find the newest key (it comes from DMPTUI_LEDGER_KEY, which a running
-# process cannot re-read) refuses to sign (``StaleLedgerKey``: the app says "could not be
-# checked this time") rather than sign with a replaced key, which apps that moved on would
-# report as a rollback; started that way, the host refuses to start.
+# row's id (one indexed row, on a read-only connection: no write lock). After ``rotate`` it
+# re-reads the key file (or ``ledger.key.new``, if the rotation stopped before renaming it) and
+# signs with the new key, no restart needed. A worker that cannot find the newest key (it comes
+# from DMPTUI_LEDGER_KEY, which a running process cannot re-read) refuses to sign
+# (``StaleLedgerKey``: the app says "could not be checked this time") rather than sign with a
+# replaced key, which apps that moved on would report as a rollback; started that way, the host
+# refuses to start.
 
 KEYS = LedgerKeyRow.__table__
 NEW_KEY_FILE = KEY_FILE + ".new"
@@ -381,7 +382,7 @@ def signing_key(host: Any, *, register: bool = True) -> LedgerKey:
     history does not know is added to it, unendorsed. Raises ``StaleLedgerKey`` when this
     process can only read a key that was replaced."""
     key = host.ledger_key
-    with host.engine.connect() as conn:
+    with reading(host.engine) as conn:
         newest = _newest(conn)
     if newest is not None and newest[0] == key.key_id:
         return key
@@ -390,7 +391,7 @@ def signing_key(host: Any, *, register: bool = True) -> LedgerKey:
             if newest is not None and candidate.key_id == newest[0]:
                 host.__dict__["_ledger_key"] = candidate
                 return candidate
-        with host.engine.connect() as conn:
+        with reading(host.engine) as conn:
             known = conn.execute(select(KEYS.c.created_at).where(KEYS.c.key_id == key.key_id))
             replaced = known.first() is not None
         unknown = not replaced and (register or newest is None)
@@ -435,7 +436,7 @@ class Link:
 def history(host: Any) -> tuple[tuple[str, bytes], list[Link]]:
     """(the newest key's id and public key, every endorsement oldest first), from the
     database: what every worker publishes, whichever key it holds itself."""
-    with host.engine.connect() as conn:
+    with reading(host.engine) as conn:
         rows = conn.execute(select(KEYS).order_by(KEYS.c.id)).mappings().all()
     if not rows:
         _register(host, host.ledger_key)
