@@ -340,6 +340,7 @@ DENIALS = {
     "step_up_required": N_("a fresh one-time code was needed"),
     "stale": N_("it had been changed elsewhere in the meantime; nothing was changed"),
     "precondition_required": N_("the app did not say which version it had loaded"),
+    "malformed": N_("the app sent a version the host could not read"),
     "bad_password": N_("wrong password"),
     "bad_code": N_("wrong one-time code"),
     "unknown_practitioner": N_("unknown practitioner"),
