@@ -850,7 +850,10 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="dmptui-app-bench-", dir=args.dir) as tmp:
         tmp_path = Path(tmp)
         env = dict(os.environ, TERM="xterm-256color", COLUMNS=str(COLS), LINES=str(LINES))
-        for name in ("NO_COLOR", "TEXTUAL", "DMPTUI_HOST", "ACCESSIBLE"):
+        # PYTHONDONTWRITEBYTECODE (set on these machines) would make every launch compile every
+        # module from source, and the warm-up would warm nothing: both programs are measured as
+        # a person runs them from the second launch on, with their bytecode cached.
+        for name in ("NO_COLOR", "TEXTUAL", "DMPTUI_HOST", "ACCESSIBLE", "PYTHONDONTWRITEBYTECODE"):
             env.pop(name, None)
         for xdg in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME"):
             env[xdg] = str(tmp_path / xdg.lower())  # no config.toml, no remembered session

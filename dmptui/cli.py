@@ -115,6 +115,57 @@ def host_rotate_key(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def host_rotate_ledger_key(args: argparse.Namespace) -> int:
+    from dmptui.host import ledger
+    from dmptui.host.context import Host
+
+    url = _db_url(args.db)
+    data_dir = _data_dir()
+    _migrate(url, data_dir)
+    host = Host(url, data_dir)
+    try:
+        r = ledger.rotate(host)
+    finally:
+        host.engine.dispose()
+    data: dict[str, Any] = {
+        "old_key_id": r.old_key_id,
+        "key_id": r.new_key_id,
+        "endorsed_at": r.at.isoformat(),
+    }
+    text = (
+        f"Clé de signature de la trace changée / Trace signing key rotated: {r.old_key_id} -> "
+        f"{r.new_key_id}. L'ancienne clé a signé la nouvelle ; les applications des patients "
+        "suivent ce lien et le disent au patient. / The old key endorsed the new one; patients' "
+        "apps follow that link and tell the patient.\n"
+    )
+    if r.new_private is None:
+        data["ledger_key"] = str(data_dir / ledger.KEY_FILE)
+        data["restart_needed"] = False
+        text += (
+            f"Nouvelle clé dans / New key in {data_dir / ledger.KEY_FILE} (l'ancienne est "
+            "effacée / the old one is erased). Les processus de l'hôte en cours la prennent au "
+            "prochain point de contrôle, sans redémarrage. / Running host processes pick it up "
+            "at their next checkpoint, no restart needed. Sauvegardez-la avec le dossier de "
+            "données. / Back it up with the data dir."
+        )
+    else:
+        data["new_ledger_key"] = r.new_private
+        data["restart_needed"] = True
+        text += (
+            f"La clé vient de {ledger.KEY_ENV} : la commande ne peut pas changer cette variable. "
+            f"Mettez-y cette nouvelle clé privée (gardez-la secrète), puis redémarrez chaque "
+            "processus de l'hôte ; d'ici là, ils refusent de signer (les applications disent "
+            "« vérification impossible cette fois »), et un hôte démarré avec l'ancienne clé "
+            f"refuse de démarrer. / The key comes from {ledger.KEY_ENV}: this command cannot "
+            "change that variable. Set it to this new private key (keep it secret), then "
+            "restart every host process; until then they refuse to sign (apps say 'could not "
+            "be checked this time'), and a host started with the old key refuses to start.\n"
+            f"{ledger.KEY_ENV}={r.new_private}"
+        )
+    _print(args, data, text)
+    return EXIT_OK
+
+
 def _migrate(url: str, data_dir: Path) -> None:
     from dmptui.host import crypto
     from dmptui.host.db import migrate
@@ -419,6 +470,14 @@ def _run_tui(
     password: str = "",
     theme: object = None,
 ) -> int:
+    import gc
+
+    # No cyclic garbage collection until the login screen is painted (the app turns it back on
+    # then, ``DmpApp._warm_up``): the imports and the first layout allocate hundreds of
+    # thousands of long-lived objects, and the collector walked them several times over before
+    # the first paint (about 30 ms of a ~200 ms start). The few cycles made meanwhile are
+    # collected once it is back on.
+    gc.disable()
     from dmptui.session import TokenStore
     from screens.app import AppConfig, DmpApp
 
@@ -515,6 +574,12 @@ def _parser() -> argparse.ArgumentParser:
         )
     ).set_defaults(func=host_rotate_key)
     with_db(
+        hsub.add_parser(
+            "rotate-ledger-key",
+            help="new trace signing key, endorsed by the old one (patients' apps follow it)",
+        )
+    ).set_defaults(func=host_rotate_ledger_key)
+    with_db(
         hsub.add_parser("init", help="create or upgrade the database schema and the master key")
     ).set_defaults(func=host_init)
     p = with_db(hsub.add_parser("purge", help="erase records closed more than 10 years ago"))
@@ -605,6 +670,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as e:
         crypto = sys.modules.get("dmptui.host.crypto")  # imported by the host commands only
         if crypto is not None and isinstance(e, crypto.MasterKeyError):
+            print(f"Erreur / Error: {e}", file=sys.stderr)
+            return EXIT_REFUSED
+        ledger = sys.modules.get("dmptui.host.ledger")
+        if ledger is not None and isinstance(e, ledger.LedgerKeyError):
             print(f"Erreur / Error: {e}", file=sys.stderr)
             return EXIT_REFUSED
         raise

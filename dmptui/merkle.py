@@ -10,11 +10,13 @@ the app (which checks them). SHA-256, leaf = H(0x00 ‖ data), node = H(0x01 ‖
 - ``verify_inclusion`` / ``verify_consistency``: the verification algorithms of §2.1.3.2 and
   §2.1.4.2 (tested against the transparency-dev test vectors).
 - ``leaf_bytes(entry)``: the canonical bytes of one patient-visible trace entry;
-  ``checkpoint_message``: the bytes of a signed checkpoint.
+  ``checkpoint_message``: the bytes of a signed checkpoint; ``key_endorsement_message``: the
+  bytes an old signing key signs to vouch for its successor.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -74,6 +76,19 @@ def checkpoint_message(ins: str, size: int, root_hex: str, signed_at: datetime) 
     """The exact bytes the host signs for a checkpoint of a record's trace (and the app
     rebuilds to verify): context line, INS, size, root in hex, signing time as ``iso``."""
     return CHECKPOINT_CONTEXT + f"{ins}\n{size}\n{root_hex}\n{iso(signed_at)}".encode()
+
+
+KEY_ENDORSEMENT_CONTEXT = b"dmptui-trace-key-endorsement/v1\n"
+
+
+def key_endorsement_message(old_public: bytes, new_public: bytes, at: datetime) -> bytes:
+    """The exact bytes the old signing key signs to vouch for the new one when the host rotates
+    its key: its own context line (so no checkpoint can be read as an endorsement, nor the other
+    way round), both raw public keys in base64, the moment as ``iso``."""
+    if len(old_public) != 32 or len(new_public) != 32:
+        raise ValueError("an Ed25519 public key is 32 bytes")
+    old64, new64 = base64.b64encode(old_public).decode(), base64.b64encode(new_public).decode()
+    return KEY_ENDORSEMENT_CONTEXT + f"{old64}\n{new64}\n{iso(at)}".encode()
 
 
 def leaf_bytes(entry: Any) -> bytes:

@@ -315,12 +315,28 @@ MAX_PROOF_SEQS = 100  # entries per inclusion request
 HexHash = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
 
 
+class LedgerKeyLinkOut(BaseModel):
+    """One rotation of the signing key: the key before (``previous_*``) vouches for the next
+    one with an Ed25519 signature over ``dmptui-trace-key-endorsement/v1``, both public keys
+    and ``signed_at`` (``dmptui.merkle.key_endorsement_message``)."""
+
+    previous_key_id: str
+    previous_public_key: str
+    key_id: str
+    public_key: str
+    signed_at: datetime
+    signature: str  # base64, by the previous key
+
+
 class LedgerKeyOut(BaseModel):
-    """The host's public key for trace checkpoints (Ed25519, raw 32 bytes in base64)."""
+    """The host's public key for trace checkpoints (Ed25519, raw 32 bytes in base64), and the
+    endorsements of every rotation, oldest first: an app that pinned an earlier key follows them
+    link by link to this one."""
 
     algorithm: Literal["Ed25519"] = "Ed25519"
     key_id: str
     public_key: str
+    chain: list[LedgerKeyLinkOut] = Field(default_factory=list)
 
 
 class CheckpointOut(BaseModel):

@@ -3,8 +3,11 @@
 The host keeps each record's trace as a Merkle log and signs checkpoints (tree size + root) with
 its Ed25519 key (``dmptui.host.ledger``). This module, on the patient's device:
 
-- pins the host's public key the first time it sees it (trust on first use), and afterwards
-  refuses a different one;
+- pins the host's public key the first time it sees it (trust on first use); afterwards a
+  different key is accepted only if the host's chain of endorsements leads to it from the pinned
+  key, every link signed by the key before it (the host rotated its key: ``dmptui host
+  rotate-ledger-key``); the key is then re-pinned, the replaced one remembered, and the patient
+  told once. A missing or forged link, or a replaced key coming back, is a failure;
 - keeps the last checkpoint it verified for each (host, INS), in a JSON file in the app's data
   dir (``trace-checkpoints.json``, next to the device id; a checkpoint is not a secret);
 - at each visit: fetches the key and a fresh checkpoint, checks the signature, checks that the
@@ -33,8 +36,8 @@ from pathlib import Path
 from typing import Any
 
 from dmptui import merkle
-from dmptui.i18n import _, format_datetime
-from dmptui.schema import MAX_PROOF_SEQS, CheckpointOut, LedgerKeyOut
+from dmptui.i18n import _, format_date, format_datetime
+from dmptui.schema import MAX_PROOF_SEQS, CheckpointOut, LedgerKeyLinkOut, LedgerKeyOut
 
 STORE_FILE = "trace-checkpoints.json"
 MAX_GAP_CHECK = 500  # an unfiltered page spanning more sequence numbers checks its rows only
@@ -44,10 +47,12 @@ SMALLER = "smaller"  # the tree shrank: entries were removed
 FORK = "fork"  # the new tree does not extend the one seen before
 ENTRY = "entry"  # an entry shown is not in the signed tree as shown, or one is missing
 SIGNATURE = "signature"  # the checkpoint's signature does not verify
-KEY_CHANGED = "key_changed"  # not the key pinned on the first visit
+KEY_CHANGED = "key_changed"  # not the pinned key, and no endorsement leads to it
+KEY_FORGED = "key_forged"  # an endorsement on the way to the new key does not verify
+KEY_ROLLBACK = "key_rollback"  # a key the host replaced signs again
 UNAVAILABLE = "unavailable"  # could not check this time (network, host error)
 
-FAILURES = (SMALLER, FORK, ENTRY, SIGNATURE, KEY_CHANGED)
+FAILURES = (SMALLER, FORK, ENTRY, SIGNATURE, KEY_CHANGED, KEY_FORGED, KEY_ROLLBACK)
 
 
 @dataclass(frozen=True)
@@ -58,6 +63,9 @@ class Seal:
     seq: int | None = None  # the entry at fault (ENTRY)
     before: int | None = None  # the size seen before (SMALLER, FORK)
     detail: str = ""  # for logs and support, never shown as the only explanation
+    # VERIFIED: the host rotated its key since the last visit (the newest endorsement's date);
+    # KEY_ROLLBACK: when the key that signs again was replaced.
+    key_changed_at: datetime | None = None
 
     @property
     def verified(self) -> bool:
@@ -71,9 +79,15 @@ class Seal:
     def words(self) -> str:
         if self.kind == VERIFIED:
             assert self.signed_at is not None
-            return _("Verified up to entry {n}, signed at {when}.").format(
+            text = _("Verified up to entry {n}, signed at {when}.").format(
                 n=self.size, when=format_datetime(self.signed_at)
             )
+            if self.key_changed_at is not None:
+                text += " " + _(
+                    "The host changed its signing key on {date}, and its previous key vouched "
+                    "for the new one: this device now checks with the new key. Nothing to do."
+                ).format(date=format_date(self.key_changed_at))
+            return text
         if self.kind == UNAVAILABLE:
             return _(
                 "The access trace could not be checked this time. Try again later; if this "
@@ -93,10 +107,24 @@ class Seal:
             ),
             SIGNATURE: _("The host's signature on the access trace is not valid."),
             KEY_CHANGED: _(
-                "The host's signing key is not the one this device saw before, so the access "
-                "trace cannot be checked against what you saw."
+                "The host's signing key is not the one this device saw before, and nothing "
+                "signed with that earlier key vouches for the new one, so the access trace "
+                "cannot be checked against what you saw."
             ),
-        }[self.kind].format(before=self.before, n=self.size, seq=self.seq)
+            KEY_FORGED: _(
+                "The host's signing key changed, but the statement meant to vouch for the new "
+                "key was not signed by the key this device saw before: it may be forged."
+            ),
+            KEY_ROLLBACK: _(
+                "The host is signing with a key it replaced on {date}: a replaced key must "
+                "never sign again."
+            ),
+        }[self.kind].format(
+            before=self.before,
+            n=self.size,
+            seq=self.seq,
+            date=format_date(self.key_changed_at) if self.key_changed_at else "?",
+        )
         return (
             what
             + " "
@@ -144,10 +172,27 @@ class CheckpointStore:
         raw = self._read()["hosts"].get(host, {}).get("records", {}).get(ins)
         return CheckpointOut.model_validate(raw) if raw else None
 
-    def save(self, host: str, key: LedgerKeyOut, cp: CheckpointOut) -> None:
+    def retired(self, host: str) -> dict[str, datetime]:
+        """The keys this device followed away from: public key -> when it was replaced."""
+        raw = self._read()["hosts"].get(host, {}).get("retired", [])
+        return {r["public_key"]: datetime.fromisoformat(r["replaced_at"]) for r in raw}
+
+    def save(
+        self,
+        host: str,
+        key: LedgerKeyOut,
+        cp: CheckpointOut,
+        *,
+        replaced: Sequence[tuple[str, str, datetime]] = (),
+    ) -> None:
+        """Store ``cp`` and pin ``key``; ``replaced``: (key id, public key, when) of each key
+        followed away from, remembered so that it is refused if it ever signs again."""
         data = self._read()
         entry = data["hosts"].setdefault(host, {})
-        entry["key"] = key.model_dump(mode="json")
+        entry["key"] = key.model_dump(mode="json", exclude={"chain"})
+        retired = entry.setdefault("retired", [])
+        for key_id, public, at in replaced:
+            retired.append({"key_id": key_id, "public_key": public, "replaced_at": at.isoformat()})
         entry.setdefault("records", {})[cp.ins] = cp.model_dump(mode="json")
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_suffix(".tmp")
@@ -175,6 +220,53 @@ def _signature_ok(key: LedgerKeyOut, cp: CheckpointOut) -> bool:
     return True
 
 
+def _endorsement_ok(link: LedgerKeyLinkOut) -> bool:
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+    try:
+        old, new = base64.b64decode(link.previous_public_key), base64.b64decode(link.public_key)
+        message = merkle.key_endorsement_message(old, new, link.signed_at)
+        Ed25519PublicKey.from_public_bytes(old).verify(base64.b64decode(link.signature), message)
+    except (InvalidSignature, ValueError):
+        return False
+    return True
+
+
+def _walk(chain: Sequence[LedgerKeyLinkOut], start: str, end: str) -> list[LedgerKeyLinkOut]:
+    """The links from public key ``start`` to ``end``, in order, as far as they go (unchecked)."""
+    out: list[LedgerKeyLinkOut] = []
+    seen, cur = {start}, start
+    while cur != end:
+        link = next((x for x in chain if x.previous_public_key == cur), None)
+        if link is None or link.public_key in seen:
+            break
+        out.append(link)
+        seen.add(cur := link.public_key)
+    return out
+
+
+def follow(
+    pinned: LedgerKeyOut, key: LedgerKeyOut, retired: dict[str, datetime]
+) -> Seal | list[LedgerKeyLinkOut]:
+    """The links from the pinned key to ``key``, every one verified by the key before it; or
+    why ``key`` cannot be trusted: a key this device or the host's chain saw replaced
+    (rollback), a link signed by another key (forged), no way from the pinned key (changed)."""
+    detail = f"pinned {pinned.key_id}, now {key.key_id}"
+    if key.public_key in retired:
+        return Seal(KEY_ROLLBACK, detail=detail, key_changed_at=retired[key.public_key])
+    back = _walk(key.chain, key.public_key, pinned.public_key)
+    if back and back[-1].public_key == pinned.public_key and all(map(_endorsement_ok, back)):
+        return Seal(KEY_ROLLBACK, detail=detail, key_changed_at=back[0].signed_at)
+    links = _walk(key.chain, pinned.public_key, key.public_key)
+    for link in links:
+        if not _endorsement_ok(link):
+            return Seal(KEY_FORGED, detail=f"{detail}: link to {link.key_id} does not verify")
+    if not links or links[-1].public_key != key.public_key:
+        return Seal(KEY_CHANGED, detail=f"{detail}: no endorsement chain")
+    return links
+
+
 class TraceChecker:
     """One per app: checks run one at a time (pages can arrive while a check runs)."""
 
@@ -199,10 +291,18 @@ class TraceChecker:
     async def _check(self, entries: Sequence[Any], complete: bool, ins: str | None) -> Seal:
         host = self.client.base_url
         key = await self.client.ledger_key()
-        pinned = self.store.key(host)
-        if pinned is not None and pinned.public_key != key.public_key:
-            return Seal(KEY_CHANGED, detail=f"pinned {pinned.key_id}, now {key.key_id}")
         cp = await self.client.trace_checkpoint()
+        if cp.key_id != key.key_id:  # the host rotated its key between the two calls
+            key = await self.client.ledger_key()
+        pinned = self.store.key(host)
+        replaced: list[tuple[str, str, datetime]] = []
+        rotated_at = None
+        if pinned is not None and pinned.public_key != key.public_key:
+            links = follow(pinned, key, self.store.retired(host))
+            if isinstance(links, Seal):
+                return links
+            replaced = [(x.previous_key_id, x.previous_public_key, x.signed_at) for x in links]
+            rotated_at = links[-1].signed_at
         if not _signature_ok(key, cp):
             return Seal(SIGNATURE, size=cp.tree_size)
         if ins is not None and cp.ins != ins:
@@ -247,5 +347,5 @@ class TraceChecker:
                     merkle.verify_inclusion(seq - 1, cp.tree_size, leaf, _hex(p.path), root)
                 except merkle.ProofError as err:
                     return Seal(ENTRY, size=cp.tree_size, seq=seq, detail=str(err))
-        self.store.save(host, key, cp)
-        return Seal(VERIFIED, size=cp.tree_size, signed_at=cp.signed_at)
+        self.store.save(host, key, cp, replaced=replaced)
+        return Seal(VERIFIED, size=cp.tree_size, signed_at=cp.signed_at, key_changed_at=rotated_at)

@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
-from dmptui.i18n import N_, _, format_date, format_datetime, format_number, language
+from dmptui.i18n import N_, _, format_date, format_datetime, format_number, language, pick
 from dmptui.schema import DOC_TYPE_LABELS, DocType, Label
 
 # --- documents ---------------------------------------------------------------------------------
@@ -340,6 +340,7 @@ DENIALS = {
     "step_up_required": N_("a fresh one-time code was needed"),
     "stale": N_("it had been changed elsewhere in the meantime; nothing was changed"),
     "precondition_required": N_("the app did not say which version it had loaded"),
+    "malformed": N_("the app sent a version the host could not read"),
     "bad_password": N_("wrong password"),
     "bad_code": N_("wrong one-time code"),
     "unknown_practitioner": N_("unknown practitioner"),
@@ -595,3 +596,54 @@ NOTIFICATION_KINDS = {
 def notification_order(n: Any) -> tuple[bool, float, int]:
     """Emergency accesses first, then newest first."""
     return (not n.emergency, -n.at.timestamp(), -n.id)
+
+
+# --- home: the record at a glance --------------------------------------------------------------
+
+
+def record_summary(record: Any) -> list[str]:
+    """The record's state in lines of words: status, médecin traitant, the two emergency choices,
+    counts (home, in both front ends)."""
+    status = {"active": _("open"), "closed": _("closed"), "erased": _("erased")}
+    lines = [_("Record: {status}").format(status=status.get(record.status, record.status))]
+    if record.status == "closed":
+        lines.append(
+            _("Your record is closed: nobody can access it. Reopen it on screen 6 — My record.")
+        )
+    if record.attending:
+        lines.append(
+            _("Médecin traitant: {name} ({facility})").format(
+                name=record.attending.name, facility=record.attending.facility
+            )
+        )
+    elif record.status == "active":
+        lines.append(_("Médecin traitant: none designated (screen 3 — Practitioners)"))
+    bg = _("refused") if record.oppositions.break_glass else _("allowed")
+    rg = _("refused") if record.oppositions.regulation else _("allowed")
+    lines.append(_("Break-glass emergency access: {state}").format(state=bg))
+    lines.append(_("Emergency call-centre access: {state}").format(state=rg))
+    if record.counts:
+        lines.append(
+            _(
+                "Documents: {documents}, authorised practitioners: {authorised}, "
+                "blocked: {blocked}."
+            ).format(
+                documents=format_number(record.counts.get("documents", 0)),
+                authorised=format_number(record.counts.get("authorised", 0)),
+                blocked=format_number(record.counts.get("blocked", 0)),
+            )
+        )
+    return lines
+
+
+UNREAD_SHOWN = 5  # unread notifications listed on home (the rest are on screen 8)
+
+
+def unread_summary(notes: Any) -> tuple[str, list[tuple[bool, str]]]:
+    """Home's unread notifications: a heading, then up to five (emergency?, text), emergency
+    accesses first, newest first. ("", []) when there are none."""
+    if notes is None or not notes.items:
+        return "", []
+    heading = _("{n} unread notifications (screen 8):").format(n=format_number(len(notes.items)))
+    items = sorted(notes.items, key=lambda n: (not n.emergency, -n.id))[:UNREAD_SHOWN]
+    return heading, [(n.emergency, pick(n.message)) for n in items]

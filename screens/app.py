@@ -172,8 +172,10 @@ class DmpApp(App[None]):
     def _warm_up(self) -> None:
         """Once the login screen is painted: import what the first call needs, off the UI
         thread (the client itself is made on first use)."""
+        import gc
         import threading
 
+        gc.enable()  # off since launch (``dmptui.cli._run_tui``), so as to paint sooner
         if self._client is not None or getattr(self, "_warming", False):
             return
         self._warming = True

@@ -12,7 +12,7 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from dmptui import catalogue
+from dmptui import catalogue, words
 from dmptui.i18n import _
 from dmptui.words import BREAK_GLASS, REGULATION, done_text, state_text, unchanged_text
 from screens.base import RecordScreen
@@ -21,47 +21,18 @@ from screens.widgets.text import plain
 
 
 def change_text(which: str, refuse: bool) -> tuple[str, str, str]:
-    """(title, consequence, confirm label) of changing one choice to ``refuse``."""
+    """(title, consequence, confirm label) of changing one choice to ``refuse``: the question and
+    its consequence as both front ends say them (``dmptui.words``), and the button's words."""
+    title, consequence = words.change_text(which, refuse)
     if which == BREAK_GLASS:
-        if refuse:
-            return (
-                _("Refuse break-glass access?"),
-                _(
-                    "If you refuse break-glass access, no practitioner can open your record in "
-                    "an emergency when you cannot consent — not even to save your life. "
-                    "Emergency call-centre access does not change."
-                ),
-                _("Refuse break-glass access"),
-            )
-        return (
-            _("Allow break-glass access?"),
-            _(
-                "If you allow break-glass access, any practitioner may open your record in an "
-                "emergency when you cannot consent, after stating a reason. You and your médecin "
-                "traitant are told each time, and documents you hid stay hidden. Emergency "
-                "call-centre access does not change."
-            ),
-            _("Allow break-glass access"),
+        label = _("Refuse break-glass access") if refuse else _("Allow break-glass access")
+    else:
+        label = (
+            _("Refuse emergency call-centre access")
+            if refuse
+            else _("Allow emergency call-centre access")
         )
-    if refuse:
-        return (
-            _("Refuse emergency call-centre access?"),
-            _(
-                "If you refuse emergency call-centre access, the SAMU doctor (centre 15) will not "
-                "see your record when someone calls for help for you. Break-glass access does "
-                "not change."
-            ),
-            _("Refuse emergency call-centre access"),
-        )
-    return (
-        _("Allow emergency call-centre access?"),
-        _(
-            "If you allow emergency call-centre access, the SAMU doctor (centre 15) may open your "
-            "record when someone calls for help for you. You and your médecin traitant are told "
-            "each time, and documents you hid stay hidden. Break-glass access does not change."
-        ),
-        _("Allow emergency call-centre access"),
-    )
+    return title, consequence, label
 
 
 class EmergencyScreen(RecordScreen):

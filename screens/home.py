@@ -10,8 +10,8 @@ from textual.containers import VerticalScroll
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
-from dmptui import catalogue
-from dmptui.i18n import _, pick
+from dmptui import catalogue, words
+from dmptui.i18n import _
 from screens.base import RecordScreen
 from screens.widgets.text import LINE_LIMIT, MESSAGE_LIMIT, clip, plain
 
@@ -44,44 +44,15 @@ class HomeScreen(RecordScreen):
 
     def _show(self, data: tuple[Any, Any]) -> None:
         record, notes = data
-        status = {"active": _("open"), "closed": _("closed"), "erased": _("erased")}
-        lines = [_("Record: {status}").format(status=status.get(record.status, record.status))]
-        if record.status == "closed":
-            lines.append(
-                _("Your record is closed: nobody can access it. Reopen it on screen 6 — My record.")
-            )
-        if record.attending:
-            lines.append(
-                _("Médecin traitant: {name} ({facility})").format(
-                    name=record.attending.name, facility=record.attending.facility
-                )
-            )
-        elif record.status == "active":
-            lines.append(_("Médecin traitant: none designated (screen 3 — Practitioners)"))
-        bg = _("refused") if record.oppositions.break_glass else _("allowed")
-        rg = _("refused") if record.oppositions.regulation else _("allowed")
-        lines.append(_("Break-glass emergency access: {state}").format(state=bg))
-        lines.append(_("Emergency call-centre access: {state}").format(state=rg))
-        if record.counts:
-            lines.append(
-                _(
-                    "Documents: {documents} · authorised practitioners: {authorised} · "
-                    "blocked: {blocked}"
-                ).format(**record.counts)
-            )
+        lines = words.record_summary(record)
         self.query_one("#summary", Static).update(
             plain("\n".join(clip(line, LINE_LIMIT) for line in lines))
         )
-        alerts: list[str] = []
-        if notes is not None:
-            items = sorted(notes.items, key=lambda n: (not n.emergency, -n.id))
-            for n in items[:5]:
-                prefix = _("EMERGENCY ACCESS:") + " " if n.emergency else "• "
-                alerts.append(clip(prefix + pick(n.message), MESSAGE_LIMIT))
-            if notes.items:
-                alerts.insert(
-                    0, _("{n} unread notifications (screen 8):").format(n=len(notes.items))
-                )
+        heading, unread = words.unread_summary(notes)
+        alerts = [heading] if heading else []
+        for urgent, text in unread:
+            prefix = _("EMERGENCY ACCESS:") + " " if urgent else "• "
+            alerts.append(clip(prefix + text, MESSAGE_LIMIT))
         self.query_one("#alerts", Static).update(plain("\n".join(alerts)))
         self.say("done", _("Your record is up to date."))
 

@@ -18,6 +18,7 @@ from dmptui.i18n import _
 from dmptui.identifiers import IdentifierError, normalise, parse_ins, spaced_ins
 from screens.base import Calls, StatusLine, catalogue_bindings
 from screens.keys import key_name
+from screens.widgets.checkbox import TickBox
 from screens.widgets.footer import KeyBar
 from screens.widgets.message_log import MessageLog
 from screens.widgets.text import plain
@@ -71,7 +72,7 @@ class LoginScreen(Calls, Screen[bool]):
                     )
                     yield Label(_("Password"))
                     yield Input(password=True, id="password", max_length=200)
-                    yield Checkbox(_("Remember me on this device"), id="remember")
+                    yield TickBox(_("Remember me on this device"), id="remember")
                     yield Button(_("Log in"), id="submit", variant="primary")
                 # Once the password is accepted, one line stands for the form, so the QR code
                 # and the code field fit on the screen together.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 from pathlib import Path
 
@@ -131,10 +132,22 @@ def test_the_app_gets_the_config_files_theme_and_ins_and_a_stable_device_id(
     seen = []
     # pytest's output is not a terminal, which turns screen-reader mode on: say it is one.
     monkeypatch.setattr("dmptui.cli._screen_reader", lambda args, config: None)
+    collecting = []
+
+    def run(self: DmpApp, *a: object, **k: object) -> None:
+        seen.append(self)
+        collecting.append(gc.isenabled())
+        gc.enable()  # what the app does once its login screen is painted
+
     # The app is built as the command builds it; only its event loop is not started.
-    monkeypatch.setattr(DmpApp, "run", lambda self, *a, **k: seen.append(self))
-    for _ in range(2):
-        assert main(["--host", "http://127.0.0.1:9"]) == 0
+    monkeypatch.setattr(DmpApp, "run", run)
+    try:
+        for _ in range(2):
+            assert main(["--host", "http://127.0.0.1:9"]) == 0
+    finally:
+        gc.enable()
+    # No garbage collection while the app starts (it paints sooner); the app turns it back on.
+    assert collecting == [False, False]
     first, second = seen
     assert first.config.ins == "284057512345672"
     assert first.theme == themes_name("light")
@@ -162,3 +175,21 @@ def test_serve_no_migrate_refuses_an_old_schema_and_maintain_runs_once(
     assert main(["host", "maintain", "--db", db, "--once"]) == EXIT_OK
     assert main(["host", "serve", "--workers", "0"]) == EXIT_USAGE
     capsys.readouterr()
+
+
+def test_rotate_ledger_key_on_a_fresh_host(
+    tmp_path: Path, data_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`host init` makes the first trace signing key; each rotation replaces the key file and
+    names the key it replaced."""
+    db = f"sqlite:///{tmp_path / 'keys.sqlite3'}"
+    assert main(["host", "init", "--db", db]) == EXIT_OK
+    first = (data_dir / "ledger.key").read_text()
+    capsys.readouterr()
+    assert main(["host", "rotate-ledger-key", "--db", db, "--json"]) == EXIT_OK
+    one = json.loads(capsys.readouterr().out)
+    assert (data_dir / "ledger.key").read_text() != first
+    assert one["ledger_key"] == str(data_dir / "ledger.key") and not one["restart_needed"]
+    assert main(["host", "rotate-ledger-key", "--db", db, "--json"]) == EXIT_OK
+    two = json.loads(capsys.readouterr().out)
+    assert two["old_key_id"] == one["key_id"] != two["key_id"]

@@ -284,6 +284,64 @@ def test_proofs_and_checkpoints_need_the_patient_and_are_not_traced(host) -> Non
         assert r.status_code == 422 and r.json()["field"] == field, (kind, r.text)
 
 
+_PROOF_PATHS = (
+    "/v1/record/trace/checkpoint",
+    "/v1/record/trace/proof/inclusion?size=1&seq=1",
+    "/v1/record/trace/proof/consistency?first=1&second=1",
+)
+
+
+def test_proofs_on_a_closed_record_are_refused_and_the_refusal_is_traced(host) -> None:
+    """The proofs read on a read-only connection only for a plain yes; a refusal still goes
+    through ``patient_call`` in a write transaction, and its trace entry is kept."""
+    from dmptui.host import lifecycle
+    from dmptui.host.db import Record
+
+    h = host.app.state.host
+    with h.tx() as s:
+        lifecycle.close(s, s.query(Record).filter_by(ins=host.ins).one(), h.now())
+    client = host.login()  # a closed record's patient may still log in
+    for path in _PROOF_PATHS:
+        before = host.trace_size()
+        r = client.get(path)
+        assert r.status_code == 403 and r.json()["reason"] == "record_closed", (path, r.text)
+        assert host.trace_size() == before + 1
+        last = host.sql("SELECT action, outcome FROM trace_entries ORDER BY id DESC LIMIT 1")
+        assert last == [("trace.read", "denied")]
+
+
+def test_proofs_do_not_keep_a_session_alive_and_end_with_it(host) -> None:
+    client = host.login()
+    assert client.get(_PROOF_PATHS[0]).status_code == 200
+    host.clock.advance(minutes=10)
+    for path in _PROOF_PATHS:
+        assert client.get(path).status_code == 200, path  # not activity: the idle time runs on
+    host.clock.advance(minutes=6)
+    for path in _PROOF_PATHS:
+        r = client.get(path)
+        assert r.status_code == 401 and r.json()["error"] == "session_expired", (path, r.text)
+
+
+def test_proofs_answer_while_a_writer_holds_the_sqlite_write_lock(host) -> None:
+    """Read-only: they neither take SQLite's write lock nor wait for it (a write transaction
+    would wait out the busy timeout, then fail)."""
+    import sqlite3
+
+    if host.db_path is None:
+        pytest.skip("SQLite only")
+    client = host.login()
+    writer = sqlite3.connect(host.db_path, isolation_level=None)
+    try:
+        writer.execute("BEGIN IMMEDIATE")
+        writer.execute("UPDATE records SET display_name = display_name")
+        for path in _PROOF_PATHS:
+            r = client.get(path)
+            assert r.status_code == 200, (path, r.text)
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
+
+
 def test_the_ledger_key_is_created_once_with_mode_0600(host) -> None:
     path = host.data_dir / "ledger.key"
     assert path.stat().st_mode & 0o777 == 0o600

@@ -176,6 +176,31 @@ def test_a_change_without_if_match_is_refused_428_and_traced(host: LiveHost) -> 
     assert host.sql("SELECT notes FROM records WHERE ins = :ins", {"ins": host.ins}) == notes
 
 
+def test_an_if_match_that_is_not_one_etag_as_sent_is_refused_428_not_called_stale(
+    host: LiveHost,
+) -> None:
+    # The contract declares one strong ETag, quoted. Anything else says no version the host can
+    # compare: a malformed request (428, reason "malformed"), not a stale one (412).
+    c = host.login(if_match=False)
+    current = c.get("/v1/record/notes").headers["ETag"]
+    notes = host.sql("SELECT notes FROM records WHERE ins = :ins", {"ins": host.ins})
+    before = _outcomes(host, ("notes.write",))
+    for value in ("f)", current.strip('"'), f"W/{current}", f'{current}, "other-1"', '""'):
+        r = c.put("/v1/record/notes", json={"text": "x"}, headers={"If-Match": value})
+        assert r.status_code == 428, value
+        body = r.json()
+        assert (body["error"], body["reason"], body["field"]) == (
+            "precondition_required",
+            "malformed",
+            "If-Match",
+        ), value
+    after = _outcomes(host, ("notes.write",))
+    assert after - before == {("denied", "malformed"): 5}
+    assert host.sql("SELECT notes FROM records WHERE ins = :ins", {"ins": host.ins}) == notes
+    r = c.put("/v1/record/notes", json={"text": "x"}, headers={"If-Match": current})
+    assert r.status_code == 200
+
+
 def test_every_mutable_resource_has_an_etag_that_a_change_moves(host: LiveHost) -> None:
     c = host.login(if_match=False)
     host.step_up(c)

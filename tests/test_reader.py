@@ -537,6 +537,41 @@ def test_notes_saved_elsewhere_meanwhile_give_the_typed_lines_back(
     s.quit()
 
 
+def test_trace_says_in_french_that_the_host_changed_its_signing_key(
+    host: LiveHost, tmp_path: Path, sessions: Any, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    """The reader's device pinned the host's key at an earlier visit; the host rotated its key
+    since: the seal line says so, in the shared words, and the trace is verified."""
+    import asyncio
+
+    from dmptui.cli import EXIT_OK, main
+    from dmptui.client import Client
+    from dmptui.trace_check import CheckpointStore, TraceChecker
+
+    env = environment(tmp_path)
+    store = CheckpointStore.in_dir(Path(env["DMPTUI_DATA_DIR"]))
+
+    async def earlier_visit() -> bool:
+        async with Client(host.url) as client:
+            tokens = host.login().tokens
+            client.access_token = tokens["access_token"]
+            client.refresh_token = tokens["refresh_token"]
+            return (await TraceChecker(client, store).check([])).verified
+
+    assert asyncio.run(earlier_visit())
+    monkeypatch.setenv("DMPTUI_DATA_DIR", str(host.data_dir))
+    assert main(["host", "rotate-ledger-key", "--db", host.db_url]) == EXIT_OK
+    capsys.readouterr()
+    s = sessions(["--screen-reader", "--host", host.url, "--lang", "fr"], env)
+    log_in(s, host, "fr")
+    s.answer("4", "Votre choix :")
+    s.match(
+        r"Vérifiée jusqu'à l'entrée \d+, signée le .+\. L'hébergeur a changé sa clé de "
+        r"signature le .+, et son ancienne clé s'est portée garante de la nouvelle : cet "
+        r"appareil vérifie désormais avec la nouvelle clé\. Rien à faire\."
+    )
+
+
 def test_trace_with_an_emergency_entry_and_refusing_break_glass(
     host: LiveHost, tmp_path: Path, sessions: Any
 ) -> None:

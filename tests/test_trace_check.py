@@ -20,15 +20,16 @@ from dmptui.trace_check import CheckpointStore, Seal, TraceChecker
 
 
 class Tamper(httpx.AsyncBaseTransport):
-    """A network in the middle that rewrites the checkpoint answers."""
+    """A network in the middle that rewrites the checkpoint answers (or those of ``path``)."""
 
-    def __init__(self, change: Any) -> None:
+    def __init__(self, change: Any, path: str = "/record/trace/checkpoint") -> None:
         self.inner = httpx.AsyncHTTPTransport()
         self.change = change
+        self.path = path
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         response = await self.inner.handle_async_request(request)
-        if not request.url.path.endswith("/record/trace/checkpoint"):
+        if not request.url.path.endswith(self.path):
             return response
         await response.aread()
         data = json.loads(response.content)
@@ -258,7 +259,11 @@ def test_a_new_host_key_is_noticed(host, tmp_path: Path) -> None:
     del host.app.state.host.__dict__["_ledger_key"]  # the host restarts with a new key
     seal = p.visit()
     _assert_untrusted(seal, trace_check.KEY_CHANGED)
-    assert "signing key is not the one this device saw before" in seal.words()
+    assert "signing key is not the one this device saw before, and nothing signed" in seal.words()
+    # The host lists the new key, unendorsed: nothing leads to it from the pinned one.
+    published = host.http.get("/v1/ledger/key").json()
+    assert published["key_id"] == seal.detail.split("now ")[1].split(":")[0]
+    assert published["chain"] == []
 
 
 def _flip_signature(data: dict) -> None:
@@ -353,3 +358,222 @@ def test_the_trace_screen_says_the_trace_cannot_be_trusted(host) -> None:
     words = asyncio.run(visit("fr", change))
     assert f"L'entrée {target} de la trace des accès a été modifiée ou supprimée" in words
     assert "On ne peut pas se fier à la trace de l'hébergeur." in words
+
+
+# --- the host rotates its signing key ---------------------------------------------------------
+
+
+def _rotate(host: Any, monkeypatch: pytest.MonkeyPatch, capsys: Any) -> dict[str, Any]:
+    """``dmptui host rotate-ledger-key`` on the running host's database and data dir."""
+    from dmptui.cli import EXIT_OK, main
+
+    monkeypatch.setenv("DMPTUI_DATA_DIR", str(host.data_dir))
+    capsys.readouterr()
+    assert main(["host", "rotate-ledger-key", "--db", host.db_url, "--json"]) == EXIT_OK
+    return json.loads(capsys.readouterr().out)
+
+
+def _private(host: Any) -> Any:
+    from dmptui.host import ledger
+
+    return ledger.load_key(host.data_dir)
+
+
+def _rotated(seal: Seal) -> None:
+    assert seal.verified and seal.key_changed_at is not None, seal
+    assert "The host changed its signing key on " in seal.words()
+    assert "its previous key vouched for the new one" in seal.words()
+
+
+def test_the_app_follows_one_rotation_then_two(host, tmp_path, monkeypatch, capsys) -> None:
+    p = _patient(host, tmp_path)
+    first = p.visit()
+    assert first.verified and first.key_changed_at is None
+    k1 = _private(host)
+    out = _rotate(host, monkeypatch, capsys)
+    assert out["old_key_id"] == k1.key_id and out["restart_needed"] is False
+    k2 = _private(host)
+    assert k2.key_id == out["key_id"] != k1.key_id
+    seal = p.visit()  # the running host signs with the new key, the app follows the link
+    _rotated(seal)
+    assert seal.size > first.size
+    stored = p.store.key(host.url)
+    assert stored is not None and stored.key_id == k2.key_id
+    assert base64.b64encode(k1.public_raw).decode() in p.store.retired(host.url)
+    again = p.visit()  # told once
+    assert again.verified and again.key_changed_at is None
+    assert "signing key" not in again.words()
+    # Two rotations between visits: the app follows both links in one visit.
+    _rotate(host, monkeypatch, capsys)
+    k4 = _rotate(host, monkeypatch, capsys)["key_id"]
+    _activity(host, 3)
+    seal = p.visit()
+    _rotated(seal)
+    assert p.store.key(host.url).key_id == k4
+    assert len(p.store.retired(host.url)) == 3
+    assert p.visit(cursor=None, mode="normal").verified  # checkpoints verify after rotation
+    # A device that first sees the host now just pins the newest key.
+    fresh = Patient(host, tmp_path / "other-app")
+    seal = fresh.visit()
+    assert seal.verified and seal.key_changed_at is None
+
+
+def test_the_rotation_is_said_in_french(host, tmp_path, monkeypatch, capsys) -> None:
+    from dmptui import i18n
+
+    p = _patient(host, tmp_path)
+    assert p.visit().verified
+    _rotate(host, monkeypatch, capsys)
+    i18n.set_language("fr")
+    words = p.visit().words()
+    assert "L'hébergeur a changé sa clé de signature le " in words
+    assert "son ancienne clé s'est portée garante de la nouvelle" in words
+    assert "Rien à faire." in words
+
+
+def _endorse(signer: Any, old: Any, new: Any, at: Any) -> bytes:
+    from dmptui import merkle
+
+    return signer.sign(merkle.key_endorsement_message(old.public_raw, new.public_raw, at))
+
+
+def test_a_forged_endorsement_is_refused(host, tmp_path, monkeypatch, capsys) -> None:
+    """The host's history names a new key as endorsed by the pinned one, but the signature was
+    made by a key that is not in the chain."""
+    from datetime import UTC, datetime
+
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
+
+    from dmptui.host import ledger
+
+    p = _patient(host, tmp_path)
+    assert p.visit().verified
+    k1 = _private(host)
+    stranger = ledger.LedgerKey(Ed25519PrivateKey.generate())
+    new = ledger.LedgerKey(Ed25519PrivateKey.generate())
+    at = datetime.now(UTC)
+    host.sql(
+        "INSERT INTO ledger_keys (key_id, public_key, created_at, previous_key_id, endorsement) "
+        "VALUES (:k, :p, :at, :prev, :sig)",
+        {
+            "k": new.key_id,
+            "p": new.public_raw,
+            "at": at.replace(tzinfo=None),
+            "prev": k1.key_id,
+            "sig": _endorse(stranger, k1, new, at),
+        },
+    )
+    raw = new.private.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
+    (host.data_dir / "ledger.key").write_text(base64.b64encode(raw).decode())
+    seal = p.visit()
+    _assert_untrusted(seal, trace_check.KEY_FORGED)
+    assert "was not signed by the key this device saw before: it may be forged" in seal.words()
+    assert p.store.key(host.url).key_id == k1.key_id  # still pinned to the old key
+    assert p.visit().kind == trace_check.KEY_FORGED  # and it stays said
+
+
+def _drop_first_link(data: dict) -> None:
+    data["chain"] = data["chain"][1:]
+
+
+def _skip_with_the_second_signature(data: dict) -> None:
+    """One link from the first key straight to the third, carrying the second key's signature."""
+    first, second = data["chain"]
+    data["chain"] = [
+        {
+            **second,
+            "previous_key_id": first["previous_key_id"],
+            "previous_public_key": first["previous_public_key"],
+        }
+    ]
+
+
+@pytest.mark.parametrize(
+    ("change", "kind"),
+    [
+        (_drop_first_link, trace_check.KEY_CHANGED),
+        (_skip_with_the_second_signature, trace_check.KEY_FORGED),
+    ],
+)
+def test_a_chain_that_skips_a_key_is_refused(
+    host, tmp_path, monkeypatch, capsys, change, kind
+) -> None:
+    assert _patient(host, tmp_path).visit().verified  # pins the first key
+    _rotate(host, monkeypatch, capsys)
+    _rotate(host, monkeypatch, capsys)
+    seal = _patient(host, tmp_path, Tamper(change, "/ledger/key")).visit()
+    _assert_untrusted(seal, kind)
+    # The untampered chain is followed across both rotations.
+    _rotated(_patient(host, tmp_path).visit())
+
+
+def test_a_rollback_to_a_replaced_key_is_refused(host, tmp_path, monkeypatch, capsys) -> None:
+    """After a rotation the app moved on; the host then signs with the old key again (its data
+    dir and database put back as they were before the rotation, as a restore would)."""
+    p = _patient(host, tmp_path)
+    assert p.visit().verified
+    old_file = (host.data_dir / "ledger.key").read_text()
+    out = _rotate(host, monkeypatch, capsys)
+    _rotated(p.visit())
+    host.sql("DELETE FROM ledger_keys WHERE key_id = :k", {"k": out["key_id"]})
+    (host.data_dir / "ledger.key").write_text(old_file)
+    seal = p.visit()
+    _assert_untrusted(seal, trace_check.KEY_ROLLBACK)
+    assert "The host is signing with a key it replaced on " in seal.words()
+    assert "a replaced key must never sign again" in seal.words()
+
+
+def test_a_replaced_key_is_refused_by_a_device_that_never_pinned_it(
+    host, tmp_path, monkeypatch, capsys
+) -> None:
+    """Someone who kept the replaced private key answers in the host's place with it (the
+    host's own chain shows that key was replaced): a device that pinned the newer key refuses,
+    though it never saw the old one."""
+    from dmptui import merkle
+
+    k1 = _private(host)
+    _rotate(host, monkeypatch, capsys)
+    p = _patient(host, tmp_path)
+    assert p.visit().verified  # pins the second key
+
+    def old_key(data: dict) -> None:
+        data["key_id"] = data["chain"][0]["previous_key_id"]
+        data["public_key"] = data["chain"][0]["previous_public_key"]
+
+    def signed_by_the_old_key(data: dict) -> None:
+        from datetime import datetime
+
+        at = datetime.fromisoformat(data["signed_at"])
+        msg = merkle.checkpoint_message(data["ins"], data["tree_size"], data["root_hash"], at)
+        data["key_id"] = k1.key_id
+        data["signature"] = base64.b64encode(k1.sign(msg)).decode()
+
+    class Both(httpx.AsyncBaseTransport):
+        def __init__(self) -> None:
+            self.key = Tamper(old_key, "/ledger/key")
+            self.cp = Tamper(signed_by_the_old_key)
+
+        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            if request.url.path.endswith("/ledger/key"):
+                return await self.key.handle_async_request(request)
+            return await self.cp.handle_async_request(request)
+
+    seal = _patient(host, tmp_path, Both()).visit()
+    _assert_untrusted(seal, trace_check.KEY_ROLLBACK)
+
+
+def test_a_checkpoint_signed_during_a_rotation_is_checked_with_the_new_key(
+    host, tmp_path, monkeypatch, capsys
+) -> None:
+    """The key is read, then the host rotates before the checkpoint: the app reads the key
+    again rather than call the new signature invalid."""
+    p = _patient(host, tmp_path)
+    assert p.visit().verified
+    rotated = []
+
+    def rotate_now(data: dict) -> None:
+        if not rotated:
+            rotated.append(_rotate(host, monkeypatch, capsys))
+
+    _rotated(_patient(host, tmp_path, Tamper(rotate_now, "/ledger/key")).visit())

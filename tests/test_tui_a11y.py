@@ -315,6 +315,27 @@ def test_the_same_text_with_and_without_no_color(host: LiveHost, terminals: Any)
     assert hues == [], f"NO_COLOR, yet colours were written: {sorted(set(hues))[:10]}"
 
 
+def test_the_remember_me_box_says_its_state_in_its_shape_not_its_colour(host: LiveHost) -> None:
+    async def go() -> None:
+        app = make_app(host, "en")
+        async with app.run_test(size=(COLS, ROWS)) as pilot:
+            box = app.screen.query_one("#remember")
+
+            def drawn() -> str:
+                return "".join(strip.text for strip in box.render_lines(box.region.reset_offset))
+
+            assert "X" not in drawn() and "Remember me" in drawn()
+            box.focus()
+            await pilot.press("space")
+            await pilot.pause()
+            assert box.value is True and "▐X▌" in drawn()
+            await pilot.press("space")
+            await pilot.pause()
+            assert box.value is False and "X" not in drawn()
+
+    asyncio.run(go())
+
+
 # --- themes --------------------------------------------------------------------------------------
 
 

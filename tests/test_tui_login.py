@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import socket
 
 from hostkit import LiveHost
@@ -28,6 +29,22 @@ def test_login_with_the_keyboard_then_home_shows_the_record(host: LiveHost) -> N
             assert "EMERGENCY ACCESS:" in alerts  # the demo's past break-glass, first
             assert app.title.startswith("dmptui — 1 — Home")
             assert str(app.screen.query_one("#screen-id").render()) == "1 — Home"
+
+    run(go())
+
+
+def test_garbage_collection_is_back_on_once_the_login_screen_is_painted(host: LiveHost) -> None:
+    # ``dmptui`` turns the collector off while it starts (dmptui.cli._run_tui); the app turns
+    # it back on once the person sees the form, whatever happens next.
+    async def go() -> None:
+        app = make_app(host, "en")
+        gc.disable()
+        try:
+            async with app.run_test(size=(120, 40)) as pilot:
+                await wait_for(pilot, gc.isenabled)
+                assert app.screen.SCREEN_KEY == "login"
+        finally:
+            gc.enable()
 
     run(go())
 

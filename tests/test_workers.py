@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pyotp
 import pytest
-from prockit import Database, HostProcess, demo_database, start_host
+from prockit import Database, HostProcess, demo_database, login, start_host
 
 pytestmark = pytest.mark.slow
 
@@ -125,3 +125,89 @@ def test_replicas_starting_together_upgrade_the_schema_once(tmp_path: Path) -> N
     assert [p.returncode for p in procs] == [0, 0, 0], outputs
     current, heads = schema_revisions(url)
     assert current == heads
+
+
+# --- the trace signing key, rotated under running workers ------------------------------------
+
+
+def _checkpoint_key(client: httpx.Client, auth: dict[str, str]) -> tuple[int, str | None]:
+    r = client.get("/v1/record/trace/checkpoint", headers=auth)
+    return r.status_code, r.json().get("key_id")
+
+
+def _rotate_ledger_key(db: Database, data_dir: Path, monkeypatch: Any, capsys: Any) -> str:
+    from dmptui.cli import EXIT_OK, main
+
+    monkeypatch.setenv("DMPTUI_DATA_DIR", str(data_dir))
+    capsys.readouterr()
+    assert main(["host", "rotate-ledger-key", "--db", db.url]) == EXIT_OK
+    return capsys.readouterr().out
+
+
+def test_workers_started_before_a_rotation_sign_with_the_new_key(
+    pair: tuple[httpx.Client, httpx.Client],
+    workers: HostProcess,
+    db: Database,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Each worker reads the history's newest key id before it signs a checkpoint: after the
+    command, both sign with the new key without a restart, and after one."""
+    from dmptui.host import ledger
+
+    monkeypatch.delenv(ledger.KEY_ENV, raising=False)
+    a, b = pair
+    auth = {"Authorization": f"Bearer {login(workers.url, db.creds)}"}
+    data_dir = tmp_path / "data"
+    old = ledger.load_key(data_dir).key_id
+    assert [_checkpoint_key(c, auth) for c in (a, b)] == [(200, old), (200, old)]
+    _rotate_ledger_key(db, data_dir, monkeypatch, capsys)
+    new = ledger.load_key(data_dir).key_id
+    assert new != old
+    ra, rb = (c.get("/v1/record/trace/checkpoint", headers=auth) for c in (a, b))
+    assert _tag(ra) != _tag(rb)  # two workers, neither restarted
+    assert [ra.json()["key_id"], rb.json()["key_id"]] == [new, new]
+    for c in (a, b):
+        key = c.get("/v1/ledger/key").json()
+        assert key["key_id"] == new and [x["key_id"] for x in key["chain"]] == [new]
+    workers.stop()
+    restarted = start_host(db.url, data_dir, workers=2)
+    try:
+        with httpx.Client(base_url=restarted.url, timeout=30) as c:
+            assert _checkpoint_key(c, auth) == (200, new)
+    finally:
+        restarted.stop()
+
+
+def test_workers_with_the_key_in_the_environment_wait_for_a_restart(
+    db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    """A running process cannot re-read DMPTUI_LEDGER_KEY: after the rotation the workers refuse
+    to sign (503) rather than sign with the replaced key; a host started with the old key
+    refuses to start; restarted with the printed key, they sign with it."""
+    from dmptui.host import ledger
+
+    data_dir = tmp_path / "data"
+    ledger.create_key_file(data_dir)
+    monkeypatch.setenv(ledger.KEY_ENV, (data_dir / ledger.KEY_FILE).read_text().strip())
+    (data_dir / ledger.KEY_FILE).unlink()
+    host = start_host(db.url, data_dir, workers=2)
+    try:
+        auth = {"Authorization": f"Bearer {login(host.url, db.creds)}"}
+        with httpx.Client(base_url=host.url, timeout=30) as c:
+            assert _checkpoint_key(c, auth)[0] == 200
+            out = _rotate_ledger_key(db, data_dir, monkeypatch, capsys)
+            new = out.rsplit(f"{ledger.KEY_ENV}=", 1)[1].strip()
+            assert _checkpoint_key(c, auth) == (503, None)
+    finally:
+        host.stop()
+    with pytest.raises(RuntimeError, match="was replaced by"):
+        start_host(db.url, data_dir, workers=1)
+    monkeypatch.setenv(ledger.KEY_ENV, new)
+    host = start_host(db.url, data_dir, workers=2)
+    try:
+        with httpx.Client(base_url=host.url, timeout=30) as c:
+            assert _checkpoint_key(c, auth) == (200, ledger._decode_key(new).key_id)
+    finally:
+        host.stop()

@@ -19,7 +19,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from dmptui import __version__
-from dmptui.host import concurrency, crypto, lifecycle, outbox
+from dmptui.host import concurrency, crypto, ledger, lifecycle, outbox
 from dmptui.host.context import ApiError, Host
 from dmptui.host.db import utcnow
 from dmptui.host.routes import auth as auth_routes
@@ -144,7 +144,11 @@ def create_app(
     The master key: ``master_key``, else ``DMPTUI_MASTER_KEY``, else ``<data_dir>/master.key``;
     a missing or wrong key raises ``crypto.MasterKeyError`` here, before anything is served."""
     host = Host(db_url, data_dir, clock=clock, master_key=master_key)
-    host.ledger_key  # noqa: B018 - load (or create) the signing key now, not at the first visit
+    try:  # load (or create) the signing key now, not at the first visit; refuse a replaced one
+        ledger.signing_key(host)
+    except ledger.LedgerKeyError:
+        host.engine.dispose()
+        raise
     stop = threading.Event()
 
     @asynccontextmanager
@@ -330,6 +334,7 @@ _ERRORS = {
     "413": "The request body is over 10 MB.",
     "422": "The input is invalid: `field` names it, `reason` says why.",
     "429": "Too many attempts: wait (Retry-After) and try again.",
+    "503": "This host process holds a replaced trace signing key (restart it with the new one).",
 }
 
 
@@ -415,4 +420,6 @@ def _declare_headers(op: dict[str, Any], method: str, scheme: str | None) -> Non
 
 
 # Error answers beyond the defaults above, by (path, operationId).
-ERROR_CODES: dict[tuple[str, str], tuple[str, ...]] = {}
+ERROR_CODES: dict[tuple[str, str], tuple[str, ...]] = {
+    ("/v1/record/trace/checkpoint", "checkpoint_v1_record_trace_checkpoint_get"): ("503",),
+}

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -59,6 +60,10 @@ STALE_MESSAGE = (
 MISSING_MESSAGE = (
     "A change needs the If-Match header with the ETag of the version you loaded (GET it first)."
 )
+MALFORMED_MESSAGE = (
+    "If-Match must hold one ETag exactly as this host sent it, in double quotes (no list, no "
+    "weak ETag). Nothing was changed: GET the resource, then send its ETag."
+)
 
 
 def etag(kind: str, version: int) -> str:
@@ -90,25 +95,32 @@ def lock_record(s: Session, record_id: int) -> Record:
     ).scalar_one()
 
 
-def if_match(request: Request) -> list[str] | None:
-    """The strong ETags listed in If-Match (weak ones never match a strong comparison);
-    ``None`` when the header is absent, empty, or ``*`` (which asserts no version)."""
+# One strong ETag, quoted, as this host sends them (and as the API contract declares the header).
+ETAG_SYNTAX = re.compile(r'"[!#-~]+"')
+
+
+def if_match(request: Request) -> str | None:
+    """The ETag in If-Match; ``None`` when the header is absent, empty, or ``*`` (which asserts
+    no version). ``""`` when it holds anything else than one strong ETag as this host sends
+    them (a list, a weak ETag, a value without quotes): the change cannot say what it saw."""
     raw = request.headers.get("if-match")
     if raw is None:
         return None
-    tags = [t.strip() for t in raw.split(",") if t.strip()]
-    if not tags or tags == ["*"]:
+    raw = raw.strip()
+    if raw in ("", "*"):
         return None
-    return [t for t in tags if not t.startswith("W/")]
+    return raw if ETAG_SYNTAX.fullmatch(raw) else ""
 
 
 def precondition(request: Request, current: str) -> str | None:
     """``None`` if the change may go ahead, else the refusal reason: ``precondition_required``
-    (no usable If-Match) or ``stale``."""
-    tags = if_match(request)
-    if tags is None:
+    (no If-Match), ``malformed`` (not one ETag as sent) or ``stale``."""
+    tag = if_match(request)
+    if tag is None:
         return "precondition_required"
-    return None if current in tags else "stale"
+    if tag == "":
+        return "malformed"
+    return None if tag == current else "stale"
 
 
 def refusal(reason: str, current: str) -> Refused:
@@ -121,9 +133,8 @@ def refusal(reason: str, current: str) -> Refused:
             message=STALE_MESSAGE,
             headers={"ETag": current},
         )
-    return Refused(
-        428, "precondition_required", reason=reason, field="If-Match", message=MISSING_MESSAGE
-    )
+    message = MALFORMED_MESSAGE if reason == "malformed" else MISSING_MESSAGE
+    return Refused(428, "precondition_required", reason=reason, field="If-Match", message=message)
 
 
 def json_answer(model: BaseModel, *, tag: str | None = None, status: int = 200) -> Response:

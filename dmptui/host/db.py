@@ -6,6 +6,8 @@ keys, secure_delete), any SQLAlchemy URL otherwise (PostgreSQL with psycopg in p
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -13,6 +15,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     Boolean,
+    Connection,
     DateTime,
     Engine,
     ForeignKey,
@@ -189,6 +192,25 @@ class TraceNode(Base):
     hash: Mapped[bytes] = mapped_column(LargeBinary(32))
 
 
+class LedgerKeyRow(Base):
+    """Every key the host has signed trace checkpoints with, oldest first (the newest signs):
+    public keys only, the private key is never in the database (``ledger.py``). A key made by
+    ``dmptui host rotate-ledger-key`` carries the endorsement of the key before it (an Ed25519
+    signature by ``previous_key_id`` over ``merkle.key_endorsement_message``); a key the host
+    found without one (the first, or one that replaced a lost key) has none."""
+
+    __tablename__ = "ledger_keys"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key_id: Mapped[str] = mapped_column(String(16), unique=True)
+    public_key: Mapped[bytes] = mapped_column(LargeBinary(32))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Unique: a key vouches for one successor, so two rotations at once cannot both succeed.
+    previous_key_id: Mapped[str | None] = mapped_column(
+        ForeignKey("ledger_keys.key_id"), unique=True, nullable=True
+    )
+    endorsement: Mapped[bytes | None] = mapped_column(LargeBinary(64), nullable=True)
+
+
 class Notification(Base):
     __tablename__ = "notifications"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -343,11 +365,33 @@ def make_engine(url: str) -> Engine:
         @event.listens_for(engine, "begin")
         def _begin(conn: Any) -> None:
             # Every request writes at least a trace entry: take the write lock up front, so two
-            # transactions never deadlock upgrading from read to write.
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # transactions never deadlock upgrading from read to write. Except a connection from
+            # ``reading``, which never writes: a plain (deferred) BEGIN, a snapshot without the
+            # lock.
+            read_only = conn.get_execution_options().get(READ_ONLY)
+            conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
         return engine
     return create_engine(url, pool_pre_ping=True, hide_parameters=True)
+
+
+READ_ONLY = "dmptui_read_only"
+
+
+@contextmanager
+def reading(engine: Engine) -> Iterator[Connection]:
+    """A connection for a request that only reads and writes nothing (the trace's proofs). On
+    SQLite a deferred transaction: one snapshot, no write lock, so it neither waits for a writer
+    nor holds one up. On PostgreSQL autocommit: each statement reads what is committed, as in the
+    READ COMMITTED transaction of the other requests, without the BEGIN and COMMIT round trips.
+    Never write on it (on PostgreSQL a write would commit at once); nothing is committed at the
+    end."""
+    with engine.connect() as conn:
+        if engine.dialect.name == "sqlite":
+            conn.execution_options(**{READ_ONLY: True})
+        else:
+            conn.execution_options(isolation_level="AUTOCOMMIT")
+        yield conn
 
 
 def sessionmaker_for(engine: Engine, keyring: Any = None) -> sessionmaker:

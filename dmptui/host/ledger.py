@@ -15,7 +15,9 @@ Checkpoints are signed with the host's Ed25519 ledger key: ``<data_dir>/ledger.k
 0600, base64 of the 32-byte private key) or the environment variable ``DMPTUI_LEDGER_KEY``
 (same encoding). ``dmptui host init`` creates the file; a host that starts without one creates
 it then (tests and a first ``serve``), so the key must be backed up with the data dir: a new key
-makes every patient's app say the host's key changed. The signed message binds the record:
+makes every patient's app say the host's key changed, unless the old key endorsed it (``rotate``,
+``dmptui host rotate-ledger-key``; the keys' history is in ``ledger_keys``). The signed message
+binds the record:
 ``dmptui-trace-checkpoint/v1\n<INS>\n<size>\n<root hex>\n<signed_at ISO>``.
 
 Reading a checkpoint or a proof is not a read of health data (hashes only): it is not traced,
@@ -25,22 +27,24 @@ so the checkpoint taken right after a trace page covers that page's own ``trace.
 from __future__ import annotations
 
 import base64
-import functools
 import hashlib
+import json
 import os
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
-from sqlalchemy import Connection, TextClause, bindparam, insert, text, update
+from sqlalchemy import Connection, bindparam, insert, select, text, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from dmptui import merkle
-from dmptui.host.db import Practitioner, Record, TraceEntry, TraceNode
+from dmptui.host.db import LedgerKeyRow, Practitioner, Record, TraceEntry, TraceNode, reading
 
 
 @dataclass(frozen=True)
@@ -148,17 +152,19 @@ def node_hashes(
     wanted = set(wanted)
     if not wanted:
         return {}
-    by_level: dict[int, list[int]] = {}
-    for level, i in wanted:
-        by_level.setdefault(level, []).append(i + 1 if level == 0 else i)
-    levels = sorted(by_level.items())
-    params: dict[str, int] = {"r": record_id}
-    for k, (lv, ix) in enumerate(levels):
-        if lv:
-            params[f"l{k}"] = lv
-        params.update({f"i{k}_{j}": i for j, i in enumerate(ix)})
-    shape = tuple((lv == 0, len(ix)) for lv, ix in levels)
-    rows = conn.execute(_nodes_query(shape), params)
+    seqs = sorted(i + 1 for level, i in wanted if level == 0)
+    nodes = sorted((level, i) for level, i in wanted if level)
+    if conn.dialect.name == "postgresql":
+        params: dict[str, object] = {
+            "r": record_id,
+            "seqs": seqs,
+            "levels": [level for level, _ in nodes],
+            "idxs": [i for _, i in nodes],
+        }
+        rows = conn.execute(_PG_NODES, params)
+    else:
+        params = {"r": record_id, "seqs": json.dumps(seqs), "nodes": json.dumps(nodes)}
+        rows = conn.execute(_SQLITE_NODES, params)
     out = {(level, i): bytes(h) for level, i, h in rows}
     missing = wanted - out.keys()
     if missing:
@@ -166,25 +172,27 @@ def node_hashes(
     return out
 
 
-@functools.lru_cache(maxsize=512)
-def _nodes_query(shape: tuple[tuple[bool, int], ...]) -> TextClause:
-    """One indexed probe per level, as one statement (an OR of the levels would make SQLite
-    scan all the record's nodes); cached by shape (leaf level or not, how many indices)."""
-    parts = []
-    # Only bind-parameter names are formatted in; every value is bound.
-    for k, (leaves, count) in enumerate(shape):
-        ids = ", ".join(f":i{k}_{j}" for j in range(count))
-        if leaves:
-            parts.append(
-                f"SELECT 0 AS level, seq - 1 AS idx, leaf_hash AS hash FROM trace_entries "  # noqa: S608
-                f"WHERE record_id = :r AND seq IN ({ids})"
-            )
-        else:
-            parts.append(
-                f"SELECT level, idx, hash FROM trace_nodes WHERE record_id = :r "  # noqa: S608
-                f"AND level = :l{k} AND idx IN ({ids})"
-            )
-    return text(" UNION ALL ".join(parts))
+# One statement of fixed text whatever the proof's shape, so the database prepares it once per
+# connection (PostgreSQL re-planned a text that changed with the shape on every call): the
+# wanted leaves and nodes travel as arrays (PostgreSQL) or JSON arrays (SQLite), and each is one
+# probe of a primary-key index. SQLite: ``CROSS JOIN`` keeps the list as the outer loop (the
+# planner would otherwise scan all the record's nodes).
+_PG_NODES = text(
+    "SELECT 0 AS level, seq - 1 AS idx, leaf_hash AS hash FROM trace_entries "
+    "WHERE record_id = :r AND seq = ANY(CAST(:seqs AS INTEGER[])) "
+    "UNION ALL "
+    "SELECT n.level, n.idx, n.hash "
+    "FROM unnest(CAST(:levels AS INTEGER[]), CAST(:idxs AS INTEGER[])) AS w(level, idx) "
+    "JOIN trace_nodes AS n ON n.record_id = :r AND n.level = w.level AND n.idx = w.idx"
+)
+_SQLITE_NODES = text(
+    "SELECT 0 AS level, seq - 1 AS idx, leaf_hash AS hash FROM trace_entries "
+    "WHERE record_id = :r AND seq IN (SELECT value FROM json_each(:seqs)) "
+    "UNION ALL "
+    "SELECT n.level, n.idx, n.hash FROM json_each(:nodes) AS w "
+    "CROSS JOIN trace_nodes AS n ON n.record_id = :r "
+    "AND n.level = json_extract(w.value, '$[0]') AND n.idx = json_extract(w.value, '$[1]')"
+)
 
 
 def _ranges_hashes(conn: Connection, record_id: int, ranges: list[tuple[int, int]]) -> list[bytes]:
@@ -306,3 +314,233 @@ def load_key(data_dir: Path) -> LedgerKey:
     with _lock:
         create_key_file(data_dir)
         return _decode_key((data_dir / KEY_FILE).read_text())
+
+
+# --- the keys' history and rotation ----------------------------------------------------------
+#
+# ``ledger_keys`` (``db.LedgerKeyRow``) lists every key the host signed with, oldest first; the
+# newest signs. A worker keeps the key it loaded and, before each checkpoint, reads the newest
+# row's id (one indexed row, on a read-only connection: no write lock). After ``rotate`` it
+# re-reads the key file (or ``ledger.key.new``, if the rotation stopped before renaming it) and
+# signs with the new key, no restart needed. A worker that cannot find the newest key (it comes
+# from DMPTUI_LEDGER_KEY, which a running process cannot re-read) refuses to sign
+# (``StaleLedgerKey``: the app says "could not be checked this time") rather than sign with a
+# replaced key, which apps that moved on would report as a rollback; started that way, the host
+# refuses to start.
+
+KEYS = LedgerKeyRow.__table__
+NEW_KEY_FILE = KEY_FILE + ".new"
+
+
+class LedgerKeyError(Exception):
+    """The ledger key cannot be used or rotated; the message says what to do (FR / EN)."""
+
+
+class StaleLedgerKey(LedgerKeyError):
+    """This process holds a key the host has replaced (rotated), and cannot read the new one."""
+
+
+def _candidates(data_dir: Path) -> list[LedgerKey]:
+    """The keys this process can read now: the environment's, else the key file and a
+    ``ledger.key.new`` left by an interrupted rotation."""
+    if env := os.environ.get(KEY_ENV):
+        return [_decode_key(env)]
+    out = []
+    for name in (KEY_FILE, NEW_KEY_FILE):
+        try:
+            out.append(_decode_key((data_dir / name).read_text()))
+        except (FileNotFoundError, ValueError):
+            continue
+    return out
+
+
+def _newest(conn: Connection) -> tuple[str, datetime] | None:
+    row = conn.execute(
+        select(KEYS.c.key_id, KEYS.c.created_at).order_by(KEYS.c.id.desc()).limit(1)
+    ).first()
+    return (row[0], _utc(row[1])) if row else None
+
+
+def _utc(at: datetime) -> datetime:
+    from datetime import UTC
+
+    return at.replace(tzinfo=UTC) if at.tzinfo is None else at
+
+
+def _register(host: Any, key: LedgerKey) -> None:
+    """Add ``key`` as the newest key, without endorsement (the first key, or one that replaced
+    a lost key: apps that pinned another key will say so). Several workers may race: the
+    unique key id keeps one row."""
+    values = {"key_id": key.key_id, "public_key": key.public_raw, "created_at": host.now()}
+    try:
+        with host.engine.begin() as conn:
+            if conn.execute(select(KEYS.c.id).where(KEYS.c.key_id == key.key_id)).first():
+                return
+            conn.execute(insert(KEYS), values)
+    except IntegrityError:
+        pass  # another worker registered it first
+
+
+def signing_key(host: Any, *, register: bool = True) -> LedgerKey:
+    """The key that signs checkpoints now: the newest in ``ledger_keys``. The process's key if
+    it is that one (one indexed read); else the new key read from the data dir. A key the
+    history does not know is added to it, unendorsed. Raises ``StaleLedgerKey`` when this
+    process can only read a key that was replaced."""
+    key = host.ledger_key
+    with reading(host.engine) as conn:
+        newest = _newest(conn)
+    if newest is not None and newest[0] == key.key_id:
+        return key
+    with _lock:
+        for candidate in _candidates(host.data_dir):
+            if newest is not None and candidate.key_id == newest[0]:
+                host.__dict__["_ledger_key"] = candidate
+                return candidate
+        with reading(host.engine) as conn:
+            known = conn.execute(select(KEYS.c.created_at).where(KEYS.c.key_id == key.key_id))
+            replaced = known.first() is not None
+        unknown = not replaced and (register or newest is None)
+        if unknown:
+            _register(host, key)
+        elif not replaced:
+            raise LedgerKeyError(
+                f"La clé de {_where(host)} ({key.key_id}) n'a jamais signé pour cet hôte (la "
+                f"plus récente est {newest[0]}) : est-ce le bon dossier de données ? / The key "
+                f"in {_where(host)} ({key.key_id}) never signed for this host (the newest is "
+                f"{newest[0]}): is this the host's data dir?"
+            )
+    if unknown:  # now registered (outside the lock: the call takes it again if it must)
+        return signing_key(host, register=False)
+    assert newest is not None
+    where = _where(host)
+    raise StaleLedgerKey(
+        f"La clé de signature de la trace ({where}, {key.key_id}) a été remplacée par "
+        f"{newest[0]} le {newest[1]:%Y-%m-%d %H:%M} UTC : donnez la nouvelle clé à l'hôte et "
+        f"redémarrez-le. / The trace signing key ({where}, {key.key_id}) was replaced by "
+        f"{newest[0]} on {newest[1]:%Y-%m-%d %H:%M} UTC: give the host the new key and "
+        "restart it."
+    )
+
+
+def _where(host: Any) -> str:
+    return KEY_ENV if os.environ.get(KEY_ENV) else str(host.data_dir / KEY_FILE)
+
+
+@dataclass(frozen=True)
+class Link:
+    """One endorsement: ``previous`` vouches for ``key`` (``merkle.key_endorsement_message``)."""
+
+    previous_key_id: str
+    previous_public: bytes
+    key_id: str
+    public: bytes
+    signed_at: datetime
+    signature: bytes
+
+
+def history(host: Any) -> tuple[tuple[str, bytes], list[Link]]:
+    """(the newest key's id and public key, every endorsement oldest first), from the
+    database: what every worker publishes, whichever key it holds itself."""
+    with reading(host.engine) as conn:
+        rows = conn.execute(select(KEYS).order_by(KEYS.c.id)).mappings().all()
+    if not rows:
+        _register(host, host.ledger_key)
+        return history(host)
+    public = {r["key_id"]: bytes(r["public_key"]) for r in rows}
+    links = [
+        Link(
+            r["previous_key_id"],
+            public[r["previous_key_id"]],
+            r["key_id"],
+            bytes(r["public_key"]),
+            _utc(r["created_at"]),
+            bytes(r["endorsement"]),
+        )
+        for r in rows
+        if r["previous_key_id"] is not None and r["endorsement"] is not None
+    ]
+    return (rows[-1]["key_id"], bytes(rows[-1]["public_key"])), links
+
+
+@dataclass(frozen=True)
+class Rotation:
+    old_key_id: str
+    new_key_id: str
+    at: datetime
+    # Only when the key comes from DMPTUI_LEDGER_KEY: the new private key, for the operator to
+    # set there (base64, like the variable). Otherwise it is in ``<data_dir>/ledger.key``.
+    new_private: str | None = None
+
+
+def _write_key(path: Path, raw: bytes) -> None:
+    path.unlink(missing_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(base64.b64encode(raw).decode() + "\n")
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def _fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def rotate(host: Any) -> Rotation:
+    """A new signing key, endorsed by the current one, in the history; the new private key in
+    ``<data_dir>/ledger.key`` (written as ``ledger.key.new`` first, renamed once the history
+    is committed: stopped half-way, the workers still find the key the history names, and the
+    command can be run again). With DMPTUI_LEDGER_KEY, the new private key is returned for the
+    operator to set (until then the host processes refuse to sign)."""
+    from cryptography.hazmat.primitives.serialization import NoEncryption, PrivateFormat
+
+    env = bool(os.environ.get(KEY_ENV))
+    fresh = host.data_dir / NEW_KEY_FILE
+    path = host.data_dir / KEY_FILE
+    if not env and not path.exists():
+        raise LedgerKeyError(
+            f"Pas de clé de signature dans {path} : est-ce le bon dossier de données "
+            f"(DMPTUI_DATA_DIR) ? / No signing key in {path}: is this the host's data dir "
+            "(DMPTUI_DATA_DIR)?"
+        )
+    old = signing_key(host, register=False)  # the newest key, or refused
+    if not env and fresh.exists() and _decode_key(fresh.read_text()).key_id == old.key_id:
+        os.replace(fresh, path)  # finish a rotation stopped before its rename
+        _fsync_dir(path.parent)
+    private = Ed25519PrivateKey.generate()
+    raw = private.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
+    new = LedgerKey(private)
+    if not env:
+        _write_key(fresh, raw)
+        _fsync_dir(fresh.parent)
+    at = host.now()
+    signature = old.sign(merkle.key_endorsement_message(old.public_raw, new.public_raw, at))
+    try:
+        with host.engine.begin() as conn:
+            conn.execute(
+                insert(KEYS),
+                {
+                    "key_id": new.key_id,
+                    "public_key": new.public_raw,
+                    "created_at": at,
+                    "previous_key_id": old.key_id,
+                    "endorsement": signature,
+                },
+            )
+    except IntegrityError as e:
+        if not env:
+            fresh.unlink(missing_ok=True)
+        raise LedgerKeyError(
+            f"La clé {old.key_id} a déjà été remplacée (une autre rotation en même temps ?) ; "
+            f"relancez la commande. / Key {old.key_id} was already replaced (another rotation "
+            "at the same time?); run the command again."
+        ) from e
+    if env:
+        return Rotation(old.key_id, new.key_id, at, base64.b64encode(raw).decode())
+    os.replace(fresh, path)
+    _fsync_dir(path.parent)
+    host.__dict__["_ledger_key"] = new
+    return Rotation(old.key_id, new.key_id, at)

@@ -635,40 +635,11 @@ async def home(r: Reader) -> None:
 
 
 def summary_lines(record: Any, notes: Any) -> list[str]:
-    status = {"active": _("open"), "closed": _("closed"), "erased": _("erased")}
-    lines = [_("Record: {status}").format(status=status.get(record.status, record.status))]
-    if record.status == "closed":
-        lines.append(
-            _("Your record is closed: nobody can access it. Reopen it on screen 6 — My record.")
-        )
-    if record.attending:
-        lines.append(
-            _("Médecin traitant: {name} ({facility})").format(
-                name=record.attending.name, facility=record.attending.facility
-            )
-        )
-    elif record.status == "active":
-        lines.append(_("Médecin traitant: none designated (screen 3 — Practitioners)"))
-    bg = _("refused") if record.oppositions.break_glass else _("allowed")
-    rg = _("refused") if record.oppositions.regulation else _("allowed")
-    lines.append(_("Break-glass emergency access: {state}").format(state=bg))
-    lines.append(_("Emergency call-centre access: {state}").format(state=rg))
-    if record.counts:
-        lines.append(
-            _(
-                "Documents: {documents}, authorised practitioners: {authorised}, "
-                "blocked: {blocked}."
-            ).format(
-                documents=format_number(record.counts.get("documents", 0)),
-                authorised=format_number(record.counts.get("authorised", 0)),
-                blocked=format_number(record.counts.get("blocked", 0)),
-            )
-        )
-    if notes is not None and notes.items:
-        lines.append(_("{n} unread notifications (screen 8):").format(n=len(notes.items)))
-        for n in sorted(notes.items, key=lambda n: (not n.emergency, -n.id))[:5]:
-            text = pick(n.message)
-            lines.append(f"{_('EMERGENCY ACCESS:')} {text}" if n.emergency else text)
+    lines = w.record_summary(record)
+    heading, unread = w.unread_summary(notes)
+    if heading:
+        lines.append(heading)
+        lines += [f"{_('EMERGENCY ACCESS:')} {text}" if urgent else text for urgent, text in unread]
     return lines
 
 

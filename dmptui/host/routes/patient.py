@@ -105,7 +105,8 @@ CONDITIONAL: dict[int | str, dict[str, Any]] = {
     },
     428: {
         "model": ErrorBody,
-        "description": "If-Match is missing (error `precondition_required`).",
+        "description": "If-Match is missing or `*` (error `precondition_required`), or is not "
+        "one strong ETag as the host sent it (the same error, reason `malformed`).",
     },
 }
 
@@ -123,7 +124,8 @@ def _guard(
     s: Session, request: Request, call: PatientCall, action: str, now: datetime, kind: str
 ) -> Record:
     """Lock the record and check If-Match against ``kind``'s version; a missing or stale one
-    is a refused change: traced (denied, reason ``precondition_required`` or ``stale``), kept,
+    is a refused change: traced (denied, reason ``precondition_required``, ``malformed`` or
+    ``stale``), kept,
     answered 428 or 412."""
     record = concurrency.lock_record(s, call.record_id)
     current = concurrency.record_etag(record, kind)
