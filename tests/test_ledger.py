@@ -384,3 +384,46 @@ def test_erasing_a_record_erases_its_tree(host) -> None:
         lifecycle.erase(s, record, ledger.SYSTEM, h.now())
     assert host.sql("SELECT count(*) FROM trace_nodes WHERE record_id = :r", {"r": rid}) == [(0,)]
     assert host.sql("SELECT seq FROM trace_entries WHERE record_id = :r", {"r": rid}) == [(1,)]
+
+
+def test_an_append_from_a_size_seen_earlier_is_gap_free_whether_or_not_it_moved(host) -> None:
+    """``size_seen`` (PostgreSQL: the counter and the entry in one statement, on condition that
+    the size is still the one seen) gives the same entries as the usual append: the right seq
+    when the size is the one seen, and when another entry came in between; the tree verifies."""
+    from sqlalchemy import event
+
+    from dmptui.host import ledger
+    from dmptui.host.db import Record
+
+    h = host.app.state.host
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, *args) -> None:
+        statements.append(statement)
+
+    with h.tx() as s:
+        rid, size = s.query(Record.id, Record.trace_size).filter_by(ins=host.ins).one()
+    event.listen(h.engine, "before_cursor_execute", count)
+    try:
+        with h.tx() as s:
+            first = ledger.append(
+                s, rid, ledger.SYSTEM, "trace.read", now=h.now(), allowed=True, size_seen=size
+            )
+        moved = len(statements)
+        with h.tx() as s:  # seen before the entry above: another entry came in between
+            second = ledger.append(
+                s, rid, ledger.SYSTEM, "trace.read", now=h.now(), allowed=True, size_seen=size
+            )
+    finally:
+        event.remove(h.engine, "before_cursor_execute", count)
+    assert (first, second) == (size + 1, size + 2)
+    assert host.trace_size() == size + 2
+    seqs = [r[0] for r in host.sql("SELECT seq FROM trace_entries ORDER BY seq")]
+    assert seqs == list(range(1, size + 3))
+    if h.engine.dialect.name == "postgresql":
+        assert any(st.lstrip().startswith("WITH size_moved") for st in statements[:moved])
+        assert not any(st.lstrip().startswith("UPDATE records") for st in statements[:moved])
+    client = host.login()
+    size_now = host.trace_size()
+    r = client.get(f"/v1/record/trace/proof/consistency?first={size}&second={size_now}")
+    assert r.status_code == 200, r.text

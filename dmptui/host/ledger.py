@@ -78,31 +78,47 @@ def append(
     reason: str | None = None,
     document_id: str | None = None,
     mode: str = "normal",
+    size_seen: int | None = None,
 ) -> int:
-    """Append one entry; returns its sequence number in the record's trace."""
+    """Append one entry; returns its sequence number in the record's trace.
+
+    ``size_seen``: the record's trace size as this transaction read it before (the patient's
+    session check reads it). On PostgreSQL the counter update and the entry then go in one
+    statement, on condition that the size is still that one under the row's lock: one round
+    trip fewer. If another entry came in between, that statement writes nothing and the append
+    goes the usual way."""
+    conn = s.connection()  # plain Core on the session's connection: no ORM work per entry
+
+    def entry(seq: int) -> dict[str, Any]:
+        values = {
+            "record_id": record_id,
+            "seq": seq,
+            "at": now,
+            "actor_role": actor.role,
+            "actor_rpps": actor.rpps,
+            "actor_name": actor.name,
+            "actor_profession": actor.profession,
+            "actor_facility": actor.facility,
+            "action": action,
+            "document_id": document_id,
+            "mode": mode,
+            "outcome": "allowed" if allowed else "denied",
+            "reason": (reason or None) if reason != "ok" else None,
+        }
+        values["leaf_hash"] = merkle.entry_hash(values)
+        return values
+
+    if size_seen is not None and conn.dialect.name == "postgresql":
+        values = entry(size_seen + 1)
+        if conn.execute(_APPEND_IF_SIZE, {**values, "size_seen": size_seen}).first() is not None:
+            _complete_subtrees(conn, record_id, values["seq"], values["leaf_hash"])
+            return values["seq"]
     # The counter update takes the row's write lock first, so concurrent appends get distinct,
     # gap-free sequence numbers on SQLite and PostgreSQL alike.
-    conn = s.connection()  # plain Core on the session's connection: no ORM work per entry
     seq = conn.execute(_NEXT_SEQ, {"rid": record_id}).scalar_one()
-    values = {
-        "record_id": record_id,
-        "seq": seq,
-        "at": now,
-        "actor_role": actor.role,
-        "actor_rpps": actor.rpps,
-        "actor_name": actor.name,
-        "actor_profession": actor.profession,
-        "actor_facility": actor.facility,
-        "action": action,
-        "document_id": document_id,
-        "mode": mode,
-        "outcome": "allowed" if allowed else "denied",
-        "reason": (reason or None) if reason != "ok" else None,
-    }
-    leaf = merkle.entry_hash(values)
-    values["leaf_hash"] = leaf
+    values = entry(seq)
     conn.execute(_INSERT_ENTRY, values)
-    _complete_subtrees(conn, record_id, seq, leaf)
+    _complete_subtrees(conn, record_id, seq, values["leaf_hash"])
     return seq
 
 
@@ -120,6 +136,32 @@ _NEXT_SEQ = (
     .returning(_RECORDS.c.trace_size)
 )
 _INSERT_ENTRY = insert(ENTRIES)
+# PostgreSQL: the counter moves from the size the transaction saw, and the entry is written from
+# the updated row, in one statement; no row (another append came first) writes nothing.
+_ENTRY_COLUMNS = [c.name for c in ENTRIES.columns if c.name != "id"]
+_SIZE_MOVED = (
+    update(_RECORDS)
+    .where(_RECORDS.c.id == bindparam("record_id"))
+    .where(_RECORDS.c.trace_size == bindparam("size_seen"))
+    .values(trace_size=_RECORDS.c.trace_size + 1)
+    .returning(_RECORDS.c.trace_size)
+    .cte("size_moved")
+)
+_APPEND_IF_SIZE = (
+    insert(ENTRIES)
+    .from_select(
+        _ENTRY_COLUMNS,
+        select(
+            *[
+                _SIZE_MOVED.c.trace_size.label("seq")
+                if name == "seq"
+                else bindparam(name, type_=ENTRIES.c[name].type)
+                for name in _ENTRY_COLUMNS
+            ]
+        ).select_from(_SIZE_MOVED),
+    )
+    .returning(ENTRIES.c.seq)
+)
 _INSERT_NODES = insert(NODES)
 
 

@@ -72,7 +72,7 @@ class PatientCall:
     record_id: int
     ins: str
     status: str
-    trace_size: int  # as read by the session check, before this request's own entry
+    trace_size: int  # read by the session check; moved by this request's own entries (_trace)
     session: SessionRef
     actor: ledger.Actor
 

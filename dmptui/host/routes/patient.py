@@ -85,7 +85,7 @@ def _trace(
     allowed: bool = True,
     reason: str | None = None,
 ) -> None:
-    ledger.append(
+    call.trace_size = ledger.append(
         s,
         call.record_id,
         call.actor,
@@ -94,6 +94,7 @@ def _trace(
         allowed=allowed,
         reason=reason,
         document_id=document_id,
+        size_seen=call.trace_size,
     )
 
 
