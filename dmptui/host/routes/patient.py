@@ -12,7 +12,7 @@ from typing import Any
 
 import pydantic_core
 from fastapi import APIRouter, Body, Depends, Query, Request, Response
-from sqlalchemy import Select, String, bindparam, func, or_, select, type_coerce
+from sqlalchemy import Select, String, Text, bindparam, cast, func, or_, select, type_coerce
 from sqlalchemy.orm import Session
 
 from dmptui.host import concurrency, crypto, ledger, lifecycle, notifications, policy
@@ -329,9 +329,10 @@ def _cursor_after(row: Any) -> str:
 
 _DOCS = Document.__table__
 _AUTHORS = Practitioner.__table__
-# Selected columns, in the order list_documents unpacks them. Times and labels as the driver
-# gives them (text on SQLite; a naive UTC datetime and a parsed list on PostgreSQL): times are
-# written straight to JSON (utc_moment_json), labels read through _labels' cache.
+# Selected columns, in the order list_documents unpacks them. Times as the driver gives them
+# (text on SQLite, a naive UTC datetime on PostgreSQL), written straight to JSON
+# (utc_moment_json). Labels as text on both (PostgreSQL's driver would parse each row's JSON):
+# read through _labels' cache, parsed once per distinct value.
 _PAGE_COLUMNS = (
     _DOCS.c.id,
     _DOCS.c.type,
@@ -343,7 +344,7 @@ _PAGE_COLUMNS = (
     type_coerce(_DOCS.c.deposited_at, String).label("deposited_at"),
     _DOCS.c.content_type,
     _DOCS.c.size,
-    type_coerce(_DOCS.c.labels, String).label("labels"),
+    cast(_DOCS.c.labels, Text).label("labels"),
     _DOCS.c.version,
     _AUTHORS.c.name,
     _AUTHORS.c.profession,
