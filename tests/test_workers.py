@@ -211,3 +211,48 @@ def test_workers_with_the_key_in_the_environment_wait_for_a_restart(
             assert _checkpoint_key(c, auth) == (200, ledger._decode_key(new).key_id)
     finally:
         host.stop()
+
+
+def _kill_the_hosts_connections(url: str) -> int:
+    """Terminate every other backend on the test database (the host's pooled connections)."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.pool import NullPool
+
+    killer = create_engine(url, poolclass=NullPool)
+    try:
+        with killer.connect() as conn:
+            return len(
+                conn.execute(
+                    text(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                        "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                    )
+                ).all()
+            )
+    finally:
+        killer.dispose()
+
+
+def test_a_postgresql_connection_that_died_is_replaced_or_said_in_words(
+    host: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Pooled connections idle for a while are pinged before use (a dead one is replaced, the
+    request never sees it); one used a moment ago is not (a round trip saved per request): if
+    that one died, its request is answered 503 in words and the next one works."""
+    from dmptui.host import db
+
+    engine = host.app.state.host.engine
+    if engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL's connection pool")
+    client = host.login()
+    assert client.get("/v1/record").status_code == 200
+    monkeypatch.setattr(db, "PING_AFTER_IDLE", 0.0)  # every connection counts as idle
+    assert _kill_the_hosts_connections(engine.url.render_as_string(hide_password=False)) >= 1
+    assert client.get("/v1/record").status_code == 200  # replaced at checkout, unseen
+    monkeypatch.setattr(db, "PING_AFTER_IDLE", 3600.0)  # every connection counts as just used
+    assert _kill_the_hosts_connections(engine.url.render_as_string(hide_password=False)) >= 1
+    r = client.get("/v1/record")
+    assert r.status_code == 503, r.text
+    assert r.json()["error"] == "database_unavailable" and r.headers["Retry-After"] == "2"
+    assert "try again" in r.json()["message"]
+    assert client.get("/v1/record").status_code == 200  # the pool was replaced

@@ -16,6 +16,7 @@ from typing import Any
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from dmptui import __version__
@@ -196,6 +197,21 @@ def create_app(
                 "database. Nothing was shown. The host's operator must restore it from a backup.",
             },
             status_code=409,
+        )
+
+    @app.exception_handler(DBAPIError)
+    async def _database(_: Request, exc: DBAPIError) -> JSONResponse:
+        if not exc.connection_invalidated:
+            raise exc  # a fault of the host's own: the server's 500, logged with its traceback
+        log.warning("the database connection was lost: %s", type(exc.orig).__name__)
+        return JSONResponse(
+            {
+                "error": "database_unavailable",
+                "message": "The record host lost its connection to its database. What you asked "
+                "may not have been done: check, then try again in a few seconds.",
+            },
+            status_code=503,
+            headers={"Retry-After": "2"},
         )
 
     @app.exception_handler(RequestValidationError)

@@ -6,6 +6,7 @@ keys, secure_delete), any SQLAlchemy URL otherwise (PostgreSQL with psycopg in p
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -27,6 +28,7 @@ from sqlalchemy import (
     UniqueConstraint,
     create_engine,
     event,
+    exc,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, sessionmaker
 
@@ -372,7 +374,32 @@ def make_engine(url: str) -> Engine:
             conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
         return engine
-    return create_engine(url, pool_pre_ping=True, hide_parameters=True)
+    engine = create_engine(url, hide_parameters=True)
+
+    # A pooled connection is checked (a ping, one round trip) before use when it has been idle
+    # for PING_AFTER_IDLE seconds or more: after a database restart or a dropped connection,
+    # no request meets a dead one. One back in the pool for less than that has just committed
+    # or rolled back: pinging it too cost a round trip on every request under load. (A restart
+    # takes longer than that; a connection that still dies in between makes its request fail
+    # once, and SQLAlchemy then replaces every connection of the pool.)
+    @event.listens_for(engine, "checkin")
+    def _idle_from(_dbapi_conn: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _ping_if_idle(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.get("idle_since")
+        if since is not None and time.monotonic() - since < PING_AFTER_IDLE:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_conn)
+        except engine.dialect.loaded_dbapi.Error as e:
+            raise exc.DisconnectionError("the database connection was lost") from e
+
+    return engine
+
+
+PING_AFTER_IDLE = 1.0  # seconds
 
 
 READ_ONLY = "dmptui_read_only"
