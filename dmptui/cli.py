@@ -395,15 +395,17 @@ def host_practitioner(args: argparse.Namespace) -> int:
 
 
 def _config_file() -> dict[str, Any]:
-    import tomllib
-
     from platformdirs import user_config_dir
 
     path = Path(user_config_dir("dmptui")) / "config.toml"
     try:
-        return tomllib.loads(path.read_text("utf-8"))
+        raw = path.read_bytes()
     except FileNotFoundError:
-        return {}
+        return {}  # the usual case: tomllib is not even imported (start-up)
+    import tomllib
+
+    try:
+        return tomllib.loads(raw.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
         print(
             f"Attention / Warning: {path} is not valid TOML ({e}); it is ignored.", file=sys.stderr
@@ -497,15 +499,13 @@ def _run_tui(
 
 def _device_id() -> str:
     """A random id for this install, so the host can tell a new device (not a secret)."""
-    import secrets
-
     path = _data_dir() / "device-id"
     try:
         value = path.read_text("ascii").strip()
     except (FileNotFoundError, UnicodeDecodeError):
         value = ""
     if len(value) != 32:
-        value = secrets.token_hex(16)
+        value = os.urandom(16).hex()  # as secrets.token_hex, without its import at start-up
         path.write_text(value, "ascii")
     return value
 

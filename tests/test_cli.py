@@ -193,3 +193,21 @@ def test_rotate_ledger_key_on_a_fresh_host(
     assert main(["host", "rotate-ledger-key", "--db", db, "--json"]) == EXIT_OK
     two = json.loads(capsys.readouterr().out)
     assert two["old_key_id"] == one["key_id"] != two["key_id"]
+
+
+def test_a_config_file_that_is_not_toml_is_said_and_ignored(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from dmptui.cli import _config_file
+
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    assert _config_file() == {}  # no file: nothing said
+    assert capsys.readouterr().err == ""
+    path = tmp_path / "config" / "dmptui" / "config.toml"
+    path.parent.mkdir(parents=True)
+    for content in (b'lang = "fr', b'lang = "\xff"'):  # not TOML; not UTF-8
+        path.write_bytes(content)
+        assert _config_file() == {}
+        assert "is not valid TOML" in capsys.readouterr().err
+    path.write_text('lang = "en"\n', "utf-8")
+    assert _config_file() == {"lang": "en"}
