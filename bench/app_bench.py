@@ -613,12 +613,18 @@ def run_list(
         "openings": openings,
     }
     conf_path.write_text(json.dumps(conf))
+    # The app's own files (the trace's checked checkpoints, its device id) go under the run's
+    # temporary directory, not the user's data and config folders.
+    env = dict(os.environ, DMPTUI_DATA_DIR=str(tmp / "app-data"))
+    for xdg in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME"):
+        env[xdg] = str(tmp / xdg.lower())
     proc = subprocess.run(
         [sys.executable, __file__, "--_list", str(conf_path)],
         capture_output=True,
         text=True,
         cwd=ROOT,
         check=False,
+        env=env,
     )
     for line in proc.stdout.splitlines():
         if line.startswith("RESULT "):
