@@ -177,7 +177,8 @@ _SESSIONS = AuthSession.__table__
 _RECORDS = Record.__table__
 # Built once: the statements of the patient hot path are compiled (and their cache keys made)
 # on first use only.
-_CALLER = (
+# The session check's one statement (patient_call; the trace's read-only proof path too).
+CALLER = (
     select(
         _SESSIONS.c.id,
         _SESSIONS.c.created_at,
@@ -218,7 +219,7 @@ def patient_call(
     now = host_of(request).now()
     token = bearer(request)
     conn = s.connection()
-    row = conn.execute(_CALLER, {"digest": auth.digest(token)}).first()
+    row = conn.execute(CALLER, {"digest": auth.digest(token)}).first()
     if row is None or not session_alive(row, now):
         raise ApiError(
             401,

@@ -22,12 +22,13 @@ from typing import Any
 
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import TypeAdapter
-from sqlalchemy import Connection, bindparam, select
+from sqlalchemy import Connection
 
 from dmptui.host import auth, ledger, policy
 from dmptui.host.context import ApiError
-from dmptui.host.db import AuthSession, Record, reading
+from dmptui.host.db import reading
 from dmptui.host.routes.common import (
+    CALLER,
     bearer,
     host_of,
     json_response,
@@ -63,21 +64,6 @@ class _Caller:
     trace_size: int
 
 
-_SESSIONS, _RECORDS = AuthSession.__table__, Record.__table__
-# What ``patient_call`` reads, as one Core statement of fixed text (no ORM objects).
-_CALLER = (
-    select(
-        _SESSIONS.c.created_at,
-        _SESSIONS.c.last_seen_at,
-        _SESSIONS.c.revoked_at,
-        _RECORDS.c.id,
-        _RECORDS.c.ins,
-        _RECORDS.c.status,
-        _RECORDS.c.trace_size,
-    )
-    .select_from(_SESSIONS.join(_RECORDS, _RECORDS.c.id == _SESSIONS.c.record_id))
-    .where(_SESSIONS.c.access_hash == bindparam("access_hash"))
-)
 _ACTION = "trace.read"
 
 
@@ -92,14 +78,14 @@ def _reader(request: Request) -> Iterator[tuple[Connection, _Caller]]:
     now = host.now()
     token = bearer(request)
     with reading(host.engine) as conn:
-        row = conn.execute(_CALLER, {"access_hash": auth.digest(token)}).first()
+        row = conn.execute(CALLER, {"digest": auth.digest(token)}).first()
         if (
             row is not None
             and session_alive(row, now)  # type: ignore[arg-type]  # a row with its columns
             and policy.patient_may(RecordStatus(row.status), _ACTION)
             and not policy.needs_step_up(_ACTION)
         ):
-            yield conn, _Caller(row.id, row.ins, row.trace_size)
+            yield conn, _Caller(row.record_id, row.ins, row.trace_size)
             return
     with host.tx() as s:
         call = patient_call(s, request, _ACTION, touch=False)
