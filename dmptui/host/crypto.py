@@ -157,11 +157,12 @@ def old_key_paths(data_dir: Path) -> list[Path]:
 def aad(*parts: str | int) -> bytes:
     """Associated data: the format version and the row's identity, each part length-prefixed
     so no two different tuples give the same bytes."""
-    out = f"dmptui/{VERSION}"
-    for p in parts:
-        s = str(p)
-        out += f"|{len(s)}:{s}"
-    return out.encode()
+    return (f"dmptui/{VERSION}" + "".join(_aad_part(p) for p in parts)).encode()
+
+
+def _aad_part(part: str | int) -> str:
+    s = str(part)
+    return f"|{len(s)}:{s}"
 
 
 def seal(cipher: AESGCM, plaintext: bytes, associated: bytes) -> bytes:
@@ -362,14 +363,14 @@ def title_opener(s: Session, record_id: int) -> Callable[[str, bytes, bytes], st
     """``open(doc_id, wrapped_key, title_sealed)`` for the titles of one record's list: the
     same keys (cached document keys, the record key unwrapped at most once) and the same
     associated data as ``open_title``, with the per-record work done once."""
-    keys = keyring_of(s).document_keys
-    prefix = aad("document-title", record_id).decode() + "|"
+    cached = keyring_of(s).cached_document_key
+    prefix = aad("document-title", record_id)  # + the document's part: aad(…, record_id, doc_id)
 
     def open_one(doc_id: str, wrapped: bytes, sealed: bytes) -> str:
-        cipher = keys.get((record_id, doc_id, wrapped))
-        if cipher is None:
-            cipher = document_cipher(s, record_id, doc_id, bytes(wrapped))
-        associated = f"{prefix}{len(doc_id)}:{doc_id}".encode()
+        cipher = cached(record_id, doc_id, wrapped) or document_cipher(
+            s, record_id, doc_id, wrapped
+        )
+        associated = prefix + _aad_part(doc_id).encode()
         return open_sealed(cipher, sealed, associated).decode("utf-8")
 
     return open_one
