@@ -60,7 +60,8 @@ class Actor:
         return cls("practitioner", p.name, p.rpps, p.profession, p.facility)
 
     @classmethod
-    def of_patient(cls, r: Record) -> Actor:
+    def of_patient(cls, r: Any) -> Actor:
+        """``r``: the ``Record``, or a row with its ``display_name``."""
         return cls("patient", r.display_name or None)
 
 
@@ -400,13 +401,7 @@ def _newest(conn: Connection) -> tuple[str, datetime] | None:
     row = conn.execute(
         select(KEYS.c.key_id, KEYS.c.created_at).order_by(KEYS.c.id.desc()).limit(1)
     ).first()
-    return (row[0], _utc(row[1])) if row else None
-
-
-def _utc(at: datetime) -> datetime:
-    from datetime import UTC
-
-    return at.replace(tzinfo=UTC) if at.tzinfo is None else at
+    return (row[0], row[1]) if row else None  # created_at: aware UTC (db.UTCDateTime)
 
 
 def _register(host: Any, key: LedgerKey) -> None:
@@ -495,7 +490,7 @@ def history(host: Any) -> tuple[tuple[str, bytes], list[Link]]:
             public[r["previous_key_id"]],
             r["key_id"],
             bytes(r["public_key"]),
-            _utc(r["created_at"]),
+            r["created_at"],
             bytes(r["endorsement"]),
         )
         for r in rows

@@ -4,6 +4,7 @@ cursors, and the conversions from rows to the API's models."""
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import re
 from dataclasses import dataclass
@@ -76,13 +77,10 @@ class PatientCall:
     session: SessionRef
     actor: ledger.Actor
 
-    @property
+    @functools.cached_property
     def record(self) -> Record:
-        loaded = self.__dict__.get("_record")
-        if loaded is None:
-            loaded = self.s.get(Record, self.record_id)
-            assert loaded is not None  # its session row was just read, under the lock
-            self.__dict__["_record"] = loaded
+        loaded = self.s.get(Record, self.record_id)
+        assert loaded is not None  # its session row was just read, under the lock
         return loaded
 
 
@@ -229,7 +227,7 @@ def patient_call(
         )
     if touch and now - row.last_seen_at >= TOUCH_EVERY:
         conn.execute(_TOUCH, {"sid": row.id, "now": now})
-    actor = ledger.Actor("patient", row.display_name or None)  # as Actor.of_patient
+    actor = ledger.Actor.of_patient(row)
     call = PatientCall(
         s,
         row.record_id,

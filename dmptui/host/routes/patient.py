@@ -295,7 +295,7 @@ def list_documents(
             if needle is not None and len(items) == limit:
                 nxt = _cursor_after(last)
                 break
-            # DocumentOut's fields in its order, as pydantic would write them (see json_page).
+            # DocumentOut's fields in its order, as pydantic would write them (a test compares).
             items.append(
                 {
                     "id": doc_id,
@@ -378,23 +378,11 @@ def _page_query(by_type: bool, after: bool, limited: bool) -> Select[Any]:
     return stmt.limit(bindparam("limit")) if limited else stmt
 
 
-_LABELS: dict[str, frozenset[str]] = {}
-
-
-def _labels(raw: str | list[str] | None) -> frozenset[str]:
-    """A document's labels as a set. Stored JSON text is parsed once per distinct value (a
-    record's documents share a handful of label sets)."""
-    if raw is None:
-        return frozenset()
-    if not isinstance(raw, str):
-        return frozenset(raw)
-    labels = _LABELS.get(raw)
-    if labels is None:
-        labels = frozenset(json.loads(raw))
-        if len(_LABELS) >= 256:
-            _LABELS.clear()
-        _LABELS[raw] = labels
-    return labels
+@functools.lru_cache(maxsize=256)
+def _labels(raw: str | None) -> frozenset[str]:
+    """A document's labels (stored JSON text, read as text) as a set, parsed once per distinct
+    value: a record's documents share a handful of label sets."""
+    return frozenset(json.loads(raw)) if raw is not None else frozenset()
 
 
 def _like_escape(text: str) -> str:
