@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from hostkit import Clock, LiveHost, copy_key, copy_sqlite, live_host
+from prockit import reset_postgres
 from secretscan import pytest_configure, pytest_sessionfinish  # noqa: F401 - the plugin
 
 from dmptui.host import crypto
@@ -32,22 +33,12 @@ def demo_template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[
     return path, creds
 
 
-def _reset_postgres(url: str) -> None:
-    from sqlalchemy import create_engine, text
-
-    engine = create_engine(url)
-    with engine.begin() as conn:
-        conn.execute(text("DROP SCHEMA public CASCADE"))
-        conn.execute(text("CREATE SCHEMA public"))
-    engine.dispose()
-
-
 @pytest.fixture
 def host(demo_template: tuple[Path, dict[str, Any]], tmp_path: Path) -> Iterator[LiveHost]:
     """The demo record on a fresh database, served over real HTTP."""
     clock = Clock()
     if PG_URL:
-        _reset_postgres(PG_URL)
+        reset_postgres(PG_URL)
         migrate(PG_URL)
         crypto.ensure_master_key(tmp_path / "data")
         h = Host(PG_URL, tmp_path / "data", clock=clock)
