@@ -29,7 +29,7 @@ import asyncio
 import base64
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -207,30 +207,38 @@ def _hex(values: Sequence[str]) -> list[bytes]:
     return [bytes.fromhex(v) for v in values]
 
 
-def _signature_ok(key: LedgerKeyOut, cp: CheckpointOut) -> bool:
+def _signed_by(public_b64: str, signature_b64: str, message: Callable[[], bytes]) -> bool:
+    """Whether ``signature_b64`` is the Ed25519 signature of ``message()`` by ``public_b64``
+    (bad base64, a malformed key or a bad signature: no)."""
     from cryptography.exceptions import InvalidSignature
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
     try:
-        public = Ed25519PublicKey.from_public_bytes(base64.b64decode(key.public_key))
-        message = merkle.checkpoint_message(cp.ins, cp.tree_size, cp.root_hash, cp.signed_at)
-        public.verify(base64.b64decode(cp.signature), message)
+        public = Ed25519PublicKey.from_public_bytes(base64.b64decode(public_b64))
+        public.verify(base64.b64decode(signature_b64), message())
     except (InvalidSignature, ValueError):
         return False
     return True
+
+
+def _signature_ok(key: LedgerKeyOut, cp: CheckpointOut) -> bool:
+    return _signed_by(
+        key.public_key,
+        cp.signature,
+        lambda: merkle.checkpoint_message(cp.ins, cp.tree_size, cp.root_hash, cp.signed_at),
+    )
 
 
 def _endorsement_ok(link: LedgerKeyLinkOut) -> bool:
-    from cryptography.exceptions import InvalidSignature
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-
-    try:
-        old, new = base64.b64decode(link.previous_public_key), base64.b64decode(link.public_key)
-        message = merkle.key_endorsement_message(old, new, link.signed_at)
-        Ed25519PublicKey.from_public_bytes(old).verify(base64.b64decode(link.signature), message)
-    except (InvalidSignature, ValueError):
-        return False
-    return True
+    return _signed_by(
+        link.previous_public_key,
+        link.signature,
+        lambda: merkle.key_endorsement_message(
+            base64.b64decode(link.previous_public_key),
+            base64.b64decode(link.public_key),
+            link.signed_at,
+        ),
+    )
 
 
 def _walk(chain: Sequence[LedgerKeyLinkOut], start: str, end: str) -> list[LedgerKeyLinkOut]:
