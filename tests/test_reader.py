@@ -22,10 +22,10 @@ from hostkit import LiveHost
 
 from dmptui import catalogue
 from dmptui.catalogue import Action
+from dmptui.data_text import speakable, visible
 from dmptui.reader import detect
 from dmptui.reader import screens as reader_screens
 from dmptui.reader.io import Console, UnsafeLine, check_line
-from dmptui.reader.text import speakable, visible
 
 ROOT = Path(__file__).resolve().parents[1]
 CONTROL = re.compile(r"\x1b\[[0-9;?]*[A-HJKSTfhlsu]")

@@ -24,11 +24,11 @@ from typing import TYPE_CHECKING, Any
 
 from dmptui import catalogue
 from dmptui import words as w
+from dmptui.data_text import data_lines
 from dmptui.explain import BY_REASON
 from dmptui.i18n import N_, _, format_date, format_datetime, format_number, pick
 from dmptui.identifiers import IdentifierError, parse_ins, parse_rpps
 from dmptui.reader.flow import Abort, Back, Failed, Logout, Navigate, Quit, SessionEnded
-from dmptui.reader.text import data_lines
 from dmptui.schema import MAX_NOTES
 
 if TYPE_CHECKING:
