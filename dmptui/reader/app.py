@@ -28,6 +28,7 @@ from dmptui.reader.flow import (
     SessionEnded,
 )
 from dmptui.reader.io import Console, EndOfInput
+from dmptui.reader.login import login, step_up
 
 T = TypeVar("T")
 
@@ -133,13 +134,13 @@ class Reader:
                     self.say("error", explain(error))
                     raise Failed(error) from None
                 self.say("warning", explain(error))
-                await screens.login(self, resume=True)
+                await login(self, resume=True)
                 self.enter(self.screen)  # back where the patient was, to redo the call
             except StepUpRequired as error:
                 if not relogin:
                     self.say("error", explain(error))
                     raise Failed(error) from None
-                if not await screens.step_up(self):
+                if not await step_up(self):
                     self.say("info", _("Nothing was changed."))
                     raise Abort from None
             except Stale as error:
@@ -170,7 +171,7 @@ class Reader:
 
     async def main(self) -> int:
         try:
-            await screens.login(self)
+            await login(self)
             self.screen = "home"
             while True:
                 try:
@@ -182,10 +183,10 @@ class Reader:
                 except Logout:
                     await self.logout()
                     self.say("done", _("You are logged out."))
-                    await screens.login(self)
+                    await login(self)
                     self.screen = "home"
                 except SessionEnded:
-                    await screens.login(self)
+                    await login(self)
                     self.screen = "home"
                 except IdleLocked:
                     await self.logout()
@@ -193,7 +194,7 @@ class Reader:
                         "warning",
                         _("Locked after 15 minutes without activity. Log in again to continue."),
                     )
-                    await screens.login(self, resume=True)
+                    await login(self, resume=True)
         except Quit:
             if self.client.logged_in:
                 await self.logout()
