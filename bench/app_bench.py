@@ -1,6 +1,6 @@
 """Patient-app benchmark: start-up and large lists, from one run, printed against their goals.
 
-1. Start-up: the real ``dmptui`` (``python -m dmptui.cli --host URL --lang en``) against a
+1. Start-up: the real ``dmptui`` (``python -m dmptui.entry.cli --host URL --lang en``) against a
    minimal Textual app with one Static, each launched under a pseudo-terminal (120x40,
    TERM=xterm-256color), alternating; the clock stops when the terminal output holds a text
    that only the painted screen writes. Goals: ratio <= 1.5, resident memory <= 60 MB.
@@ -68,7 +68,7 @@ sys.__stderr__ = sys.stderr = os.fdopen(os.dup(1), "w")
 {body}
 """
 DMPTUI_BODY = """\
-from dmptui.cli import main
+from dmptui.entry.cli import main
 sys.exit(main(["--host", {host!r}, "--lang", "en"]))
 """
 UNUSED_HOST = "http://127.0.0.1:9"  # the login screen paints without calling the host
@@ -144,7 +144,7 @@ def launch(argv: list[str], marker: str, env: dict[str, str], stderr_to: Path | 
 def bench_startup(runs: int, env: dict[str, str]) -> dict[str, Any]:
     progs = {
         "dmptui": (
-            [sys.executable, "-m", "dmptui.cli", "--host", UNUSED_HOST, "--lang", "en"],
+            [sys.executable, "-m", "dmptui.entry.cli", "--host", UNUSED_HOST, "--lang", "en"],
             DMPTUI_MARKER,
         ),
         "minimal": ([sys.executable, "-c", MINIMAL_APP], MINIMAL_MARKER),

@@ -168,7 +168,17 @@ def start_host(
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    cmd = [sys.executable, "-m", "dmptui.cli", "host", "serve", "--db", url, "--port", str(port)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "dmptui.entry.cli",
+        "host",
+        "serve",
+        "--db",
+        url,
+        "--port",
+        str(port),
+    ]
     cmd += ["--workers", str(workers)]
     env = {**os.environ, "DMPTUI_DATA_DIR": str(data_dir)}
     with log.open("ab") as out:

@@ -175,7 +175,7 @@ class DmpApp(App[None]):
         import gc
         import threading
 
-        gc.enable()  # off since launch (``dmptui.cli._run_tui``), so as to paint sooner
+        gc.enable()  # off since launch (``dmptui.entry.cli._run_tui``), so as to paint sooner
         if self._client is not None or getattr(self, "_warming", False):
             return
         self._warming = True

@@ -103,7 +103,7 @@ def start_host(
     port = free_port()
     data_dir.mkdir(parents=True, exist_ok=True)
     log = data_dir / f"host-{port}.log"
-    cmd = [sys.executable, "-m", "dmptui.cli", "host", "serve", "--db", db_url]
+    cmd = [sys.executable, "-m", "dmptui.entry.cli", "host", "serve", "--db", db_url]
     cmd += ["--port", str(port), "--workers", str(workers), "--maintenance-every", "0"]
     env = {**os.environ, "DMPTUI_DATA_DIR": str(data_dir)}
     with log.open("ab") as out:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from hostkit import LiveHost
 
-from dmptui.cli import EXIT_OK, EXIT_REFUSED, EXIT_USAGE, main
+from dmptui.entry.cli import EXIT_OK, EXIT_REFUSED, EXIT_USAGE, main
 
 
 @pytest.fixture(autouse=True)
@@ -131,7 +131,7 @@ def test_the_app_gets_the_config_files_theme_and_ins_and_a_stable_device_id(
     monkeypatch.delenv("DMPTUI_THEME", raising=False)
     seen = []
     # pytest's output is not a terminal, which turns screen-reader mode on: say it is one.
-    monkeypatch.setattr("dmptui.cli._screen_reader", lambda args, config: None)
+    monkeypatch.setattr("dmptui.entry.cli._screen_reader", lambda args, config: None)
     collecting = []
 
     def run(self: DmpApp, *a: object, **k: object) -> None:
@@ -198,7 +198,7 @@ def test_rotate_ledger_key_on_a_fresh_host(
 def test_a_config_file_that_is_not_toml_is_said_and_ignored(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from dmptui.cli import _config_file
+    from dmptui.entry.cli import _config_file
 
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
     assert _config_file() == {}  # no file: nothing said

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from hostkit import LiveHost, serve
 
-from dmptui.cli import EXIT_OK, EXIT_REFUSED, main
+from dmptui.entry.cli import EXIT_OK, EXIT_REFUSED, main
 from dmptui.host import crypto
 from dmptui.host.app import create_app
 from dmptui.host.context import Host

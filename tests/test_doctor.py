@@ -27,8 +27,9 @@ import pytest
 import uvicorn
 from hostkit import LiveHost
 
-from dmptui import doctor, i18n
-from dmptui.doctor import screen_reader_reason
+from dmptui import i18n
+from dmptui.entry import doctor
+from dmptui.entry.doctor import screen_reader_reason
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -707,7 +708,13 @@ def test_the_command_runs_on_its_own_and_loads_light(tmp_path: Path) -> None:
         "LANG": "en_GB.UTF-8",
     }
     done = subprocess.run(
-        [sys.executable, "-m", "dmptui.doctor", "--host", f"http://127.0.0.1:{closed_port()}"],
+        [
+            sys.executable,
+            "-m",
+            "dmptui.entry.doctor",
+            "--host",
+            f"http://127.0.0.1:{closed_port()}",
+        ],
         capture_output=True,
         text=True,
         env=env,
@@ -721,7 +728,7 @@ def test_the_command_runs_on_its_own_and_loads_light(tmp_path: Path) -> None:
     assert "\x1b" not in done.stdout
     # cli.py may import the module to build its parser: nothing heavy comes with it.
     code = (
-        "import sys, dmptui.doctor; "
+        "import sys, dmptui.entry.doctor; "
         "print(sorted(m for m in ('httpx', 'keyring', 'textual', 'pydantic', 'babel') "
         "if m in sys.modules))"
     )

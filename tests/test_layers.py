@@ -1,5 +1,12 @@
-"""The arrows of DESIGN.md: dmptui/ never imports Textual or screens/ (except cli.py, which
-launches the app); the client side never imports the host; policy.py does no I/O."""
+"""The arrows of DESIGN.md, with no exemptions: they only go down.
+
+Layers: the core (``dmptui/`` but for the folders below, with ``dmptui/i18n``), the host
+(``dmptui/host``), the screen-reader front end (``dmptui/reader``), the Textual front end
+(``screens/``) and the entry points (``dmptui/entry``), the only modules that import front ends
+and the host. The core imports neither front end nor the host; the front ends never import each
+other or the host; the host shares only the contract (``schema``) and what both sides compute the
+same way (``identifiers``, ``merkle``) with the core. Imports inside functions count the same
+(``ast.walk`` sees them). policy.py does no I/O."""
 
 from __future__ import annotations
 
@@ -8,38 +15,102 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 
+LAYERS = ("core", "host", "reader", "tui", "entry")
+
+# What each layer may never import (a module, or anything under it).
+FORBIDDEN = {
+    "core": ("textual", "screens", "dmptui.reader", "dmptui.host", "dmptui.entry"),
+    "reader": ("textual", "screens", "dmptui.host", "dmptui.entry"),
+    "tui": ("dmptui.host", "dmptui.reader", "dmptui.entry"),
+    "host": ("textual", "screens", "dmptui.reader", "dmptui.entry"),
+    "entry": (),
+}
+
+# All the host takes from the core: the package's version, the API contract, the identifiers'
+# rules and the Merkle tree's hashing (the client checks the same proofs).
+HOST_FROM_CORE = {"dmptui", "dmptui.schema", "dmptui.identifiers", "dmptui.merkle"}
+
+
+def is_module(name: str) -> bool:
+    """Whether ``name`` (dotted) is a module or package of this repository."""
+    path = ROOT.joinpath(*name.split("."))
+    return path.with_suffix(".py").is_file() or (path / "__init__.py").is_file()
+
 
 def imports(path: Path) -> set[str]:
+    """Every module ``path`` imports, at the top or inside a function: ``from a import b`` counts
+    as ``a.b`` when ``b`` is a module of this repository (``from dmptui import doctor``)."""
     tree = ast.parse(path.read_text("utf-8"))
     out: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             out |= {a.name for a in node.names}
-        elif isinstance(node, ast.ImportFrom) and node.module:
+        elif isinstance(node, ast.ImportFrom):
+            assert node.level == 0, f"{path.relative_to(ROOT)}: a relative import"
+            assert node.module
             out.add(node.module)
+            named = {f"{node.module}.{a.name}" for a in node.names}
+            out |= {name for name in named if is_module(name)}
     return out
 
 
-def modules(folder: str) -> list[Path]:
-    return sorted((ROOT / folder).rglob("*.py"))
+def layer(path: Path) -> str:
+    parts = path.relative_to(ROOT).parts
+    if parts[0] == "screens":
+        return "tui"
+    assert parts[0] == "dmptui", path
+    sub = parts[1] if len(parts) > 2 else ""
+    return {"host": "host", "reader": "reader", "entry": "entry"}.get(sub, "core")
 
 
-def test_core_never_imports_textual_or_screens() -> None:
-    for path in modules("dmptui"):
-        if path.name == "cli.py":
+def sources() -> list[Path]:
+    return sorted([*(ROOT / "dmptui").rglob("*.py"), *(ROOT / "screens").rglob("*.py")])
+
+
+def under(name: str, prefix: str) -> bool:
+    return name == prefix or name.startswith(prefix + ".")
+
+
+def test_every_layer_holds_modules() -> None:
+    found = {layer(path) for path in sources()}
+    assert found == set(LAYERS), found
+    assert layer(ROOT / "dmptui" / "i18n" / "build.py") == "core"
+    assert layer(ROOT / "dmptui" / "host" / "routes" / "auth.py") == "host"
+
+
+def test_arrows_only_go_down() -> None:
+    bad: dict[str, set[str]] = {}
+    for path in sources():
+        forbidden = FORBIDDEN[layer(path)]
+        found = {m for m in imports(path) if any(under(m, f) for f in forbidden)}
+        if found:
+            bad[str(path.relative_to(ROOT))] = found
+    assert not bad, bad
+
+
+def test_the_host_takes_only_the_contract_from_the_core() -> None:
+    bad: dict[str, set[str]] = {}
+    for path in sources():
+        if layer(path) != "host":
             continue
-        bad = {m for m in imports(path) if m.split(".")[0] in ("textual", "screens")}
-        assert not bad, f"{path.relative_to(ROOT)} imports {bad}"
+        found = {
+            m
+            for m in imports(path)
+            if under(m, "dmptui") and not under(m, "dmptui.host") and m not in HOST_FROM_CORE
+        }
+        if found:
+            bad[str(path.relative_to(ROOT))] = found
+    assert not bad, bad
 
 
-def test_client_side_never_imports_the_host() -> None:
-    for path in modules("dmptui"):
-        rel = path.relative_to(ROOT / "dmptui")
-        # cli.py launches the host; demo.py embeds it in-process (DESIGN.md).
-        if rel.parts[0] in ("host",) or path.name in ("cli.py", "demo.py"):
-            continue
-        bad = {m for m in imports(path) if m.startswith("dmptui.host")}
-        assert not bad, f"{path.relative_to(ROOT)} imports {bad}"
+def test_the_check_sees_imports_everywhere(tmp_path: Path) -> None:
+    """The rules are only as good as ``imports``: a lazy import inside a function, and a module
+    taken from its package, are both seen."""
+    sample = tmp_path / "sample.py"
+    sample.write_text(
+        "def f():\n    from dmptui import client\n    import textual.app\n", encoding="utf-8"
+    )
+    assert {"dmptui.client", "textual.app"} <= imports(sample)
 
 
 def test_policy_does_no_io() -> None:

@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from hostkit import LiveHost, serve
 
 from dmptui import merkle
-from dmptui.cli import EXIT_OK, EXIT_REFUSED, main
+from dmptui.entry.cli import EXIT_OK, EXIT_REFUSED, main
 from dmptui.host import ledger
 from dmptui.host.app import create_app
 from dmptui.schema import CheckpointOut, LedgerKeyOut

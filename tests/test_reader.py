@@ -22,10 +22,10 @@ from hostkit import LiveHost
 
 from dmptui import catalogue
 from dmptui.catalogue import Action
+from dmptui.data_text import speakable, visible
 from dmptui.reader import detect
 from dmptui.reader import screens as reader_screens
 from dmptui.reader.io import Console, UnsafeLine, check_line
-from dmptui.reader.text import speakable, visible
 
 ROOT = Path(__file__).resolve().parents[1]
 CONTROL = re.compile(r"\x1b\[[0-9;?]*[A-HJKSTfhlsu]")
@@ -62,7 +62,7 @@ class Session:
         self.log = io.StringIO()
         self.child = pexpect.spawn(
             sys.executable,
-            ["-m", "dmptui.cli", *args],
+            ["-m", "dmptui.entry.cli", *args],
             env=env,
             cwd=str(ROOT),
             encoding="utf-8",
@@ -544,8 +544,8 @@ def test_trace_says_in_french_that_the_host_changed_its_signing_key(
     since: the seal line says so, in the shared words, and the trace is verified."""
     import asyncio
 
-    from dmptui.cli import EXIT_OK, main
     from dmptui.client import Client
+    from dmptui.entry.cli import EXIT_OK, main
     from dmptui.trace_check import CheckpointStore, TraceChecker
 
     env = environment(tmp_path)
@@ -822,7 +822,7 @@ def test_turned_on_by_the_config_file(tmp_path: Path, sessions: Any) -> None:
 def test_turned_on_when_the_output_is_not_a_terminal(tmp_path: Path) -> None:
     def run(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [sys.executable, "-m", "dmptui.cli", *args],
+            [sys.executable, "-m", "dmptui.entry.cli", *args],
             input="q\n",
             capture_output=True,
             text=True,
@@ -1005,7 +1005,7 @@ def test_visible_is_the_tuis_rule() -> None:
 def test_help_does_not_import_textual_or_httpx() -> None:
     code = (
         "import sys\n"
-        "from dmptui.cli import main\n"
+        "from dmptui.entry.cli import main\n"
         "assert main(['--help']) == 0\n"
         "bad = [m for m in ('textual', 'httpx', 'screens') if m in sys.modules]\n"
         "assert not bad, bad\n"

@@ -681,7 +681,7 @@ class Reader:
         self.mark = 0  # where the output of the next task starts
         self.child = pexpect.spawn(
             sys.executable,
-            ["-m", "dmptui.cli", "--screen-reader", "--host", host.url, "--lang", lang],
+            ["-m", "dmptui.entry.cli", "--screen-reader", "--host", host.url, "--lang", lang],
             env=env,
             cwd=str(ROOT),
             encoding="utf-8",

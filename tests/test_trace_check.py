@@ -365,7 +365,7 @@ def test_the_trace_screen_says_the_trace_cannot_be_trusted(host) -> None:
 
 def _rotate(host: Any, monkeypatch: pytest.MonkeyPatch, capsys: Any) -> dict[str, Any]:
     """``dmptui host rotate-ledger-key`` on the running host's database and data dir."""
-    from dmptui.cli import EXIT_OK, main
+    from dmptui.entry.cli import EXIT_OK, main
 
     monkeypatch.setenv("DMPTUI_DATA_DIR", str(host.data_dir))
     capsys.readouterr()

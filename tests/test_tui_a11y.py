@@ -72,7 +72,7 @@ class Terminal:
             TZ="UTC",
         )
         clean.update(env)
-        argv = [sys.executable, "-m", "dmptui.cli", "--host", url, "--lang", "en"]
+        argv = [sys.executable, "-m", "dmptui.entry.cli", "--host", url, "--lang", "en"]
         pid, fd = pty.fork()
         if pid == 0:  # the child: a terminal of the right size, then the app
             fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack("HHHH", ROWS, COLS, 0, 0))

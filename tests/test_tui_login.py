@@ -34,7 +34,7 @@ def test_login_with_the_keyboard_then_home_shows_the_record(host: LiveHost) -> N
 
 
 def test_garbage_collection_is_back_on_once_the_login_screen_is_painted(host: LiveHost) -> None:
-    # ``dmptui`` turns the collector off while it starts (dmptui.cli._run_tui); the app turns
+    # ``dmptui`` turns the collector off while it starts (dmptui.entry.cli._run_tui); the app turns
     # it back on once the person sees the form, whatever happens next.
     async def go() -> None:
         app = make_app(host, "en")

@@ -117,7 +117,7 @@ def test_replicas_starting_together_upgrade_the_schema_once(tmp_path: Path) -> N
     if PG_URL:
         reset_postgres(PG_URL)
     url = PG_URL or f"sqlite:///{tmp_path / 'fresh.sqlite3'}"
-    cmd = [sys.executable, "-m", "dmptui.cli", "host", "init", "--db", url]
+    cmd = [sys.executable, "-m", "dmptui.entry.cli", "host", "init", "--db", url]
     procs = [
         subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT) for _ in range(3)
     ]
@@ -136,7 +136,7 @@ def _checkpoint_key(client: httpx.Client, auth: dict[str, str]) -> tuple[int, st
 
 
 def _rotate_ledger_key(db: Database, data_dir: Path, monkeypatch: Any, capsys: Any) -> str:
-    from dmptui.cli import EXIT_OK, main
+    from dmptui.entry.cli import EXIT_OK, main
 
     monkeypatch.setenv("DMPTUI_DATA_DIR", str(data_dir))
     capsys.readouterr()

@@ -93,10 +93,6 @@ def verify_totp(secret: str, code: str, last_step: int, now: datetime) -> int | 
     return None
 
 
-def totp_now(secret: str, now: datetime) -> str:
-    return pyotp.TOTP(secret, interval=TOTP_PERIOD).at(now)
-
-
 def new_code() -> str:
     return f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
 

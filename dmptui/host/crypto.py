@@ -267,14 +267,6 @@ def _derive(master: bytes, info: bytes) -> bytes:
     return HKDF(algorithm=hashes.SHA256(), length=KEY_BYTES, salt=None, info=info).derive(master)
 
 
-def document_aad(part: str, record_id: int, doc_id: str) -> bytes:
-    return aad(part, record_id, doc_id)
-
-
-def row_aad(kind: str, record_id: int, row_id: int | str) -> bytes:
-    return aad(kind, record_id, row_id)
-
-
 # --- inside a request: the session's keyring and its cache of unwrapped keys ---------------
 
 

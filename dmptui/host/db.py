@@ -335,14 +335,6 @@ class IdempotencyKey(Base):
 # --- engine --------------------------------------------------------------------------------
 
 
-def default_url() -> str:
-    from platformdirs import user_data_dir
-
-    path = Path(user_data_dir("dmptui")) / "host.sqlite3"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return f"sqlite:///{path}"
-
-
 def make_engine(url: str) -> Engine:
     """``hide_parameters``: a database error's message (logged with its traceback by the
     server) never carries the statement's values — password hashes, token digests, TOTP

@@ -9,7 +9,8 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, replace
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -27,6 +28,7 @@ from dmptui.reader.flow import (
     SessionEnded,
 )
 from dmptui.reader.io import Console, EndOfInput
+from dmptui.reader.login import login, step_up
 
 T = TypeVar("T")
 
@@ -49,7 +51,6 @@ class ReaderConfig:
     lang: str = "en"
     reason: str = detect.FLAG  # why the mode is on (``detect``): said on the first line
     ins: str = ""  # pre-filled (the demo, or ``ins`` in the config file)
-    demo: bool = False  # start the embedded demo host first
     outbox: Path | None = None  # the demo phone: the demo host's file outbox
     transport: Any = None  # an httpx transport (tests)
     idle_timeout: float = 900.0  # lock after 15 minutes without an answer
@@ -133,13 +134,13 @@ class Reader:
                     self.say("error", explain(error))
                     raise Failed(error) from None
                 self.say("warning", explain(error))
-                await screens.login(self, resume=True)
+                await login(self, resume=True)
                 self.enter(self.screen)  # back where the patient was, to redo the call
             except StepUpRequired as error:
                 if not relogin:
                     self.say("error", explain(error))
                     raise Failed(error) from None
-                if not await screens.step_up(self):
+                if not await step_up(self):
                     self.say("info", _("Nothing was changed."))
                     raise Abort from None
             except Stale as error:
@@ -170,7 +171,7 @@ class Reader:
 
     async def main(self) -> int:
         try:
-            await screens.login(self)
+            await login(self)
             self.screen = "home"
             while True:
                 try:
@@ -182,10 +183,10 @@ class Reader:
                 except Logout:
                     await self.logout()
                     self.say("done", _("You are logged out."))
-                    await screens.login(self)
+                    await login(self)
                     self.screen = "home"
                 except SessionEnded:
-                    await screens.login(self)
+                    await login(self)
                     self.screen = "home"
                 except IdleLocked:
                     await self.logout()
@@ -193,7 +194,7 @@ class Reader:
                         "warning",
                         _("Locked after 15 minutes without activity. Log in again to continue."),
                     )
-                    await screens.login(self, resume=True)
+                    await login(self, resume=True)
         except Quit:
             if self.client.logged_in:
                 await self.logout()
@@ -222,8 +223,16 @@ async def _main(config: ReaderConfig, console: Console) -> int:
     return await Reader(config, console, client).main()
 
 
-def run(config: ReaderConfig, console: Console | None = None) -> int:
-    """Screen-reader mode, from its first line to the end."""
+def run(
+    config: ReaderConfig,
+    console: Console | None = None,
+    *,
+    start_host: Callable[[ReaderConfig, Console], AbstractContextManager[ReaderConfig]]
+    | None = None,
+) -> int:
+    """Screen-reader mode, from its first line to the end. ``start_host`` (the entry point's, for
+    ``dmptui demo``) starts a host after the first line, says so, and gives the config to use
+    with it (its address, the INS, the demo phone's outbox); the host stops when the mode ends."""
     import sys
 
     console = console or Console()
@@ -234,8 +243,9 @@ def run(config: ReaderConfig, console: Console | None = None) -> int:
             pass
     console.emit("info", detect.first_line(config.reason))
     try:
-        if config.demo:
-            return _run_demo(config, console)
+        if start_host is not None:
+            with start_host(config, console) as ready:
+                return asyncio.run(_main(ready, console))
         if not config.host_url:
             console.emit(
                 "error",
@@ -251,22 +261,3 @@ def run(config: ReaderConfig, console: Console | None = None) -> int:
         console.emit("info", _("Stopped (Ctrl+C)."))
         sys.stdout.flush()
         return EXIT_INTERRUPTED
-
-
-def _run_demo(config: ReaderConfig, console: Console) -> int:
-    from dmptui.demo import running_demo
-
-    console.emit("wait", _("Starting the demo record host on this computer…"))
-    with running_demo() as demo:
-        patient = demo.creds["patient"]
-        console.emit("done", _("the demo record host is ready."))
-        console.emit(
-            "info",
-            _(
-                "This is a demo. The INS is {ins} and the password is {password}. For the "
-                "code, choose 2 (SMS): the messages the demo host sends are written here, "
-                "each on a line that starts with “Demo phone:”."
-            ).format(ins=patient["ins"], password=patient["password"]),
-        )
-        ready = replace(config, host_url=demo.url, ins=patient["ins"], outbox=demo.outbox)
-        return asyncio.run(_main(ready, console))

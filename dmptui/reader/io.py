@@ -18,8 +18,8 @@ import sys
 import threading
 from typing import Any, TextIO
 
+from dmptui.data_text import is_glyph, speakable
 from dmptui.i18n import N_, _
-from dmptui.reader.text import is_glyph, speakable
 
 LABELS = {
     "screen": N_("Screen:"),

@@ -53,10 +53,6 @@ def unmark(widget: Widget) -> None:
         target.border_title = _titles.pop(target)
 
 
-def is_marked(widget: Widget) -> bool:
-    return _target(widget) in _titles
-
-
 def cursor_spot(widget: Widget) -> Offset:
     """Where the terminal cursor goes for ``widget``: its text cursor, its current row, or the
     first cell of its content."""

@@ -1,6 +1,6 @@
 """Data is text, never markup: anything a practitioner, the host or a patient wrote goes through
 ``plain()``, which returns a ``rich.text.Text`` with control characters made visible (the rule
-is the screen-reader mode's, ``dmptui.reader.text.visible``: one rule for both front ends).
+is the core's ``dmptui.data_text.visible``: one rule for both front ends).
 
 ``limit`` cuts what would otherwise take a whole screen (a 10,000-character word from a host
 that cannot be trusted): at most that many characters, the cut shown by an ellipsis."""
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from rich.text import Text
 
-from dmptui.reader.text import visible
+from dmptui.data_text import visible
 
 __all__ = ["CELL_LIMIT", "ELLIPSIS", "LINE_LIMIT", "MESSAGE_LIMIT", "clip", "plain", "visible"]
 

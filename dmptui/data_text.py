@@ -1,6 +1,7 @@
-"""Data as text a person can hear: control and invisible characters made visible (the same rule
-as the TUI's ``screens/widgets/text.py``), and glyphs that a speech synthesiser reads as symbol
-names (box drawing, braille, emoji…) replaced by their code point."""
+"""Data as text, for both front ends: control and invisible characters made visible
+(``visible``: the TUI's ``screens/widgets/text.py`` and the screen-reader mode use this one rule),
+glyphs that a speech synthesiser reads as symbol names (box drawing, braille, emoji…) replaced by
+their code point (``speakable``), and data's own lines (``data_lines``)."""
 
 from __future__ import annotations
 

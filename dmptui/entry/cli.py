@@ -11,10 +11,15 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from dmptui.reader.app import ReaderConfig
+    from dmptui.reader.io import Console
 
 EXIT_OK, EXIT_USAGE, EXIT_REFUSED = 0, 2, 3
 
@@ -438,11 +443,32 @@ def _screen_reader(args: argparse.Namespace, config: dict[str, Any]) -> str | No
 def _run_reader(host: str | None, lang: str, why: str, ins: str = "", demo: bool = False) -> int:
     from dmptui.reader.app import ReaderConfig, run
 
-    return run(
-        ReaderConfig(
-            host_url=host, lang=lang, reason=why, ins=ins, demo=demo, device_id=_device_id()
+    config = ReaderConfig(host_url=host, lang=lang, reason=why, ins=ins, device_id=_device_id())
+    return run(config, start_host=_reader_demo if demo else None)
+
+
+@contextmanager
+def _reader_demo(config: ReaderConfig, console: Console) -> Iterator[ReaderConfig]:
+    """Screen-reader mode on the embedded demo host: started here (the reader never imports the
+    host), said in words, and the reader given its address, the demo INS and the demo phone."""
+    from dataclasses import replace
+
+    from dmptui.entry.demo import running_demo
+    from dmptui.i18n import _
+
+    console.emit("wait", _("Starting the demo record host on this computer…"))
+    with running_demo() as demo:
+        patient = demo.creds["patient"]
+        console.emit("done", _("the demo record host is ready."))
+        console.emit(
+            "info",
+            _(
+                "This is a demo. The INS is {ins} and the password is {password}. For the "
+                "code, choose 2 (SMS): the messages the demo host sends are written here, "
+                "each on a line that starts with “Demo phone:”."
+            ).format(ins=patient["ins"], password=patient["password"]),
         )
-    )
+        yield replace(config, host_url=demo.url, ins=patient["ins"], outbox=demo.outbox)
 
 
 def run_app(args: argparse.Namespace) -> int:
@@ -511,7 +537,7 @@ def _device_id() -> str:
 
 
 def run_demo(args: argparse.Namespace) -> int:
-    from dmptui.demo import running_demo
+    from dmptui.entry.demo import running_demo
 
     config = _config_file()
     lang = _language(args, config)
@@ -551,7 +577,7 @@ def _parser() -> argparse.ArgumentParser:
         "--screen-reader", action="store_true", default=argparse.SUPPRESS, help=screen_reader_help
     )
     demo.set_defaults(func=run_demo)
-    from dmptui import doctor
+    from dmptui.entry import doctor
 
     doc = sub.add_parser("doctor", help=doctor.HELP, description=doctor.HELP, usage=doctor.USAGE)
     doctor.add_arguments(doc)

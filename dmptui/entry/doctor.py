@@ -11,8 +11,8 @@ Never a secret (no token, password, code, keyring value, or user name and passwo
 host address), never health data (it does not log in). Nothing here draws: no escape sequence,
 whatever the environment holds (control characters in it are shown as ``<U+001B>``).
 
-Only the standard library and ``dmptui.i18n`` are imported at load time, so ``cli.py`` can build
-its parser with :func:`add_arguments` and ``dmptui --help`` stays instant.
+Only the standard library and ``dmptui.i18n`` are imported at load time, so ``dmptui.entry.cli``
+can build its parser with :func:`add_arguments` and ``dmptui --help`` stays instant.
 """
 
 from __future__ import annotations

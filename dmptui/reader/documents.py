@@ -1,0 +1,326 @@
+"""Screen 2 of screen-reader mode: documents (the list, search, filter, sort), and one
+document opened (read, mask, unmask, delete, save)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from dmptui import catalogue
+from dmptui import words as w
+from dmptui.data_text import data_lines
+from dmptui.i18n import _, format_number
+from dmptui.reader.flow import Abort, Failed
+from dmptui.reader.login import (
+    step_up,
+)
+from dmptui.reader.menus import (
+    DOCUMENT_MENU,
+    HANDLERS,
+    Entry,
+    Pager,
+    attempt,
+    choose_from,
+    confirm_word,
+    handles,
+    numbered,
+    pick_number,
+    show_menu,
+)
+
+if TYPE_CHECKING:
+    from dmptui.reader.app import Reader
+
+# --- screen 2: documents ---------------------------------------------------------------------
+
+
+@dataclass
+class Documents:
+    pager: Pager
+    total: int | None = None  # known when the list is whole or unfiltered
+    type: str | None = None
+    query: str = ""
+    sort: str = ""  # "" is the host's order: newest first
+
+
+async def documents(r: Reader) -> None:
+    r.enter("documents")
+
+    async def fetch(cursor: str | None, limit: int) -> Any:
+        return await r.client.documents(limit=limit, cursor=cursor, type=st.type, q=st.query)
+
+    st = Documents(Pager(r, fetch, _("Loading more documents…")))
+    await load_documents(r, st)
+    show_documents(r, st)
+    while True:
+        answer = await r.ask_choice()
+        if answer == "":
+            show_documents(r, st)
+        elif answer in ("n", "p"):
+            if await st.pager.turn(answer):
+                show_documents(r, st)
+        elif answer.isdigit():
+            index = await st.pager.index(answer)
+            if index is not None:
+                await attempt(HANDLERS["documents.open"](r, st, index))
+                show_documents(r, st, brief=True)
+        elif answer in ("s", "/"):
+            await attempt(HANDLERS["documents.search"](r, st))
+        elif answer == "t":
+            await attempt(HANDLERS["documents.filter"](r, st))
+        elif answer == "o":
+            await attempt(HANDLERS["documents.sort"](r, st))
+        else:
+            r.wrong_choice(
+                answer, _("Type a document's number, n, p, s (search), t (type) or o (sort).")
+            )
+
+
+async def load_documents(r: Reader, st: Documents) -> None:
+    async def total() -> int | None:
+        record = await r.client.record()
+        return record.counts.get("documents")
+
+    await st.pager.load(_("Loading your documents…"))
+    st.total = len(st.pager.items) if st.pager.complete else None
+    if st.total is None and not (st.type or st.query):
+        st.total = await r.call(_("Counting your documents…"), total)
+    st.sort = ""
+    n = st.total
+    if n is None:
+        r.say(
+            "done",
+            _("the first {n} documents are loaded; more load as you turn the pages.").format(
+                n=format_number(len(st.pager.items))
+            ),
+        )
+    elif n == 0:
+        r.say(
+            "done",
+            _("no document matches. s: search again, t: another type.")
+            if st.type or st.query
+            else _("your record has no documents."),
+        )
+    elif n == 1:
+        r.say("done", _("1 document."))
+    else:
+        r.say("done", _("{n} documents.").format(n=format_number(n)))
+    if st.type or st.query:
+        say_view(r, st)
+
+
+def say_view(r: Reader, st: Documents) -> None:
+    """Which documents the list holds, and in which order."""
+    kind = w.type_label(st.type) if st.type else _("all types")
+    order = _(w.SORT_WORDS[st.sort]) if st.sort else _("newest first")
+    r.say(
+        "info",
+        _("Showing: {kind}; search: {search}; order: {order}.").format(
+            kind=kind, search=st.query or _("none"), order=order
+        ),
+    )
+
+
+def show_documents(r: Reader, st: Documents, brief: bool = False) -> None:
+    """The page: a heading with the keys, then one sentence per document (``brief``: the
+    heading only, when coming back from a document)."""
+    pager = st.pager
+    if not pager.items:
+        r.say("info", _("s: search, t: filter by type."))
+        return
+    first, last = pager.span()
+    if st.total is not None:
+        head = _("Documents {first} to {last} of {total}.").format(
+            first=first, last=last, total=format_number(st.total)
+        )
+    else:
+        head = _("Documents {first} to {last}, and more after these.").format(
+            first=first, last=last
+        )
+    r.say("info", head + " " + _("n: next, p: previous, a number: open."))
+    if brief:
+        r.say("info", _("Enter alone reads this page again."))
+        return
+    for i in pager.shown():
+        r.say("item", w.document_sentence(i + 1, pager.items[i]))
+    r.say("info", _("Also: s: search in titles, t: filter by type, o: sort."))
+
+
+@handles("documents.search")
+async def search_documents(r: Reader, st: Documents) -> None:
+    words = (
+        await r.ask(_("Words of the title to search (Enter alone shows every document):"))
+    ).strip()
+    st.query = " ".join(words.split())
+    await load_documents(r, st)
+    show_documents(r, st)
+
+
+@handles("documents.filter")
+async def filter_documents(r: Reader, st: Documents) -> None:
+    entries = [Entry("1", _("all types"))] + [
+        Entry(str(i + 2), w.type_label(code)) for i, code in enumerate(w.TYPES)
+    ]
+    show_menu(r, _("Which type of document? 0: cancel."), entries)
+    answer = await choose_from(r, entries)
+    if answer is None:
+        r.say("info", _("Nothing was changed."))
+        return
+    st.type = None if answer == "1" else w.TYPES[int(answer) - 2]
+    await load_documents(r, st)
+    show_documents(r, st)
+
+
+@handles("documents.sort")
+async def sort_documents(r: Reader, st: Documents) -> None:
+    entries = [Entry(str(i + 1), _(w.SORT_WORDS[key])) for i, key in enumerate(w.SORTS)]
+    show_menu(r, _("Sort by what? 0: cancel."), entries)
+    answer = await choose_from(r, entries)
+    if answer is None:
+        r.say("info", _("Nothing was changed."))
+        return
+    await st.pager.everything()
+    st.sort = w.SORTS[int(answer) - 1]
+    st.pager.items.sort(key=w.sort_key(st.sort))
+    st.pager.start = 0
+    r.say(
+        "done",
+        _("sorted by {sort}, here on this device.").format(sort=_(w.SORT_WORDS[st.sort])),
+    )
+    say_view(r, st)
+    show_documents(r, st)
+
+
+@dataclass
+class DocumentView:
+    st: Documents
+    index: int
+    deleted: bool = False
+
+    @property
+    def doc(self) -> Any:
+        return self.st.pager.items[self.index]
+
+    def replace(self, new: Any) -> None:
+        self.st.pager.items[self.index] = new
+
+
+@handles("documents.open")
+async def open_document(r: Reader, st: Documents, index: int) -> None:
+    """Read one document: its details as "Label: value" lines, then its text; then what to do
+    with it. Back (0) returns to the list."""
+    view = DocumentView(st, index)
+    doc = view.doc
+    r.say("info", _("Document {n}: {title}").format(n=index + 1, title=doc.title))
+    for line in w.metadata_lines(doc):
+        r.say("item", line)
+    try:
+        data, content_type = await r.call(
+            _('Opening "{title}"…').format(title=doc.title), lambda: r.client.content(doc.id)
+        )
+    except Failed as failed:
+        await gone(r, st, failed)
+        return
+    if w.is_pdf(content_type or doc.content_type):
+        r.say(
+            "info",
+            _(
+                "This document is a PDF ({size}). Screen-reader mode cannot read a PDF: "
+                "choose “Save to a file”, then open the file with your PDF reader."
+            ).format(size=w.size_words(len(data))),
+        )
+    else:
+        r.say("info", _("The text of the document:"))
+        for line in data_lines(data.decode("utf-8", errors="replace")):
+            r.say("text", line)
+        r.say("info", _("End of the document."))
+    while not view.deleted:
+        shown = [
+            a
+            for a in DOCUMENT_MENU
+            if not (a == "documents.mask" and w.is_masked(view.doc))
+            and not (a == "documents.unmask" and not w.is_masked(view.doc))
+        ]
+        entries = numbered(DOCUMENT_MENU, shown)
+        show_menu(r, _("What do you want to do with this document? 0: back to the list."), entries)
+        answer = await choose_from(r, entries)
+        if answer is None:
+            return
+        action = pick_number(answer, DOCUMENT_MENU, shown)
+        assert action is not None
+        try:
+            await HANDLERS[action](r, view)
+        except Failed as failed:
+            if type(failed.error).__name__ == "NotFound":
+                await gone(r, st, failed)
+                return
+        except Abort:
+            pass
+
+
+async def gone(r: Reader, st: Documents, failed: Failed) -> None:
+    """The document no longer exists (deleted elsewhere): the list is loaded again."""
+    if type(failed.error).__name__ != "NotFound":
+        raise Abort from None
+    await load_documents(r, st)
+
+
+@handles("documents.mask")
+async def mask(r: Reader, view: DocumentView) -> None:
+    doc = view.doc
+    new = await r.call(
+        _('Hiding "{title}"…').format(title=doc.title), lambda: r.client.mask(doc.id)
+    )
+    view.replace(new)
+    r.say("done", _('"{title}" is now hidden from practitioners.').format(title=new.title))
+
+
+@handles("documents.unmask")
+async def unmask(r: Reader, view: DocumentView) -> None:
+    doc = view.doc
+    new = await r.call(
+        _('Showing "{title}" again…').format(title=doc.title), lambda: r.client.unmask(doc.id)
+    )
+    view.replace(new)
+    r.say("done", _('"{title}" is now visible to practitioners again.').format(title=new.title))
+
+
+@handles("documents.delete")
+async def delete(r: Reader, view: DocumentView) -> None:
+    doc = view.doc
+    kept = _('Nothing was deleted: "{title}" is still in your record.').format(title=doc.title)
+    r.say("info", _('Delete "{title}"?').format(title=doc.title))
+    r.say("info", _(catalogue.ACTION_BY_ID["documents.delete"].confirm or ""))
+    if not await confirm_word(r, _("delete")) or not await step_up(r):
+        r.say("info", kept)
+        return
+    await r.call(
+        _('Deleting "{title}"…').format(title=doc.title),
+        lambda: r.client.delete_document(doc.id),
+    )
+    r.say("done", _('"{title}" is deleted for everyone.').format(title=doc.title))
+    view.deleted = True
+    st = view.st
+    del st.pager.items[view.index]
+    if st.total is not None:
+        st.total -= 1
+    if st.pager.start >= len(st.pager.items) and st.pager.start > 0:
+        st.pager.start = max(0, st.pager.start - st.pager.size)
+
+
+@handles("documents.save")
+async def save(r: Reader, view: DocumentView) -> None:
+    doc = view.doc
+
+    async def fetch_and_save() -> w.Saved:
+        data, content_type = await r.client.content(doc.id)
+        return await w.save_content(doc, data, content_type or doc.content_type)
+
+    saved = await r.call(_('Saving "{title}"…').format(title=doc.title), fetch_and_save)
+    if saved.path is None:
+        r.say("error", saved.problem)
+    else:
+        r.say(
+            "done",
+            _('"{title}" is saved in {path}').format(title=doc.title, path=str(saved.path)),
+        )

@@ -1,0 +1,330 @@
+"""What screen-reader mode's screens share: the handlers' registry, menus and what to type,
+help, typed confirmations and lists read a page at a time.
+
+``HANDLERS`` maps every action id of ``dmptui.catalogue.ACTIONS`` to the function that does it
+(each screen module registers its own with ``@handles``; ``dmptui.reader.screens`` imports them
+all; a test compares the two, and the TUI's bindings, so an action added to one front end only
+fails the build). ``reader_key(action_id)`` says what to type for it, for the help and the support
+guide.
+
+How a patient answers, everywhere: a menu's number and Enter; in a list, a number opens an entry,
+``n`` and ``p`` turn the pages, and a screen's own letters (the TUI's keys where they are letters)
+do the rest. On every question: Enter alone reads the menu again, ``h`` help, ``m`` main menu,
+``0`` or ``b`` back, ``l`` log out, ``q`` quit. Free-text questions (an INS, words to search, a
+confirmation word) take the text as typed."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from dmptui import catalogue
+from dmptui.i18n import N_, _, format_number
+from dmptui.reader.flow import Abort, Back, Failed
+
+if TYPE_CHECKING:
+    from dmptui.reader.app import Reader
+
+Handler = Callable[..., Awaitable[Any]]
+HANDLERS: dict[str, Handler] = {}
+
+BATCH = 50  # entries asked of the host at a time (lists are read a page at a time)
+NOTIFICATIONS_BATCH = 100
+DIRECTORY_LIMIT = 20
+
+
+def handles(action_id: str) -> Callable[[Handler], Handler]:
+    """Register the handler of one catalogue action."""
+
+    def register(fn: Handler) -> Handler:
+        if action_id in HANDLERS:
+            raise ValueError(f"two handlers for {action_id}")
+        HANDLERS[action_id] = fn
+        return fn
+
+    return register
+
+
+# --- what to type for each action ----------------------------------------------------------
+
+# Numbered menus of one item (a document, a practitioner) or of a screen; the numbers are stable:
+# an action that does not apply is left out, the others keep their number.
+DOCUMENT_MENU = ("documents.mask", "documents.unmask", "documents.delete", "documents.save")
+PRACTITIONER_MENU = (
+    "practitioners.grant",
+    "practitioners.revoke",
+    "practitioners.block",
+    "practitioners.unblock",
+    "practitioners.attending",
+)
+EMERGENCY_MENU = ("emergency.break_glass", "emergency.regulation")
+RECORD_MENU = ("record.close", "record.reactivate", "record.erase")
+NOTES_MENU = ("notes.save",)
+MENUS: tuple[tuple[tuple[str, ...], str | None], ...] = (
+    (DOCUMENT_MENU, N_("{key}, in a document")),
+    (PRACTITIONER_MENU, N_("{key}, for a practitioner chosen by number")),
+    (EMERGENCY_MENU, None),
+    (RECORD_MENU, None),
+    (NOTES_MENU, None),
+)
+# Letters, in a list or on every question (the TUI's keys where those are letters).
+LETTERS = {
+    "documents.search": "s",
+    "documents.filter": "t",
+    "documents.sort": "o",
+    "practitioners.search": "s",
+    "trace.filter": "f",
+    "trace.emergency_only": "e",
+    "notifications.read_all": "r",
+    "app.help": "h",
+    "app.back": N_("0 or b"),
+    "app.logout": "l",
+    "app.quit": "q",
+}
+OTHER_KEYS = {
+    "login.submit": N_("Enter, after the password"),
+    "login.send_sms": N_("2, at the code question"),
+    "login.send_email": N_("3, at the code question"),
+    "documents.open": N_("a document's number, in the list"),
+}
+
+
+def reader_key(action_id: str) -> str:
+    """What to type in screen-reader mode for a catalogue action, in words."""
+    for ids, where in MENUS:
+        if action_id in ids:
+            key = str(ids.index(action_id) + 1)
+            return _(where).format(key=key) if where else key
+    if action_id in LETTERS:
+        return _(LETTERS[action_id])
+    return _(OTHER_KEYS[action_id])
+
+
+@dataclass
+class Entry:
+    key: str
+    label: str
+
+
+def show_menu(r: Reader, title: str | None, entries: list[Entry]) -> None:
+    if title:
+        r.say("info", title)
+    for entry in entries:
+        r.say("item", f"{entry.key}. {entry.label}")
+
+
+def numbered(ids: tuple[str, ...], shown: list[str]) -> list[Entry]:
+    return [
+        Entry(str(ids.index(a) + 1), _(catalogue.ACTION_BY_ID[a].label)) for a in ids if a in shown
+    ]
+
+
+def pick_number(answer: str, ids: tuple[str, ...], shown: list[str]) -> str | None:
+    if answer.isdigit() and 1 <= int(answer) <= len(ids) and ids[int(answer) - 1] in shown:
+        return ids[int(answer) - 1]
+    return None
+
+
+def keys_of(ids: tuple[str, ...], shown: list[str]) -> str:
+    keys = [str(ids.index(a) + 1) for a in ids if a in shown]
+    return _("Type {keys}, then Enter.").format(keys=", ".join(keys))
+
+
+# --- help ------------------------------------------------------------------------------------
+
+
+def help_lines(screen_key: str, everywhere: bool = True) -> list[tuple[str, str]]:
+    """(kind, line) pairs: the help of one screen, from the catalogue (``everywhere``: with the
+    actions of every screen, and the keys of every question)."""
+    spec = catalogue.BY_KEY.get(screen_key, catalogue.BY_KEY["home"])
+    out = [("info", _("Help for screen {screen}").format(screen=catalogue.screen_label(spec)))]
+    actions = catalogue.actions_for(spec.key)
+    if spec.key != "login" and everywhere:
+        actions += catalogue.actions_for("*")
+    for action in actions:
+        out.append(
+            (
+                "item",
+                _("{key}: {label}. {help}").format(
+                    key=reader_key(action.id), label=_(action.label), help=_(action.help)
+                ),
+            )
+        )
+    if spec.key == "login":
+        out.append(("info", _("q: quit.")))
+    elif everywhere:
+        out.append(("info", GLOBAL_KEYS()))
+    return out
+
+
+def GLOBAL_KEYS() -> str:
+    return _(
+        "On every question: Enter alone reads the menu again; h: help; m: main menu; "
+        "0 or b: back; l: log out; q: quit."
+    )
+
+
+def print_help(r: Reader, screen_key: str) -> None:
+    for kind, line in help_lines(screen_key):
+        r.say(kind, line)
+
+
+# --- typed confirmations, and choices --------------------------------------------------------
+
+
+async def attempt(action: Awaitable[Any]) -> None:
+    """Run an action; one that stopped (and said why) leaves the screen where it was."""
+    try:
+        await action
+    except Abort:
+        pass
+
+
+async def confirm_word(r: Reader, word: str) -> bool:
+    """Ask the patient to type ``word``: True when typed, False when cancelled."""
+    while True:
+        question = _(
+            "To confirm, type the word “{word}”, then press Enter (Enter alone cancels):"
+        ).format(word=word)
+        typed = (await r.ask(question)).strip()
+        if not typed:
+            return False
+        if typed.casefold() == word.casefold():
+            return True
+        r.say(
+            "error",
+            _(
+                "you typed “{typed}”, not “{word}”. Type “{word}” to confirm, or press "
+                "Enter alone to cancel."
+            ).format(typed=typed, word=word),
+        )
+
+
+async def choose_yes(r: Reader, label: str) -> bool:
+    """A two-entry menu: ``1. label`` or ``0. Cancel``."""
+    entries = [Entry("1", label), Entry("0", _("Cancel"))]
+    show_menu(r, None, entries)
+    while True:
+        try:
+            answer = await r.ask_choice()
+        except Back:
+            return False
+        if answer == "1":
+            return True
+        if answer == "":
+            show_menu(r, None, entries)
+            continue
+        r.wrong_choice(answer, _("Type 1 to confirm, or 0 to cancel."))
+
+
+async def choose_from(r: Reader, entries: list[Entry]) -> str | None:
+    """A menu's answer among ``entries`` (None for back); reads the menu again on Enter."""
+    while True:
+        try:
+            answer = await r.ask_choice()
+        except Back:
+            return None
+        if answer == "":
+            show_menu(r, None, entries)
+            continue
+        if answer in {e.key for e in entries}:
+            return answer
+        r.wrong_choice(answer, _("Type one of the numbers above."))
+
+
+# --- lists read a page at a time -------------------------------------------------------------
+
+
+class Pager:
+    """Entries asked of the host ``BATCH`` at a time, read ``size`` at a time."""
+
+    def __init__(
+        self,
+        r: Reader,
+        fetch: Callable[[str | None, int], Awaitable[Any]],
+        more_words: str,
+        batch: int = BATCH,
+    ) -> None:
+        self.r = r
+        self.fetch = fetch
+        self.more_words = more_words
+        self.batch = batch
+        self.size = r.config.page_size
+        self.items: list[Any] = []
+        self.cursor: str | None = None
+        self.start = 0
+
+    @property
+    def complete(self) -> bool:
+        return self.cursor is None
+
+    async def load(self, waiting: str) -> None:
+        page = await self.r.call(waiting, lambda: self.fetch(None, self.batch))
+        self.items, self.cursor, self.start = list(page.items), page.next_cursor, 0
+
+    async def ensure(self, count: int) -> None:
+        while len(self.items) < count and self.cursor is not None:
+            page = await self.r.call(
+                self.more_words, lambda c=self.cursor: self.fetch(c, self.batch)
+            )
+            self.items.extend(page.items)
+            self.cursor = page.next_cursor
+
+    async def everything(self) -> None:
+        await self.ensure(10**9)
+
+    def shown(self) -> range:
+        return range(self.start, min(self.start + self.size, len(self.items)))
+
+    async def next(self) -> bool:
+        await self.ensure(self.start + 2 * self.size)
+        if self.start + self.size >= len(self.items):
+            return False
+        self.start += self.size
+        return True
+
+    def previous(self) -> bool:
+        if self.start == 0:
+            return False
+        self.start = max(0, self.start - self.size)
+        return True
+
+    def span(self) -> tuple[str, str]:
+        page = self.shown()
+        return format_number(page.start + 1), format_number(page.stop)
+
+    async def turn(self, answer: str) -> bool:
+        """``n`` or ``p``: True when the page changed (False: said why)."""
+        if answer == "n":
+            try:
+                moved = await self.next()
+            except Failed:  # said why; the page read so far stays where it was
+                return False
+            if moved:
+                return True
+            self.r.say("info", _("This is the last page. p: previous page."))
+            return False
+        if self.previous():
+            return True
+        self.r.say("info", _("This is the first page. n: next page."))
+        return False
+
+    async def index(self, answer: str) -> int | None:
+        """The entry a typed number names (loading up to it), or None after saying why."""
+        n = int(answer)
+        try:
+            await self.ensure(n)
+        except Failed:  # said why; the list stays where it was
+            return None
+        if 1 <= n <= len(self.items):
+            return n - 1
+        first, last = self.span()
+        self.r.say(
+            "error",
+            _(
+                "there is no entry {n} in this list. Type a number from {first} to {last}, "
+                "or n for the next page."
+            ).format(n=answer, first=first, last=last),
+        )
+        return None
