@@ -33,8 +33,11 @@ RESTART = ("ChallengeExpired", "InvalidCredentials", "Locked", "TooManyCodes")
 
 
 async def login(r: Reader, resume: bool = False) -> None:
-    """INS, password (not echoed), then the one-time code. Returns once logged in."""
+    """INS, password (not echoed), then the one-time code. Returns once logged in, with the
+    record state emptied unless the same patient logged in again (``resume``): the screen shown
+    next (home, or the one the patient was on) loads it again."""
     r.enter("login")
+    held = r.ins
     if not resume:
         r.say("info", _("Type your INS and your password, pressing Enter after each."))
     while True:
@@ -48,6 +51,8 @@ async def login(r: Reader, resume: bool = False) -> None:
         except Failed:
             continue
         if await code_step(r, challenge):
+            if not resume or ins != held:
+                r.state.clear()
             r.last_input = time.monotonic()
             r.say("done", _("you are logged in."))
             return
