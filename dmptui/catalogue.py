@@ -292,3 +292,10 @@ def screen_label(spec: ScreenSpec) -> str:
     from dmptui.i18n import _
 
     return f"{spec.number} — {_(spec.title)}"
+
+
+def help_title(spec: ScreenSpec) -> str:
+    """The first line of a screen's help."""
+    from dmptui.i18n import _
+
+    return _("Help for screen {screen}").format(screen=screen_label(spec))

@@ -101,3 +101,11 @@ def explain(error: Exception) -> str:
             reason=reason or "?"
         )
     return _("Something went wrong ({name}). Nothing was changed. Try again.").format(name=name)
+
+
+def app_failure(error: BaseException) -> str:
+    """A failure of the app itself (a file, an answer it cannot read): never a traceback."""
+    return _(
+        "Something went wrong in the app ({name}). Nothing was "
+        "changed. Try again; if it happens again, contact support."
+    ).format(name=type(error).__name__)

@@ -18,6 +18,15 @@ from typing import Any
 from dmptui.i18n import N_, _, format_date, format_datetime, format_number, language, pick
 from dmptui.schema import DOC_TYPE_LABELS, DocType, Label
 
+# --- the labels of what is said ----------------------------------------------------------------
+
+# The word before a line or a message that says how an action went (both front ends).
+KIND_LABELS = {
+    "done": N_("Done:"),
+    "error": N_("Error:"),
+    "warning": N_("Warning:"),
+}
+
 # --- documents ---------------------------------------------------------------------------------
 
 SAVE_DIR_ENV = "DMPTUI_SAVE_DIR"
@@ -28,6 +37,8 @@ LABEL_WORDS = {
     Label.INVISIBLE_PATIENT: N_("waiting for an announcement consultation"),
 }
 TYPES: tuple[str, ...] = tuple(t.value for t in DocType)
+ALL_TYPES = N_("all types")  # the list's type filter, when there is none
+NO_SEARCH = N_("none")  # the list's search, when there is none
 SORTS = ("date", "type", "title", "author")
 SORT_WORDS = {
     "date": N_("date of care, newest first"),
@@ -475,6 +486,21 @@ def _day_start(day: date) -> datetime:
     return datetime.combine(day, time()).astimezone().astimezone(UTC)
 
 
+# The trace filter's fields, and what is said when one is wrong (then nothing is sent).
+FROM = N_("From")
+UNTIL = N_("Until")
+NOTHING_SENT = N_("Nothing was sent.")
+ACTOR_PROBLEM = N_(
+    "Practitioner: an RPPS number has 11 digits (check the last one), or type part of a name."
+)
+DAYS_REVERSED = N_("Until: the last day comes before the first day. Correct one of them.")
+
+
+def day_problem(field: str) -> str:
+    """A day not written as YYYY-MM-DD; ``field`` is ``FROM`` or ``UNTIL``, translated."""
+    return _("{field}: write the day as YYYY-MM-DD, for example 2026-01-31.").format(field=field)
+
+
 def parse_day(raw: str) -> date | None:
     """A day typed as YYYY-MM-DD (empty: no bound); ValueError otherwise."""
     raw = raw.strip()
@@ -591,6 +617,19 @@ NOTIFICATION_KINDS = {
     "awaiting_consultation": N_("Document awaiting a consultation"),
     "emergency_access": N_("EMERGENCY ACCESS"),
 }
+
+
+EMERGENCY_ACCESS = N_("EMERGENCY ACCESS")  # a notification about an emergency access
+EMERGENCY_ACCESS_PREFIX = N_("EMERGENCY ACCESS:")  # before an unread one's message, on home
+READ = N_("read")
+UNREAD = N_("UNREAD")
+
+
+def notifications_summary(total: int, unread: int, emergencies: int) -> str:
+    """How many notifications, unread, and emergency accesses (listed first)."""
+    return _(
+        "Notifications: {total}, {unread} unread; emergency accesses first ({emergencies})."
+    ).format(total=total, unread=unread, emergencies=emergencies)
 
 
 def notification_order(n: Any) -> tuple[bool, float, int]:

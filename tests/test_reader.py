@@ -279,6 +279,8 @@ def test_log_in_page_through_documents_hide_save_and_delete(
     s.secret(code, question)
     s.lines("Checking the code…", "Done: you are logged in.", "Screen: 1 — Home")
     s.lines("Loading your record…", "Done: Your record is up to date.", "Record: open")
+    counts = r"Documents: ([\d,]+), authorised practitioners: \d+, blocked: \d+\."
+    on_home = int(s.match(counts).group(1).replace(",", ""))
     s.prompt()
     s.quiet_for(1.0)  # nothing is written while the app waits for an answer
     assert not echoed(s, host.password, code, "98765")
@@ -385,6 +387,10 @@ def test_log_in_page_through_documents_hide_save_and_delete(
     )
     assert host.doc_ids(SERTRALINE) == []
     assert not echoed(s, code)
+    # Home, shown again, reads the record as it is now: one document less.
+    s.answer("m")
+    s.lines("Screen: 1 — Home", "Loading your record…", "Done: Your record is up to date.")
+    assert int(s.match(counts).group(1).replace(",", "")) == on_home - 1
     s.quit()
 
 
@@ -648,8 +654,12 @@ def test_trace_with_an_emergency_entry_and_refusing_break_glass(
             params={"mode": "break-glass", "reason": "Patient inconscient"},
         )
     assert r.status_code == 403 and r.json()["reason"] == "break_glass_refused"
-    # The refused attempt is in the trace, in words.
+    # Home says the new choice.
     s.answer("m")
+    s.lines("Screen: 1 — Home", "Loading your record…", "Done: Your record is up to date.")
+    s.line("Break-glass emergency access: refused")
+    s.line("Emergency call-centre access: allowed")
+    # The refused attempt is in the trace, in words.
     s.answer("4")
     s.line("Screen: 4 — Access trace")
     s.match(
@@ -701,7 +711,7 @@ def test_close_then_log_in_and_reopen(host: LiveHost, tmp_path: Path, sessions: 
     s.match(r"Your record will be open again: .+")
     s.lines("1. Reopen my record", "0. Cancel")
     s.answer("1")
-    s.lines("Reopening your record…", "Loading your record…")
+    s.line("Reopening your record…")
     s.match(r"Done: .+")
     s.line("Your record is OPEN: you and the practitioners you allow can use it.")
     assert record_row(host)[0] == "active"

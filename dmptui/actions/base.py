@@ -22,12 +22,14 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-from dmptui.i18n import _
+from dmptui.i18n import N_, _
 
 if TYPE_CHECKING:
     from dmptui.client import Client
 
 Kind = Literal["done", "info", "warning", "error"]
+
+CANCEL = N_("Cancel")  # the no of a confirmation, and the last entry of a choice
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from dmptui import catalogue, words
 from dmptui.actions.base import Ask, Outcome, Plan, refused
-from dmptui.i18n import _
+from dmptui.i18n import N_, _
 from dmptui.state import RECORD, RecordState
 from dmptui.words import BREAK_GLASS, REGULATION
 
@@ -15,6 +15,10 @@ if TYPE_CHECKING:
     from dmptui.client import Client
 
 ACTION_IDS = {BREAK_GLASS: "emergency.break_glass", REGULATION: "emergency.regulation"}
+INTRO = N_(
+    "Two separate choices: you can allow or refuse each one on its "
+    "own. Changing one never changes the other."
+)
 
 
 def confirm_label(which: str, refuse: bool) -> str:

@@ -3,15 +3,28 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from dmptui.actions.base import Outcome, Plan, refused
-from dmptui.i18n import _, format_number
+from dmptui.i18n import N_, _, format_datetime, format_number
 from dmptui.schema import MAX_NOTES
 from dmptui.state import UNREAD, RecordState
 
 if TYPE_CHECKING:
     from dmptui.client import Client
+
+
+NOTES_INTRO = N_(
+    "Your personal space: advance directives, people to contact in "
+    "an emergency, allergies you want known. Practitioners you "
+    "authorised can read it."
+)
+
+
+def saved_when(when: datetime) -> str:
+    """When the notes were last saved."""
+    return _("Saved — last saved {when}.").format(when=format_datetime(when))
 
 
 def save_notes(state: RecordState, text: str | None) -> Plan:

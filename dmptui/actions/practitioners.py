@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING
 from dmptui import catalogue
 from dmptui.actions.base import Ask, Choice, Outcome, Plan, nothing_changed, refused
 from dmptui.explain import BY_REASON
-from dmptui.i18n import _
+from dmptui.i18n import N_, _
+from dmptui.identifiers import IdentifierError, parse_rpps
 from dmptui.state import PRACTITIONERS, RECORD, RecordState
 from dmptui.words import Person
 
@@ -18,6 +19,65 @@ if TYPE_CHECKING:
 CHANGES = frozenset({PRACTITIONERS, RECORD})
 ORDINARY = "normal"
 SEE_MASKED = "see_masked"
+
+
+# --- the directory's search ---------------------------------------------------------------------
+
+SHOWING_MINE = N_("Showing your practitioners.")  # the search emptied: the patient's own list
+
+
+def search_query(raw: str) -> tuple[str, str | None]:
+    """What to search the directory for, from what was typed: (query, None), or ("", why it
+    is not searched). An empty query means: show the patient's own list."""
+    text = " ".join(raw.split())
+    compact = text.replace(" ", "")
+    if compact.isdigit() and (
+        len(compact) == 11 or (len(compact) == 12 and compact.startswith("8"))
+    ):
+        try:
+            text = parse_rpps(compact)
+        except IdentifierError as error:
+            return "", rpps_problem(error)
+    elif compact.isdigit():
+        text = compact  # the start of an RPPS
+    if text and len(text) < 2:
+        return "", _(
+            "Search: type at least 2 letters of a name, or the first "
+            "digits of an RPPS. Nothing was searched."
+        )
+    return text, None
+
+
+def rpps_problem(error: IdentifierError) -> str:
+    if error.code == "rpps_key":
+        return _(
+            "RPPS: the last digit (check digit) does not match the other 10. Check the "
+            "11 digits and search again. Nothing was searched."
+        )
+    return _("RPPS: an RPPS has 11 digits. Check it and search again. Nothing was searched.")
+
+
+def searching(query: str) -> str:
+    return _("Searching the directory for “{q}”…").format(q=query)
+
+
+def found(query: str, n: int, more: bool) -> tuple[str, str]:
+    """(kind, words) once the directory answered with ``n`` practitioners (``more``: there
+    are more than those shown)."""
+    if n == 0:
+        return "info", _("No practitioner in the directory matches “{q}”.").format(q=query)
+    if n == 1:
+        words = _("1 practitioner found in the directory for “{q}”.").format(q=query)
+    else:
+        words = _("{n} practitioners found in the directory for “{q}”.").format(n=n, q=query)
+    if more:
+        words += " " + _(
+            "Only the first {n} are shown: type more of the name to narrow the search."
+        ).format(n=n)
+    return "done", words
+
+
+# --- the actions ---------------------------------------------------------------------------------
 
 
 def grant(state: RecordState, person: Person) -> Plan:

@@ -7,11 +7,14 @@ from typing import TYPE_CHECKING
 
 from dmptui import catalogue
 from dmptui.actions.base import Ask, Outcome, Plan, refused
-from dmptui.i18n import _, format_date, pick
+from dmptui.i18n import N_, _, format_date, pick
 from dmptui.state import PARTS, RECORD, RecordState
 
 if TYPE_CHECKING:
     from dmptui.client import Client
+
+
+WHAT_YOU_CAN_DO = N_("What you can do:")  # before the actions the status allows
 
 
 def status_lines(state: RecordState) -> list[str]:

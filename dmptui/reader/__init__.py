@@ -14,6 +14,9 @@ imports neither Textual nor ``screens/``. Data made visible and speakable is the
   typed confirmations, lists read a page at a time.
 - ``login``, ``home``, ``documents``, ``practitioners``, ``trace``, ``record``, ``notes``,
   ``notifications``: one module per screen, with the handlers of its catalogue actions.
+- ``perform``: one runner for every action's plan (``dmptui.actions``): its problem, question,
+  fresh code, call and outcome, said the same way for every action.
 - ``screens``: the registry of screens (``SCREENS``), importing them all.
-- ``app``: the loop: one client, login, navigation, explained errors.
+- ``app``: the loop: one client, one record state (``dmptui.state``) read by every screen,
+  login, navigation, explained errors.
 """

@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from dmptui import catalogue
+from dmptui.actions import login as login_words
+from dmptui.actions.base import nothing_changed
 from dmptui.i18n import _
 from dmptui.reader import detect, screens
 from dmptui.reader.flow import (
@@ -29,6 +31,7 @@ from dmptui.reader.flow import (
 )
 from dmptui.reader.io import Console, EndOfInput
 from dmptui.reader.login import login, step_up
+from dmptui.state import RecordState
 
 T = TypeVar("T")
 
@@ -61,12 +64,15 @@ class ReaderConfig:
 
 
 class Reader:
-    """State shared by the screens: the console, the client, where the patient is."""
+    """State shared by the screens: the console, the client, the record as the client knows
+    it (``state``: the one copy, read by every screen, changed by every action), where the
+    patient is."""
 
     def __init__(self, config: ReaderConfig, console: Console, client: Any) -> None:
         self.config = config
         self.io = console
         self.client = client
+        self.state = RecordState()
         self.screen = "home"
         self.ins = config.ins
         self.last_input = time.monotonic()
@@ -123,7 +129,7 @@ class Reader:
         """``make()``, saying ``waiting`` first. A failure is explained and raises ``Failed``;
         an ended session logs in again, a needed code is asked for, then the call is redone."""
         from dmptui.client import HostError, SessionExpired, Stale, StepUpRequired
-        from dmptui.explain import explain
+        from dmptui.explain import app_failure, explain
 
         while True:
             self.say("wait", waiting)
@@ -141,7 +147,7 @@ class Reader:
                     self.say("error", explain(error))
                     raise Failed(error) from None
                 if not await step_up(self):
-                    self.say("info", _("Nothing was changed."))
+                    self.say("info", nothing_changed())
                     raise Abort from None
             except Stale as error:
                 # Changed elsewhere since it was shown: nothing was changed. Say so, then show
@@ -152,18 +158,13 @@ class Reader:
                 self.say("error", explain(error))
                 raise Failed(error) from None
             except (OSError, ValueError) as error:  # a file, a bad answer: never a traceback
-                self.say(
-                    "error",
-                    _(
-                        "Something went wrong in the app ({name}). Nothing was "
-                        "changed. Try again; if it happens again, contact support."
-                    ).format(name=type(error).__name__),
-                )
+                self.say("error", app_failure(error))
                 raise Failed(error) from None
 
     # --- the loop ----------------------------------------------------------------------------
 
     async def logout(self) -> None:
+        self.state.clear()
         try:
             await self.client.logout()
         except Exception:  # noqa: S110 - ending the session here is what matters
@@ -182,18 +183,16 @@ class Reader:
                     self.screen = "home"
                 except Logout:
                     await self.logout()
-                    self.say("done", _("You are logged out."))
+                    self.say("done", _(login_words.LOGGED_OUT))
                     await login(self)
                     self.screen = "home"
                 except SessionEnded:
+                    self.state.clear()
                     await login(self)
                     self.screen = "home"
                 except IdleLocked:
                     await self.logout()
-                    self.say(
-                        "warning",
-                        _("Locked after 15 minutes without activity. Log in again to continue."),
-                    )
+                    self.say("warning", _(login_words.IDLE_LOCKED))
                     await login(self, resume=True)
         except Quit:
             if self.client.logged_in:

@@ -6,14 +6,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from dmptui import catalogue
+from dmptui import loading
 from dmptui import words as w
+from dmptui.actions import documents as actions
+from dmptui.actions.base import nothing_changed
 from dmptui.data_text import data_lines
 from dmptui.i18n import _, format_number
 from dmptui.reader.flow import Abort, Failed
-from dmptui.reader.login import (
-    step_up,
-)
 from dmptui.reader.menus import (
     DOCUMENT_MENU,
     HANDLERS,
@@ -21,12 +20,13 @@ from dmptui.reader.menus import (
     Pager,
     attempt,
     choose_from,
-    confirm_word,
     handles,
     numbered,
     pick_number,
     show_menu,
 )
+from dmptui.reader.perform import perform
+from dmptui.state import RECORD
 
 if TYPE_CHECKING:
     from dmptui.reader.app import Reader
@@ -49,7 +49,7 @@ async def documents(r: Reader) -> None:
     async def fetch(cursor: str | None, limit: int) -> Any:
         return await r.client.documents(limit=limit, cursor=cursor, type=st.type, q=st.query)
 
-    st = Documents(Pager(r, fetch, _("Loading more documents…")))
+    st = Documents(Pager(r, fetch, _(loading.LOADING_MORE_DOCUMENTS)))
     await load_documents(r, st)
     show_documents(r, st)
     while True:
@@ -78,10 +78,11 @@ async def documents(r: Reader) -> None:
 
 async def load_documents(r: Reader, st: Documents) -> None:
     async def total() -> int | None:
-        record = await r.client.record()
-        return record.counts.get("documents")
+        await r.state.refresh(r.client, frozenset({RECORD}))
+        record = r.state.record
+        return None if record is None else record.counts.get("documents")
 
-    await st.pager.load(_("Loading your documents…"))
+    await st.pager.load(_(loading.LOADING_DOCUMENTS))
     st.total = len(st.pager.items) if st.pager.complete else None
     if st.total is None and not (st.type or st.query):
         st.total = await r.call(_("Counting your documents…"), total)
@@ -111,12 +112,12 @@ async def load_documents(r: Reader, st: Documents) -> None:
 
 def say_view(r: Reader, st: Documents) -> None:
     """Which documents the list holds, and in which order."""
-    kind = w.type_label(st.type) if st.type else _("all types")
+    kind = w.type_label(st.type) if st.type else _(w.ALL_TYPES)
     order = _(w.SORT_WORDS[st.sort]) if st.sort else _("newest first")
     r.say(
         "info",
         _("Showing: {kind}; search: {search}; order: {order}.").format(
-            kind=kind, search=st.query or _("none"), order=order
+            kind=kind, search=st.query or _(w.NO_SEARCH), order=order
         ),
     )
 
@@ -158,13 +159,13 @@ async def search_documents(r: Reader, st: Documents) -> None:
 
 @handles("documents.filter")
 async def filter_documents(r: Reader, st: Documents) -> None:
-    entries = [Entry("1", _("all types"))] + [
+    entries = [Entry("1", _(w.ALL_TYPES))] + [
         Entry(str(i + 2), w.type_label(code)) for i, code in enumerate(w.TYPES)
     ]
     show_menu(r, _("Which type of document? 0: cancel."), entries)
     answer = await choose_from(r, entries)
     if answer is None:
-        r.say("info", _("Nothing was changed."))
+        r.say("info", nothing_changed())
         return
     st.type = None if answer == "1" else w.TYPES[int(answer) - 2]
     await load_documents(r, st)
@@ -177,7 +178,7 @@ async def sort_documents(r: Reader, st: Documents) -> None:
     show_menu(r, _("Sort by what? 0: cancel."), entries)
     answer = await choose_from(r, entries)
     if answer is None:
-        r.say("info", _("Nothing was changed."))
+        r.say("info", nothing_changed())
         return
     await st.pager.everything()
     st.sort = w.SORTS[int(answer) - 1]
@@ -216,7 +217,7 @@ async def open_document(r: Reader, st: Documents, index: int) -> None:
         r.say("item", line)
     try:
         data, content_type = await r.call(
-            _('Opening "{title}"…').format(title=doc.title), lambda: r.client.content(doc.id)
+            loading.opening(doc.title), lambda: r.client.content(doc.id)
         )
     except Failed as failed:
         await gone(r, st, failed)
@@ -267,38 +268,22 @@ async def gone(r: Reader, st: Documents, failed: Failed) -> None:
 
 @handles("documents.mask")
 async def mask(r: Reader, view: DocumentView) -> None:
-    doc = view.doc
-    new = await r.call(
-        _('Hiding "{title}"…').format(title=doc.title), lambda: r.client.mask(doc.id)
-    )
-    view.replace(new)
-    r.say("done", _('"{title}" is now hidden from practitioners.').format(title=new.title))
+    outcome = await perform(r, actions.mask(r.state, view.doc))
+    if outcome is not None:
+        view.replace(outcome.value)
 
 
 @handles("documents.unmask")
 async def unmask(r: Reader, view: DocumentView) -> None:
-    doc = view.doc
-    new = await r.call(
-        _('Showing "{title}" again…').format(title=doc.title), lambda: r.client.unmask(doc.id)
-    )
-    view.replace(new)
-    r.say("done", _('"{title}" is now visible to practitioners again.').format(title=new.title))
+    outcome = await perform(r, actions.unmask(r.state, view.doc))
+    if outcome is not None:
+        view.replace(outcome.value)
 
 
 @handles("documents.delete")
 async def delete(r: Reader, view: DocumentView) -> None:
-    doc = view.doc
-    kept = _('Nothing was deleted: "{title}" is still in your record.').format(title=doc.title)
-    r.say("info", _('Delete "{title}"?').format(title=doc.title))
-    r.say("info", _(catalogue.ACTION_BY_ID["documents.delete"].confirm or ""))
-    if not await confirm_word(r, _("delete")) or not await step_up(r):
-        r.say("info", kept)
+    if await perform(r, actions.delete(r.state, view.doc)) is None:
         return
-    await r.call(
-        _('Deleting "{title}"…').format(title=doc.title),
-        lambda: r.client.delete_document(doc.id),
-    )
-    r.say("done", _('"{title}" is deleted for everyone.').format(title=doc.title))
     view.deleted = True
     st = view.st
     del st.pager.items[view.index]
@@ -310,17 +295,4 @@ async def delete(r: Reader, view: DocumentView) -> None:
 
 @handles("documents.save")
 async def save(r: Reader, view: DocumentView) -> None:
-    doc = view.doc
-
-    async def fetch_and_save() -> w.Saved:
-        data, content_type = await r.client.content(doc.id)
-        return await w.save_content(doc, data, content_type or doc.content_type)
-
-    saved = await r.call(_('Saving "{title}"…').format(title=doc.title), fetch_and_save)
-    if saved.path is None:
-        r.say("error", saved.problem)
-    else:
-        r.say(
-            "done",
-            _('"{title}" is saved in {path}').format(title=doc.title, path=str(saved.path)),
-        )
+    await perform(r, actions.save(r.state, view.doc))

@@ -3,9 +3,9 @@ help, with the actions of every screen (help, back, log out, quit)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from dmptui import catalogue
+from dmptui import catalogue, loading
 from dmptui import words as w
 from dmptui.i18n import _
 from dmptui.reader.flow import Abort, Back, Logout, Navigate, Quit
@@ -18,6 +18,7 @@ from dmptui.reader.menus import (
     reader_key,
     show_menu,
 )
+from dmptui.state import RecordState
 
 if TYPE_CHECKING:
     from dmptui.reader.app import Reader
@@ -31,21 +32,13 @@ def main_menu() -> list[Entry]:
 
 async def home(r: Reader) -> None:
     r.enter("home")
-
-    async def fetch() -> tuple[Any, Any]:
-        record = await r.client.record()
-        notes = None
-        if record.status == "active":
-            notes = await r.client.notifications(limit=50, unread=True)
-        return record, notes
-
     try:
-        record, notes = await r.call(_("Loading your record…"), fetch)
+        await r.call(_(loading.LOADING_RECORD), lambda: r.state.refresh(r.client))
     except Abort:
         pass
     else:
-        r.say("done", _("Your record is up to date."))
-        for line in summary_lines(record, notes):
+        r.say("done", _(loading.RECORD_UP_TO_DATE))
+        for line in summary_lines(r.state):
             r.say("info", line)
     title = _("Main menu: type a screen's number, then Enter.")
     show_menu(r, title, main_menu())
@@ -64,12 +57,17 @@ async def home(r: Reader) -> None:
         r.wrong_choice(answer, _("Type a number from 1 to 9."))
 
 
-def summary_lines(record: Any, notes: Any) -> list[str]:
-    lines = w.record_summary(record)
-    heading, unread = w.unread_summary(notes)
+def summary_lines(state: RecordState) -> list[str]:
+    """The record at a glance, from the record state: its status, the choices, the counts,
+    then the unread notifications."""
+    if state.record is None:
+        return []
+    lines = w.record_summary(state.record)
+    heading, unread = w.unread_summary(state.unread)
     if heading:
         lines.append(heading)
-        lines += [f"{_('EMERGENCY ACCESS:')} {text}" if urgent else text for urgent, text in unread]
+        prefix = _(w.EMERGENCY_ACCESS_PREFIX)
+        lines += [f"{prefix} {text}" if urgent else text for urgent, text in unread]
     return lines
 
 

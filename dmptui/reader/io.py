@@ -20,14 +20,9 @@ from typing import Any, TextIO
 
 from dmptui.data_text import is_glyph, speakable
 from dmptui.i18n import N_, _
+from dmptui.words import KIND_LABELS
 
-LABELS = {
-    "screen": N_("Screen:"),
-    "done": N_("Done:"),
-    "error": N_("Error:"),
-    "warning": N_("Warning:"),
-    "demo": N_("Demo phone:"),
-}
+LABELS = {"screen": N_("Screen:"), **KIND_LABELS, "demo": N_("Demo phone:")}
 # Kinds without a label: "info" (what the screen shows), "wait" (progress in words), "item" (one
 # entry of a list or menu), "text" (a document's or notes' own lines), "prompt" (a question).
 PLAIN_KINDS = frozenset({"info", "wait", "item", "text", "prompt"})

@@ -11,7 +11,9 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from dmptui.i18n import N_, _
+from dmptui.actions import login as login_words
+from dmptui.actions.base import CANCEL
+from dmptui.i18n import _
 from dmptui.identifiers import IdentifierError, parse_ins
 from dmptui.reader.flow import Failed, Quit
 from dmptui.reader.menus import (
@@ -27,31 +29,30 @@ if TYPE_CHECKING:
 
 # --- screen 0: log in ------------------------------------------------------------------------
 
-INS_PROBLEMS = {
-    "ins_length": N_("it must have 15 characters"),
-    "ins_format": N_("only digits are allowed, and 2A or 2B for Corsica"),
-    "ins_key": N_("the last two digits (the key) do not match the rest"),
-    "legacy_ins_c": N_("this is an old 22-digit INS-C; use the 15-character INS"),
-}
 RESTART = ("ChallengeExpired", "InvalidCredentials", "Locked", "TooManyCodes")
 
 
 async def login(r: Reader, resume: bool = False) -> None:
-    """INS, password (not echoed), then the one-time code. Returns once logged in."""
+    """INS, password (not echoed), then the one-time code. Returns once logged in, with the
+    record state emptied unless the same patient logged in again (``resume``): the screen shown
+    next (home, or the one the patient was on) loads it again."""
     r.enter("login")
+    held = r.ins
     if not resume:
         r.say("info", _("Type your INS and your password, pressing Enter after each."))
     while True:
         ins = await ask_ins(r)
         password = await r.ask(_("Password (not shown as you type):"), secret=True)
         if not password:
-            r.say("error", _("Password: type your password."))
+            r.say("error", _(login_words.PASSWORD_MISSING))
             continue
         try:
             challenge = await HANDLERS["login.submit"](r, ins, password)
         except Failed:
             continue
         if await code_step(r, challenge):
+            if not resume or ins != held:
+                r.state.clear()
             r.last_input = time.monotonic()
             r.say("done", _("you are logged in."))
             return
@@ -72,14 +73,7 @@ async def ask_ins(r: Reader) -> str:
         try:
             ins = parse_ins(raw or r.ins).value
         except IdentifierError as error:
-            problem = _(INS_PROBLEMS.get(error.code, N_("it is not valid")))
-            r.say(
-                "error",
-                _(
-                    "INS: {problem}. The INS has 15 characters: 13 digits (2A or 2B "
-                    "for Corsica) and a 2-digit key; it is on your carte Vitale."
-                ).format(problem=problem),
-            )
+            r.say("error", login_words.ins_problem(error))
             continue
         r.ins = ins
         return ins
@@ -88,7 +82,7 @@ async def ask_ins(r: Reader) -> str:
 @handles("login.submit")
 async def submit(r: Reader, ins: str, password: str) -> Any:
     return await r.call(
-        _("Checking your INS and password…"), lambda: r.client.login(ins, password), relogin=False
+        _(login_words.CHECKING_PASSWORD), lambda: r.client.login(ins, password), relogin=False
     )
 
 
@@ -97,9 +91,9 @@ def code_entries(channels: set[str], last: Entry) -> list[Entry]:
     if "totp" in channels:
         entries.append(Entry("1", _("Code from my authenticator app")))
     if "sms" in channels:
-        entries.append(Entry("2", _("Send me a code by SMS")))
+        entries.append(Entry("2", _(login_words.SEND_SMS)))
     if "email" in channels:
-        entries.append(Entry("3", _("Send me a code by email")))
+        entries.append(Entry("3", _(login_words.SEND_EMAIL)))
     return [*entries, last]
 
 
@@ -177,7 +171,7 @@ async def enter_code(r: Reader, check: Callable[[str], Awaitable[Any]], relogin:
             )
             continue
         try:
-            await r.call(_("Checking the code…"), lambda c=code: check(c), relogin=relogin)
+            await r.call(_(login_words.CHECKING_CODE), lambda c=code: check(c), relogin=relogin)
         except Failed as failed:
             if type(failed.error).__name__ in RESTART:
                 return "restart"
@@ -204,14 +198,8 @@ async def send_code(
     r: Reader, channel: str, send: Callable[[], Awaitable[Any]], relogin: bool
 ) -> None:
     before = len(await demo_messages(r))
-    words = _("Sending a code by SMS…") if channel == "sms" else _("Sending a code by email…")
-    sent = await r.call(words, send, relogin=relogin)
-    r.say(
-        "done",
-        _("A code was sent to {destination}. It is valid {minutes} minutes.").format(
-            destination=spoken_destination(sent.destination), minutes=sent.expires_in // 60
-        ),
-    )
+    sent = await r.call(login_words.sending(channel), send, relogin=relogin)
+    r.say("done", login_words.code_sent(spoken_destination(sent.destination), sent.expires_in))
     await demo_phone(r, before, channel)
 
 
@@ -249,7 +237,7 @@ async def demo_phone(r: Reader, before: int, channel: str) -> None:
             break
         await asyncio.sleep(0.25)
     for m in new:
-        kind = "SMS" if m.get("channel") == "sms" else _("Email")
+        kind = "SMS" if m.get("channel") == "sms" else _(login_words.DEMO_EMAIL)
         lines = str(m.get("body", "")).splitlines()
         body = " ".join(line.strip() for line in lines if line.strip())
         r.say(
@@ -270,8 +258,8 @@ async def demo_phone(r: Reader, before: int, channel: str) -> None:
 
 async def step_up(r: Reader) -> bool:
     """Ask for a fresh one-time code and give it to the host: True when accepted."""
-    r.say("info", _("This action needs a fresh one-time code."))
-    entries = code_entries({"totp", "sms", "email"}, Entry("0", _("Cancel")))
+    r.say("info", _(login_words.STEP_UP_NEEDED))
+    entries = code_entries({"totp", "sms", "email"}, Entry("0", _(CANCEL)))
     while True:
         show_menu(r, _("How do you want to get your one-time code?"), entries)
         answer = await ask_code_choice(r, r.screen)

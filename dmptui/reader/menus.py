@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from dmptui import catalogue
+from dmptui.actions.base import CANCEL
 from dmptui.i18n import N_, _, format_number
 from dmptui.reader.flow import Abort, Back, Failed
 
@@ -138,7 +139,7 @@ def help_lines(screen_key: str, everywhere: bool = True) -> list[tuple[str, str]
     """(kind, line) pairs: the help of one screen, from the catalogue (``everywhere``: with the
     actions of every screen, and the keys of every question)."""
     spec = catalogue.BY_KEY.get(screen_key, catalogue.BY_KEY["home"])
-    out = [("info", _("Help for screen {screen}").format(screen=catalogue.screen_label(spec)))]
+    out = [("info", catalogue.help_title(spec))]
     actions = catalogue.actions_for(spec.key)
     if spec.key != "login" and everywhere:
         actions += catalogue.actions_for("*")
@@ -203,7 +204,7 @@ async def confirm_word(r: Reader, word: str) -> bool:
 
 async def choose_yes(r: Reader, label: str) -> bool:
     """A two-entry menu: ``1. label`` or ``0. Cancel``."""
-    entries = [Entry("1", label), Entry("0", _("Cancel"))]
+    entries = [Entry("1", label), Entry("0", _(CANCEL))]
     show_menu(r, None, entries)
     while True:
         try:

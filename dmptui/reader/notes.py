@@ -5,8 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from dmptui import loading
+from dmptui.actions import personal
+from dmptui.actions.base import CANCEL, nothing_changed
 from dmptui.data_text import data_lines
-from dmptui.i18n import _, format_datetime, format_number
+from dmptui.i18n import _
 from dmptui.reader.flow import Abort, Navigate
 from dmptui.reader.menus import (
     HANDLERS,
@@ -19,7 +22,7 @@ from dmptui.reader.menus import (
     pick_number,
     show_menu,
 )
-from dmptui.schema import MAX_NOTES
+from dmptui.reader.perform import perform
 
 if TYPE_CHECKING:
     from dmptui.reader.app import Reader
@@ -35,29 +38,19 @@ class Notes:
 
 async def notes(r: Reader) -> None:
     r.enter("notes")
-    answer = await r.call(_("Loading your notes…"), r.client.notes)
+    answer = await r.call(_(loading.LOADING_NOTES), r.client.notes)
     st = Notes(answer.text, answer.updated_at)
     r.say("done", _("Your notes are loaded."))
 
     def show() -> list[Entry]:
-        r.say(
-            "info",
-            _(
-                "Your personal space: advance directives, people to contact in "
-                "an emergency, allergies you want known. Practitioners you "
-                "authorised can read it."
-            ),
-        )
+        r.say("info", _(personal.NOTES_INTRO))
         if st.text.strip():
             r.say("info", _("Your notes:"))
             for line in data_lines(st.text):
                 r.say("text", line)
             r.say("info", _("End of your notes."))
             if st.updated_at is not None:
-                r.say(
-                    "info",
-                    _("Saved — last saved {when}.").format(when=format_datetime(st.updated_at)),
-                )
+                r.say("info", personal.saved_when(st.updated_at))
         else:
             r.say("info", _("You have no notes yet."))
         entries = numbered(NOTES_MENU, list(NOTES_MENU))
@@ -86,12 +79,12 @@ async def save_notes(r: Reader, st: Notes) -> None:
     entries = [
         Entry("1", _("Add lines at the end of my notes")),
         Entry("2", _("Replace all my notes")),
-        Entry("0", _("Cancel")),
+        Entry("0", _(CANCEL)),
     ]
     show_menu(r, _("How do you want to change your notes?"), entries)
     answer = await choose_from(r, entries)
     if answer is None:
-        r.say("info", _("Nothing was changed."))
+        r.say("info", nothing_changed())
         raise Abort
     r.say(
         "info",
@@ -106,26 +99,18 @@ async def save_notes(r: Reader, st: Notes) -> None:
         if line.strip() == ".":
             break
         if not lines and not line.strip():
-            r.say("info", _("Nothing was changed."))
+            r.say("info", nothing_changed())
             raise Abort
         lines.append(line)
     added = "\n".join(lines)
     text = f"{st.text.rstrip()}\n{added}" if answer == "1" and st.text.strip() else added
-    if len(text) > MAX_NOTES:
-        r.say(
-            "error",
-            _(
-                "Your notes are too long: {n} characters, at most {max}. "
-                "Shorten them, then save again."
-            ).format(n=format_number(len(text)), max=format_number(MAX_NOTES)),
-        )
-        raise Abort
     try:
-        saved = await r.call(_("Saving your notes…"), lambda: r.client.save_notes(text))
+        outcome = await perform(r, personal.save_notes(r.state, text))
     except Navigate:  # changed elsewhere meanwhile: the notes are shown again; keep the lines
         r.say("info", _("The lines you typed, not saved, to type again after checking:"))
         for line in lines:
             r.say("text", line)
         raise
-    st.text, st.updated_at = saved.text, saved.updated_at
-    r.say("done", _("your notes are saved."))
+    if outcome is None:
+        raise Abort
+    st.text, st.updated_at = outcome.value.text, outcome.value.updated_at

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from dmptui import loading
 from dmptui import words as w
+from dmptui.actions import personal
 from dmptui.i18n import _, format_datetime, format_number, pick
 from dmptui.reader.flow import Abort
 from dmptui.reader.menus import (
@@ -13,6 +15,7 @@ from dmptui.reader.menus import (
     Pager,
     handles,
 )
+from dmptui.reader.perform import perform
 
 if TYPE_CHECKING:
     from dmptui.reader.app import Reader
@@ -28,25 +31,20 @@ async def notifications(r: Reader) -> None:
 
     pager = Pager(r, fetch, _("Loading more notifications…"), NOTIFICATIONS_BATCH)
 
-    async def load(after: str | None = None) -> None:
-        await pager.load(_("Loading your notifications…"))
+    async def load() -> None:
+        await pager.load(_(loading.LOADING_NOTIFICATIONS))
         await pager.everything()  # emergency accesses first: all of them are needed
         pager.items.sort(key=w.notification_order)
         items = pager.items
-        if after:
-            r.say("done", after)
-        elif not items:
+        if not items:
             r.say("done", _("you have no notifications."))
         else:
             r.say(
                 "done",
-                _(
-                    "Notifications: {total}, {unread} unread; emergency accesses first "
-                    "({emergencies})."
-                ).format(
-                    total=len(items),
-                    unread=sum(1 for n in items if not n.read),
-                    emergencies=sum(1 for n in items if n.emergency),
+                w.notifications_summary(
+                    len(items),
+                    sum(1 for n in items if not n.read),
+                    sum(1 for n in items if n.emergency),
                 ),
             )
 
@@ -83,7 +81,7 @@ async def notifications(r: Reader) -> None:
                 await HANDLERS["notifications.read_all"](r, pager)
             except Abort:
                 continue
-            await load(after=_("every notification is now marked as read."))
+            await load()
             show()
         else:
             r.wrong_choice(answer, _("Type n, p, a number, or r to mark all as read."))
@@ -91,7 +89,7 @@ async def notifications(r: Reader) -> None:
 
 def notification_sentence(n: int, item: Any) -> str:
     if item.emergency:
-        about = _("EMERGENCY ACCESS")
+        about = _(w.EMERGENCY_ACCESS)
     elif item.kind in w.NOTIFICATION_KINDS:
         about = _(w.NOTIFICATION_KINDS[item.kind])
     else:
@@ -99,7 +97,7 @@ def notification_sentence(n: int, item: Any) -> str:
     return _("{n}. {about}, {status}, {when}: {message}").format(
         n=n,
         about=about,
-        status=_("read") if item.read else _("UNREAD"),
+        status=_(w.READ) if item.read else _(w.UNREAD),
         when=format_datetime(item.at),
         message=pick(item.message),
     )
@@ -107,7 +105,5 @@ def notification_sentence(n: int, item: Any) -> str:
 
 @handles("notifications.read_all")
 async def read_all(r: Reader, pager: Pager) -> None:
-    if pager.items and pager.complete and all(n.read for n in pager.items):
-        r.say("info", _("Nothing to do: every notification is already read."))
+    if await perform(r, personal.read_all(r.state, pager.items, pager.complete)) is None:
         raise Abort
-    await r.call(_("Marking every notification as read…"), r.client.mark_notifications_read)

@@ -1,55 +1,60 @@
 """Screens 5 and 6 of screen-reader mode: emergency access (the two oppositions) and my
-record (close, reactivate, erase)."""
+record (close, reactivate, erase). Both read the record state (``r.state``), loaded again each
+time the screen is shown; the actions are ``dmptui.actions.emergency`` and ``.record``."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from dmptui import catalogue
+from dmptui import catalogue, loading
 from dmptui import words as w
-from dmptui.i18n import _, format_date, pick
-from dmptui.reader.flow import Abort, SessionEnded
-from dmptui.reader.login import (
-    step_up,
-)
+from dmptui.actions import emergency as emergency_actions
+from dmptui.actions import record as record_actions
+from dmptui.actions.base import Plan
+from dmptui.i18n import _
+from dmptui.reader.flow import Abort
 from dmptui.reader.menus import (
     EMERGENCY_MENU,
     HANDLERS,
     RECORD_MENU,
-    choose_yes,
-    confirm_word,
     handles,
     keys_of,
     numbered,
     pick_number,
     show_menu,
 )
+from dmptui.reader.perform import perform
+from dmptui.state import RECORD
 
 if TYPE_CHECKING:
     from dmptui.reader.app import Reader
+
+
+async def load_record(r: Reader, waiting: str) -> None:
+    await r.call(waiting, lambda: r.state.refresh(r.client, frozenset({RECORD})))
+
+
+async def perform_or_abort(r: Reader, plan: Plan) -> None:
+    """Do the action; refused or cancelled (said why), the screen asks again without
+    reading itself again."""
+    if await perform(r, plan) is None:
+        raise Abort
+
 
 # --- screen 5: emergency access --------------------------------------------------------------
 
 
 async def emergency(r: Reader) -> None:
     r.enter("emergency")
-    record = await r.call(_("Loading your emergency access choices…"), r.client.record)
-    refused = {
-        w.BREAK_GLASS: record.oppositions.break_glass,
-        w.REGULATION: record.oppositions.regulation,
-    }
+    await load_record(r, _(loading.LOADING_EMERGENCY))
     r.say("done", _("Your emergency access choices are loaded."))
 
     def show() -> None:
-        r.say(
-            "info",
-            _(
-                "Two separate choices: you can allow or refuse each one on its "
-                "own. Changing one never changes the other."
-            ),
-        )
-        r.say("info", w.state_text(w.BREAK_GLASS, refused[w.BREAK_GLASS]))
-        r.say("info", w.state_text(w.REGULATION, refused[w.REGULATION]))
+        r.say("info", _(emergency_actions.INTRO))
+        for which in (w.BREAK_GLASS, w.REGULATION):
+            refused = r.state.refused(which)
+            if refused is not None:
+                r.say("info", w.state_text(which, refused))
         entries = numbered(EMERGENCY_MENU, list(EMERGENCY_MENU))
         show_menu(r, _("What do you want to change?"), entries)
 
@@ -64,38 +69,20 @@ async def emergency(r: Reader) -> None:
             r.wrong_choice(answer, keys_of(EMERGENCY_MENU, list(EMERGENCY_MENU)))
             continue
         try:
-            await HANDLERS[action](r, refused)
+            await HANDLERS[action](r)
         except Abort:
             continue
         show()
 
 
 @handles("emergency.break_glass")
-async def change_break_glass(r: Reader, refused: dict[str, bool]) -> None:
-    await change_opposition(r, refused, w.BREAK_GLASS)
+async def change_break_glass(r: Reader) -> None:
+    await perform_or_abort(r, emergency_actions.change(r.state, w.BREAK_GLASS))
 
 
 @handles("emergency.regulation")
-async def change_regulation(r: Reader, refused: dict[str, bool]) -> None:
-    await change_opposition(r, refused, w.REGULATION)
-
-
-async def change_opposition(r: Reader, refused: dict[str, bool], which: str) -> None:
-    refuse = not refused[which]
-    question, consequence = w.change_text(which, refuse)
-    r.say("info", question)
-    r.say("info", consequence)
-    if not await confirm_word(r, _("confirm")) or not await step_up(r):
-        r.say("info", w.unchanged_text(which, not refuse))
-        raise Abort
-    wanted = dict(refused)
-    wanted[which] = refuse
-    result = await r.call(
-        _("Saving your choice…"),
-        lambda: r.client.set_oppositions(wanted[w.BREAK_GLASS], wanted[w.REGULATION]),
-    )
-    refused[w.BREAK_GLASS], refused[w.REGULATION] = result.break_glass, result.regulation
-    r.say("done", w.done_text(which, getattr(result, which)))
+async def change_regulation(r: Reader) -> None:
+    await perform_or_abort(r, emergency_actions.change(r.state, w.REGULATION))
 
 
 # --- screen 6: my record ---------------------------------------------------------------------
@@ -103,36 +90,15 @@ async def change_opposition(r: Reader, refused: dict[str, bool], which: str) -> 
 
 async def record(r: Reader) -> None:
     r.enter("record")
-    current = await r.call(_("Loading your record…"), r.client.record)
+    await load_record(r, _(loading.LOADING_RECORD))
     r.say("done", _("Your record is loaded."))
-    state = {"record": current}
 
     def show() -> list[str]:
-        rec = state["record"]
-        status = str(rec.status)
-        if status == "closed":
-            r.say(
-                "info",
-                _(
-                    "Your record is CLOSED since {closed}: nobody can access it, you included."
-                ).format(closed=format_date(rec.closed_at)),
-            )
-            if rec.purge_after is not None:
-                r.say(
-                    "info",
-                    _(
-                        "It is kept until {date}, then destroyed. You can reopen it until then."
-                    ).format(date=format_date(rec.purge_after)),
-                )
-            shown = ["record.reactivate", "record.erase"]
-        elif status == "erased":
-            r.say("info", _("Your record is ERASED: nothing in it can be recovered."))
-            shown = []
-        else:
-            r.say("info", _("Your record is OPEN: you and the practitioners you allow can use it."))
-            shown = ["record.close", "record.erase"]
+        for line in record_actions.status_lines(r.state):
+            r.say("info", line)
+        shown = record_actions.available(r.state)
         entries = numbered(RECORD_MENU, shown)
-        show_menu(r, _("What you can do:"), entries)
+        show_menu(r, _(record_actions.WHAT_YOU_CAN_DO), entries)
         for action_id in shown:
             action = catalogue.ACTION_BY_ID[action_id]
             r.say(
@@ -152,58 +118,23 @@ async def record(r: Reader) -> None:
             r.wrong_choice(answer, keys_of(RECORD_MENU, shown))
             continue
         try:
-            await HANDLERS[action](r, state)
+            await HANDLERS[action](r)
         except Abort:
             continue
         shown = show()
 
 
 @handles("record.close")
-async def close_record(r: Reader, state: dict[str, Any]) -> None:
-    still = _("Nothing was changed: your record is still open.")
-    r.say("info", _("Close your record?"))
-    r.say("info", _(catalogue.ACTION_BY_ID["record.close"].confirm or ""))
-    if not await confirm_word(r, _("close")) or not await step_up(r):
-        r.say("info", still)
-        raise Abort
-    done = await r.call(_("Closing your record…"), r.client.close_record)
-    r.say("done", pick(done.message))
-    raise SessionEnded
+async def close_record(r: Reader) -> None:
+    await perform_or_abort(r, record_actions.close(r.state))
 
 
 @handles("record.reactivate")
-async def reopen_record(r: Reader, state: dict[str, Any]) -> None:
-    r.say("info", _("Reopen your record?"))
-    r.say(
-        "info",
-        _(
-            "Your record will be open again: everything it held comes back, with "
-            "the same authorisations and blocks, and the practitioners you allow "
-            "can use it again. The 10-year countdown stops."
-        ),
-    )
-    if not await choose_yes(r, _(catalogue.ACTION_BY_ID["record.reactivate"].label)):
-        r.say("info", _("Nothing was changed: your record is still closed."))
-        raise Abort
+async def reopen_record(r: Reader) -> None:
     # A login is fresh for a few minutes; if it is not, the host asks for a code (``call``).
-    done = await r.call(_("Reopening your record…"), r.client.reactivate_record)
-    state["record"] = await r.call(_("Loading your record…"), r.client.record)
-    r.say("done", pick(done.message))
+    await perform_or_abort(r, record_actions.reactivate(r.state))
 
 
 @handles("record.erase")
-async def erase_record(r: Reader, state: dict[str, Any]) -> None:
-    closed = str(state["record"].status) == "closed"
-    still = (
-        _("Nothing was changed: your record is still closed.")
-        if closed
-        else _("Nothing was changed: your record is still open.")
-    )
-    r.say("info", _("Erase your record for good?"))
-    r.say("info", _(catalogue.ACTION_BY_ID["record.erase"].confirm or ""))
-    if not await confirm_word(r, _("erase")) or not await step_up(r):
-        r.say("info", still)
-        raise Abort
-    done = await r.call(_("Erasing your record…"), r.client.erase_record)
-    r.say("done", pick(done.message))
-    raise SessionEnded
+async def erase_record(r: Reader) -> None:
+    await perform_or_abort(r, record_actions.erase(r.state))

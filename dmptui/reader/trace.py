@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from dmptui import loading
 from dmptui import words as w
+from dmptui.actions.base import nothing_changed
 from dmptui.i18n import _, format_number
 from dmptui.identifiers import IdentifierError, parse_rpps
 from dmptui.reader.menus import (
@@ -36,7 +38,7 @@ async def trace(r: Reader) -> None:
     async def fetch(cursor: str | None, limit: int) -> Any:
         return await r.client.trace(limit=limit, cursor=cursor, **st.filter.query())
 
-    st = Trace(Pager(r, fetch, _("Loading older entries…")))
+    st = Trace(Pager(r, fetch, _(loading.LOADING_OLDER_TRACE)))
     await load_trace(r, st)
     show_trace(r, st)
     await seal_trace(r, st)
@@ -63,7 +65,7 @@ async def trace(r: Reader) -> None:
 
 
 async def load_trace(r: Reader, st: Trace) -> None:
-    await st.pager.load(_("Loading the access trace…"))
+    await st.pager.load(_(loading.LOADING_TRACE))
     n = len(st.pager.items)
     if n == 0:
         text = (
@@ -126,15 +128,7 @@ async def filter_trace(r: Reader, st: Trace) -> None:
             try:
                 actor = parse_rpps(actor, "actor")
             except IdentifierError:
-                r.say(
-                    "error",
-                    _(
-                        "Practitioner: an RPPS number has 11 digits (check the last one), or "
-                        "type part of a name."
-                    )
-                    + " "
-                    + _("Nothing was sent."),
-                )
+                r.say("error", _(w.ACTOR_PROBLEM) + " " + _(w.NOTHING_SENT))
                 continue
         break
     modes = list(w.MODE_CHOICES)
@@ -142,35 +136,23 @@ async def filter_trace(r: Reader, st: Trace) -> None:
     show_menu(r, _("Which accesses? 0: cancel the filter."), entries)
     answer = await choose_from(r, entries)
     if answer is None:
-        r.say("info", _("Nothing was changed."))
+        r.say("info", nothing_changed())
         return
     mode = modes[int(answer) - 1]
     days: list[Any] = []
     for name, question in (
-        (_("From"), _("From which day, as YYYY-MM-DD (Enter alone: no limit):")),
-        (_("Until"), _("Until which day, included, as YYYY-MM-DD (Enter alone: no limit):")),
+        (_(w.FROM), _("From which day, as YYYY-MM-DD (Enter alone: no limit):")),
+        (_(w.UNTIL), _("Until which day, included, as YYYY-MM-DD (Enter alone: no limit):")),
     ):
         while True:
             try:
                 days.append(w.parse_day(await r.ask(question)))
                 break
             except ValueError:
-                r.say(
-                    "error",
-                    _("{field}: write the day as YYYY-MM-DD, for example 2026-01-31.").format(
-                        field=name
-                    )
-                    + " "
-                    + _("Nothing was sent."),
-                )
+                r.say("error", w.day_problem(name) + " " + _(w.NOTHING_SENT))
     since, until = days
     if since and until and until < since:
-        r.say(
-            "error",
-            _("Until: the last day comes before the first day. Correct one of them.")
-            + " "
-            + _("Nothing was sent."),
-        )
+        r.say("error", _(w.DAYS_REVERSED) + " " + _(w.NOTHING_SENT))
         return
     st.filter = w.TraceFilter(actor=actor, mode=mode, since=since, until=until)
     await load_trace(r, st)

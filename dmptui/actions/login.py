@@ -1,0 +1,49 @@
+"""What logging in says, for both front ends: the INS and password problems, what is said while
+the host checks, the one-time code's ways and texts, a fresh code before an action, and how a
+session ends (logged out, locked)."""
+
+from __future__ import annotations
+
+from dmptui.i18n import N_, _
+from dmptui.identifiers import IdentifierError
+
+# Why an INS is not valid (``IdentifierError.code``), said inside ``ins_problem``.
+INS_PROBLEMS = {
+    "ins_length": N_("it must have 15 characters"),
+    "ins_format": N_("only digits are allowed, and 2A or 2B for Corsica"),
+    "ins_key": N_("the last two digits (the key) do not match the rest"),
+    "legacy_ins_c": N_("this is an old 22-digit INS-C; use the 15-character INS"),
+}
+INS_NOT_VALID = N_("it is not valid")
+
+PASSWORD_MISSING = N_("Password: type your password.")
+CHECKING_PASSWORD = N_("Checking your INS and password…")
+CHECKING_CODE = N_("Checking the code…")
+SEND_SMS = N_("Send me a code by SMS")  # a way to get the code, in a menu
+SEND_EMAIL = N_("Send me a code by email")
+STEP_UP_NEEDED = N_("This action needs a fresh one-time code.")
+DEMO_EMAIL = N_("Email")  # the demo phone's name for an email ("SMS" is the same in French)
+
+LOGGED_OUT = N_("You are logged out.")
+IDLE_LOCKED = N_("Locked after 15 minutes without activity. Log in again to continue.")
+
+
+def ins_problem(error: IdentifierError) -> str:
+    """What is wrong with a typed INS, and what an INS is."""
+    problem = _(INS_PROBLEMS.get(error.code, INS_NOT_VALID))
+    return _(
+        "INS: {problem}. The INS has 15 characters: 13 digits (2A or 2B "
+        "for Corsica) and a 2-digit key; it is on your carte Vitale."
+    ).format(problem=problem)
+
+
+def sending(channel: str) -> str:
+    """What is said while the host sends a code by ``sms`` or ``email``."""
+    return _("Sending a code by SMS…") if channel == "sms" else _("Sending a code by email…")
+
+
+def code_sent(destination: str, expires_in: int) -> str:
+    """Where the code went (``destination`` as it is to be said) and for how long (seconds)."""
+    return _("A code was sent to {destination}. It is valid {minutes} minutes.").format(
+        destination=destination, minutes=expires_in // 60
+    )
