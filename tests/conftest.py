@@ -53,6 +53,19 @@ def host(demo_template: tuple[Path, dict[str, Any]], tmp_path: Path) -> Iterator
     yield from live_host(f"sqlite:///{path}", path, tmp_path / "data", creds, clock)
 
 
+@pytest.fixture
+def second_host(demo_template: tuple[Path, dict[str, Any]], tmp_path: Path) -> Iterator[LiveHost]:
+    """Another demo record on its own fresh SQLite database (the same seed: the same ids), for
+    tests that compare two runs side by side."""
+    template, creds = demo_template
+    folder = tmp_path / "second"
+    folder.mkdir()
+    path = folder / "host.sqlite3"
+    copy_sqlite(template, path)
+    copy_key(template.parent, folder / "data")
+    yield from live_host(f"sqlite:///{path}", path, folder / "data", creds, Clock())
+
+
 @pytest.fixture(autouse=True)
 def _english_after_each_test() -> Iterator[None]:
     """A test that runs the app in French must not leave the process in French."""
