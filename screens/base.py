@@ -243,8 +243,10 @@ class RecordScreen(Calls, Screen[None]):
             self.reload()
 
     def on_screen_suspend(self) -> None:
-        # Under a dialog the screen stays in view: it is not "shown again" when it closes.
-        self._left = not isinstance(self.app.screen, ModalScreen)
+        # Under a dialog the screen stays in view: it is not "shown again" when it closes. Nor
+        # after logging in again to go on where it was (the call is retried then).
+        above = self.app.screen
+        self._left = not (isinstance(above, ModalScreen) or getattr(above, "resume", False))
 
     def on_screen_resume(self) -> None:
         self.app.title = f"dmptui — {catalogue.screen_label(self.spec)}"

@@ -87,7 +87,7 @@ class PractitionersScreen(RecordScreen):
         )
 
     def _loaded(self) -> None:
-        self._show_mine()
+        self.show_record()  # the list redraws on every change; here at once, in the mode on view
         self.say("done", _("Your practitioners are up to date."))
 
     def show_record(self) -> None:
