@@ -149,6 +149,8 @@ def test_practitioners_granted_revoked_blocked(host: LiveHost) -> None:
             assert status(app) == f"Done: {name} can now access your record."
             assert "authorised since" in row_status(app)
             await wait_for(pilot, lambda: counts(app) == (documents, authorised + 1, blocked))
+            await pilot.press("escape")  # from the directory to the patient's own list
+            assert "authorised since" in row_status(app)
             await back_home(pilot)
             assert counts(app) == (documents, authorised + 1, blocked)
             # Shown again, the practitioners' screen lists them (it reads the same state).
@@ -168,10 +170,10 @@ def test_practitioners_granted_revoked_blocked(host: LiveHost) -> None:
             await confirm(pilot)
             await settled(pilot)
             assert status(app).startswith(f"Done: {name} is blocked")
-            assert "blocked" in row_status(app)
+            assert "BLOCKED since" in row_status(app)
             await wait_for(pilot, lambda: counts(app) == (documents, authorised, blocked + 1))
             await pilot.press("escape")  # from the directory to the patient's own list
-            assert "blocked" in row_status(app)
+            assert "BLOCKED since" in row_status(app)
             await back_home(pilot)
             assert counts(app) == (documents, authorised, blocked + 1)
 
