@@ -28,6 +28,7 @@ from screens.widgets.text import LINE_LIMIT, plain
 if TYPE_CHECKING:
     from dmptui.actions import Outcome, Plan
     from dmptui.state import RecordState
+    from screens.app import DmpApp
 
 
 def catalogue_bindings(node: Any, screen_key: str) -> None:
@@ -44,6 +45,18 @@ def catalogue_bindings(node: Any, screen_key: str) -> None:
                 key_display=key_name(action.key),
             )
         )
+
+
+def dmp_app(node: object) -> DmpApp:
+    """The app of a screen or widget, typed."""
+    from textual.message_pump import MessagePump
+
+    from screens.app import DmpApp
+
+    assert isinstance(node, MessagePump)
+    app = node.app
+    assert isinstance(app, DmpApp)
+    return app
 
 
 class StatusLine(Static):
@@ -106,11 +119,7 @@ class Calls:
     @property
     def record_state(self) -> RecordState:
         """The app's one copy of the record (``DmpApp.record``)."""
-        from screens.app import DmpApp
-
-        app = self.app  # type: ignore[attr-defined]
-        assert isinstance(app, DmpApp)
-        return app.record
+        return dmp_app(self).record
 
     def perform(self, plan: Plan, then: Callable[[Outcome], None] | None = None) -> None:
         """Render an action's plan (``dmptui.actions``): its problem, its question, the code,

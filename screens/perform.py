@@ -15,11 +15,9 @@ if TYPE_CHECKING:
 
 
 def perform(screen: Calls, plan: Plan, then: Callable[[Outcome], None] | None = None) -> None:
-    from screens.app import DmpApp
-    from screens.base import RecordScreen
+    from screens.base import RecordScreen, dmp_app
 
-    app = screen.app  # type: ignore[attr-defined]
-    assert isinstance(app, DmpApp)
+    app = dmp_app(screen)
     if plan.problem is not None:
         screen.say(plan.problem.kind, plan.problem.text)
         return
