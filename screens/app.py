@@ -9,7 +9,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual import events, work
 from textual.app import App
@@ -25,6 +25,9 @@ from dmptui.session import IdleLock
 from screens import themes
 from screens.keys import key_name
 from screens.widgets.message_log import MessageLog
+
+if TYPE_CHECKING:
+    from dmptui.state import RecordState
 
 LAST_ACCOUNT = "last-account"  # keyring entry: the INS last remembered on this device
 
@@ -90,6 +93,7 @@ class DmpApp(App[None]):
         self.config = config
         self.state = AppState()
         self._client: Any = None  # made on first use: see ``client``
+        self._record: RecordState | None = None  # made on first use: see ``record``
         self.idle = IdleLock(config.idle_timeout)
         self.animation_level = animation_level()  # type: ignore[assignment]
         self._focus_shown: Widget | None = None  # the widget that carries the focus marker
@@ -168,6 +172,38 @@ class DmpApp(App[None]):
     @client.setter
     def client(self, value: Any) -> None:
         self._client = value
+
+    @property
+    def record(self) -> RecordState:
+        """The client's one copy of the record (``dmptui.state``), read by every screen. Made on
+        first use, like the client (it needs the schema); each change posts ``RecordChanged``,
+        and the screens showing it redraw (``RecordScreen.show_record``)."""
+        if self._record is None:
+            from dmptui.state import RecordState
+
+            self._record = RecordState()
+            self._record.subscribe(lambda _state: self.post_message(self.RecordChanged()))
+        return self._record
+
+    class RecordChanged(Message):
+        """The record state changed: the screens showing it redraw."""
+
+    def on_dmp_app_record_changed(self, _message: RecordChanged) -> None:
+        from screens.base import RecordScreen
+
+        for screen in self.screen_stack:
+            if isinstance(screen, RecordScreen) and screen.is_mounted:
+                screen.show_record()
+
+    def session_ended(self, notice: str) -> None:
+        """The record was closed or erased: every session is revoked (the client dropped its
+        tokens, the state is empty). Back to the login screen, saying why."""
+        from screens.login import LoginScreen
+
+        self.record.clear()
+        while len(self.screen_stack) > 1:
+            self.pop_screen()
+        self.push_screen(LoginScreen(notice=notice))
 
     def _warm_up(self) -> None:
         """Once the login screen is painted: import what the first call needs, off the UI
@@ -258,6 +294,7 @@ class DmpApp(App[None]):
 
         while len(self.screen_stack) > 1:
             self.pop_screen()
+        self.record.clear()  # nothing of the record stays in memory
         # What this session said (titles, names) is not left for the next person to read.
         self.state.messages = []
         self.state.epoch += 1

@@ -7,14 +7,14 @@ Workers call the client and post ``CallDone`` / ``CallFailed``; handlers update 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
-from textual.screen import Screen
+from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
 
 from dmptui import catalogue
@@ -24,6 +24,11 @@ from screens.keys import key_name
 from screens.widgets.footer import KeyBar
 from screens.widgets.message_log import MessageLog
 from screens.widgets.text import LINE_LIMIT, plain
+
+if TYPE_CHECKING:
+    from dmptui.actions import Outcome, Plan
+    from dmptui.state import RecordState
+    from screens.app import DmpApp
 
 
 def catalogue_bindings(node: Any, screen_key: str) -> None:
@@ -40,6 +45,18 @@ def catalogue_bindings(node: Any, screen_key: str) -> None:
                 key_display=key_name(action.key),
             )
         )
+
+
+def dmp_app(node: object) -> DmpApp:
+    """The app of a screen or widget, typed."""
+    from textual.message_pump import MessagePump
+
+    from screens.app import DmpApp
+
+    assert isinstance(node, MessagePump)
+    app = node.app
+    assert isinstance(app, DmpApp)
+    return app
 
 
 class StatusLine(Static):
@@ -76,10 +93,16 @@ class Calls:
             self.on_done = on_done
 
     class CallFailed(Message):
-        def __init__(self, error: Exception, retry: Callable[[], None] | None) -> None:
+        def __init__(
+            self,
+            error: Exception,
+            retry: Callable[[], None] | None,
+            failed: Callable[[Exception], None] | None = None,
+        ) -> None:
             super().__init__()
             self.error = error
             self.retry = retry
+            self.failed = failed  # after the host refused: what the caller does then
 
     # --- calls (shared) ---------------------------------------------------------------------------
 
@@ -93,6 +116,19 @@ class Calls:
             self.app.log_message(kind, text)  # type: ignore[attr-defined]
         self.app.place_cursor()  # type: ignore[attr-defined]  # what was loaded moved the rows
 
+    @property
+    def record_state(self) -> RecordState:
+        """The app's one copy of the record (``DmpApp.record``)."""
+        return dmp_app(self).record
+
+    def perform(self, plan: Plan, then: Callable[[Outcome], None] | None = None) -> None:
+        """Render an action's plan (``dmptui.actions``): its problem, its question, the code,
+        the call, its outcome in words. ``then(outcome)`` updates what the screen holds of its
+        own (a row of a list) before the outcome is said."""
+        from screens.perform import perform
+
+        perform(self, plan, then)
+
     def call(
         self,
         waiting: str,
@@ -100,16 +136,18 @@ class Calls:
         on_done: Callable[[Any], None],
         *,
         group: str = "call",
+        failed: Callable[[Exception], None] | None = None,
     ) -> None:
         """Run ``make()`` in a worker, saying ``waiting`` meanwhile; ``on_done(result)`` runs on
         the UI side. Failures are explained in words, and an expired session or a needed code
-        is handled, then the call is retried."""
+        is handled, then the call is retried. When the host refused the call, ``failed(error)``
+        runs once it is explained."""
         self.say("wait", waiting)
 
         def retry() -> None:
-            self.call(waiting, make, on_done, group=group)
+            self.call(waiting, make, on_done, group=group, failed=failed)
 
-        self._run(make, on_done, retry, group)
+        self._run(make, on_done, retry, group, failed)
 
     @work(group="calls")
     async def _run(
@@ -118,11 +156,12 @@ class Calls:
         on_done: Callable[[Any], None],
         retry: Callable[[], None],
         group: str,
+        failed: Callable[[Exception], None] | None = None,
     ) -> None:
         try:
             result = await make()
         except Exception as error:  # typed HostErrors, explained; nothing else is expected
-            self.post_message(self.CallFailed(error, retry))
+            self.post_message(self.CallFailed(error, retry, failed))
             return
         self.post_message(self.CallDone(result, on_done))
 
@@ -168,16 +207,24 @@ class Calls:
             )
             return
         self.say("error", explain(message.error))
+        status = getattr(message.error, "status", None)
+        if message.failed is not None and status is not None and 400 <= status < 500:
+            if status != 429:  # the host answered, and what it holds may have changed
+                message.failed(message.error)
 
 
 class RecordScreen(Calls, Screen[None]):
     """Base of the screens after login."""
 
     SCREEN_KEY: ClassVar[str] = ""
+    # A screen that shows the record state loads it again each time it is shown (changes
+    # made from another session, or by a practitioner, show); the others load once.
+    REFRESH_ON_SHOW: ClassVar[bool] = False
 
     def __init__(self) -> None:
         super().__init__()
         catalogue_bindings(self, self.SCREEN_KEY)
+        self._left = True  # shown for the first time, or again after another screen
 
     @property
     def spec(self) -> catalogue.ScreenSpec:
@@ -199,10 +246,43 @@ class RecordScreen(Calls, Screen[None]):
 
     def on_mount(self) -> None:
         self.app.title = f"dmptui — {catalogue.screen_label(self.spec)}"
-        self.reload()
+        if self.REFRESH_ON_SHOW:
+            self.show_record()  # what the state holds now; the refresh follows (resume)
+        else:
+            self.reload()
+
+    def on_screen_suspend(self) -> None:
+        # Under a dialog the screen stays in view: it is not "shown again" when it closes. Nor
+        # after logging in again to go on where it was (the call is retried then).
+        above = self.app.screen
+        self._left = not (isinstance(above, ModalScreen) or getattr(above, "resume", False))
 
     def on_screen_resume(self) -> None:
         self.app.title = f"dmptui — {catalogue.screen_label(self.spec)}"
+        # Not when the screen was only passed through (logging out pops every screen).
+        if self.REFRESH_ON_SHOW and self._left and self.app.screen is self:
+            if self.client.logged_in:
+                self._left = False
+                self.reload()
 
     def reload(self) -> None:
         """Fetch what the screen shows. Subclasses start their calls here."""
+
+    def show_record(self) -> None:
+        """Draw what the screen shows of the record state (``record_state``): called when it
+        changes, whoever changed it. Never I/O."""
+
+    def refresh_state(self, parts: frozenset[str], then: tuple[str, str]) -> None:
+        """After the host refused an action: load the parts of the record state it would have
+        changed (what the screen shows may be out of date), then say ``then`` again."""
+        from dmptui.state import PRACTITIONERS, RECORD, UNREAD
+
+        wanted = parts & {RECORD, PRACTITIONERS, UNREAD}
+        if not wanted:
+            return
+        state, client = self.record_state, self.client
+        self.call(
+            _("Loading your record…"),
+            lambda: state.refresh(client, frozenset(wanted)),
+            lambda _none: self.say(*then),
+        )

@@ -1,9 +1,10 @@
 """Modal screens: type a fresh one-time code (step-up), and confirm a consequential action
-after reading its consequence (with the code when the action needs one)."""
+after reading its consequence: yes or no, a word to type for what cannot be undone, or one of
+several choices (``dmptui.actions.Ask``)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual import events
 from textual.app import ComposeResult
@@ -14,6 +15,9 @@ from textual.widgets import Button, Input, Label, Static
 from dmptui.i18n import _
 from screens.base import Calls, StatusLine
 from screens.widgets.text import plain
+
+if TYPE_CHECKING:
+    from dmptui.actions import Ask
 
 
 class CodeScreen(Calls, ModalScreen[bool]):
@@ -117,3 +121,106 @@ class ConfirmScreen(ModalScreen[bool]):
     def key_escape(self, event: events.Key) -> None:
         event.stop()  # once the dialog is gone, this Esc must not also mean "Back" below
         self.dismiss(False)
+
+
+class TypedConfirmScreen(ModalScreen[bool]):
+    """Read the consequence, then type a word to confirm: for what cannot be undone.
+    Confirm works only when the word is typed; Esc or Cancel cancels."""
+
+    AUTO_FOCUS = "#typed-word"
+
+    def __init__(self, title: str, consequence: str, word: str, confirm_label: str) -> None:
+        super().__init__()
+        self.heading = title
+        self.consequence = consequence
+        self.word = word
+        self.confirm_label = confirm_label
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog"):
+            yield Label(plain(self.heading), id="dialog-title")
+            yield Static(plain(self.consequence), id="consequence")
+            yield Label(
+                plain(
+                    _("To confirm, type the word “{word}”, then press Enter.").format(
+                        word=self.word
+                    )
+                ),
+                id="typed-label",
+            )
+            yield Input(id="typed-word", max_length=40)
+            yield StatusLine(id="typed-status")
+            with Horizontal(id="dialog-buttons"):
+                yield Button(plain(self.confirm_label), id="confirm", variant="error")
+                yield Button(_("Cancel"), id="cancel")
+
+    def on_mount(self) -> None:
+        self.query_one(StatusLine).say("info", _("Press Esc to cancel: nothing is changed."))
+
+    def matches(self) -> bool:
+        typed = self.query_one("#typed-word", Input).value.strip().casefold()
+        return typed == self.word.casefold()
+
+    def _confirm(self) -> None:
+        if self.matches():
+            self.dismiss(True)
+            return
+        typed = self.query_one("#typed-word", Input).value.strip()
+        self.query_one(StatusLine).say(
+            "error",
+            _(
+                "You typed “{typed}”, not “{word}”. Type “{word}” to confirm, or press "
+                "Esc to cancel."
+            ).format(typed=typed, word=self.word),
+        )
+        self.query_one("#typed-word", Input).focus()
+
+    def on_input_submitted(self, _event: Input.Submitted) -> None:
+        self._confirm()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "confirm":
+            self._confirm()
+        else:
+            self.dismiss(False)
+
+    def key_escape(self, event: events.Key) -> None:
+        # Stop the key here: once this dialog is gone it must not also mean "Back" on the
+        # screen below.
+        event.stop()
+        self.dismiss(False)
+
+
+class ChoiceScreen(ModalScreen[str | None]):
+    """Read the consequence, then pick one of the choices (the first, the safe one, has the
+    focus) or cancel. Dismisses the chosen key (None: cancelled). A button's id is
+    ``choice-<key>``."""
+
+    def __init__(self, ask: Ask) -> None:
+        super().__init__()
+        self.ask = ask  # the focus starts on the first button: the first choice
+
+    @staticmethod
+    def button_id(key: str) -> str:
+        return "choice-" + key.replace("_", "-")
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog"):
+            yield Label(plain(self.ask.title), id="dialog-title")
+            yield Static(plain(self.ask.consequence), id="consequence")
+            with Vertical(id="choice-buttons"):
+                for index, choice in enumerate(self.ask.choices):
+                    yield Button(
+                        plain(choice.label),
+                        id=self.button_id(choice.key),
+                        variant="primary" if index == 0 else "warning",
+                    )
+                yield Button(_("Cancel"), id="cancel")
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        keys = {self.button_id(choice.key): choice.key for choice in self.ask.choices}
+        self.dismiss(keys.get(event.button.id or ""))
+
+    def key_escape(self, event: events.Key) -> None:
+        event.stop()  # once the dialog is gone, this Esc must not also mean "Back" below
+        self.dismiss(None)

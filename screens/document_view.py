@@ -14,15 +14,9 @@ from textual.screen import Screen
 from textual.widgets import Static
 
 from dmptui import catalogue
+from dmptui.actions import documents
 from dmptui.i18n import _, language
-from dmptui.words import (
-    Saved,
-    is_masked,
-    is_pdf,
-    metadata_lines,
-    save_content,
-    size_words,
-)
+from dmptui.words import is_masked, is_pdf, metadata_lines, size_words
 from screens.base import Calls, StatusLine
 from screens.widgets.footer import KeyBar
 from screens.widgets.message_log import MessageLog
@@ -39,18 +33,6 @@ def short_date(day: date) -> str:
     from babel.dates import format_date as fmt
 
     return fmt(day, "medium", locale=language())
-
-
-# --- saving to a file --------------------------------------------------------------------------
-
-
-def say_saved(screen: Calls, doc: Any, saved: Saved) -> None:
-    if saved.path is None:
-        screen.say("error", saved.problem)
-    else:
-        screen.say(
-            "done", _('"{title}" is saved in {path}').format(title=doc.title, path=str(saved.path))
-        )
 
 
 # --- the reading view --------------------------------------------------------------------------
@@ -135,14 +117,4 @@ class DocumentScreen(Calls, Screen[None]):
             self.on_gone(message.error)
 
     def action_act_save(self) -> None:
-        doc, data, content_type = self.doc, self.data, self.content_type
-        if data is None:
-            self.say(
-                "warning", _("The document is not loaded yet. Wait a moment, then press w again.")
-            )
-            return
-        self.call(
-            _('Saving "{title}"…').format(title=doc.title),
-            lambda: save_content(doc, data, content_type),
-            lambda saved: say_saved(self, doc, saved),
-        )
+        self.perform(documents.save(self.record_state, self.doc))

@@ -14,19 +14,14 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import Input, Label, Static
 
-from dmptui import catalogue
+from dmptui.actions import Outcome, documents
 from dmptui.explain import explain
 from dmptui.i18n import N_, _
 from dmptui.schema import DocType
-from dmptui.words import SORT_WORDS, SORTS, doc_date, is_masked, save_content, type_label
+from dmptui.state import DOCUMENTS
+from dmptui.words import SORT_WORDS, SORTS, doc_date, type_label
 from screens.base import Calls, RecordScreen, update_text
-from screens.confirm import CodeScreen, ConfirmScreen
-from screens.document_view import (
-    DocumentScreen,
-    masked_word,
-    say_saved,
-    short_date,
-)
+from screens.document_view import DocumentScreen, masked_word, short_date
 from screens.widgets.paged_list import Column, PagedList
 from screens.widgets.text import plain
 
@@ -319,114 +314,33 @@ class DocumentsScreen(RecordScreen):
 
     def action_act_save(self) -> None:
         doc = self._selected()
-        if doc is None:
-            return
-        client = self.client
-
-        async def fetch_and_save() -> Any:
-            data, content_type = await client.content(doc.id)
-            return await save_content(doc, data, content_type or doc.content_type)
-
-        self.call(
-            _('Saving "{title}"…').format(title=doc.title),
-            fetch_and_save,
-            lambda saved: say_saved(self, doc, saved),
-        )
-
-    def _replace(self, new: Any) -> None:
-        """Update one row in place after the host answered."""
-        self.table.update_item(new)
+        if doc is not None:
+            self.perform(documents.save(self.record_state, doc))
 
     def action_act_mask(self) -> None:
         doc = self._selected()
-        if doc is None:
-            return
-        if is_masked(doc):
-            self.say(
-                "info", _('"{title}" is already hidden from practitioners.').format(title=doc.title)
-            )
-            return
-
-        def done(new: Any) -> None:
-            self._replace(new)
-            self.say(
-                "done", _('"{title}" is now hidden from practitioners.').format(title=new.title)
-            )
-
-        doc_id = doc.id
-        self.call(
-            _('Hiding "{title}"…').format(title=doc.title), lambda: self.client.mask(doc_id), done
-        )
+        if doc is not None:
+            self.perform(documents.mask(self.record_state, doc), self._replace)
 
     def action_act_unmask(self) -> None:
         doc = self._selected()
-        if doc is None:
-            return
-        if not is_masked(doc):
-            self.say(
-                "info",
-                _('"{title}" is not hidden: practitioners you authorised can see it.').format(
-                    title=doc.title
-                ),
-            )
-            return
-
-        def done(new: Any) -> None:
-            self._replace(new)
-            self.say(
-                "done",
-                _('"{title}" is now visible to practitioners again.').format(title=new.title),
-            )
-
-        doc_id = doc.id
-        self.call(
-            _('Showing "{title}" again…').format(title=doc.title),
-            lambda: self.client.unmask(doc_id),
-            done,
-        )
+        if doc is not None:
+            self.perform(documents.unmask(self.record_state, doc), self._replace)
 
     def action_act_delete(self) -> None:
         doc = self._selected()
-        if doc is None:
-            return
-        action = catalogue.ACTION_BY_ID["documents.delete"]
-        consequence = _(action.confirm or "")
-        heading = _('Delete "{title}"?').format(title=doc.title)
+        if doc is not None:
+            self.perform(documents.delete(self.record_state, doc), self._removed)
 
-        def confirmed(ok: bool | None) -> None:
-            if not ok:
-                self.say(
-                    "info",
-                    _('Nothing was deleted: "{title}" is still in your record.').format(
-                        title=doc.title
-                    ),
-                )
-                return
-            self.app.push_screen(CodeScreen(consequence, heading), coded)
+    def _replace(self, outcome: Outcome) -> None:
+        """Update one row in place after the host answered."""
+        self.table.update_item(outcome.value)
 
-        def coded(ok: bool | None) -> None:
-            if not ok:
-                self.say(
-                    "info",
-                    _('Nothing was deleted: "{title}" is still in your record.').format(
-                        title=doc.title
-                    ),
-                )
-                return
-            self._delete(doc)
+    def _removed(self, outcome: Outcome) -> None:
+        self.table.remove_item(outcome.value.id)
 
-        self.app.push_screen(
-            ConfirmScreen(heading, consequence, _("Delete for everyone")), confirmed
-        )
-
-    def _delete(self, doc: Any) -> None:
-        def done(_result: Any) -> None:
-            self.table.remove_item(doc.id)
-            self.say("done", _('"{title}" is deleted for everyone.').format(title=doc.title))
-
-        doc_id = doc.id
-        self.call(
-            _('Deleting "{title}"…').format(title=doc.title),
-            lambda: self.client.delete_document(doc_id),
-            done,
-        )
+    def refresh_state(self, parts: frozenset[str], then: tuple[str, str]) -> None:
+        """The host refused a change: the list as it is now, then the record's counts."""
+        if DOCUMENTS in parts:
+            self.reload(then_say=then)
+        super().refresh_state(parts - {DOCUMENTS}, then)

@@ -6,42 +6,22 @@ Changing one keeps the other as it is. Each change: read the consequence of *thi
 
 from __future__ import annotations
 
-from typing import Any
-
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from dmptui import catalogue, words
+from dmptui import catalogue
+from dmptui.actions import emergency as actions
 from dmptui.i18n import _
-from dmptui.words import BREAK_GLASS, REGULATION, done_text, state_text, unchanged_text
+from dmptui.state import RECORD
+from dmptui.words import BREAK_GLASS, REGULATION, state_text
 from screens.base import RecordScreen
-from screens.confirm import CodeScreen, ConfirmScreen
 from screens.widgets.text import plain
-
-
-def change_text(which: str, refuse: bool) -> tuple[str, str, str]:
-    """(title, consequence, confirm label) of changing one choice to ``refuse``: the question and
-    its consequence as both front ends say them (``dmptui.words``), and the button's words."""
-    title, consequence = words.change_text(which, refuse)
-    if which == BREAK_GLASS:
-        label = _("Refuse break-glass access") if refuse else _("Allow break-glass access")
-    else:
-        label = (
-            _("Refuse emergency call-centre access")
-            if refuse
-            else _("Allow emergency call-centre access")
-        )
-    return title, consequence, label
 
 
 class EmergencyScreen(RecordScreen):
     SCREEN_KEY = "emergency"
-
-    def __init__(self) -> None:
-        super().__init__()
-        # True = refused; None until the host has answered.
-        self.refused: dict[str, bool] | None = None
+    REFRESH_ON_SHOW = True
 
     def compose_body(self) -> ComposeResult:
         bg = catalogue.ACTION_BY_ID["emergency.break_glass"]
@@ -68,64 +48,29 @@ class EmergencyScreen(RecordScreen):
             )
 
     def reload(self) -> None:
-        self.call(_("Loading your emergency access choices…"), self.client.record, self._loaded)
-
-    def _loaded(self, record: Any) -> None:
-        self._show(record.oppositions.break_glass, record.oppositions.regulation)
-        self.say(
-            "info", _("Your emergency access choices are shown below. Press b or r to change one.")
+        state, client = self.record_state, self.client
+        self.call(
+            _("Loading your emergency access choices…"),
+            lambda: state.refresh(client, frozenset({RECORD})),
+            lambda _none: self.say(
+                "info",
+                _("Your emergency access choices are shown below. Press b or r to change one."),
+            ),
         )
 
-    def _show(self, break_glass: bool, regulation: bool) -> None:
-        self.refused = {BREAK_GLASS: break_glass, REGULATION: regulation}
-        self.query_one("#break-glass-state", Static).update(
-            plain(state_text(BREAK_GLASS, break_glass))
-        )
-        self.query_one("#regulation-state", Static).update(
-            plain(state_text(REGULATION, regulation))
-        )
+    def show_record(self) -> None:
+        for which, widget_id in (
+            (BREAK_GLASS, "#break-glass-state"),
+            (REGULATION, "#regulation-state"),
+        ):
+            refused = self.record_state.refused(which)
+            text = "" if refused is None else state_text(which, refused)
+            self.query_one(widget_id, Static).update(plain(text))
 
-    # --- actions ---------------------------------------------------------------------------
+    # --- actions: each changes one choice and keeps the other ------------------------------
 
     def action_act_break_glass(self) -> None:
-        self._change(BREAK_GLASS)
+        self.perform(actions.change(self.record_state, BREAK_GLASS))
 
     def action_act_regulation(self) -> None:
-        self._change(REGULATION)
-
-    def _change(self, which: str) -> None:
-        if self.refused is None:
-            self.say("warning", _("Your choices are still loading. Wait a moment, then try again."))
-            self.reload()
-            return
-        refuse = not self.refused[which]
-        title, consequence, label = change_text(which, refuse)
-
-        def confirmed(ok: bool | None) -> None:
-            if not ok:
-                self.say("info", unchanged_text(which, not refuse))
-                return
-            self.app.push_screen(CodeScreen(consequence, title), coded)
-
-        def coded(ok: bool | None) -> None:
-            if not ok:
-                self.say("info", unchanged_text(which, not refuse))
-                return
-            self._apply(which, refuse)
-
-        self.app.push_screen(ConfirmScreen(title, consequence, label), confirmed)
-
-    def _apply(self, which: str, refuse: bool) -> None:
-        assert self.refused is not None
-        wanted = dict(self.refused)
-        wanted[which] = refuse
-
-        def done(result: Any) -> None:
-            self._show(result.break_glass, result.regulation)
-            self.say("done", done_text(which, getattr(result, which)))
-
-        self.call(
-            _("Saving your choice…"),
-            lambda: self.client.set_oppositions(wanted[BREAK_GLASS], wanted[REGULATION]),
-            done,
-        )
+        self.perform(actions.change(self.record_state, REGULATION))

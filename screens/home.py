@@ -3,8 +3,6 @@ unread notifications (emergency accesses first) and counts; a menu of every scre
 
 from __future__ import annotations
 
-from typing import Any
-
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import OptionList, Static
@@ -18,6 +16,7 @@ from screens.widgets.text import LINE_LIMIT, MESSAGE_LIMIT, clip, plain
 
 class HomeScreen(RecordScreen):
     SCREEN_KEY = "home"
+    REFRESH_ON_SHOW = True  # the record as it is now, each time home is shown
 
     def compose_body(self) -> ComposeResult:
         with VerticalScroll(id="home"):
@@ -33,28 +32,25 @@ class HomeScreen(RecordScreen):
             )
 
     def reload(self) -> None:
-        async def fetch() -> tuple[Any, Any]:
-            record = await self.client.record()
-            notes = None
-            if record.status == "active":
-                notes = await self.client.notifications(limit=50, unread=True)
-            return record, notes
+        state, client = self.record_state, self.client
+        self.call(
+            _("Loading your record…"),
+            lambda: state.refresh(client),
+            lambda _none: self.say("done", _("Your record is up to date.")),
+        )
 
-        self.call(_("Loading your record…"), fetch, self._show)
-
-    def _show(self, data: tuple[Any, Any]) -> None:
-        record, notes = data
-        lines = words.record_summary(record)
+    def show_record(self) -> None:
+        state = self.record_state
+        lines = words.record_summary(state.record) if state.record is not None else []
         self.query_one("#summary", Static).update(
             plain("\n".join(clip(line, LINE_LIMIT) for line in lines))
         )
-        heading, unread = words.unread_summary(notes)
+        heading, unread = words.unread_summary(state.unread)
         alerts = [heading] if heading else []
         for urgent, text in unread:
             prefix = _("EMERGENCY ACCESS:") + " " if urgent else "• "
             alerts.append(clip(prefix + text, MESSAGE_LIMIT))
         self.query_one("#alerts", Static).update(plain("\n".join(alerts)))
-        self.say("done", _("Your record is up to date."))
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         self.app.action_goto(event.option.id or "home")  # type: ignore[attr-defined]

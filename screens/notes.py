@@ -16,8 +16,8 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Static, TextArea
 
 from dmptui import catalogue
-from dmptui.i18n import _, format_datetime, format_number
-from dmptui.schema import MAX_NOTES
+from dmptui.actions import Outcome, personal
+from dmptui.i18n import _, format_datetime
 from screens.base import RecordScreen
 from screens.confirm import ConfirmScreen
 from screens.widgets.text import plain, visible
@@ -121,20 +121,8 @@ class NotesScreen(RecordScreen):
         self.say("info", _("Your notes are loaded. Type to edit them; Ctrl+S saves."))
 
     def action_act_save(self) -> None:
-        if self.saved_text is None:
-            self.say("warning", _("Your notes are still loading. Wait a moment, then try again."))
-            return
-        text = self.area.text
-        if len(text) > MAX_NOTES:
-            self.say(
-                "error",
-                _(
-                    "Your notes are too long: {n} characters, at most {max}. "
-                    "Shorten them, then save again."
-                ).format(n=format_number(len(text)), max=format_number(MAX_NOTES)),
-            )
-            return
-        self.call(_("Saving your notes…"), lambda: self.client.save_notes(text), self._saved)
+        text = None if self.saved_text is None else self.area.text
+        self.perform(personal.save_notes(self.record_state, text), self._saved)
 
     def on_stale(self, error: Exception) -> None:
         """Saved elsewhere since they were loaded: keep what the patient typed, load the saved
@@ -156,11 +144,11 @@ class NotesScreen(RecordScreen):
 
         self.call(_("Loading your notes…"), self.client.notes, loaded)
 
-    def _saved(self, notes: Any) -> None:
+    def _saved(self, outcome: Outcome) -> None:
+        notes = outcome.value
         self.saved_text = visible(notes.text)
         self.saved_at = notes.updated_at
         self._show_state()
-        self.say("done", _("your notes are saved."))
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id == "notes-save":

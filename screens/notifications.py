@@ -12,6 +12,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.widgets import DataTable
 
+from dmptui.actions import Outcome, personal
 from dmptui.i18n import N_, _, format_datetime, pick
 from screens.base import Calls, RecordScreen
 from screens.widgets.text import MESSAGE_LIMIT, plain
@@ -139,14 +140,12 @@ class NotificationsScreen(RecordScreen):
     # --- actions ------------------------------------------------------------------------------
 
     def action_act_read_all(self) -> None:
-        unread = sum(1 for n in self.items.values() if not n.read)
-        if self.items and not unread and not self.next_cursor:
-            self.say("info", _("Nothing to do: every notification is already read."))
-            return
+        shown = list(self.items.values())
+        plan = personal.read_all(self.record_state, shown, complete=not self.next_cursor)
+        self.perform(plan, self._all_read)
 
-        def marked(_result: Any) -> None:
-            self.reload(after=_("every notification is now marked as read."))
-
-        self.call(
-            _("Marking every notification as read…"), self.client.mark_notifications_read, marked
-        )
+    def _all_read(self, _outcome: Outcome) -> None:
+        """Every notification is read now: the rows loaded say so (the next pages will)."""
+        for key, n in self.items.items():
+            self.items[key] = n.model_copy(update={"read": True})
+        self._fill()

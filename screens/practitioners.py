@@ -7,23 +7,22 @@ directory results for …". Every change returns the new list from the host, sho
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, ClassVar
 
-from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
-from textual.widgets import Button, DataTable, Input, Label, Static
+from textual.containers import Horizontal
+from textual.widgets import DataTable, Input, Label, Static
 from textual.widgets.data_table import CellDoesNotExist
 
-from dmptui import catalogue
-from dmptui.explain import BY_REASON, explain
+from dmptui.actions import Plan
+from dmptui.actions import practitioners as actions
 from dmptui.i18n import N_, _
 from dmptui.identifiers import IdentifierError, parse_rpps
+from dmptui.state import PRACTITIONERS, RecordState
 from dmptui.words import Links, Person, profession_words
 from screens.base import RecordScreen
-from screens.confirm import ConfirmScreen
 from screens.widgets.text import CELL_LIMIT, clip, plain
 
 MINE = "mine"
@@ -31,59 +30,14 @@ DIRECTORY = "directory"
 DIRECTORY_LIMIT = 20
 
 
-class GrantScreen(ModalScreen[str | None]):
-    """Give access: ordinary access (the default), or the same rights as the médecin traitant."""
-
-    AUTO_FOCUS = "#grant-normal"
-
-    def __init__(self, name: str) -> None:
-        super().__init__()
-        self.who = name
-
-    def compose(self) -> ComposeResult:
-        with Vertical(id="dialog"):
-            yield Label(
-                plain(_("Give {name} access to your record?").format(name=self.who)),
-                id="dialog-title",
-            )
-            yield Static(
-                plain(
-                    _(
-                        "{name} will be able to read your documents and add new ones. "
-                        "You can remove this access at any time.\n\n"
-                        "You can also give the same rights as your médecin traitant: then "
-                        "{name} also sees the documents you hid from practitioners. "
-                        "If unsure, choose ordinary access."
-                    ).format(name=self.who)
-                ),
-                id="consequence",
-            )
-            with Vertical(id="grant-buttons"):
-                yield Button(_("Ordinary access"), id="grant-normal", variant="primary")
-                yield Button(
-                    _("Same rights as my médecin traitant (sees hidden documents)"),
-                    id="grant-see-masked",
-                    variant="warning",
-                )
-                yield Button(_("Cancel"), id="cancel")
-
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        choice = {"grant-normal": "normal", "grant-see-masked": "see_masked"}
-        self.dismiss(choice.get(event.button.id or ""))
-
-    def key_escape(self, event: events.Key) -> None:
-        event.stop()  # once the dialog is gone, this Esc must not also mean "Back" below
-        self.dismiss(None)
-
-
 class PractitionersScreen(RecordScreen):
     SCREEN_KEY = "practitioners"
+    REFRESH_ON_SHOW = True
     AUTO_FOCUS = "#practitioners-table"
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "leave", N_("Back"), show=False)]
 
     def __init__(self) -> None:
         super().__init__()
-        self.links = Links()
         self.mode = MINE
         self.query_text = ""
         self.found: list[Person] = []  # the last directory results
@@ -120,15 +74,28 @@ class PractitionersScreen(RecordScreen):
 
     # --- loading and showing --------------------------------------------------------------
 
+    @property
+    def links(self) -> Links:
+        return self.record_state.links
+
     def reload(self) -> None:
+        state, client = self.record_state, self.client
         self.call(
-            _("Loading your practitioners…"), lambda: self.client.practitioners(), self._loaded
+            _("Loading your practitioners…"),
+            lambda: state.refresh(client, frozenset({PRACTITIONERS})),
+            lambda _none: self._loaded(),
         )
 
-    def _loaded(self, answer: Any) -> None:
-        self.links = Links(answer)
-        self._show_mine()
+    def _loaded(self) -> None:
+        self.show_record()  # the list redraws on every change; here at once, in the mode on view
         self.say("done", _("Your practitioners are up to date."))
+
+    def show_record(self) -> None:
+        """The list as the record state holds it now, in the mode on view."""
+        if self.mode == MINE:
+            self._show_mine()
+        else:
+            self._show_directory()
 
     def _show_mine(self) -> None:
         self.mode = MINE
@@ -211,27 +178,6 @@ class PractitionersScreen(RecordScreen):
 
     def on_data_table_row_highlighted(self, _event: DataTable.RowHighlighted) -> None:
         self._describe()
-
-    def _changed(self, answer: Any) -> None:
-        """A change went through: the host's answer is the new list; show it."""
-        self.links = Links(answer)
-        if self.mode == MINE:
-            self._show_mine()
-        else:
-            self._show_directory()
-
-    def on_calls_call_failed(self, message: Any) -> None:
-        # RecordScreen's handler runs after this one and explains the failure. A practitioner
-        # that is no longer where the list showed them: refresh, then say it again.
-        if type(message.error).__name__ != "NotFound":
-            return
-        words = explain(message.error)
-
-        def refreshed(answer: Any) -> None:
-            self._changed(answer)
-            self.say("error", words)
-
-        self.call(_("Loading your practitioners…"), lambda: self.client.practitioners(), refreshed)
 
     # --- search -----------------------------------------------------------------------------
 
@@ -321,165 +267,22 @@ class PractitionersScreen(RecordScreen):
             )
         return row
 
-    def action_act_grant(self) -> None:
+    def _act(self, make: Callable[[RecordState, Person], Plan]) -> None:
         row = self._need_selection()
-        if row is None:
-            return
+        if row is not None:
+            self.perform(make(self.record_state, row))
 
-        def chosen(choice: str | None) -> None:
-            if choice is None:
-                self.say("info", _("Nothing was changed."))
-                return
-            self._grant(row, choice == "see_masked")
-
-        if not row.may_access:
-            self._grant(row, False)  # the host refuses, and says why
-            return
-        self.app.push_screen(GrantScreen(row.name), chosen)
-
-    def _grant(self, row: Person, see_masked: bool) -> None:
-        had = row.rpps in self.links.authorised
-
-        def done(answer: Any) -> None:
-            self._changed(answer)
-            if had and see_masked:
-                text = _(
-                    "{name} keeps access to your record and now also sees your hidden documents."
-                )
-            elif had:
-                text = _("{name} keeps access to your record, without your hidden documents.")
-            elif see_masked:
-                text = _("{name} can now access your record, hidden documents included.")
-            else:
-                text = _("{name} can now access your record.")
-            self.say("done", text.format(name=row.name))
-
-        self.call(
-            _("Giving {name} access…").format(name=row.name),
-            lambda: self.client.authorise(row.rpps, see_masked=see_masked),
-            done,
-        )
+    def action_act_grant(self) -> None:
+        self._act(actions.grant)
 
     def action_act_revoke(self) -> None:
-        row = self._need_selection()
-        if row is None:
-            return
-        if row.rpps not in self.links.authorised:
-            self.say(
-                "warning",
-                _("{name} has no authorisation from you: there is nothing to remove.").format(
-                    name=row.name
-                ),
-            )
-            return
-
-        def done(answer: Any) -> None:
-            self._changed(answer)
-            if self.links.is_attending(row.rpps):
-                text = _(
-                    "{name}'s authorisation was removed; as your médecin traitant, they "
-                    "can still access your record."
-                )
-            else:
-                text = _("{name} can no longer access your record.")
-            self.say("done", text.format(name=row.name))
-
-        self.call(
-            _("Removing {name}'s access…").format(name=row.name),
-            lambda: self.client.revoke(row.rpps),
-            done,
-        )
+        self._act(actions.revoke)
 
     def action_act_block(self) -> None:
-        row = self._need_selection()
-        if row is None:
-            return
-        if self.links.is_attending(row.rpps):
-            # The host refuses it too (attending_cannot_be_blocked); no use asking to confirm.
-            self.say("error", _(BY_REASON["attending_cannot_be_blocked"]))
-            return
-        if row.rpps in self.links.blocked:
-            self.say("info", _("{name} is already blocked.").format(name=row.name))
-            return
-        consequence = catalogue.ACTION_BY_ID["practitioners.block"].confirm
-        assert consequence is not None
-
-        def confirmed(ok: bool | None) -> None:
-            if not ok:
-                self.say("info", _("Nothing was changed."))
-                return
-            self.call(
-                _("Blocking {name}…").format(name=row.name),
-                lambda: self.client.block(row.rpps),
-                done,
-            )
-
-        def done(answer: Any) -> None:
-            self._changed(answer)
-            self.say(
-                "done",
-                _(
-                    "{name} is blocked: they cannot open your record in any mode, "
-                    "emergencies included."
-                ).format(name=row.name),
-            )
-
-        self.app.push_screen(
-            ConfirmScreen(
-                _("Block {name}?").format(name=row.name),
-                _(consequence),
-                _("Block {name}").format(name=row.name),
-            ),
-            confirmed,
-        )
+        self._act(actions.block)
 
     def action_act_unblock(self) -> None:
-        row = self._need_selection()
-        if row is None:
-            return
-        if row.rpps not in self.links.blocked:
-            self.say("warning", _("{name} is not blocked.").format(name=row.name))
-            return
-
-        def done(answer: Any) -> None:
-            self._changed(answer)
-            self.say(
-                "done",
-                _(
-                    "{name} is no longer blocked. They need your authorisation to "
-                    "access your record, except in an emergency."
-                ).format(name=row.name),
-            )
-
-        self.call(
-            _("Unblocking {name}…").format(name=row.name),
-            lambda: self.client.unblock(row.rpps),
-            done,
-        )
+        self._act(actions.unblock)
 
     def action_act_attending(self) -> None:
-        row = self._need_selection()
-        if row is None:
-            return
-        if self.links.is_attending(row.rpps):
-            self.say("info", _("{name} is already your médecin traitant.").format(name=row.name))
-            return
-        previous = self.links.attending
-
-        def done(answer: Any) -> None:
-            self._changed(answer)
-            text = _(
-                "{name} is now your médecin traitant: they see all your documents, hidden "
-                "ones included."
-            ).format(name=row.name)
-            if previous is not None:
-                text += " " + _("{previous} is no longer your médecin traitant.").format(
-                    previous=previous.name
-                )
-            self.say("done", text)
-
-        self.call(
-            _("Designating {name} as your médecin traitant…").format(name=row.name),
-            lambda: self.client.designate_attending(row.rpps),
-            done,
-        )
+        self._act(actions.attending)

@@ -122,8 +122,8 @@ def test_grant_then_revoke(host: LiveHost) -> None:
             await search(pilot, emergency["name"])
             await select(pilot, emergency["name"])
             await pilot.press("a")
-            await wait_for(pilot, lambda: app.screen.__class__.__name__ == "GrantScreen")
-            assert app.focused.id == "grant-normal"  # the default: ordinary access
+            await wait_for(pilot, lambda: app.screen.__class__.__name__ == "ChoiceScreen")
+            assert app.focused.id == "choice-normal"  # the default: ordinary access
             await pilot.press("enter")
             await settled(pilot)
             assert status(app) == f"Done: {emergency['name']} can now access your record."
@@ -142,7 +142,7 @@ def test_grant_then_revoke(host: LiveHost) -> None:
 
             # Same rights as the médecin traitant: asked, and said in the status column.
             await pilot.press("a")
-            await wait_for(pilot, lambda: app.screen.__class__.__name__ == "GrantScreen")
+            await wait_for(pilot, lambda: app.screen.__class__.__name__ == "ChoiceScreen")
             await pilot.press("tab", "enter")
             await settled(pilot)
             assert "hidden documents included" in status(app)
@@ -250,7 +250,7 @@ def test_session_end_then_resume(host: LiveHost) -> None:
             await select(pilot, nurse["name"])
             host.clock.advance(hours=13)
             await pilot.press("a")
-            await wait_for(pilot, lambda: app.screen.__class__.__name__ == "GrantScreen")
+            await wait_for(pilot, lambda: app.screen.__class__.__name__ == "ChoiceScreen")
             await pilot.press("enter")
             await wait_for(pilot, lambda: app.screen.__class__.__name__ == "LoginScreen")
             assert (
