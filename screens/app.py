@@ -9,23 +9,24 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar, Literal
 
 from textual import events, work
 from textual.app import App
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.geometry import Offset
 from textual.message import Message
 from textual.screen import Screen
 from textual.widget import Widget
 
 from dmptui import catalogue
-from dmptui.i18n import _
+from dmptui.i18n import N_, _
 from dmptui.session import IdleLock
 from screens import themes
 from screens.keys import key_name
 from screens.widgets.message_log import MessageLog
 
+AnimationLevel = Literal["none", "basic", "full"]  # Textual's ``App.animation_level``
 LAST_ACCOUNT = "last-account"  # keyring entry: the INS last remembered on this device
 
 SCREEN_CLASSES = {
@@ -70,20 +71,50 @@ class AppState:
     epoch: int = 0  # changes when the messages are emptied (log out)
 
 
-def animation_level(env: Mapping[str, str] | None = None) -> str:
+def animation_level(env: Mapping[str, str] | None = None) -> AnimationLevel:
     """No animation, unless ``TEXTUAL_ANIMATIONS`` asks for one outside the accessible profile
     (``ACCESSIBLE=1``): moving things are hard to follow and write to the terminal."""
     env = os.environ if env is None else env
     wanted = env.get("TEXTUAL_ANIMATIONS", "").strip().lower()
-    if env.get("ACCESSIBLE", "").strip() not in ("", "0") or wanted not in ("basic", "full"):
+    if env.get("ACCESSIBLE", "").strip() not in ("", "0"):
         return "none"
-    return wanted
+    if wanted == "basic":
+        return "basic"
+    return "full" if wanted == "full" else "none"
 
 
 class DmpApp(App[None]):
     CSS_PATH = "dmptui.tcss"
     TITLE = "dmptui"
     ENABLE_COMMAND_PALETTE = False
+    # A subclass's binding for a key replaces Textual's for that key: Textual's own Ctrl+Q quits
+    # at once, ours first asks about unsaved work; its Ctrl+C has no description, ours says how
+    # to quit. Descriptions are the English words, put into the patient's language where they
+    # are shown (``screens.keys.worded``); a keymap (``App.set_keymap``) can move them by id.
+    BINDINGS: ClassVar[list[BindingType]] = [
+        *(
+            Binding(key, method, label, id=bid, show=key != "escape", priority=key != "escape")
+            for key, method, label, bid in (
+                ("f1", "help", N_("Help"), "app.help"),
+                ("escape", "back", N_("Back"), "app.back"),
+                ("ctrl+r", "read_screen", N_("Read this screen"), "app.read_screen"),
+                ("ctrl+t", "next_theme", N_("Colours"), "app.theme"),
+                ("ctrl+l", "ask_logout", N_("Log out"), "app.logout"),
+                ("ctrl+q", "ask_quit", N_("Quit"), "app.quit"),
+            )
+        ),
+        Binding("ctrl+c", "help_quit", N_("How to quit"), show=False, system=True),
+        *(
+            Binding(
+                str(spec.number),
+                f"goto('{spec.key}')",
+                spec.title,
+                id=f"app.goto.{spec.key}",
+                show=False,
+            )
+            for spec in catalogue.SCREENS
+        ),
+    ]
 
     def __init__(self, config: AppConfig) -> None:
         super().__init__()
@@ -91,47 +122,17 @@ class DmpApp(App[None]):
         self.state = AppState()
         self._client: Any = None  # made on first use: see ``client``
         self.idle = IdleLock(config.idle_timeout)
-        self.animation_level = animation_level()  # type: ignore[assignment]
+        self.animation_level = animation_level()
         self._focus_shown: Widget | None = None  # the widget that carries the focus marker
         self._os_title = ""
         for theme in themes.THEMES.values():  # only these are offered (Ctrl+T goes through them)
             self.register_theme(theme)
         self.theme = themes.choose(config.theme)
-        # Textual's own Ctrl+Q quits at once; ours first asks about unsaved work.
-        self._bindings.key_to_bindings.pop("ctrl+q", None)
-        for key, method, label, bid in (
-            ("f1", "help", _("Help"), "app.help"),
-            ("escape", "back", _("Back"), "app.back"),
-            ("ctrl+r", "read_screen", _("Read this screen"), "app.read_screen"),
-            ("ctrl+t", "next_theme", _("Colours"), "app.theme"),
-            ("ctrl+l", "ask_logout", _("Log out"), "app.logout"),
-            ("ctrl+q", "ask_quit", _("Quit"), "app.quit"),
-        ):
-            self._bindings.key_to_bindings.setdefault(key, []).append(
-                Binding(
-                    key,
-                    method,
-                    label,
-                    id=bid,
-                    show=key != "escape",
-                    priority=key != "escape",
-                    key_display=key_name(key),
-                )
-            )
-        # Textual's own Ctrl+C binding has no description: give it one, in words.
-        self._bindings.key_to_bindings["ctrl+c"] = [
-            Binding("ctrl+c", "help_quit", _("How to quit"), show=False, system=True)
-        ]
-        for spec in catalogue.SCREENS:
-            self._bindings.key_to_bindings.setdefault(str(spec.number), []).append(
-                Binding(
-                    str(spec.number),
-                    f"goto('{spec.key}')",
-                    _(spec.title),
-                    id=f"app.goto.{spec.key}",
-                    show=False,
-                )
-            )
+
+    def get_key_display(self, binding: Binding) -> str:
+        """Keys of the catalogue and of the app (they have an id) as printed on a keyboard, in
+        the patient's language ("Esc" is "Échap"); Textual's way for the others."""
+        return key_name(binding.key) if binding.id else super().get_key_display(binding)
 
     def _fatal_error(self) -> None:
         """An unhandled exception (a bug): Textual's own handler prints the traceback with every

@@ -7,39 +7,39 @@ Workers call the client and post ``CallDone`` / ``CallFailed``; handlers update 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Static
 
 from dmptui import catalogue
-from dmptui.explain import explain
+from dmptui.explain import error_kind, explain
 from dmptui.i18n import _
-from screens.keys import key_name
+from screens.keys import KeyWords
 from screens.widgets.footer import KeyBar
 from screens.widgets.message_log import MessageLog
 from screens.widgets.text import LINE_LIMIT, plain
 
+if TYPE_CHECKING:
+    from textual import getters
 
-def catalogue_bindings(node: Any, screen_key: str) -> None:
-    """Bind the catalogue's actions for this screen, with translated descriptions."""
-    for action in catalogue.actions_for(screen_key):
-        method = "act_" + action.id.split(".", 1)[1]
-        node._bindings.key_to_bindings.setdefault(action.key, []).append(
-            Binding(
-                action.key,
-                method,
-                _(action.label),
-                id=action.id,
-                show=True,
-                key_display=key_name(action.key),
-            )
-        )
+    from dmptui.client import Client
+    from screens.app import DmpApp
+
+
+def catalogue_bindings(screen_key: str) -> list[BindingType]:
+    """The catalogue's actions for this screen, for a class's ``BINDINGS``: the description is
+    the English label, translated where it is shown (``screens.keys.KeyWords``); the id is the
+    catalogue's, so a keymap (``App.set_keymap``) can move the key."""
+    return [
+        Binding(action.key, "act_" + action.id.split(".", 1)[1], action.label, id=action.id)
+        for action in catalogue.actions_for(screen_key)
+    ]
 
 
 class StatusLine(Static):
@@ -66,8 +66,11 @@ def update_text(widget: Static, content: Text) -> None:
     widget.update(content, layout=not same)
 
 
-class Calls:
+class Calls(KeyWords):
     """Run client calls in workers and explain failures; for any screen with a StatusLine."""
+
+    if TYPE_CHECKING:
+        app = getters.app(DmpApp)
 
     class CallDone(Message):
         def __init__(self, result: Any, on_done: Callable[[Any], None]) -> None:
@@ -84,14 +87,14 @@ class Calls:
     # --- calls (shared) ---------------------------------------------------------------------------
 
     @property
-    def client(self) -> Any:
-        return self.app.client  # type: ignore[attr-defined]
+    def client(self) -> Client:
+        return self.app.client
 
     def say(self, kind: str, text: str) -> None:
         self.query_one(StatusLine).say(kind, text)
         if kind in ("done", "error", "warning"):
-            self.app.log_message(kind, text)  # type: ignore[attr-defined]
-        self.app.place_cursor()  # type: ignore[attr-defined]  # what was loaded moved the rows
+            self.app.log_message(kind, text)
+        self.app.place_cursor()  # what was loaded moved the rows
 
     def call(
         self,
@@ -146,25 +149,25 @@ class Calls:
 
     def on_calls_call_failed(self, message: Calls.CallFailed) -> None:
         self._stale_note = None
-        name = type(message.error).__name__
-        if name == "Stale":
+        kind = error_kind(message.error)
+        if kind == "stale":
             self.on_stale(message.error)
             return
-        if name == "SessionExpired":
+        if kind == "session_expired":
             self.say("warning", explain(message.error))
-            self.app.relogin(message.retry)  # type: ignore[attr-defined]
+            self.app.relogin(message.retry)
             return
-        if name == "StepUpRequired":
-            self.app.ask_code(message.retry)  # type: ignore[attr-defined]
+        if kind == "step_up_required":
+            self.app.ask_code(message.retry)
             return
-        if not hasattr(message.error, "code") and name not in ("HostError",):
+        if kind is None:
             # Not a host error: a bug. Say so plainly; never show a traceback.
             self.say(
                 "error",
                 _(
                     "Something went wrong in the app ({name}). Nothing was "
                     "changed. Try again; if it happens again, contact support."
-                ).format(name=name),
+                ).format(name=type(message.error).__name__),
             )
             return
         self.say("error", explain(message.error))
@@ -174,10 +177,6 @@ class RecordScreen(Calls, Screen[None]):
     """Base of the screens after login."""
 
     SCREEN_KEY: ClassVar[str] = ""
-
-    def __init__(self) -> None:
-        super().__init__()
-        catalogue_bindings(self, self.SCREEN_KEY)
 
     @property
     def spec(self) -> catalogue.ScreenSpec:

@@ -6,16 +6,17 @@ Changing one keeps the other as it is. Each change: read the consequence of *thi
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from textual.app import ComposeResult
+from textual.binding import BindingType
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from dmptui import catalogue, words
 from dmptui.i18n import _
 from dmptui.words import BREAK_GLASS, REGULATION, done_text, state_text, unchanged_text
-from screens.base import RecordScreen
+from screens.base import RecordScreen, catalogue_bindings
 from screens.confirm import CodeScreen, ConfirmScreen
 from screens.widgets.text import plain
 
@@ -37,6 +38,7 @@ def change_text(which: str, refuse: bool) -> tuple[str, str, str]:
 
 class EmergencyScreen(RecordScreen):
     SCREEN_KEY = "emergency"
+    BINDINGS: ClassVar[list[BindingType]] = catalogue_bindings("emergency")
 
     def __init__(self) -> None:
         super().__init__()

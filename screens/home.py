@@ -3,21 +3,23 @@ unread notifications (emergency accesses first) and counts; a menu of every scre
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from textual.app import ComposeResult
+from textual.binding import BindingType
 from textual.containers import VerticalScroll
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from dmptui import catalogue, words
 from dmptui.i18n import _
-from screens.base import RecordScreen
+from screens.base import RecordScreen, catalogue_bindings
 from screens.widgets.text import LINE_LIMIT, MESSAGE_LIMIT, clip, plain
 
 
 class HomeScreen(RecordScreen):
     SCREEN_KEY = "home"
+    BINDINGS: ClassVar[list[BindingType]] = catalogue_bindings("home")
 
     def compose_body(self) -> ComposeResult:
         with VerticalScroll(id="home"):

@@ -3,21 +3,20 @@ by SMS or email). First login enrols the authenticator with a QR code and the se
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from textual import events, work
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Button, Checkbox, Input, Label, Static
 
 from dmptui import catalogue
-from dmptui.i18n import _
+from dmptui.i18n import N_, _
 from dmptui.identifiers import IdentifierError, normalise, parse_ins, spaced_ins
 from screens.base import Calls, StatusLine, catalogue_bindings
-from screens.keys import key_name
 from screens.widgets.checkbox import TickBox
 from screens.widgets.footer import KeyBar
 from screens.widgets.message_log import MessageLog
@@ -36,6 +35,10 @@ def qr_text(uri: str) -> str:
 
 class LoginScreen(Calls, Screen[bool]):
     SCREEN_KEY = "login"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        *catalogue_bindings("login"),
+        Binding("ctrl+q", "app.quit", N_("Quit"), id="app.quit", priority=True),
+    ]
     AUTO_FOCUS = "#ins"
 
     def __init__(self, resume: bool = False, notice: str | None = None) -> None:
@@ -43,17 +46,6 @@ class LoginScreen(Calls, Screen[bool]):
         self.resume = resume
         self.notice = notice
         self.challenge: str | None = None
-        catalogue_bindings(self, "login")
-        self._bindings.key_to_bindings.setdefault("ctrl+q", []).append(
-            Binding(
-                "ctrl+q",
-                "app.quit",
-                _("Quit"),
-                id="app.quit",
-                priority=True,
-                key_display=key_name("ctrl+q"),
-            )
-        )
 
     def compose(self) -> ComposeResult:
         yield Static(plain(catalogue.screen_label(catalogue.LOGIN)), id="screen-id")
@@ -305,20 +297,20 @@ class LoginScreen(Calls, Screen[bool]):
             self.app.logged_in()  # type: ignore[attr-defined]
 
     def on_calls_call_failed(self, message: Calls.CallFailed) -> None:
-        from dmptui.explain import explain
+        from dmptui.explain import error_kind, explain
 
         message.prevent_default()  # this screen explains its own failures
-        name = type(message.error).__name__
+        kind = error_kind(message.error)
         self.query_one("#password", Input).value = ""
         self.query_one("#code", Input).value = ""
-        if name == "SessionExpired" and not self.challenge:
+        if kind == "session_expired" and not self.challenge:
             # A remembered session that has ended: forget it, and log in as usual.
             store = self.app.config.token_store  # type: ignore[attr-defined]
             if store is not None:
                 store.delete(self._account())
             self.say("info", _("Your remembered session has ended. Type your password to log in."))
             return
-        if name in ("ChallengeExpired", "InvalidCredentials", "Locked"):
+        if kind in ("challenge_expired", "invalid_credentials", "locked"):
             self.challenge = None
             self._show_credentials(True)
             self.query_one("#password", Input).focus()

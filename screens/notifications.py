@@ -6,14 +6,15 @@ is read or unread in words. 'r' marks every notification as read."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from rich.text import Text
 from textual.app import ComposeResult
+from textual.binding import BindingType
 from textual.widgets import DataTable
 
 from dmptui.i18n import N_, _, format_datetime, pick
-from screens.base import Calls, RecordScreen
+from screens.base import Calls, RecordScreen, catalogue_bindings
 from screens.widgets.text import MESSAGE_LIMIT, plain
 
 PAGE = 100
@@ -35,6 +36,7 @@ def order(n: Any) -> tuple[bool, float, int]:
 
 class NotificationsScreen(RecordScreen):
     SCREEN_KEY = "notifications"
+    BINDINGS: ClassVar[list[BindingType]] = catalogue_bindings("notifications")
 
     def __init__(self) -> None:
         super().__init__()

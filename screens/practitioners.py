@@ -18,7 +18,7 @@ from textual.widgets import Button, DataTable, Input, Label, Static
 from textual.widgets.data_table import CellDoesNotExist
 
 from dmptui import catalogue
-from dmptui.explain import BY_REASON, explain
+from dmptui.explain import BY_REASON, error_kind, explain
 from dmptui.i18n import N_, _
 from dmptui.identifiers import IdentifierError, parse_rpps
 from dmptui.words import Links, Person, profession_words
@@ -223,7 +223,7 @@ class PractitionersScreen(RecordScreen):
     def on_calls_call_failed(self, message: Any) -> None:
         # RecordScreen's handler runs after this one and explains the failure. A practitioner
         # that is no longer where the list showed them: refresh, then say it again.
-        if type(message.error).__name__ != "NotFound":
+        if error_kind(message.error) != "not_found":
             return
         words = explain(message.error)
 

@@ -6,17 +6,18 @@ Closing and erasing end every session: the app goes back to the login screen and
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from textual import events
 from textual.app import ComposeResult
+from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
 from dmptui import catalogue
 from dmptui.i18n import _, format_date, pick
-from screens.base import RecordScreen, StatusLine
+from screens.base import RecordScreen, StatusLine, catalogue_bindings
 from screens.confirm import CodeScreen, ConfirmScreen
 from screens.widgets.text import plain
 
@@ -91,6 +92,7 @@ class TypedConfirmScreen(ModalScreen[bool]):
 
 class RecordLifeScreen(RecordScreen):
     SCREEN_KEY = "record"
+    BINDINGS: ClassVar[list[BindingType]] = catalogue_bindings("record")
 
     def __init__(self) -> None:
         super().__init__()

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, date, datetime, time
-from typing import Any
+from typing import Any, ClassVar
 
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Input, Label, Select, Static
 
@@ -29,7 +29,7 @@ from dmptui.words import (
     what_words,
     who_words,
 )
-from screens.base import Calls, RecordScreen
+from screens.base import Calls, RecordScreen, catalogue_bindings
 from screens.widgets.paged_list import Column, PagedList
 from screens.widgets.text import LINE_LIMIT, clip, plain
 from screens.widgets.trace_seal import TraceSeal
@@ -56,12 +56,9 @@ def mode_words(mode: str) -> str:
 class FilterBar(Vertical):
     """The inline filter bar; Esc closes it without leaving the screen."""
 
-    def __init__(self, *children: Any, **kwargs: Any) -> None:
-        super().__init__(*children, **kwargs)
-        # Bound here, not in BINDINGS, so the label follows the language chosen at start.
-        self._bindings.key_to_bindings.setdefault("escape", []).append(
-            Binding("escape", "close", _("Close the filter"), show=True)
-        )
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "close", N_("Close the filter"), show=True)
+    ]
 
     def action_close(self) -> None:
         self.screen.close_filters()  # type: ignore[attr-defined]
@@ -82,6 +79,7 @@ KEEP_PAGES = 6  # pages of entries kept in memory around the view; the others ar
 
 class TraceScreen(RecordScreen):
     SCREEN_KEY = "trace"
+    BINDINGS: ClassVar[list[BindingType]] = catalogue_bindings("trace")
 
     def __init__(self) -> None:
         super().__init__()

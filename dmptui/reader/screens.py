@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from dmptui import catalogue
 from dmptui import words as w
-from dmptui.explain import BY_REASON
+from dmptui.explain import BY_REASON, error_kind
 from dmptui.i18n import N_, _, format_date, format_datetime, format_number, pick
 from dmptui.identifiers import IdentifierError, parse_ins, parse_rpps
 from dmptui.reader.flow import Abort, Back, Failed, Logout, Navigate, Quit, SessionEnded
@@ -186,7 +186,7 @@ INS_PROBLEMS = {
     "ins_key": N_("the last two digits (the key) do not match the rest"),
     "legacy_ins_c": N_("this is an old 22-digit INS-C; use the 15-character INS"),
 }
-RESTART = ("ChallengeExpired", "InvalidCredentials", "Locked", "TooManyCodes")
+RESTART = ("challenge_expired", "invalid_credentials", "locked", "too_many_codes")
 
 
 async def login(r: Reader, resume: bool = False) -> None:
@@ -283,7 +283,7 @@ async def code_step(r: Reader, challenge: Any) -> bool:
             try:
                 await HANDLERS[f"login.send_{channel}"](r, challenge.challenge)
             except Failed as failed:
-                if type(failed.error).__name__ in RESTART:
+                if error_kind(failed.error) in RESTART:
                     return False
                 continue
         result = await enter_code(
@@ -332,7 +332,7 @@ async def enter_code(r: Reader, check: Callable[[str], Awaitable[Any]], relogin:
         try:
             await r.call(_("Checking the code…"), lambda c=code: check(c), relogin=relogin)
         except Failed as failed:
-            if type(failed.error).__name__ in RESTART:
+            if error_kind(failed.error) in RESTART:
                 return "restart"
             continue
         return "ok"
@@ -871,7 +871,7 @@ async def open_document(r: Reader, st: Documents, index: int) -> None:
         try:
             await HANDLERS[action](r, view)
         except Failed as failed:
-            if type(failed.error).__name__ == "NotFound":
+            if error_kind(failed.error) == "not_found":
                 await gone(r, st, failed)
                 return
         except Abort:
@@ -880,7 +880,7 @@ async def open_document(r: Reader, st: Documents, index: int) -> None:
 
 async def gone(r: Reader, st: Documents, failed: Failed) -> None:
     """The document no longer exists (deleted elsewhere): the list is loaded again."""
-    if type(failed.error).__name__ != "NotFound":
+    if error_kind(failed.error) != "not_found":
         raise Abort from None
     await load_documents(r, st)
 
@@ -1108,7 +1108,7 @@ async def practitioners_changed(r: Reader, st: Practitioners, make: Any, waiting
     try:
         st.links = w.Links(await r.call(waiting, make))
     except Failed as failed:
-        if type(failed.error).__name__ == "NotFound":
+        if error_kind(failed.error) == "not_found":
             st.links = w.Links(
                 await r.call(_("Loading your practitioners…"), r.client.practitioners)
             )
