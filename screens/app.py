@@ -218,7 +218,11 @@ class DmpApp(App[None]):
         if key != "home":
             self.push_screen(self.screen_class(key)())
 
-    def action_back(self) -> None:
+    async def action_back(self) -> None:
+        self.go_back()
+
+    def go_back(self) -> None:
+        """Back to the screen below, never below home (nor the login screen)."""
         if len(self.screen_stack) > 2:
             self.pop_screen()
 
@@ -233,7 +237,7 @@ class DmpApp(App[None]):
         self.pop_screen()
         self.push_screen(self.screen_class("home")())
 
-    def _before_leaving(self, go: Callable[[], None]) -> None:
+    def _before_leaving(self, go: Callable[[], object]) -> None:
         """Unsaved work on the current screen is asked about first (the idle lock does not ask:
         it logs out whatever is on the screen)."""
         check = getattr(self.screen, "before_leaving", None)

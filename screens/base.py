@@ -73,7 +73,7 @@ class Calls(KeyWords):
         app = getters.app(DmpApp)
 
     class CallDone(Message):
-        def __init__(self, result: Any, on_done: Callable[[Any], None]) -> None:
+        def __init__(self, result: Any, on_done: Callable[[Any], object]) -> None:
             super().__init__()
             self.result = result
             self.on_done = on_done
@@ -100,7 +100,7 @@ class Calls(KeyWords):
         self,
         waiting: str,
         make: Callable[[], Awaitable[Any]],
-        on_done: Callable[[Any], None],
+        on_done: Callable[[Any], object],
         *,
         group: str = "call",
     ) -> None:
@@ -118,7 +118,7 @@ class Calls(KeyWords):
     async def _run(
         self,
         make: Callable[[], Awaitable[Any]],
-        on_done: Callable[[Any], None],
+        on_done: Callable[[Any], object],
         retry: Callable[[], None],
         group: str,
     ) -> None:

@@ -77,10 +77,10 @@ class LoginScreen(Calls, Screen[bool]):
                         yield Button(_("Confirm the code"), id="verify", variant="primary")
                         yield Button(_("Send me a code by SMS"), id="sms")
                         yield Button(_("Send me a code by email"), id="email")
-            if self.app.config.demo_outbox is not None:  # type: ignore[attr-defined]
+            config = self.app.config
+            if config.demo_outbox is not None:
                 from screens.widgets.demo_phone import DemoPhone
 
-                config = self.app.config  # type: ignore[attr-defined]
                 yield DemoPhone(config.demo_outbox, config.demo_password)
         yield MessageLog()
         yield KeyBar()

@@ -175,7 +175,7 @@ class NotesScreen(RecordScreen):
 
         def go() -> None:
             if key is None:
-                self.app.action_back()  # type: ignore[attr-defined]
+                self.app.go_back()
             else:
                 self.app.action_goto(key)  # type: ignore[attr-defined]
 

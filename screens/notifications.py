@@ -11,6 +11,7 @@ from typing import Any, ClassVar
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import BindingType
+from textual.coordinate import Coordinate
 from textual.widgets import DataTable
 
 from dmptui.i18n import N_, _, format_datetime, pick
@@ -106,7 +107,7 @@ class NotificationsScreen(RecordScreen):
         table = self.query_one(DataTable)
         current = None
         if table.row_count:
-            current = table.coordinate_to_cell_key((table.cursor_row, 0)).row_key.value
+            current = table.coordinate_to_cell_key(Coordinate(table.cursor_row, 0)).row_key.value
         table.clear()
         for n in sorted(self.items.values(), key=order):
             table.add_row(*self._cells(n), key=str(n.id), height=None)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, date, datetime, time
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -61,7 +61,7 @@ class FilterBar(Vertical):
     ]
 
     def action_close(self) -> None:
-        self.screen.close_filters()  # type: ignore[attr-defined]
+        cast("TraceScreen", self.screen).close_filters()
 
 
 # Fixed widths (cells), one line a row; the details take the width left over. The detail
@@ -255,37 +255,39 @@ class TraceScreen(RecordScreen):
             try:
                 actor = parse_rpps(actor, "actor")
             except IdentifierError:
-                return self._wrong(
+                self._wrong(
                     "#trace-actor",
                     _(
                         "Practitioner: an RPPS number has 11 digits (check the last one), or "
                         "type part of a name."
                     ),
                 )
+                return None
         days: list[date | None] = []
         for field, name in (("#trace-since", _("From")), ("#trace-until", _("Until"))):
             try:
                 days.append(parse_day(self.query_one(field, Input).value))
             except ValueError:
-                return self._wrong(
+                self._wrong(
                     field,
                     _("{field}: write the day as YYYY-MM-DD, for example 2026-01-31.").format(
                         field=name
                     ),
                 )
+                return None
         since, until = days
         if since and until and until < since:
-            return self._wrong(
+            self._wrong(
                 "#trace-until",
                 _("Until: the last day comes before the first day. Correct one of them."),
             )
+            return None
         mode = self.query_one("#trace-mode", Select).value
         return TraceFilter(actor=actor, mode=str(mode), since=since, until=until)
 
     def _wrong(self, field: str, text: str) -> None:
         self.say("error", text + " " + _("Nothing was sent."))
         self.query_one(field, Input).focus()
-        return None
 
     def _apply_bar(self) -> None:
         new = self._read_bar()

@@ -19,6 +19,7 @@ import re
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -330,7 +331,7 @@ async def enter_code(r: Reader, check: Callable[[str], Awaitable[Any]], relogin:
             )
             continue
         try:
-            await r.call(_("Checking the code…"), lambda c=code: check(c), relogin=relogin)
+            await r.call(_("Checking the code…"), partial(check, code), relogin=relogin)
         except Failed as failed:
             if error_kind(failed.error) in RESTART:
                 return "restart"
@@ -436,7 +437,7 @@ async def step_up(r: Reader) -> bool:
         if answer in ("2", "3"):
             channel = "sms" if answer == "2" else "email"
             try:
-                await send_code(r, channel, lambda c=channel: r.client.step_up_send(c), True)
+                await send_code(r, channel, partial(r.client.step_up_send, channel), True)
             except Failed:
                 continue
         if await enter_code(r, r.client.step_up, relogin=True) == "ok":
@@ -527,9 +528,7 @@ class Pager:
 
     async def ensure(self, count: int) -> None:
         while len(self.items) < count and self.cursor is not None:
-            page = await self.r.call(
-                self.more_words, lambda c=self.cursor: self.fetch(c, self.batch)
-            )
+            page = await self.r.call(self.more_words, partial(self.fetch, self.cursor, self.batch))
             self.items.extend(page.items)
             self.cursor = page.next_cursor
 
