@@ -59,4 +59,4 @@ class HomeScreen(RecordScreen):
         self.say("done", _("Your record is up to date."))
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
-        self.app.action_goto(event.option.id or "home")  # type: ignore[attr-defined]
+        self.app.action_goto(event.option.id or "home")

@@ -57,7 +57,7 @@ class LoginScreen(Calls, Screen[bool]):
                         _("INS (national health identifier, 15 characters)"), id="ins-label"
                     )
                     yield Input(
-                        value=spaced_ins(self.app.config.ins),  # type: ignore[attr-defined]
+                        value=spaced_ins(self.app.config.ins),
                         id="ins",
                         placeholder="1 84 05 75 123 456 72",
                         max_length=40,
@@ -96,15 +96,15 @@ class LoginScreen(Calls, Screen[bool]):
             )
         else:
             self.say("info", _("Type your INS and your password, then press Enter."))
-        if self.app.config.ins:  # type: ignore[attr-defined]
+        if self.app.config.ins:
             self.query_one("#password", Input).focus()
         # The keyring and the host client load once this screen is painted, not before: the
         # person sees the form first (both run in threads).
         self.call_after_refresh(self.set_timer, 0.05, self._after_paint)
 
     def _after_paint(self) -> None:
-        self.app._warm_up()  # type: ignore[attr-defined]
-        if not self.resume and not self.notice and self.app.config.token_store is not None:  # type: ignore[attr-defined]
+        self.app._warm_up()
+        if not self.resume and not self.notice and self.app.config.token_store is not None:
             self._try_remembered()
 
     # --- "remember me": a refresh token kept in the keyring --------------------------------
@@ -113,8 +113,8 @@ class LoginScreen(Calls, Screen[bool]):
     def _try_remembered(self) -> None:
         from screens.app import LAST_ACCOUNT
 
-        store = self.app.config.token_store  # type: ignore[attr-defined]
-        account = self.app.config.ins or store.load(LAST_ACCOUNT)  # type: ignore[attr-defined]
+        store = self.app.config.token_store
+        account = self.app.config.ins or store.load(LAST_ACCOUNT)
         token = store.load(account) if account else None
         if token:
             self.post_message(self.Remembered(account, token))
@@ -138,14 +138,14 @@ class LoginScreen(Calls, Screen[bool]):
     def _resumed(self, _record: Any) -> None:
         from dmptui.session import keep_in_sync
 
-        store = self.app.config.token_store  # type: ignore[attr-defined]
+        store = self.app.config.token_store
         keep_in_sync(self.client, store, self._account())
-        self.app.logged_in()  # type: ignore[attr-defined]
+        self.app.logged_in()
 
     def say(self, kind: str, text: str) -> None:
         self.query_one(StatusLine).say(kind, text)
         if kind in ("done", "error", "warning"):
-            self.app.log_message(kind, text)  # type: ignore[attr-defined]
+            self.app.log_message(kind, text)
 
     # --- step 1: INS + password ------------------------------------------------------------
 
@@ -288,13 +288,13 @@ class LoginScreen(Calls, Screen[bool]):
 
     def _verified(self, tokens: Any) -> None:
         self.app.remember(
-            self.query_one("#remember", Checkbox).value,  # type: ignore[attr-defined]
+            self.query_one("#remember", Checkbox).value,
             self._account(),
         )
         if self.resume:
             self.dismiss(True)
         else:
-            self.app.logged_in()  # type: ignore[attr-defined]
+            self.app.logged_in()
 
     def on_calls_call_failed(self, message: Calls.CallFailed) -> None:
         from dmptui.explain import error_kind, explain
@@ -305,7 +305,7 @@ class LoginScreen(Calls, Screen[bool]):
         self.query_one("#code", Input).value = ""
         if kind == "session_expired" and not self.challenge:
             # A remembered session that has ended: forget it, and log in as usual.
-            store = self.app.config.token_store  # type: ignore[attr-defined]
+            store = self.app.config.token_store
             if store is not None:
                 store.delete(self._account())
             self.say("info", _("Your remembered session has ended. Type your password to log in."))

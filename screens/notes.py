@@ -177,7 +177,7 @@ class NotesScreen(RecordScreen):
             if key is None:
                 self.app.go_back()
             else:
-                self.app.action_goto(key)  # type: ignore[attr-defined]
+                self.app.action_goto(key)
 
         self.before_leaving(go)
 

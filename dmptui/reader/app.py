@@ -229,7 +229,7 @@ def run(config: ReaderConfig, console: Console | None = None) -> int:
     console = console or Console()
     if hasattr(console.stdout, "reconfigure"):
         try:
-            console.stdout.reconfigure(errors="replace")  # type: ignore[union-attr]
+            console.stdout.reconfigure(errors="replace")
         except (ValueError, OSError):
             pass
     console.emit("info", detect.first_line(config.reason))
