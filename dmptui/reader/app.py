@@ -11,7 +11,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from dmptui import catalogue
 from dmptui.i18n import _
@@ -27,6 +27,9 @@ from dmptui.reader.flow import (
     SessionEnded,
 )
 from dmptui.reader.io import Console, EndOfInput
+
+if TYPE_CHECKING:
+    from dmptui.client import Client
 
 T = TypeVar("T")
 
@@ -62,7 +65,7 @@ class ReaderConfig:
 class Reader:
     """State shared by the screens: the console, the client, where the patient is."""
 
-    def __init__(self, config: ReaderConfig, console: Console, client: Any) -> None:
+    def __init__(self, config: ReaderConfig, console: Console, client: Client) -> None:
         self.config = config
         self.io = console
         self.client = client

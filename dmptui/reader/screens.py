@@ -1491,7 +1491,7 @@ async def record(r: Reader) -> None:
                 "info",
                 _(
                     "Your record is CLOSED since {closed}: nobody can access it, you included."
-                ).format(closed=format_date(rec.closed_at)),
+                ).format(closed=format_date(rec.closed_at) if rec.closed_at else "?"),
             )
             if rec.purge_after is not None:
                 r.say(
