@@ -13,6 +13,7 @@ from textual.widgets import Button, Input, Label, Static
 
 from dmptui.i18n import _
 from screens.base import Calls, StatusLine
+from screens.keys import KeyWords
 from screens.widgets.text import plain
 
 
@@ -92,7 +93,7 @@ class CodeScreen(Calls, ModalScreen[bool]):
         self.say("error", explain(message.error))
 
 
-class ConfirmScreen(ModalScreen[bool]):
+class ConfirmScreen(KeyWords, ModalScreen[bool]):
     """Read the consequence, then confirm or cancel. Cancel is the default focus."""
 
     AUTO_FOCUS = "#cancel"

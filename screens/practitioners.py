@@ -24,6 +24,7 @@ from dmptui.identifiers import IdentifierError, parse_rpps
 from dmptui.words import Links, Person, profession_words
 from screens.base import RecordScreen, catalogue_bindings
 from screens.confirm import ConfirmScreen
+from screens.keys import KeyWords
 from screens.widgets.text import CELL_LIMIT, clip, plain
 
 MINE = "mine"
@@ -31,7 +32,7 @@ DIRECTORY = "directory"
 DIRECTORY_LIMIT = 20
 
 
-class GrantScreen(ModalScreen[str | None]):
+class GrantScreen(KeyWords, ModalScreen[str | None]):
     """Give access: ordinary access (the default), or the same rights as the médecin traitant."""
 
     AUTO_FOCUS = "#grant-normal"

@@ -19,10 +19,11 @@ from dmptui import catalogue
 from dmptui.i18n import _, format_date, pick
 from screens.base import RecordScreen, StatusLine, catalogue_bindings
 from screens.confirm import CodeScreen, ConfirmScreen
+from screens.keys import KeyWords
 from screens.widgets.text import plain
 
 
-class TypedConfirmScreen(ModalScreen[bool]):
+class TypedConfirmScreen(KeyWords, ModalScreen[bool]):
     """Read the consequence, then type a word to confirm: for what cannot be undone.
     Confirm works only when the word is typed; Esc or Cancel cancels."""
 
