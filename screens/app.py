@@ -86,15 +86,16 @@ def animation_level(env: Mapping[str, str] | None = None) -> AnimationLevel:
     return "full" if wanted == "full" else "none"
 
 
-class DmpApp(App[None]):
+class DmpApp(App[None], inherit_bindings=False):
     CSS_PATH = "dmptui.tcss"
     TITLE = "dmptui"
     ENABLE_COMMAND_PALETTE = False
-    # A subclass's binding for a key replaces Textual's for that key: Textual's own Ctrl+Q quits
-    # at once, ours first asks about unsaved work; its Ctrl+C has no description, ours says how
-    # to quit. Descriptions are the English words, put into the patient's language where they
-    # are shown (``screens.keys.worded``); a keymap (``App.set_keymap``) can move them by id.
+    # Not Textual's App bindings (``inherit_bindings=False``): its Ctrl+Q quits at once, ours
+    # first asks about unsaved work; its Ctrl+C has no description, ours says how to quit.
+    # Descriptions are the English words, put into the patient's language where they are shown
+    # (``screens.keys.worded``); a keymap (``App.set_keymap``) can move them by id.
     BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+c", "help_quit", N_("How to quit"), show=False, system=True),
         *(
             Binding(key, method, label, id=bid, show=key != "escape", priority=key != "escape")
             for key, method, label, bid in (
@@ -106,7 +107,6 @@ class DmpApp(App[None]):
                 ("ctrl+q", "ask_quit", N_("Quit"), "app.quit"),
             )
         ),
-        Binding("ctrl+c", "help_quit", N_("How to quit"), show=False, system=True),
         *(
             Binding(
                 str(spec.number),
