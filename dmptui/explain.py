@@ -1,7 +1,7 @@
 """What went wrong, in the patient's language: what happened and what to do next.
 
-Maps the client's typed errors (by class) and the host's refusal reasons to sentences. The same
-sentences serve the TUI and screen-reader mode."""
+Maps the client's typed errors (by their class's stable code) and the host's refusal reasons to
+sentences. The same sentences serve the TUI and screen-reader mode."""
 
 from __future__ import annotations
 
@@ -13,41 +13,41 @@ STALE_TEXT = N_(
 )
 
 BY_ERROR = {
-    "Stale": STALE_TEXT,
-    "HostUnreachable": N_(
+    "stale": STALE_TEXT,
+    "unreachable": N_(
         "The record host does not answer. Check your internet connection, then try again."
     ),
-    "HostTimeout": N_(
+    "timeout": N_(
         "The record host is taking too long to answer. Nothing was changed "
         "unless this screen says so. Try again in a moment."
     ),
-    "HostServerError": N_(
+    "server_error": N_(
         "The record host had a problem and could not do this. Nothing was "
         "changed. Try again in a few minutes."
     ),
-    "InvalidResponse": N_(
+    "invalid_response": N_(
         "The record host sent an answer this app cannot read. Nothing was "
         "changed. Try again later, or contact support."
     ),
-    "NotJson": N_(
+    "not_json": N_(
         "The record host sent a web page instead of your data: it may be under maintenance, or "
         "a network login page (hotel or station Wi-Fi) may be in the way. Nothing was changed. "
         "Check your connection, then try again."
     ),
-    "CursorLoop": N_(
+    "cursor_loop": N_(
         "The record host sent a page of this list that was already shown, so loading stopped "
         "there. What is shown is kept. Try again later, or contact support."
     ),
-    "SessionExpired": N_("Your session has ended. Log in again to continue where you were."),
-    "StepUpRequired": N_("This action needs a fresh one-time code. Type the code to confirm."),
-    "NotFound": N_("This item no longer exists. The list has been refreshed."),
-    "InvalidCredentials": N_("The INS or the password is wrong. Check both and try again."),
-    "InvalidCode": N_("This code is wrong, expired or already used. Type a new code."),
-    "ChallengeExpired": N_(
+    "session_expired": N_("Your session has ended. Log in again to continue where you were."),
+    "step_up_required": N_("This action needs a fresh one-time code. Type the code to confirm."),
+    "not_found": N_("This item no longer exists. The list has been refreshed."),
+    "invalid_credentials": N_("The INS or the password is wrong. Check both and try again."),
+    "invalid_code": N_("This code is wrong, expired or already used. Type a new code."),
+    "challenge_expired": N_(
         "This login attempt has expired. Start again with your INS and password."
     ),
-    "TooManyCodes": N_("Too many codes were sent. Wait a few minutes, then start again."),
-    "Locked": N_(
+    "too_many_codes": N_("Too many codes were sent. Wait a few minutes, then start again."),
+    "locked": N_(
         "Too many failed attempts: this account is locked for a while. Try again in "
         "{minutes} minutes."
     ),
@@ -79,28 +79,39 @@ BY_FIELD = {
 }
 
 
+def error_kind(error: BaseException) -> str | None:
+    """What kind of failure this is: the stable ``code`` of the client's error class
+    (``dmptui.client.HostError`` and its subclasses), or None for anything else (a bug). An
+    error's own ``code`` may be the host's more precise word ("unauthenticated" for a
+    ``SessionExpired``): the class's is the one to dispatch on."""
+    code = getattr(type(error), "code", None)
+    return code if isinstance(code, str) else None
+
+
 def explain(error: Exception) -> str:
-    name = type(error).__name__
+    kind = error_kind(error)
     reason = getattr(error, "reason", None)
     field = getattr(error, "field", None)
     if reason and reason in BY_REASON:
         return _(BY_REASON[reason])
-    if name == "Locked":
+    if kind == "locked":
         seconds = getattr(error, "retry_after", None) or 900
-        return _(BY_ERROR["Locked"]).format(minutes=max(1, (seconds + 59) // 60))
-    if name in BY_ERROR:
-        return _(BY_ERROR[name])
-    if name == "InvalidInput" and field in BY_FIELD:
+        return _(BY_ERROR["locked"]).format(minutes=max(1, (seconds + 59) // 60))
+    if kind in BY_ERROR:
+        return _(BY_ERROR[kind])
+    if kind == "invalid_input" and field in BY_FIELD:
         return _(BY_FIELD[field])
-    if name == "InvalidInput":
+    if kind == "invalid_input":
         return _("The field “{field}” is not valid. Correct it and try again.").format(
             field=field or "?"
         )
-    if name == "Refused":
+    if kind == "forbidden":
         return _("The record host refused this ({reason}). Nothing was changed.").format(
             reason=reason or "?"
         )
-    return _("Something went wrong ({name}). Nothing was changed. Try again.").format(name=name)
+    return _("Something went wrong ({name}). Nothing was changed. Try again.").format(
+        name=type(error).__name__
+    )
 
 
 def app_failure(error: BaseException) -> str:

@@ -349,8 +349,8 @@ class TraceChecker:
                 p = proofs.get(seq)
                 if p is None:
                     return Seal(ENTRY, size=cp.tree_size, seq=seq, detail="not proved")
-                e = shown.get(seq)
-                leaf = merkle.entry_hash(e) if e is not None else bytes.fromhex(p.leaf_hash)
+                entry = shown.get(seq)
+                leaf = merkle.entry_hash(entry) if entry is not None else bytes.fromhex(p.leaf_hash)
                 try:
                     merkle.verify_inclusion(seq - 1, cp.tree_size, leaf, _hex(p.path), root)
                 except merkle.ProofError as err:

@@ -12,39 +12,36 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
 
 from dmptui import catalogue
-from dmptui.explain import explain
+from dmptui.explain import app_failure, error_kind, explain
 from dmptui.i18n import _
-from screens.keys import key_name
+from screens.keys import KeyWords
 from screens.widgets.footer import KeyBar
 from screens.widgets.message_log import MessageLog
 from screens.widgets.text import LINE_LIMIT, plain
 
 if TYPE_CHECKING:
+    from textual import getters
+
     from dmptui.actions import Outcome, Plan
+    from dmptui.client import Client
     from dmptui.state import RecordState
     from screens.app import DmpApp
 
 
-def catalogue_bindings(node: Any, screen_key: str) -> None:
-    """Bind the catalogue's actions for this screen, with translated descriptions."""
-    for action in catalogue.actions_for(screen_key):
-        method = "act_" + action.id.split(".", 1)[1]
-        node._bindings.key_to_bindings.setdefault(action.key, []).append(
-            Binding(
-                action.key,
-                method,
-                _(action.label),
-                id=action.id,
-                show=True,
-                key_display=key_name(action.key),
-            )
-        )
+def catalogue_bindings(screen_key: str) -> list[BindingType]:
+    """The catalogue's actions for this screen, for a class's ``BINDINGS``: the description is
+    the English label, translated where it is shown (``screens.keys.KeyWords``); the id is the
+    catalogue's, so a keymap (``App.set_keymap``) can move the key."""
+    return [
+        Binding(action.key, "act_" + action.id.split(".", 1)[1], action.label, id=action.id)
+        for action in catalogue.actions_for(screen_key)
+    ]
 
 
 def dmp_app(node: object) -> DmpApp:
@@ -83,11 +80,14 @@ def update_text(widget: Static, content: Text) -> None:
     widget.update(content, layout=not same)
 
 
-class Calls:
+class Calls(KeyWords):
     """Run client calls in workers and explain failures; for any screen with a StatusLine."""
 
+    if TYPE_CHECKING:
+        app = getters.app(DmpApp)
+
     class CallDone(Message):
-        def __init__(self, result: Any, on_done: Callable[[Any], None]) -> None:
+        def __init__(self, result: Any, on_done: Callable[[Any], object]) -> None:
             super().__init__()
             self.result = result
             self.on_done = on_done
@@ -107,14 +107,14 @@ class Calls:
     # --- calls (shared) ---------------------------------------------------------------------------
 
     @property
-    def client(self) -> Any:
-        return self.app.client  # type: ignore[attr-defined]
+    def client(self) -> Client:
+        return self.app.client
 
     def say(self, kind: str, text: str) -> None:
         self.query_one(StatusLine).say(kind, text)
         if kind in ("done", "error", "warning"):
-            self.app.log_message(kind, text)  # type: ignore[attr-defined]
-        self.app.place_cursor()  # type: ignore[attr-defined]  # what was loaded moved the rows
+            self.app.log_message(kind, text)
+        self.app.place_cursor()  # what was loaded moved the rows
 
     @property
     def record_state(self) -> RecordState:
@@ -133,7 +133,7 @@ class Calls:
         self,
         waiting: str,
         make: Callable[[], Awaitable[Any]],
-        on_done: Callable[[Any], None],
+        on_done: Callable[[Any], object],
         *,
         group: str = "call",
         failed: Callable[[Exception], None] | None = None,
@@ -153,7 +153,7 @@ class Calls:
     async def _run(
         self,
         make: Callable[[], Awaitable[Any]],
-        on_done: Callable[[Any], None],
+        on_done: Callable[[Any], object],
         retry: Callable[[], None],
         group: str,
         failed: Callable[[Exception], None] | None = None,
@@ -185,26 +185,20 @@ class Calls:
 
     def on_calls_call_failed(self, message: Calls.CallFailed) -> None:
         self._stale_note = None
-        name = type(message.error).__name__
-        if name == "Stale":
+        kind = error_kind(message.error)
+        if kind == "stale":
             self.on_stale(message.error)
             return
-        if name == "SessionExpired":
+        if kind == "session_expired":
             self.say("warning", explain(message.error))
-            self.app.relogin(message.retry)  # type: ignore[attr-defined]
+            self.app.relogin(message.retry)
             return
-        if name == "StepUpRequired":
-            self.app.ask_code(message.retry)  # type: ignore[attr-defined]
+        if kind == "step_up_required":
+            self.app.ask_code(message.retry)
             return
-        if not hasattr(message.error, "code") and name not in ("HostError",):
+        if kind is None:
             # Not a host error: a bug. Say so plainly; never show a traceback.
-            self.say(
-                "error",
-                _(
-                    "Something went wrong in the app ({name}). Nothing was "
-                    "changed. Try again; if it happens again, contact support."
-                ).format(name=name),
-            )
+            self.say("error", app_failure(message.error))
             return
         self.say("error", explain(message.error))
         status = getattr(message.error, "status", None)
@@ -223,7 +217,6 @@ class RecordScreen(Calls, Screen[None]):
 
     def __init__(self) -> None:
         super().__init__()
-        catalogue_bindings(self, self.SCREEN_KEY)
         self._left = True  # shown for the first time, or again after another screen
 
     @property

@@ -14,6 +14,7 @@ from textual.widgets import Button, Input, Label, Static
 
 from dmptui.i18n import _
 from screens.base import Calls, StatusLine
+from screens.keys import KeyWords
 from screens.widgets.text import plain
 
 if TYPE_CHECKING:
@@ -96,7 +97,7 @@ class CodeScreen(Calls, ModalScreen[bool]):
         self.say("error", explain(message.error))
 
 
-class ConfirmScreen(ModalScreen[bool]):
+class ConfirmScreen(KeyWords, ModalScreen[bool]):
     """Read the consequence, then confirm or cancel. Cancel is the default focus."""
 
     AUTO_FOCUS = "#cancel"
@@ -123,7 +124,7 @@ class ConfirmScreen(ModalScreen[bool]):
         self.dismiss(False)
 
 
-class TypedConfirmScreen(ModalScreen[bool]):
+class TypedConfirmScreen(KeyWords, ModalScreen[bool]):
     """Read the consequence, then type a word to confirm: for what cannot be undone.
     Confirm works only when the word is typed; Esc or Cancel cancels."""
 
@@ -191,7 +192,7 @@ class TypedConfirmScreen(ModalScreen[bool]):
         self.dismiss(False)
 
 
-class ChoiceScreen(ModalScreen[str | None]):
+class ChoiceScreen(KeyWords, ModalScreen[str | None]):
     """Read the consequence, then pick one of the choices (the first, the safe one, has the
     focus) or cancel. Dismisses the chosen key (None: cancelled). A button's id is
     ``choice-<key>``."""

@@ -5,16 +5,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date
-from typing import Any
+from typing import Any, ClassVar
 
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Static
 
 from dmptui import catalogue
 from dmptui.actions import documents
+from dmptui.explain import error_kind
 from dmptui.i18n import _, language
 from dmptui.words import is_masked, is_pdf, metadata_lines, size_words
 from screens.base import Calls, StatusLine
@@ -38,12 +39,16 @@ def short_date(day: date) -> str:
 # --- the reading view --------------------------------------------------------------------------
 
 
+SAVE = catalogue.ACTION_BY_ID["documents.save"]
+
+
 class DocumentScreen(Calls, Screen[None]):
     """One document: metadata lines, then its text in a scrollable area (or, for a PDF, how to
     save it). Esc goes back to the list."""
 
     SCREEN_KEY = "documents"
     AUTO_FOCUS = "#doc-body"
+    BINDINGS: ClassVar[list[BindingType]] = [Binding(SAVE.key, "act_save", SAVE.label, id=SAVE.id)]
 
     def __init__(self, doc: Any, on_gone: Callable[[Exception], None] | None = None) -> None:
         super().__init__()
@@ -51,10 +56,6 @@ class DocumentScreen(Calls, Screen[None]):
         self.on_gone = on_gone  # the document no longer exists: the list refreshes and says so
         self.data: bytes | None = None
         self.content_type = doc.content_type
-        action = catalogue.ACTION_BY_ID["documents.save"]
-        self._bindings.key_to_bindings.setdefault(action.key, []).append(
-            Binding(action.key, "act_save", _(action.label), id=action.id, show=True)
-        )
 
     def compose(self) -> ComposeResult:
         spec = catalogue.BY_KEY[self.SCREEN_KEY]
@@ -111,7 +112,7 @@ class DocumentScreen(Calls, Screen[None]):
         )
 
     def on_calls_call_failed(self, message: Calls.CallFailed) -> None:
-        if type(message.error).__name__ == "NotFound" and self.on_gone is not None:
+        if error_kind(message.error) == "not_found" and self.on_gone is not None:
             message.prevent_default()
             self.app.pop_screen()
             self.on_gone(message.error)

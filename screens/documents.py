@@ -11,16 +11,17 @@ from typing import Any, ClassVar
 
 from textual import events
 from textual.app import ComposeResult
+from textual.binding import BindingType
 from textual.containers import Horizontal
 from textual.widgets import Input, Label, Static
 
 from dmptui.actions import Outcome, documents
-from dmptui.explain import explain
+from dmptui.explain import error_kind, explain
 from dmptui.i18n import N_, _
 from dmptui.schema import DocType
 from dmptui.state import DOCUMENTS
 from dmptui.words import SORT_WORDS, SORTS, doc_date, type_label
-from screens.base import Calls, RecordScreen, update_text
+from screens.base import Calls, RecordScreen, catalogue_bindings, update_text
 from screens.document_view import DocumentScreen, masked_word, short_date
 from screens.widgets.paged_list import Column, PagedList
 from screens.widgets.text import plain
@@ -69,6 +70,7 @@ def cells(doc: Any) -> list[str]:
 
 class DocumentsScreen(RecordScreen):
     SCREEN_KEY = "documents"
+    BINDINGS: ClassVar[list[BindingType]] = catalogue_bindings("documents")
     AUTO_FOCUS = "#doc-table"
     PAGE_SIZE: ClassVar[int] = 50
     NEAR_END: ClassVar[int] = 10
@@ -210,7 +212,7 @@ class DocumentsScreen(RecordScreen):
     def on_calls_call_failed(self, message: Calls.CallFailed) -> None:
         self.table.failed()
         self.table.fill = False
-        if type(message.error).__name__ == "NotFound":
+        if error_kind(message.error) == "not_found":
             # Deleted elsewhere meanwhile: say so, and show the list as it is now.
             message.prevent_default()
             self._gone(message.error)

@@ -6,7 +6,10 @@ Changing one keeps the other as it is. Each change: read the consequence of *thi
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from textual.app import ComposeResult
+from textual.binding import BindingType
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
@@ -15,12 +18,13 @@ from dmptui.actions import emergency as actions
 from dmptui.i18n import _
 from dmptui.state import RECORD
 from dmptui.words import BREAK_GLASS, REGULATION, state_text
-from screens.base import RecordScreen
+from screens.base import RecordScreen, catalogue_bindings
 from screens.widgets.text import plain
 
 
 class EmergencyScreen(RecordScreen):
     SCREEN_KEY = "emergency"
+    BINDINGS: ClassVar[list[BindingType]] = catalogue_bindings("emergency")
     REFRESH_ON_SHOW = True
 
     def compose_body(self) -> ComposeResult:

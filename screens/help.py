@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from textual.app import ComposeResult
+from textual.binding import BindingType
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from dmptui import catalogue
 from dmptui.i18n import N_, _
-from screens.base import RecordScreen
+from screens.base import RecordScreen, catalogue_bindings
 from screens.keys import key_name
 from screens.widgets.text import plain
 
@@ -39,6 +42,7 @@ def help_text(screen_key: str) -> str:
 
 class HelpScreen(RecordScreen):
     SCREEN_KEY = "help"
+    BINDINGS: ClassVar[list[BindingType]] = catalogue_bindings("help")
 
     def __init__(self, about: str = "home") -> None:
         super().__init__()

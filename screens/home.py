@@ -3,19 +3,23 @@ unread notifications (emergency accesses first) and counts; a menu of every scre
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from textual.app import ComposeResult
+from textual.binding import BindingType
 from textual.containers import VerticalScroll
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from dmptui import catalogue, words
 from dmptui.i18n import _
-from screens.base import RecordScreen
+from screens.base import RecordScreen, catalogue_bindings
 from screens.widgets.text import LINE_LIMIT, MESSAGE_LIMIT, clip, plain
 
 
 class HomeScreen(RecordScreen):
     SCREEN_KEY = "home"
+    BINDINGS: ClassVar[list[BindingType]] = catalogue_bindings("home")
     REFRESH_ON_SHOW = True  # the record as it is now, each time home is shown
 
     def compose_body(self) -> ComposeResult:
@@ -53,4 +57,4 @@ class HomeScreen(RecordScreen):
         self.query_one("#alerts", Static).update(plain("\n".join(alerts)))
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
-        self.app.action_goto(event.option.id or "home")  # type: ignore[attr-defined]
+        self.app.action_goto(event.option.id or "home")

@@ -2,7 +2,20 @@
 
 from __future__ import annotations
 
-from dmptui.i18n import N_, _
+from dataclasses import replace
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+from textual.binding import ActiveBinding, Binding
+
+from dmptui.i18n import N_, _, language
+
+if TYPE_CHECKING:
+    from textual.screen import Screen
+
+    _ScreenBase = Screen[Any]
+else:
+    _ScreenBase = object
 
 # Keys as printed on a keyboard, not Textual's names ("escape", "ctrl+l").
 KEY_WORDS = {"escape": N_("Esc"), "enter": N_("Enter")}
@@ -19,3 +32,25 @@ def key_name(key: str) -> str:
     *mods, last = parts
     last = last.upper() if (mods or (last[:1] == "f" and last[1:].isdigit())) else last
     return "+".join([*(m.capitalize() for m in mods), last])
+
+
+@lru_cache(maxsize=1024)
+def _worded(binding: Binding, lang: str) -> Binding:
+    return replace(binding, description=_(binding.description)) if binding.description else binding
+
+
+def worded(active: dict[str, ActiveBinding]) -> dict[str, ActiveBinding]:
+    """Active bindings with their descriptions in the patient's language: bindings are made once,
+    with the English words, when their class is (``BINDINGS``); they are put into words where
+    they are shown (the key bar, the read-out)."""
+    lang = language()
+    return {key: a._replace(binding=_worded(a.binding, lang)) for key, a in active.items()}
+
+
+class KeyWords(_ScreenBase):
+    """A screen whose keys are shown in the patient's language (Textual's footer and the
+    read-out show ``active_bindings``)."""
+
+    @property
+    def active_bindings(self) -> dict[str, ActiveBinding]:
+        return worded(super().active_bindings)

@@ -3,21 +3,20 @@ by SMS or email). First login enrols the authenticator with a QR code and the se
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from textual import events, work
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Button, Checkbox, Input, Label, Static
 
 from dmptui import catalogue
-from dmptui.i18n import _
+from dmptui.i18n import N_, _
 from dmptui.identifiers import IdentifierError, normalise, parse_ins, spaced_ins
 from screens.base import Calls, StatusLine, catalogue_bindings
-from screens.keys import key_name
 from screens.widgets.checkbox import TickBox
 from screens.widgets.footer import KeyBar
 from screens.widgets.message_log import MessageLog
@@ -36,6 +35,10 @@ def qr_text(uri: str) -> str:
 
 class LoginScreen(Calls, Screen[bool]):
     SCREEN_KEY = "login"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        *catalogue_bindings("login"),
+        Binding("ctrl+q", "app.quit", N_("Quit"), id="app.quit", priority=True),
+    ]
     AUTO_FOCUS = "#ins"
 
     def __init__(self, resume: bool = False, notice: str | None = None) -> None:
@@ -43,17 +46,6 @@ class LoginScreen(Calls, Screen[bool]):
         self.resume = resume
         self.notice = notice
         self.challenge: str | None = None
-        catalogue_bindings(self, "login")
-        self._bindings.key_to_bindings.setdefault("ctrl+q", []).append(
-            Binding(
-                "ctrl+q",
-                "app.quit",
-                _("Quit"),
-                id="app.quit",
-                priority=True,
-                key_display=key_name("ctrl+q"),
-            )
-        )
 
     def compose(self) -> ComposeResult:
         yield Static(plain(catalogue.screen_label(catalogue.LOGIN)), id="screen-id")
@@ -65,7 +57,7 @@ class LoginScreen(Calls, Screen[bool]):
                         _("INS (national health identifier, 15 characters)"), id="ins-label"
                     )
                     yield Input(
-                        value=spaced_ins(self.app.config.ins),  # type: ignore[attr-defined]
+                        value=spaced_ins(self.app.config.ins),
                         id="ins",
                         placeholder="1 84 05 75 123 456 72",
                         max_length=40,
@@ -85,10 +77,10 @@ class LoginScreen(Calls, Screen[bool]):
                         yield Button(_("Confirm the code"), id="verify", variant="primary")
                         yield Button(_("Send me a code by SMS"), id="sms")
                         yield Button(_("Send me a code by email"), id="email")
-            if self.app.config.demo_outbox is not None:  # type: ignore[attr-defined]
+            config = self.app.config
+            if config.demo_outbox is not None:
                 from screens.widgets.demo_phone import DemoPhone
 
-                config = self.app.config  # type: ignore[attr-defined]
                 yield DemoPhone(config.demo_outbox, config.demo_password)
         yield MessageLog()
         yield KeyBar()
@@ -104,15 +96,15 @@ class LoginScreen(Calls, Screen[bool]):
             )
         else:
             self.say("info", _("Type your INS and your password, then press Enter."))
-        if self.app.config.ins:  # type: ignore[attr-defined]
+        if self.app.config.ins:
             self.query_one("#password", Input).focus()
         # The keyring and the host client load once this screen is painted, not before: the
         # person sees the form first (both run in threads).
         self.call_after_refresh(self.set_timer, 0.05, self._after_paint)
 
     def _after_paint(self) -> None:
-        self.app._warm_up()  # type: ignore[attr-defined]
-        if not self.resume and not self.notice and self.app.config.token_store is not None:  # type: ignore[attr-defined]
+        self.app._warm_up()
+        if not self.resume and not self.notice and self.app.config.token_store is not None:
             self._try_remembered()
 
     # --- "remember me": a refresh token kept in the keyring --------------------------------
@@ -121,8 +113,8 @@ class LoginScreen(Calls, Screen[bool]):
     def _try_remembered(self) -> None:
         from screens.app import LAST_ACCOUNT
 
-        store = self.app.config.token_store  # type: ignore[attr-defined]
-        account = self.app.config.ins or store.load(LAST_ACCOUNT)  # type: ignore[attr-defined]
+        store = self.app.config.token_store
+        account = self.app.config.ins or store.load(LAST_ACCOUNT)
         token = store.load(account) if account else None
         if token:
             self.post_message(self.Remembered(account, token))
@@ -146,14 +138,14 @@ class LoginScreen(Calls, Screen[bool]):
     def _resumed(self, _record: Any) -> None:
         from dmptui.session import keep_in_sync
 
-        store = self.app.config.token_store  # type: ignore[attr-defined]
+        store = self.app.config.token_store
         keep_in_sync(self.client, store, self._account())
-        self.app.logged_in()  # type: ignore[attr-defined]
+        self.app.logged_in()
 
     def say(self, kind: str, text: str) -> None:
         self.query_one(StatusLine).say(kind, text)
         if kind in ("done", "error", "warning"):
-            self.app.log_message(kind, text)  # type: ignore[attr-defined]
+            self.app.log_message(kind, text)
 
     # --- step 1: INS + password ------------------------------------------------------------
 
@@ -296,29 +288,29 @@ class LoginScreen(Calls, Screen[bool]):
 
     def _verified(self, tokens: Any) -> None:
         self.app.remember(
-            self.query_one("#remember", Checkbox).value,  # type: ignore[attr-defined]
+            self.query_one("#remember", Checkbox).value,
             self._account(),
         )
         if self.resume:
             self.dismiss(True)
         else:
-            self.app.logged_in()  # type: ignore[attr-defined]
+            self.app.logged_in()
 
     def on_calls_call_failed(self, message: Calls.CallFailed) -> None:
-        from dmptui.explain import explain
+        from dmptui.explain import error_kind, explain
 
         message.prevent_default()  # this screen explains its own failures
-        name = type(message.error).__name__
+        kind = error_kind(message.error)
         self.query_one("#password", Input).value = ""
         self.query_one("#code", Input).value = ""
-        if name == "SessionExpired" and not self.challenge:
+        if kind == "session_expired" and not self.challenge:
             # A remembered session that has ended: forget it, and log in as usual.
-            store = self.app.config.token_store  # type: ignore[attr-defined]
+            store = self.app.config.token_store
             if store is not None:
                 store.delete(self._account())
             self.say("info", _("Your remembered session has ended. Type your password to log in."))
             return
-        if name in ("ChallengeExpired", "InvalidCredentials", "Locked"):
+        if kind in ("challenge_expired", "invalid_credentials", "locked"):
             self.challenge = None
             self._show_credentials(True)
             self.query_one("#password", Input).focus()

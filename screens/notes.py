@@ -8,37 +8,38 @@ area, Esc leaves the screen."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
 
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Static, TextArea
 
 from dmptui import catalogue
 from dmptui.actions import Outcome, personal
-from dmptui.i18n import _, format_datetime
-from screens.base import RecordScreen
+from dmptui.i18n import N_, _, format_datetime
+from screens.base import RecordScreen, catalogue_bindings
 from screens.confirm import ConfirmScreen
 from screens.widgets.text import plain, visible
 
 
 class NotesScreen(RecordScreen):
     SCREEN_KEY = "notes"
+    # Leaving asks first when there are unsaved changes: Esc, and the digits that jump to
+    # another screen (they are text while the text area has the focus).
+    BINDINGS: ClassVar[list[BindingType]] = [
+        *catalogue_bindings("notes"),
+        Binding("escape", "leave", N_("Back"), id="notes.leave", show=False),
+        *(
+            Binding(str(spec.number), f"leave('{spec.key}')", spec.title, show=False)
+            for spec in catalogue.SCREENS
+        ),
+    ]
 
     def __init__(self) -> None:
         super().__init__()
         self.saved_text: str | None = None  # what the host holds; None until loaded
         self.saved_at: Any = None
-        # Leaving asks first when there are unsaved changes: Esc, and the digits that jump to
-        # another screen (they are text while the text area has the focus).
-        self._bindings.key_to_bindings.setdefault("escape", []).append(
-            Binding("escape", "leave", _("Back"), id="notes.leave", show=False)
-        )
-        for spec in catalogue.SCREENS:
-            self._bindings.key_to_bindings.setdefault(str(spec.number), []).append(
-                Binding(str(spec.number), f"leave('{spec.key}')", _(spec.title), show=False)
-            )
 
     def compose_body(self) -> ComposeResult:
         with Vertical(id="notes"):
@@ -162,9 +163,9 @@ class NotesScreen(RecordScreen):
 
         def go() -> None:
             if key is None:
-                self.app.action_back()  # type: ignore[attr-defined]
+                self.app.go_back()
             else:
-                self.app.action_goto(key)  # type: ignore[attr-defined]
+                self.app.action_goto(key)
 
         self.before_leaving(go)
 

@@ -6,15 +6,17 @@ is read or unread in words. 'r' marks every notification as read."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from rich.text import Text
 from textual.app import ComposeResult
+from textual.binding import BindingType
+from textual.coordinate import Coordinate
 from textual.widgets import DataTable
 
 from dmptui.actions import Outcome, personal
 from dmptui.i18n import N_, _, format_datetime, pick
-from screens.base import Calls, RecordScreen
+from screens.base import Calls, RecordScreen, catalogue_bindings
 from screens.widgets.text import MESSAGE_LIMIT, plain
 
 PAGE = 100
@@ -36,6 +38,7 @@ def order(n: Any) -> tuple[bool, float, int]:
 
 class NotificationsScreen(RecordScreen):
     SCREEN_KEY = "notifications"
+    BINDINGS: ClassVar[list[BindingType]] = catalogue_bindings("notifications")
 
     def __init__(self) -> None:
         super().__init__()
@@ -105,7 +108,7 @@ class NotificationsScreen(RecordScreen):
         table = self.query_one(DataTable)
         current = None
         if table.row_count:
-            current = table.coordinate_to_cell_key((table.cursor_row, 0)).row_key.value
+            current = table.coordinate_to_cell_key(Coordinate(table.cursor_row, 0)).row_key.value
         table.clear()
         for n in sorted(self.items.values(), key=order):
             table.add_row(*self._cells(n), key=str(n.id), height=None)

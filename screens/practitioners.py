@@ -22,7 +22,7 @@ from dmptui.i18n import N_, _
 from dmptui.identifiers import IdentifierError, parse_rpps
 from dmptui.state import PRACTITIONERS, RecordState
 from dmptui.words import Links, Person, profession_words
-from screens.base import RecordScreen
+from screens.base import RecordScreen, catalogue_bindings
 from screens.widgets.text import CELL_LIMIT, clip, plain
 
 MINE = "mine"
@@ -34,7 +34,10 @@ class PractitionersScreen(RecordScreen):
     SCREEN_KEY = "practitioners"
     REFRESH_ON_SHOW = True
     AUTO_FOCUS = "#practitioners-table"
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "leave", N_("Back"), show=False)]
+    BINDINGS: ClassVar[list[BindingType]] = [
+        *catalogue_bindings("practitioners"),
+        Binding("escape", "leave", N_("Back"), show=False),
+    ]
 
     def __init__(self) -> None:
         super().__init__()
@@ -254,7 +257,7 @@ class PractitionersScreen(RecordScreen):
             self.query_one("#practitioners-table", DataTable).focus()
             self.say("info", _("Showing your practitioners."))
             return
-        self.app.action_back()  # type: ignore[attr-defined]
+        self.app.go_back()
 
     # --- actions ----------------------------------------------------------------------------
 

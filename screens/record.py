@@ -6,7 +6,10 @@ Closing and erasing end every session: the app goes back to the login screen and
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from textual.app import ComposeResult
+from textual.binding import BindingType
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
@@ -14,12 +17,13 @@ from dmptui import catalogue
 from dmptui.actions import record as actions
 from dmptui.i18n import _
 from dmptui.state import RECORD
-from screens.base import RecordScreen
+from screens.base import RecordScreen, catalogue_bindings
 from screens.widgets.text import plain
 
 
 class RecordLifeScreen(RecordScreen):
     SCREEN_KEY = "record"
+    BINDINGS: ClassVar[list[BindingType]] = catalogue_bindings("record")
     REFRESH_ON_SHOW = True
 
     def compose_body(self) -> ComposeResult:

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, date, datetime, time
-from typing import Any
+from typing import Any, ClassVar, cast
 
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Input, Label, Select, Static
 
@@ -29,7 +29,7 @@ from dmptui.words import (
     what_words,
     who_words,
 )
-from screens.base import Calls, RecordScreen
+from screens.base import Calls, RecordScreen, catalogue_bindings
 from screens.widgets.paged_list import Column, PagedList
 from screens.widgets.text import LINE_LIMIT, clip, plain
 from screens.widgets.trace_seal import TraceSeal
@@ -56,15 +56,12 @@ def mode_words(mode: str) -> str:
 class FilterBar(Vertical):
     """The inline filter bar; Esc closes it without leaving the screen."""
 
-    def __init__(self, *children: Any, **kwargs: Any) -> None:
-        super().__init__(*children, **kwargs)
-        # Bound here, not in BINDINGS, so the label follows the language chosen at start.
-        self._bindings.key_to_bindings.setdefault("escape", []).append(
-            Binding("escape", "close", _("Close the filter"), show=True)
-        )
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "close", N_("Close the filter"), show=True)
+    ]
 
     def action_close(self) -> None:
-        self.screen.close_filters()  # type: ignore[attr-defined]
+        cast("TraceScreen", self.screen).close_filters()
 
 
 # Fixed widths (cells), one line a row; the details take the width left over. The detail
@@ -82,6 +79,7 @@ KEEP_PAGES = 6  # pages of entries kept in memory around the view; the others ar
 
 class TraceScreen(RecordScreen):
     SCREEN_KEY = "trace"
+    BINDINGS: ClassVar[list[BindingType]] = catalogue_bindings("trace")
 
     def __init__(self) -> None:
         super().__init__()
@@ -257,37 +255,39 @@ class TraceScreen(RecordScreen):
             try:
                 actor = parse_rpps(actor, "actor")
             except IdentifierError:
-                return self._wrong(
+                self._wrong(
                     "#trace-actor",
                     _(
                         "Practitioner: an RPPS number has 11 digits (check the last one), or "
                         "type part of a name."
                     ),
                 )
+                return None
         days: list[date | None] = []
         for field, name in (("#trace-since", _("From")), ("#trace-until", _("Until"))):
             try:
                 days.append(parse_day(self.query_one(field, Input).value))
             except ValueError:
-                return self._wrong(
+                self._wrong(
                     field,
                     _("{field}: write the day as YYYY-MM-DD, for example 2026-01-31.").format(
                         field=name
                     ),
                 )
+                return None
         since, until = days
         if since and until and until < since:
-            return self._wrong(
+            self._wrong(
                 "#trace-until",
                 _("Until: the last day comes before the first day. Correct one of them."),
             )
+            return None
         mode = self.query_one("#trace-mode", Select).value
         return TraceFilter(actor=actor, mode=str(mode), since=since, until=until)
 
     def _wrong(self, field: str, text: str) -> None:
         self.say("error", text + " " + _("Nothing was sent."))
         self.query_one(field, Input).focus()
-        return None
 
     def _apply_bar(self) -> None:
         new = self._read_bar()

@@ -22,6 +22,7 @@ from badhostkit import BadHost
 from hostkit import LiveHost, serve
 from tuikit import login, make_app, settled, status, wait_for
 
+from dmptui import client as client_module
 from dmptui import i18n
 from dmptui.client import (
     Client,
@@ -167,11 +168,12 @@ TUI_CASES = [
 
 
 def _words(name: str, lang: str) -> str:
-    """The sentence the patient must read, in ``lang`` (the process language is left as is)."""
+    """The sentence the patient must read for the error class ``name``, in ``lang`` (the
+    process language is left as is)."""
     before = i18n.language()
     i18n.set_language(lang)
     try:
-        return i18n._(BY_ERROR[name])
+        return i18n._(BY_ERROR[getattr(client_module, name).code])
     finally:
         i18n.set_language(before)
 

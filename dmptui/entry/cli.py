@@ -380,7 +380,7 @@ def host_practitioner(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_USAGE
-    payload = (
+    payload: Any = (
         r.json()
         if r.headers.get("content-type", "").startswith("application/json")
         else {"status": r.status_code}

@@ -7,7 +7,7 @@ import logging
 import os
 import secrets
 import threading
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from datetime import datetime
 from pathlib import Path
@@ -269,7 +269,7 @@ def create_app(
             app.openapi_schema = document_contract(get_openapi_of(app))
         return app.openapi_schema
 
-    app.openapi = openapi  # type: ignore[method-assign]
+    app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented override
     app.add_middleware(ProcessTag)
     return app
 
@@ -309,7 +309,7 @@ def api_routes(app: FastAPI) -> list[Any]:
     return out
 
 
-def allowed_methods(app: FastAPI, scope: dict[str, Any]) -> list[str]:
+def allowed_methods(app: FastAPI, scope: Mapping[str, Any]) -> list[str]:
     path = scope.get("path", "")
     methods: set[str] = set()
     for route in api_routes(app):

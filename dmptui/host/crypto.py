@@ -27,7 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
@@ -35,6 +35,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 if TYPE_CHECKING:
+    from sqlalchemy import CursorResult, Executable
     from sqlalchemy.orm import Session
 
 KEY_BYTES = 32
@@ -294,20 +295,31 @@ def record_cipher(s: Session, record_id: int, now: datetime | None = None) -> AE
         key = new_data_key()
         # Two requests may give a record its first key at once (PostgreSQL, several processes):
         # the second one's insert does nothing, and it uses the key the first one committed.
+        values = {
+            "record_id": record_id,
+            "wrapped_key": keyring.wrap_record_key(record_id, key),
+            "master_key_id": keyring.master.id,
+            "created_at": now,
+        }
+        first: Executable
         if s.get_bind().dialect.name == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert
-        else:
-            from sqlalchemy.dialects.sqlite import insert
-        created = s.execute(
-            insert(RecordKey)
-            .values(
-                record_id=record_id,
-                wrapped_key=keyring.wrap_record_key(record_id, key),
-                master_key_id=keyring.master.id,
-                created_at=now,
+            from sqlalchemy.dialects import postgresql
+
+            first = (
+                postgresql.insert(RecordKey)
+                .values(values)
+                .on_conflict_do_nothing(index_elements=["record_id"])
             )
-            .on_conflict_do_nothing(index_elements=["record_id"])
-        )
+        else:
+            from sqlalchemy.dialects import sqlite
+
+            first = (
+                sqlite.insert(RecordKey)
+                .values(values)
+                .on_conflict_do_nothing(index_elements=["record_id"])
+            )
+        # An INSERT's result is a CursorResult (Session.execute is typed for any statement).
+        created = cast("CursorResult[Any]", s.execute(first))
         if not created.rowcount:
             row = s.get(RecordKey, record_id, populate_existing=True)
             if row is None:  # pragma: no cover - it was there a moment ago

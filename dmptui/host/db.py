@@ -24,6 +24,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     String,
+    Table,
     TypeDecorator,
     UniqueConstraint,
     create_engine,
@@ -54,6 +55,11 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 class Base(DeclarativeBase):
     pass
+
+
+def table(model: type[Base]) -> Table:
+    """A mapped class's table, as a ``Table`` (``__table__`` is typed as any ``FromClause``)."""
+    return Base.metadata.tables[model.__tablename__]
 
 
 class Record(Base):
@@ -427,7 +433,8 @@ def checkpoint(engine: Engine) -> None:
     try:
         cur = raw.cursor()
         cur.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        busy = cur.fetchone()[0]
+        row = cur.fetchone()  # PRAGMA wal_checkpoint answers one row: (busy, log, checkpointed)
+        busy = row[0] if row else 0
         cur.close()
         if busy:  # a reader kept it from finishing; the next checkpoint completes it
             import logging

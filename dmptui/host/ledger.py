@@ -44,7 +44,15 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from dmptui import merkle
-from dmptui.host.db import LedgerKeyRow, Practitioner, Record, TraceEntry, TraceNode, reading
+from dmptui.host.db import (
+    LedgerKeyRow,
+    Practitioner,
+    Record,
+    TraceEntry,
+    TraceNode,
+    reading,
+    table,
+)
 
 
 @dataclass(frozen=True)
@@ -125,9 +133,9 @@ def append(
 
 # --- the Merkle tree -----------------------------------------------------------------------
 
-ENTRIES = TraceEntry.__table__
-NODES = TraceNode.__table__
-_RECORDS = Record.__table__
+ENTRIES = table(TraceEntry)
+NODES = table(TraceNode)
+_RECORDS = table(Record)
 # The append's statements, built once (every request appends: no statement construction and
 # cache-key generation per entry).
 _NEXT_SEQ = (
@@ -371,7 +379,7 @@ def load_key(data_dir: Path) -> LedgerKey:
 # replaced key, which apps that moved on would report as a rollback; started that way, the host
 # refuses to start.
 
-KEYS = LedgerKeyRow.__table__
+KEYS = table(LedgerKeyRow)
 NEW_KEY_FILE = KEY_FILE + ".new"
 
 
@@ -439,7 +447,7 @@ def signing_key(host: Any, *, register: bool = True) -> LedgerKey:
         unknown = not replaced and (register or newest is None)
         if unknown:
             _register(host, key)
-        elif not replaced:
+        elif not replaced and newest is not None:  # not unknown: the history has a newest key
             raise LedgerKeyError(
                 f"La clé de {_where(host)} ({key.key_id}) n'a jamais signé pour cet hôte (la "
                 f"plus récente est {newest[0]}) : est-ce le bon dossier de données ? / The key "

@@ -435,7 +435,7 @@ def _claim(
             .values(attempts=OutboxMessage.attempts + 1, last_error=_lease_marker(until))
             .execution_options(synchronize_session=False)
         )
-        if result.rowcount != 1:  # type: ignore[attr-defined]
+        if result.rowcount != 1:  # type: ignore[attr-defined]  # an UPDATE's CursorResult
             return None
         message = s.get(OutboxMessage, message_id)
         if message is None:  # pragma: no cover - deleted under us (record erased)

@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from dmptui import catalogue
 from dmptui.actions import login as login_words
@@ -32,6 +32,9 @@ from dmptui.reader.flow import (
 from dmptui.reader.io import Console, EndOfInput
 from dmptui.reader.login import login, step_up
 from dmptui.state import RecordState
+
+if TYPE_CHECKING:
+    from dmptui.client import Client
 
 T = TypeVar("T")
 
@@ -68,7 +71,7 @@ class Reader:
     it (``state``: the one copy, read by every screen, changed by every action), where the
     patient is."""
 
-    def __init__(self, config: ReaderConfig, console: Console, client: Any) -> None:
+    def __init__(self, config: ReaderConfig, console: Console, client: Client) -> None:
         self.config = config
         self.io = console
         self.client = client
@@ -237,7 +240,7 @@ def run(
     console = console or Console()
     if hasattr(console.stdout, "reconfigure"):
         try:
-            console.stdout.reconfigure(errors="replace")  # type: ignore[union-attr]
+            console.stdout.reconfigure(errors="replace")
         except (ValueError, OSError):
             pass
     console.emit("info", detect.first_line(config.reason))

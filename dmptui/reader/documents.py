@@ -11,6 +11,7 @@ from dmptui import words as w
 from dmptui.actions import documents as actions
 from dmptui.actions.base import nothing_changed
 from dmptui.data_text import data_lines
+from dmptui.explain import error_kind
 from dmptui.i18n import _, format_number
 from dmptui.reader.flow import Abort, Failed
 from dmptui.reader.menus import (
@@ -252,7 +253,7 @@ async def open_document(r: Reader, st: Documents, index: int) -> None:
         try:
             await HANDLERS[action](r, view)
         except Failed as failed:
-            if type(failed.error).__name__ == "NotFound":
+            if error_kind(failed.error) == "not_found":
                 await gone(r, st, failed)
                 return
         except Abort:
@@ -261,7 +262,7 @@ async def open_document(r: Reader, st: Documents, index: int) -> None:
 
 async def gone(r: Reader, st: Documents, failed: Failed) -> None:
     """The document no longer exists (deleted elsewhere): the list is loaded again."""
-    if type(failed.error).__name__ != "NotFound":
+    if error_kind(failed.error) != "not_found":
         raise Abort from None
     await load_documents(r, st)
 

@@ -8,11 +8,13 @@ import json
 import re
 import time
 from collections.abc import Awaitable, Callable
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dmptui.actions import login as login_words
 from dmptui.actions.base import CANCEL
+from dmptui.explain import error_kind
 from dmptui.i18n import _
 from dmptui.identifiers import IdentifierError, parse_ins
 from dmptui.reader.flow import Failed, Quit
@@ -29,7 +31,7 @@ if TYPE_CHECKING:
 
 # --- screen 0: log in ------------------------------------------------------------------------
 
-RESTART = ("ChallengeExpired", "InvalidCredentials", "Locked", "TooManyCodes")
+RESTART = ("challenge_expired", "invalid_credentials", "locked", "too_many_codes")
 
 
 async def login(r: Reader, resume: bool = False) -> None:
@@ -124,7 +126,7 @@ async def code_step(r: Reader, challenge: Any) -> bool:
             try:
                 await HANDLERS[f"login.send_{channel}"](r, challenge.challenge)
             except Failed as failed:
-                if type(failed.error).__name__ in RESTART:
+                if error_kind(failed.error) in RESTART:
                     return False
                 continue
         result = await enter_code(
@@ -171,9 +173,9 @@ async def enter_code(r: Reader, check: Callable[[str], Awaitable[Any]], relogin:
             )
             continue
         try:
-            await r.call(_(login_words.CHECKING_CODE), lambda c=code: check(c), relogin=relogin)
+            await r.call(_(login_words.CHECKING_CODE), partial(check, code), relogin=relogin)
         except Failed as failed:
-            if type(failed.error).__name__ in RESTART:
+            if error_kind(failed.error) in RESTART:
                 return "restart"
             continue
         return "ok"
@@ -271,7 +273,7 @@ async def step_up(r: Reader) -> bool:
         if answer in ("2", "3"):
             channel = "sms" if answer == "2" else "email"
             try:
-                await send_code(r, channel, lambda c=channel: r.client.step_up_send(c), True)
+                await send_code(r, channel, partial(r.client.step_up_send, channel), True)
             except Failed:
                 continue
         if await enter_code(r, r.client.step_up, relogin=True) == "ok":

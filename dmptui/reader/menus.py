@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from dmptui import catalogue
@@ -266,9 +267,7 @@ class Pager:
 
     async def ensure(self, count: int) -> None:
         while len(self.items) < count and self.cursor is not None:
-            page = await self.r.call(
-                self.more_words, lambda c=self.cursor: self.fetch(c, self.batch)
-            )
+            page = await self.r.call(self.more_words, partial(self.fetch, self.cursor, self.batch))
             self.items.extend(page.items)
             self.cursor = page.next_cursor
 

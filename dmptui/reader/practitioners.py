@@ -12,6 +12,7 @@ from dmptui import loading
 from dmptui import words as w
 from dmptui.actions import practitioners as actions
 from dmptui.actions.base import Plan
+from dmptui.explain import error_kind
 from dmptui.i18n import _
 from dmptui.reader.flow import Back, Failed
 from dmptui.reader.menus import (
@@ -165,7 +166,7 @@ async def act(r: Reader, make: Callable[[RecordState, w.Person], Plan], person: 
     try:
         await perform(r, make(r.state, person))
     except Failed as failed:
-        if type(failed.error).__name__ == "NotFound":
+        if error_kind(failed.error) == "not_found":
             await load_practitioners(r)
         raise
 

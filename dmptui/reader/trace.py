@@ -93,7 +93,7 @@ async def seal_trace(r: Reader, st: Trace) -> None:
     checker = getattr(r, "trace_checker", None)
     if checker is None:
         store = CheckpointStore.in_dir(getattr(r.config, "data_dir", None))
-        checker = r.trace_checker = TraceChecker(r.client, store)  # type: ignore[attr-defined]
+        checker = r.trace_checker = TraceChecker(r.client, store)  # type: ignore[attr-defined]  # made on first use
     seal = await checker.check(st.pager.items, complete=not st.filter.active)
     r.say("error" if seal.failed else "info", seal.words())
 

@@ -10,5 +10,5 @@ from textual.widgets import Checkbox
 
 class TickBox(Checkbox):
     @property
-    def BUTTON_INNER(self) -> str:  # type: ignore[override] - Textual's name
+    def BUTTON_INNER(self) -> str:  # type: ignore[override]  # Textual's class attribute; a property here
         return "X" if self.value else " "

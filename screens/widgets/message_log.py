@@ -7,24 +7,17 @@ thing on the screen) and then scrolls with the arrow keys and Page Up / Page Dow
 
 from __future__ import annotations
 
-import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-if "rich.pretty" not in sys.modules and "attr" not in sys.modules:
-    # RichLog imports rich.pretty, which imports attrs (when installed) to pretty-print attrs
-    # classes: 50 to 150 ms of start-up for something this log never shows (it writes text).
-    # attrs is not a dependency of the app (only of a test tool); rich.pretty is told it is
-    # absent, and anything imported later gets the real one.
-    sys.modules["attr"] = None  # type: ignore[assignment]
-    try:
-        from textual.widgets import RichLog
-    finally:
-        del sys.modules["attr"]
-else:
-    from textual.widgets import RichLog
+from textual.widgets import RichLog
 
 from dmptui.i18n import _
 from screens.widgets.text import plain
+
+if TYPE_CHECKING:
+    from textual import getters
+
+    from screens.app import DmpApp
 
 
 def labels() -> dict[str, str]:
@@ -47,6 +40,9 @@ def line_text(entry: Any) -> str:
 class MessageLog(RichLog):
     """Every notice of this session, newest last."""
 
+    if TYPE_CHECKING:
+        app = getters.app(DmpApp)
+
     def __init__(self) -> None:
         super().__init__(
             id="message-log",
@@ -68,7 +64,7 @@ class MessageLog(RichLog):
 
     def sync(self) -> int:
         """Write the app's messages not written yet; returns the line where they start."""
-        state = self.app.state  # type: ignore[attr-defined]
+        state = self.app.state
         messages = state.messages
         if state.epoch != self.epoch:  # the messages were emptied (log out): start again
             self.clear()

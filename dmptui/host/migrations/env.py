@@ -13,6 +13,8 @@ target_metadata = Base.metadata
 
 def run() -> None:
     url = config.get_main_option("sqlalchemy.url")
+    if url is None:
+        raise RuntimeError("alembic: no sqlalchemy.url in the configuration")
     engine = make_engine(url)
     if engine.dialect.name == "sqlite":
         # A batch migration copies a table, drops the old one and renames the copy: with foreign

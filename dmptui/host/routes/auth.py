@@ -18,6 +18,7 @@ from dmptui.host.routes.common import bearer, host_of, patient_present, session_
 from dmptui.identifiers import IdentifierError, parse_ins
 from dmptui.schema import (
     DEVICE_HEADER,
+    Channel,
     LoginRequest,
     OtpRequest,
     OtpSent,
@@ -146,7 +147,7 @@ def _challenge(s: Session, raw: str, now: datetime, purpose: str) -> LoginChalle
 
 
 def _send_code(
-    s: Session, record: Record, ch: LoginChallenge, channel: str, now: datetime
+    s: Session, record: Record, ch: LoginChallenge, channel: Channel, now: datetime
 ) -> OtpSent:
     destination = record.phone if channel == "sms" else record.email
     if not destination:

@@ -25,6 +25,7 @@ from dmptui.host.db import (
     Document,
     Practitioner,
     Record,
+    table,
 )
 from dmptui.identifiers import IdentifierError, parse_ins, parse_rpps
 from dmptui.schema import PRACTITIONER_HEADER, DocumentOut, PractitionerOut, RecordStatus
@@ -171,8 +172,8 @@ def session_alive(sess: Any, now: datetime) -> bool:
 # (between ACCESS_IDLE - TOUCH_EVERY and ACCESS_IDLE after its last request), never late.
 TOUCH_EVERY = timedelta(seconds=5)
 
-_SESSIONS = AuthSession.__table__
-_RECORDS = Record.__table__
+_SESSIONS = table(AuthSession)
+_RECORDS = table(Record)
 # Built once: the statements of the patient hot path are compiled (and their cache keys made)
 # on first use only.
 # The session check's one statement (patient_call; the trace's read-only proof path too).

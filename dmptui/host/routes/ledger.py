@@ -81,7 +81,7 @@ def _reader(request: Request) -> Iterator[tuple[Connection, _Caller]]:
         row = conn.execute(CALLER, {"digest": auth.digest(token)}).first()
         if (
             row is not None
-            and session_alive(row, now)  # type: ignore[arg-type]  # a row with its columns
+            and session_alive(row, now)
             and policy.patient_may(RecordStatus(row.status), _ACTION)
             and not policy.needs_step_up(_ACTION)
         ):

@@ -26,6 +26,7 @@ from dmptui.host.db import (
     Practitioner,
     Record,
     TraceEntry,
+    table,
 )
 from dmptui.host.routes.common import (
     IsoDatetime,
@@ -284,7 +285,7 @@ def list_documents(
             # Policy decides (the SQL filter only pages); the deposit time is parsed only if a
             # label makes it matter.
             shown = policy.patient_list_labels(
-                doc_type, author, _labels(raw_labels), lambda at=at: utc_moment(at), now
+                doc_type, author, _labels(raw_labels), functools.partial(utc_moment, at), now
             )
             if shown is None:
                 last = r
@@ -327,8 +328,8 @@ def _cursor_after(row: Any) -> str:
     return encode_cursor(utc_moment(row[_AT]).isoformat(), row[_ID])
 
 
-_DOCS = Document.__table__
-_AUTHORS = Practitioner.__table__
+_DOCS = table(Document)
+_AUTHORS = table(Practitioner)
 # Selected columns, in the order list_documents unpacks them. Times as the driver gives them
 # (text on SQLite, a naive UTC datetime on PostgreSQL), written straight to JSON
 # (utc_moment_json). Labels as text on both (PostgreSQL's driver would parse each row's JSON):
@@ -802,8 +803,8 @@ def trace_out(e: TraceEntry) -> TraceEntryOut:
         action=e.action,
         document_id=e.document_id,
         mode=e.mode,
-        outcome=e.outcome,
-        reason=e.reason,  # type: ignore[arg-type]
+        outcome=e.outcome,  # type: ignore[arg-type]  # a str column; the model checks it
+        reason=e.reason,
     )
 
 

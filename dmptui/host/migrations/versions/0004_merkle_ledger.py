@@ -67,7 +67,7 @@ def upgrade() -> None:
         batch_op.alter_column("leaf_hash", existing_type=sa.LargeBinary(length=32), nullable=False)
 
 
-def _aware(at):  # type: ignore[no-untyped-def]
+def _aware(at):
     from datetime import UTC, datetime
 
     if isinstance(at, str):
