@@ -14,7 +14,7 @@ from textual.screen import Screen
 from textual.widgets import Static
 
 from dmptui import catalogue
-from dmptui.i18n import _, language
+from dmptui.i18n import _, format_date
 from dmptui.words import (
     Saved,
     is_masked,
@@ -36,9 +36,8 @@ def masked_word(doc: Any) -> str:
 
 
 def short_date(day: date) -> str:
-    from babel.dates import format_date as fmt
-
-    return fmt(day, "medium", locale=language())
+    """A table cell's date: the app's one date style, the month in words."""
+    return format_date(day)
 
 
 # --- saving to a file --------------------------------------------------------------------------

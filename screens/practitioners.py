@@ -19,7 +19,7 @@ from textual.widgets.data_table import CellDoesNotExist
 
 from dmptui import catalogue
 from dmptui.explain import BY_REASON, explain
-from dmptui.i18n import N_, _
+from dmptui.i18n import N_, Name, _, format_number, ngettext
 from dmptui.identifiers import IdentifierError, parse_rpps
 from dmptui.words import Links, Person, profession_words
 from screens.base import RecordScreen
@@ -142,10 +142,13 @@ class PractitionersScreen(RecordScreen):
     def _show_directory(self) -> None:
         self.mode = DIRECTORY
         self._fill(self.found)
-        heading = _(
+        heading = ngettext(
+            "Directory results for “{q}”: {n} practitioner. This is the directory, "
+            "not your list: press Esc to go back to your practitioners.",
             "Directory results for “{q}”: {n} practitioners. This is the directory, "
-            "not your list: press Esc to go back to your practitioners."
-        ).format(q=self.query_text, n=len(self.found))
+            "not your list: press Esc to go back to your practitioners.",
+            len(self.found),
+        ).format(q=self.query_text, n=format_number(len(self.found)))
         self.query_one("#list-heading", Static).update(plain(heading))
 
     def _fill(self, rows: list[Person]) -> None:
@@ -289,9 +292,11 @@ class PractitionersScreen(RecordScreen):
         self._show_directory()
         self.query_one("#practitioners-table", DataTable).focus()
         if self.found:
-            many = _("{n} practitioners found in the directory for “{q}”.")
-            one = _("1 practitioner found in the directory for “{q}”.")
-            words = (one if len(self.found) == 1 else many).format(n=len(self.found), q=q)
+            words = ngettext(
+                "{n} practitioner found in the directory for “{q}”.",
+                "{n} practitioners found in the directory for “{q}”.",
+                len(self.found),
+            ).format(n=format_number(len(self.found)), q=q)
             if page.next_cursor or len(self.found) >= DIRECTORY_LIMIT:
                 words += " " + _(
                     "Only the first {n} are shown: type more of the name to narrow the search."
@@ -368,7 +373,7 @@ class PractitionersScreen(RecordScreen):
             self.say(
                 "warning",
                 _("{name} has no authorisation from you: there is nothing to remove.").format(
-                    name=row.name
+                    name=Name(row.name)
                 ),
             )
             return
@@ -382,10 +387,10 @@ class PractitionersScreen(RecordScreen):
                 )
             else:
                 text = _("{name} can no longer access your record.")
-            self.say("done", text.format(name=row.name))
+            self.say("done", text.format(name=Name(row.name)))
 
         self.call(
-            _("Removing {name}'s access…").format(name=row.name),
+            _("Removing {name}'s access…").format(name=Name(row.name)),
             lambda: self.client.revoke(row.rpps),
             done,
         )
@@ -399,7 +404,7 @@ class PractitionersScreen(RecordScreen):
             self.say("error", _(BY_REASON["attending_cannot_be_blocked"]))
             return
         if row.rpps in self.links.blocked:
-            self.say("info", _("{name} is already blocked.").format(name=row.name))
+            self.say("info", _("{name} is already blocked.").format(name=Name(row.name)))
             return
         consequence = catalogue.ACTION_BY_ID["practitioners.block"].confirm
         assert consequence is not None
@@ -409,7 +414,7 @@ class PractitionersScreen(RecordScreen):
                 self.say("info", _("Nothing was changed."))
                 return
             self.call(
-                _("Blocking {name}…").format(name=row.name),
+                _("Blocking {name}…").format(name=Name(row.name)),
                 lambda: self.client.block(row.rpps),
                 done,
             )
@@ -421,14 +426,14 @@ class PractitionersScreen(RecordScreen):
                 _(
                     "{name} is blocked: they cannot open your record in any mode, "
                     "emergencies included."
-                ).format(name=row.name),
+                ).format(name=Name(row.name)),
             )
 
         self.app.push_screen(
             ConfirmScreen(
-                _("Block {name}?").format(name=row.name),
+                _("Block {name}?").format(name=Name(row.name)),
                 _(consequence),
-                _("Block {name}").format(name=row.name),
+                _("Block {name}").format(name=Name(row.name)),
             ),
             confirmed,
         )
@@ -438,7 +443,7 @@ class PractitionersScreen(RecordScreen):
         if row is None:
             return
         if row.rpps not in self.links.blocked:
-            self.say("warning", _("{name} is not blocked.").format(name=row.name))
+            self.say("warning", _("{name} is not blocked.").format(name=Name(row.name)))
             return
 
         def done(answer: Any) -> None:
@@ -448,11 +453,11 @@ class PractitionersScreen(RecordScreen):
                 _(
                     "{name} is no longer blocked. They need your authorisation to "
                     "access your record, except in an emergency."
-                ).format(name=row.name),
+                ).format(name=Name(row.name)),
             )
 
         self.call(
-            _("Unblocking {name}…").format(name=row.name),
+            _("Unblocking {name}…").format(name=Name(row.name)),
             lambda: self.client.unblock(row.rpps),
             done,
         )
@@ -462,7 +467,9 @@ class PractitionersScreen(RecordScreen):
         if row is None:
             return
         if self.links.is_attending(row.rpps):
-            self.say("info", _("{name} is already your médecin traitant.").format(name=row.name))
+            self.say(
+                "info", _("{name} is already your médecin traitant.").format(name=Name(row.name))
+            )
             return
         previous = self.links.attending
 
@@ -471,7 +478,7 @@ class PractitionersScreen(RecordScreen):
             text = _(
                 "{name} is now your médecin traitant: they see all your documents, hidden "
                 "ones included."
-            ).format(name=row.name)
+            ).format(name=Name(row.name))
             if previous is not None:
                 text += " " + _("{previous} is no longer your médecin traitant.").format(
                     previous=previous.name
@@ -479,7 +486,7 @@ class PractitionersScreen(RecordScreen):
             self.say("done", text)
 
         self.call(
-            _("Designating {name} as your médecin traitant…").format(name=row.name),
+            _("Designating {name} as your médecin traitant…").format(name=Name(row.name)),
             lambda: self.client.designate_attending(row.rpps),
             done,
         )

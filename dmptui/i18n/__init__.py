@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import gettext
 import os
-from collections.abc import Mapping
 import unicodedata
+from collections.abc import Mapping
 from datetime import UTC, date, datetime, time
 from pathlib import Path
 from zoneinfo import ZoneInfo

@@ -25,7 +25,16 @@ from typing import TYPE_CHECKING, Any
 from dmptui import catalogue
 from dmptui import words as w
 from dmptui.explain import BY_REASON
-from dmptui.i18n import N_, _, format_date, format_datetime, format_number, pick
+from dmptui.i18n import (
+    N_,
+    Name,
+    _,
+    format_date,
+    format_datetime,
+    format_number,
+    ngettext,
+    pick,
+)
 from dmptui.identifiers import IdentifierError, parse_ins, parse_rpps
 from dmptui.reader.flow import Abort, Back, Failed, Logout, Navigate, Quit, SessionEnded
 from dmptui.reader.text import data_lines
@@ -710,9 +719,11 @@ async def load_documents(r: Reader, st: Documents) -> None:
     if n is None:
         r.say(
             "done",
-            _("the first {n} documents are loaded; more load as you turn the pages.").format(
-                n=format_number(len(st.pager.items))
-            ),
+            ngettext(
+                "the first {n} document is loaded; more load as you turn the pages.",
+                "the first {n} documents are loaded; more load as you turn the pages.",
+                len(st.pager.items),
+            ).format(n=format_number(len(st.pager.items))),
         )
     elif n == 0:
         r.say(
@@ -1038,12 +1049,11 @@ async def search_directory(r: Reader, st: Practitioners) -> None:
     if not st.found:
         r.say("info", _("No practitioner in the directory matches “{q}”.").format(q=q))
         return
-    if len(st.found) == 1:
-        words = _("1 practitioner found in the directory for “{q}”.").format(q=q)
-    else:
-        words = _("{n} practitioners found in the directory for “{q}”.").format(
-            n=len(st.found), q=q
-        )
+    words = ngettext(
+        "{n} practitioner found in the directory for “{q}”.",
+        "{n} practitioners found in the directory for “{q}”.",
+        len(st.found),
+    ).format(n=format_number(len(st.found)), q=q)
     if page.next_cursor or len(st.found) >= DIRECTORY_LIMIT:
         words += " " + _(
             "Only the first {n} are shown: type more of the name to narrow the search."
@@ -1056,10 +1066,13 @@ async def directory_results(r: Reader, st: Practitioners) -> None:
     def show() -> None:
         r.say(
             "info",
-            _(
+            ngettext(
+                "Directory results for “{q}”: {n} practitioner. This is the directory, not "
+                "your list. A number: choose one; 0: back to your practitioners.",
                 "Directory results for “{q}”: {n} practitioners. This is the directory, not "
-                "your list. A number: choose one; 0: back to your practitioners."
-            ).format(q=st.query, n=len(st.found)),
+                "your list. A number: choose one; 0: back to your practitioners.",
+                len(st.found),
+            ).format(q=st.query, n=format_number(len(st.found))),
         )
         for i, person in enumerate(st.found):
             r.say("item", st.links.sentence(person, i + 1))
@@ -1165,7 +1178,7 @@ async def revoke(r: Reader, st: Practitioners, person: w.Person) -> None:
         r,
         st,
         lambda: r.client.revoke(person.rpps),
-        _("Removing {name}'s access…").format(name=person.name),
+        _("Removing {name}'s access…").format(name=Name(person.name)),
     )
     if st.links.is_attending(person.rpps):
         text = _(
@@ -1174,7 +1187,7 @@ async def revoke(r: Reader, st: Practitioners, person: w.Person) -> None:
         )
     else:
         text = _("{name} can no longer access your record.")
-    r.say("done", text.format(name=person.name))
+    r.say("done", text.format(name=Name(person.name)))
 
 
 @handles("practitioners.block")
@@ -1182,22 +1195,22 @@ async def block(r: Reader, st: Practitioners, person: w.Person) -> None:
     if st.links.is_attending(person.rpps):
         r.say("error", _(BY_REASON["attending_cannot_be_blocked"]))
         return
-    r.say("info", _("Block {name}?").format(name=person.name))
+    r.say("info", _("Block {name}?").format(name=Name(person.name)))
     r.say("info", _(catalogue.ACTION_BY_ID["practitioners.block"].confirm or ""))
-    if not await choose_yes(r, _("Block {name}").format(name=person.name)):
+    if not await choose_yes(r, _("Block {name}").format(name=Name(person.name))):
         r.say("info", _("Nothing was changed."))
         return
     await practitioners_changed(
         r,
         st,
         lambda: r.client.block(person.rpps),
-        _("Blocking {name}…").format(name=person.name),
+        _("Blocking {name}…").format(name=Name(person.name)),
     )
     r.say(
         "done",
         _(
             "{name} is blocked: they cannot open your record in any mode, emergencies included."
-        ).format(name=person.name),
+        ).format(name=Name(person.name)),
     )
 
 
@@ -1207,14 +1220,14 @@ async def unblock(r: Reader, st: Practitioners, person: w.Person) -> None:
         r,
         st,
         lambda: r.client.unblock(person.rpps),
-        _("Unblocking {name}…").format(name=person.name),
+        _("Unblocking {name}…").format(name=Name(person.name)),
     )
     r.say(
         "done",
         _(
             "{name} is no longer blocked. They need your authorisation to "
             "access your record, except in an emergency."
-        ).format(name=person.name),
+        ).format(name=Name(person.name)),
     )
 
 
@@ -1225,11 +1238,11 @@ async def attending(r: Reader, st: Practitioners, person: w.Person) -> None:
         r,
         st,
         lambda: r.client.designate_attending(person.rpps),
-        _("Designating {name} as your médecin traitant…").format(name=person.name),
+        _("Designating {name} as your médecin traitant…").format(name=Name(person.name)),
     )
     text = _(
         "{name} is now your médecin traitant: they see all your documents, hidden ones included."
-    ).format(name=person.name)
+    ).format(name=Name(person.name))
     if previous is not None:
         text += " " + _("{previous} is no longer your médecin traitant.").format(
             previous=previous.name
@@ -1290,12 +1303,21 @@ async def load_trace(r: Reader, st: Trace) -> None:
     elif n == 1 and st.pager.complete:
         text = _("1 entry in the access trace.")
     elif st.pager.complete:
-        text = _("{n} entries in the access trace, newest first.").format(n=format_number(n))
-    else:
-        text = _(
-            "the newest {n} entries of the access trace are loaded; older ones load as you "
-            "turn the pages."
+        text = ngettext(
+            "{n} entry in the access trace, newest first.",
+            "{n} entries in the access trace, newest first.",
+            n,
         ).format(n=format_number(n))
+    else:
+        text = ngettext(
+            "the newest {n} entry of the access trace is loaded; older ones load as you "
+            "turn the pages.",
+            "the newest {n} entries of the access trace are loaded; older ones load as you "
+            "turn the pages.",
+            n,
+        ).format(n=format_number(n))
+    if n:
+        text += " " + _("Times are Paris time.")
     r.say("done", text)
 
 
@@ -1618,7 +1640,9 @@ async def notes(r: Reader) -> None:
             if st.updated_at is not None:
                 r.say(
                     "info",
-                    _("Saved — last saved {when}.").format(when=format_datetime(st.updated_at)),
+                    _("Saved — last saved {when}.").format(
+                        when=format_datetime(st.updated_at, zone=True)
+                    ),
                 )
         else:
             r.say("info", _("You have no notes yet."))
@@ -1723,7 +1747,9 @@ async def notifications(r: Reader) -> None:
                     total=len(items),
                     unread=sum(1 for n in items if not n.read),
                     emergencies=sum(1 for n in items if n.emergency),
-                ),
+                )
+                + " "
+                + _("Times are Paris time."),
             )
 
     def show() -> None:

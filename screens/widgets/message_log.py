@@ -23,7 +23,7 @@ if "rich.pretty" not in sys.modules and "attr" not in sys.modules:
 else:
     from textual.widgets import RichLog
 
-from dmptui.i18n import _
+from dmptui.i18n import _, format_time
 from screens.widgets.text import plain
 
 
@@ -40,7 +40,7 @@ def labels() -> dict[str, str]:
 def line_text(entry: Any) -> str:
     """One log entry as one line of text: its time, its label, its words."""
     label = labels().get(entry.kind, "")
-    when = entry.at.astimezone().strftime("%H:%M")
+    when = format_time(entry.at)  # Paris time, as every time the app shows
     return " ".join(part for part in (when, label, entry.text) if part)
 
 
