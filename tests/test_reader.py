@@ -218,7 +218,7 @@ def log_in(s: Session, host: LiveHost, lang: str = "en", ins_typed: bool = True)
     s.secret(code, code_q)
     s.lines(
         "Vérification du code…" if fr else "Checking the code…",
-        "Fait : vous êtes connecté." if fr else "Done: you are logged in.",
+        "Fait : connexion établie." if fr else "Done: you are logged in.",
         "Écran : 1 — Accueil" if fr else "Screen: 1 — Home",
     )
     assert not echoed(s, host.password, code)
@@ -579,7 +579,10 @@ def test_trace_with_an_emergency_entry_and_refusing_break_glass(
     log_in(s, host)
     s.answer("4")
     s.lines("Screen: 4 — Access trace", "Loading the access trace…")
-    s.match(r"Done: (\d+ entries in the access trace, newest first|the newest \d+ .*)\.")
+    s.match(
+        r"Done: (\d+ entries in the access trace, newest first|the newest \d+ .*)\. "
+        r"Times are Paris time\."
+    )
     s.line("Showing every entry.")
     s.match(r"Entries 1 to 20(,| of \d+,) newest first.* n: next, p: previous, a number: details\.")
     s.match(r"1\. On .+, you read the access trace, in normal mode: allowed\.")
