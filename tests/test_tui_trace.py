@@ -184,7 +184,7 @@ def test_trace_in_french(host):
             )
             emergency = [r for r in rows(app) if "URGENCE — bris de glace" in r[3]]
             assert len(emergency) == 1
-            assert emergency[0][2] == "a listé vos documents"
+            assert emergency[0][2] == "consultation de la liste de vos documents"
             assert "(médecin," in emergency[0][1]
             assert emergency[0][5].startswith("Motif donné : " + REASON_START)
             await goto(pilot, "notifications")
