@@ -588,7 +588,7 @@ def test_trace_with_an_emergency_entry_and_refusing_break_glass(
     s.match(r"1\. On .+, you read the access trace, in normal mode: allowed\.")
     s.line("Also: f: filter, e: emergency accesses only.")
     # The same line as the trace screen's seal: the host's signed trace was checked.
-    s.match(r"Verified up to entry \d+, signed at .+\.")
+    s.match(r"Verified up to entry \d+, signed on .+\.")
     # Emergency accesses only: the seeded break-glass access, in one sentence.
     s.answer("e")
     s.lines(
