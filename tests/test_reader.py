@@ -310,7 +310,7 @@ def test_log_in_page_through_documents_hide_save_and_delete(
     # Each document is one sentence, its labels in words.
     found = re.search(
         r"(\d+)\. Ordonnance — sertraline, prescription, by Hugo Sanchez \(.+\), care date "
-        r"October 2, 2025, visible to your practitioners\.",
+        r"2 October 2025, visible to your practitioners\.",
         s.output,
     )
     assert found, "the sertraline prescription is on the first page"
@@ -593,7 +593,7 @@ def test_trace_with_an_emergency_entry_and_refusing_break_glass(
     s.answer("e")
     s.lines(
         "Loading the access trace…",
-        "Done: 1 entry in the access trace.",
+        "Done: 1 entry in the access trace. Times are Paris time.",
         "Filter: break-glass accesses only.",
         "Entries 1 to 1 of 1, newest first. n: next, p: previous, a number: details.",
     )
