@@ -79,8 +79,8 @@ class Seal:
     def words(self) -> str:
         if self.kind == VERIFIED:
             assert self.signed_at is not None
-            text = _("Verified up to entry {n}, signed at {when}.").format(
-                n=self.size, when=format_datetime(self.signed_at)
+            text = _("Verified up to entry {n}, signed on {when}.").format(
+                n=self.size, when=format_datetime(self.signed_at, zone=True)
             )
             if self.key_changed_at is not None:
                 text += " " + _(

@@ -11,11 +11,22 @@ import os
 import re
 import unicodedata
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from dmptui.i18n import N_, _, format_date, format_datetime, format_number, language, pick
+from dmptui.i18n import (
+    N_,
+    _,
+    format_date,
+    format_datetime,
+    format_number,
+    language,
+    ngettext,
+    paris_date,
+    paris_day_start,
+    pick,
+)
 from dmptui.schema import DOC_TYPE_LABELS, DocType, Label
 
 # --- the labels of what is said ----------------------------------------------------------------
@@ -68,7 +79,7 @@ def is_masked(doc: Any) -> bool:
 
 def doc_date(doc: Any) -> date:
     """The date of care, or the day of deposit when the author gave none."""
-    return doc.care_date or doc.deposited_at.astimezone().date()
+    return doc.care_date or paris_date(doc.deposited_at)
 
 
 def is_pdf(content_type: str) -> bool:
@@ -77,7 +88,7 @@ def is_pdf(content_type: str) -> bool:
 
 def size_words(size: int) -> str:
     if size < 1024:
-        return _("{n} bytes").format(n=format_number(size))
+        return ngettext("{n} byte", "{n} bytes", size).format(n=format_number(size))
     return _("{n} kB").format(n=format_number((size + 1023) // 1024))
 
 
@@ -117,7 +128,7 @@ def metadata_lines(doc: Any) -> list[str]:
         _("Date of care: {value}").format(
             value=format_date(doc.care_date) if doc.care_date else _("not given")
         ),
-        _("Deposited: {value}").format(value=format_datetime(doc.deposited_at)),
+        _("Deposited: {value}").format(value=format_datetime(doc.deposited_at, zone=True)),
         _("Visibility: {value}").format(value=visibility),
         _("Format: {value}").format(value=kind),
     ]
@@ -436,7 +447,7 @@ def trace_lines(e: Any) -> list[str]:
         what += " — " + _("document {id}").format(id=e.document_id)
     mode = _(MODE_LINE[e.mode]) if e.mode in MODE_LINE else e.mode
     lines = [
-        _("When: {when}").format(when=format_datetime(e.at)),
+        _("When: {when}").format(when=format_datetime(e.at, zone=True)),
         _("Who: {who}").format(who=who),
         _("What: {what}").format(what=what),
         _("Mode: {mode}").format(mode=mode),
@@ -467,13 +478,14 @@ class TraceFilter:
         if self.actor:
             parts.append(_("practitioner “{who}”").format(who=self.actor))
         if self.since:
-            parts.append(_("from {day}").format(day=self.since.isoformat()))
+            parts.append(_("from {day}").format(day=format_date(self.since)))
         if self.until:
-            parts.append(_("until {day} included").format(day=self.until.isoformat()))
+            parts.append(_("until {day} included").format(day=format_date(self.until)))
         return _("Filter: {filter}.").format(filter=", ".join(parts))
 
     def query(self) -> dict[str, Any]:
-        """The client's keyword arguments: local days become aware UTC bounds."""
+        """The client's keyword arguments: days (Paris days, as every date shown) become aware
+        UTC bounds."""
         return {
             "actor": self.actor or None,
             "mode": None if self.mode == "all" else self.mode,
@@ -483,7 +495,7 @@ class TraceFilter:
 
 
 def _day_start(day: date) -> datetime:
-    return datetime.combine(day, time()).astimezone().astimezone(UTC)
+    return paris_day_start(day)
 
 
 # The trace filter's fields, and what is said when one is wrong (then nothing is sent).
@@ -683,6 +695,9 @@ def unread_summary(notes: Any) -> tuple[str, list[tuple[bool, str]]]:
     accesses first, newest first. ("", []) when there are none."""
     if notes is None or not notes.items:
         return "", []
-    heading = _("{n} unread notifications (screen 8):").format(n=format_number(len(notes.items)))
+    n = len(notes.items)
+    heading = ngettext(
+        "{n} unread notification (screen 8):", "{n} unread notifications (screen 8):", n
+    ).format(n=format_number(n))
     items = sorted(notes.items, key=lambda n: (not n.emergency, -n.id))[:UNREAD_SHOWN]
     return heading, [(n.emergency, pick(n.message)) for n in items]

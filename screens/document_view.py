@@ -16,7 +16,7 @@ from textual.widgets import Static
 from dmptui import catalogue
 from dmptui.actions import documents
 from dmptui.explain import error_kind
-from dmptui.i18n import _, language
+from dmptui.i18n import _, format_date
 from dmptui.words import is_masked, is_pdf, metadata_lines, size_words
 from screens.base import Calls, StatusLine
 from screens.widgets.footer import KeyBar
@@ -31,9 +31,8 @@ def masked_word(doc: Any) -> str:
 
 
 def short_date(day: date) -> str:
-    from babel.dates import format_date as fmt
-
-    return fmt(day, "medium", locale=language())
+    """A table cell's date: the app's one date style, the month in words."""
+    return format_date(day)
 
 
 # --- the reading view --------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from textual.widgets import Input, Label, Static
 
 from dmptui.actions import Outcome, documents
 from dmptui.explain import error_kind, explain
-from dmptui.i18n import N_, _
+from dmptui.i18n import N_, _, format_number, ngettext
 from dmptui.schema import DocType
 from dmptui.state import DOCUMENTS
 from dmptui.words import SORT_WORDS, SORTS, doc_date, type_label
@@ -30,7 +30,7 @@ from screens.widgets.text import plain
 # before author and facility so that it stays near the start of the line; a cut is shown by an
 # ellipsis (the reading view shows everything whole).
 COLUMNS = (
-    ("date", N_("Date of care"), 12, False),
+    ("date", N_("Date of care"), 17, False),  # "27 September 2026"
     ("type", N_("Type"), 20, False),
     ("title", N_("Title"), 24, True),
     ("visibility", N_("Practitioners"), 8, False),
@@ -288,9 +288,12 @@ class DocumentsScreen(RecordScreen):
         return SORT_LIMIT
 
     def _sorted_words(self) -> str:
-        return _("Sorted by {sort}, here on this device: the {n} documents loaded so far.").format(
-            sort=_(SORT_WORDS[self.sort]), n=self.table.row_count
-        )
+        n = self.table.row_count
+        return ngettext(
+            "Sorted by {sort}, here on this device: the {n} document loaded so far.",
+            "Sorted by {sort}, here on this device: the {n} documents loaded so far.",
+            n,
+        ).format(sort=_(SORT_WORDS[self.sort]), n=format_number(n))
 
     def _arrange(self) -> None:
         """A list that is all in memory is shown in the local order (as it always was); a

@@ -92,7 +92,9 @@ class NotesScreen(RecordScreen):
         elif self.unsaved:
             words = _("UNSAVED CHANGES — press Ctrl+S to save them.")
         elif self.saved_at is not None:
-            words = _("Saved — last saved {when}.").format(when=format_datetime(self.saved_at))
+            words = _("Saved — last saved {when}.").format(
+                when=format_datetime(self.saved_at, zone=True)
+            )
         else:
             words = _("No notes yet. Type them in the box below, then press Ctrl+S.")
         self.query_one("#notes-state", Static).update(plain(words))

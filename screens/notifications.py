@@ -52,7 +52,7 @@ class NotificationsScreen(RecordScreen):
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
-        table.add_column(_("When"), key="when")
+        table.add_column(_("When (Paris time)"), key="when")
         table.add_column(_("Status"), key="status", width=8)
         table.add_column(_("About"), key="about", width=18)
         table.add_column(_("Message"), key="message", width=62)

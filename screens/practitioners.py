@@ -18,7 +18,7 @@ from textual.widgets.data_table import CellDoesNotExist
 
 from dmptui.actions import Plan
 from dmptui.actions import practitioners as actions
-from dmptui.i18n import N_, _
+from dmptui.i18n import N_, _, format_number, ngettext
 from dmptui.identifiers import IdentifierError, parse_rpps
 from dmptui.state import PRACTITIONERS, RecordState
 from dmptui.words import Links, Person, profession_words
@@ -112,10 +112,13 @@ class PractitionersScreen(RecordScreen):
     def _show_directory(self) -> None:
         self.mode = DIRECTORY
         self._fill(self.found)
-        heading = _(
+        heading = ngettext(
+            "Directory results for “{q}”: {n} practitioner. This is the directory, "
+            "not your list: press Esc to go back to your practitioners.",
             "Directory results for “{q}”: {n} practitioners. This is the directory, "
-            "not your list: press Esc to go back to your practitioners."
-        ).format(q=self.query_text, n=len(self.found))
+            "not your list: press Esc to go back to your practitioners.",
+            len(self.found),
+        ).format(q=self.query_text, n=format_number(len(self.found)))
         self.query_one("#list-heading", Static).update(plain(heading))
 
     def _fill(self, rows: list[Person]) -> None:
@@ -238,9 +241,11 @@ class PractitionersScreen(RecordScreen):
         self._show_directory()
         self.query_one("#practitioners-table", DataTable).focus()
         if self.found:
-            many = _("{n} practitioners found in the directory for “{q}”.")
-            one = _("1 practitioner found in the directory for “{q}”.")
-            words = (one if len(self.found) == 1 else many).format(n=len(self.found), q=q)
+            words = ngettext(
+                "{n} practitioner found in the directory for “{q}”.",
+                "{n} practitioners found in the directory for “{q}”.",
+                len(self.found),
+            ).format(n=format_number(len(self.found)), q=q)
             if page.next_cursor or len(self.found) >= DIRECTORY_LIMIT:
                 words += " " + _(
                     "Only the first {n} are shown: type more of the name to narrow the search."

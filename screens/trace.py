@@ -8,7 +8,7 @@ by colour only. Filters: practitioner (name or RPPS), mode, and a period of days
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, date, datetime, time
+from datetime import date, datetime
 from typing import Any, ClassVar, cast
 
 from textual.app import ComposeResult
@@ -16,7 +16,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Input, Label, Select, Static
 
-from dmptui.i18n import N_, _, format_datetime
+from dmptui.i18n import N_, _, format_datetime, format_number, ngettext, paris_day_start
 from dmptui.identifiers import IdentifierError, parse_rpps
 from dmptui.words import (
     EMERGENCY_CYCLE,
@@ -45,8 +45,8 @@ MODES = {
 
 
 def _day_start(day: date) -> datetime:
-    """Midnight of ``day`` on this computer's clock, as an aware UTC time."""
-    return datetime.combine(day, time()).astimezone().astimezone(UTC)
+    """Midnight of ``day`` in Paris (the app's one time zone), as an aware UTC time."""
+    return paris_day_start(day)
 
 
 def mode_words(mode: str) -> str:
@@ -67,7 +67,7 @@ class FilterBar(Vertical):
 # Fixed widths (cells), one line a row; the details take the width left over. The detail
 # panel under the list shows the current entry whole.
 COLUMNS = (
-    ("when", N_("When"), 20, False),  # "16 janv. 2026, 08:25"
+    ("when", N_("When (Paris time)"), 27, False),  # "16 septembre 2026 à 18 h 25"
     ("who", N_("Who"), 22, False),
     ("what", N_("What"), 21, False),
     ("mode", N_("Mode"), 23, False),  # "EMERGENCY — break-glass" whole
@@ -167,11 +167,17 @@ class TraceScreen(RecordScreen):
                 else _("The access trace is empty.")
             )
         elif self.next_cursor:
-            text = _(
-                "Access trace: {n} entries loaded, newest first; more load as you scroll."
-            ).format(n=n)
+            text = ngettext(
+                "Access trace: {n} entry loaded, newest first; more load as you scroll.",
+                "Access trace: {n} entries loaded, newest first; more load as you scroll.",
+                n,
+            ).format(n=format_number(n))
         else:
-            text = _("Access trace: {n} shown, newest first; there are no more.").format(n=n)
+            text = ngettext(
+                "Access trace: {n} entry shown, newest first; there are no more.",
+                "Access trace: {n} entries shown, newest first; there are no more.",
+                n,
+            ).format(n=format_number(n))
         if self.filter.active:
             text = f"{self.filter.words()} {text}"
         self.say("info", text)
@@ -202,7 +208,7 @@ class TraceScreen(RecordScreen):
             return
         e = found.item
         lines = [
-            _("When: {when}").format(when=format_datetime(e.at)),
+            _("When: {when}").format(when=format_datetime(e.at, zone=True)),
             _("Who: {who}").format(who=who_words(e)),
         ]
         if e.actor_rpps:

@@ -616,7 +616,7 @@ def test_french(
         "assistance, ou votre connexion internet.",
         "Problème : le trousseau de cet ordinateur ne garde pas votre connexion (le trousseau a "
         "accepté la valeur d'essai mais ne l'a pas gardée). Que faire : vous pouvez quand même "
-        "utiliser dmptui ; vous ne serez pas mémorisé sur cet appareil.",
+        "utiliser dmptui ; cet appareil ne gardera pas votre session.",
     ]
     # --lang wins over the locale; the app's language is left as it was.
     assert i18n.language() == "en"

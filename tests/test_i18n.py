@@ -12,6 +12,25 @@ from dmptui.i18n import build
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def plural_msgids() -> dict[tuple[str, str], str]:
+    """Every ngettext(singular, plural, n) in the code."""
+    found: dict[tuple[str, str], str] = {}
+    for folder in ("dmptui", "screens"):
+        for path in (ROOT / folder).rglob("*.py"):
+            if "host" in path.relative_to(ROOT).parts:
+                continue
+            for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+                if (
+                    isinstance(node, ast.Call)
+                    and isinstance(node.func, ast.Name)
+                    and node.func.id == "ngettext"
+                ):
+                    one, many = node.args[0], node.args[1]
+                    assert isinstance(one, ast.Constant) and isinstance(many, ast.Constant), path
+                    found.setdefault((one.value, many.value), str(path.relative_to(ROOT)))
+    return found
+
+
 def msgids() -> dict[str, str]:
     found: dict[str, str] = {}
     for folder in ("dmptui", "screens"):
@@ -39,14 +58,26 @@ def test_every_message_has_a_french_translation() -> None:
     assert not missing, f"{len(missing)} messages without French: {missing}"
 
 
+def test_every_count_has_both_french_forms() -> None:
+    catalogue = build.merged()
+    found = plural_msgids()
+    assert found, "no ngettext call found"
+    for (one, many), where in found.items():
+        message = catalogue.get(one)
+        assert message is not None, f"{where}: {one!r} has no French"
+        assert message.id == (one, many), f"{where}: {one!r} is not a plural entry"
+        assert len(message.string) == 2 and all(message.string), f"{where}: {one!r}"
+
+
 def test_placeholders_survive_translation() -> None:
     import re
 
     catalogue = build.merged()
     for message in catalogue:
         if message.id and message.string:
-            assert set(re.findall(r"{\w*}", str(message.id))) == set(
-                re.findall(r"{\w*}", str(message.string))
+            # "{name:de}" (a French msgstr) is the placeholder "name" said after "de".
+            assert set(re.findall(r"{(\w*)}", str(message.id))) == set(
+                re.findall(r"{(\w*)(?::de)?}", str(message.string))
             ), message.id
 
 

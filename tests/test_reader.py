@@ -218,7 +218,7 @@ def log_in(s: Session, host: LiveHost, lang: str = "en", ins_typed: bool = True)
     s.secret(code, code_q)
     s.lines(
         "Vérification du code…" if fr else "Checking the code…",
-        "Fait : vous êtes connecté." if fr else "Done: you are logged in.",
+        "Fait : connexion établie." if fr else "Done: you are logged in.",
         "Écran : 1 — Accueil" if fr else "Screen: 1 — Home",
     )
     assert not echoed(s, host.password, code)
@@ -312,7 +312,7 @@ def test_log_in_page_through_documents_hide_save_and_delete(
     # Each document is one sentence, its labels in words.
     found = re.search(
         r"(\d+)\. Ordonnance — sertraline, prescription, by Hugo Sanchez \(.+\), care date "
-        r"October 2, 2025, visible to your practitioners\.",
+        r"2 October 2025, visible to your practitioners\.",
         s.output,
     )
     assert found, "the sertraline prescription is on the first page"
@@ -585,18 +585,21 @@ def test_trace_with_an_emergency_entry_and_refusing_break_glass(
     log_in(s, host)
     s.answer("4")
     s.lines("Screen: 4 — Access trace", "Loading the access trace…")
-    s.match(r"Done: (\d+ entries in the access trace, newest first|the newest \d+ .*)\.")
+    s.match(
+        r"Done: (\d+ entries in the access trace, newest first|the newest \d+ .*)\. "
+        r"Times are Paris time\."
+    )
     s.line("Showing every entry.")
     s.match(r"Entries 1 to 20(,| of \d+,) newest first.* n: next, p: previous, a number: details\.")
     s.match(r"1\. On .+, you read the access trace, in normal mode: allowed\.")
     s.line("Also: f: filter, e: emergency accesses only.")
     # The same line as the trace screen's seal: the host's signed trace was checked.
-    s.match(r"Verified up to entry \d+, signed at .+\.")
+    s.match(r"Verified up to entry \d+, signed on .+\.")
     # Emergency accesses only: the seeded break-glass access, in one sentence.
     s.answer("e")
     s.lines(
         "Loading the access trace…",
-        "Done: 1 entry in the access trace.",
+        "Done: 1 entry in the access trace. Times are Paris time.",
         "Filter: break-glass accesses only.",
         "Entries 1 to 1 of 1, newest first. n: next, p: previous, a number: details.",
     )

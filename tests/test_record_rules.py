@@ -356,9 +356,11 @@ def test_break_glass_needs_a_reason_and_notifies(host: LiveHost) -> None:
     # When, in each language's words and in Paris time (said so), never an ISO UTC stamp.
     from babel.dates import format_datetime
 
-    paris = format_datetime(host.clock(), "HH:mm", tzinfo=ZoneInfo("Europe/Paris"))
-    assert f"à {paris} (heure de Paris)" in emergency[0]["message"]["fr"]
-    assert f"at {paris} (Paris time)" in emergency[0]["message"]["en"]
+    paris = ZoneInfo("Europe/Paris")
+    fr = format_datetime(host.clock(), "H 'h' mm", tzinfo=paris, locale="fr_FR")
+    en = format_datetime(host.clock(), "HH:mm", tzinfo=paris, locale="en_GB")
+    assert f"à {fr} (heure de Paris)" in emergency[0]["message"]["fr"]
+    assert f"at {en} (Paris time)" in emergency[0]["message"]["en"]
     assert "UTC" not in emergency[0]["message"]["fr"] + emergency[0]["message"]["en"]
     attending_email = host.sql(
         f"SELECT email FROM practitioners WHERE rpps='{host.practitioner('attending')['rpps']}'"

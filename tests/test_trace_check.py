@@ -83,7 +83,7 @@ def test_each_visit_is_verified_and_covers_its_own_page(host, tmp_path: Path) ->
     assert first.verified, first
     # The checkpoint, taken after the page, covers the page's own trace.read entry.
     assert first.size == p.page[0].seq and p.page[0].action == "trace.read"
-    assert first.words().startswith(f"Verified up to entry {first.size}, signed at ")
+    assert first.words().startswith(f"Verified up to entry {first.size}, signed on ")
     _activity(host, 9)
     second = p.visit()
     assert second.verified and second.size > first.size
@@ -320,7 +320,7 @@ def test_the_trace_screen_shows_the_verified_line(host) -> None:
             await settled(pilot)
             await wait_for(pilot, lambda: "Verified up to entry" in _seal_text(app))
             top = app.screen.entries[max(app.screen.entries, key=int)]
-            assert _seal_text(app).startswith(f"Verified up to entry {top.seq}, signed at ")
+            assert _seal_text(app).startswith(f"Verified up to entry {top.seq}, signed on ")
             assert status(app).startswith("Access trace: 50 entries loaded")
 
     asyncio.run(run())

@@ -6,6 +6,7 @@ import asyncio
 
 from tuikit import goto, login, make_app, settled, status, wait_for
 
+from dmptui import i18n
 from dmptui.host.demo_data import DEMO_PAST_BREAK_GLASS
 
 REASON_START = DEMO_PAST_BREAK_GLASS["reason"][:40]
@@ -60,7 +61,7 @@ def test_trace_shows_emergency_in_words_and_filters_by_mode(host):
             await pilot.press("e")
             await settled(pilot)
             assert "Filter: break-glass accesses only." in status(app)
-            assert "Access trace: 1 shown, newest first; there are no more." in status(app)
+            assert "Access trace: 1 entry shown, newest first; there are no more." in status(app)
             assert column(app, 3) == ["EMERGENCY — break-glass"]
             detail = str(app.screen.query_one("#trace-detail").render())
             assert "RPPS " + host.practitioner("emergency")["rpps"] in detail
@@ -111,12 +112,13 @@ def test_trace_filter_by_practitioner_and_a_new_access(host):
             assert app.focused.id == "trace-since"
             await pilot.press(*"2026-13-01", "enter")
             assert status(app).startswith("Error: From: write the day as YYYY-MM-DD")
-            today = host.clock().astimezone().date().isoformat()
-            await pilot.press("end", "ctrl+u", *today, "enter")
+            # Days are Paris days, as every date the app shows, whatever this machine's zone.
+            today = i18n.paris_date(host.clock())
+            await pilot.press("end", "ctrl+u", *today.isoformat(), "enter")
             await settled(pilot)
-            assert f"Filter: from {today}." in status(app)
+            assert f"Filter: from {i18n.format_date(today)}." in status(app)
             entries = list(app.screen.entries.values())
-            assert entries and all(e.at.astimezone().date().isoformat() == today for e in entries)
+            assert entries and all(i18n.paris_date(e.at) == today for e in entries)
             assert {r[1] for r in rows(app)} == {"you"}
 
             # Esc closes the bar and stays on the screen; "Show everything" is one button away.
@@ -182,7 +184,7 @@ def test_trace_in_french(host):
             )
             emergency = [r for r in rows(app) if "URGENCE — bris de glace" in r[3]]
             assert len(emergency) == 1
-            assert emergency[0][2] == "a listé vos documents"
+            assert emergency[0][2] == "consultation de la liste de vos documents"
             assert "(médecin," in emergency[0][1]
             assert emergency[0][5].startswith("Motif donné : " + REASON_START)
             await goto(pilot, "notifications")

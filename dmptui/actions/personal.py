@@ -24,7 +24,7 @@ NOTES_INTRO = N_(
 
 def saved_when(when: datetime) -> str:
     """When the notes were last saved."""
-    return _("Saved — last saved {when}.").format(when=format_datetime(when))
+    return _("Saved — last saved {when}.").format(when=format_datetime(when, zone=True))
 
 
 def save_notes(state: RecordState, text: str | None) -> Plan:

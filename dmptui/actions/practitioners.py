@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from dmptui import catalogue
 from dmptui.actions.base import Ask, Choice, Outcome, Plan, nothing_changed, refused
 from dmptui.explain import BY_REASON
-from dmptui.i18n import N_, _
+from dmptui.i18n import N_, Name, _, format_number, ngettext
 from dmptui.identifiers import IdentifierError, parse_rpps
 from dmptui.state import PRACTITIONERS, RECORD, RecordState
 from dmptui.words import Person
@@ -66,10 +66,11 @@ def found(query: str, n: int, more: bool) -> tuple[str, str]:
     are more than those shown)."""
     if n == 0:
         return "info", _("No practitioner in the directory matches “{q}”.").format(q=query)
-    if n == 1:
-        words = _("1 practitioner found in the directory for “{q}”.").format(q=query)
-    else:
-        words = _("{n} practitioners found in the directory for “{q}”.").format(n=n, q=query)
+    words = ngettext(
+        "{n} practitioner found in the directory for “{q}”.",
+        "{n} practitioners found in the directory for “{q}”.",
+        n,
+    ).format(n=format_number(n), q=query)
     if more:
         words += " " + _(
             "Only the first {n} are shown: type more of the name to narrow the search."
@@ -94,19 +95,19 @@ def grant(state: RecordState, person: Person) -> Plan:
             text = _("{name} can now access your record, hidden documents included.")
         else:
             text = _("{name} can now access your record.")
-        return Outcome(text.format(name=person.name))
+        return Outcome(text.format(name=Name(person.name)))
 
     ask = None
     if person.may_access:  # else the host refuses, and says why
         ask = Ask(
-            title=_("Give {name} access to your record?").format(name=person.name),
+            title=_("Give {name} access to your record?").format(name=Name(person.name)),
             consequence=_(
                 "{name} will be able to read your documents and add new ones. "
                 "You can remove this access at any time.\n\n"
                 "You can also give the same rights as your médecin traitant: then "
                 "{name} also sees the documents you hid from practitioners. "
                 "If unsure, choose ordinary access."
-            ).format(name=person.name),
+            ).format(name=Name(person.name)),
             confirm_label=_("Ordinary access"),
             choices=(
                 Choice(ORDINARY, _("Ordinary access")),
@@ -115,7 +116,7 @@ def grant(state: RecordState, person: Person) -> Plan:
         )
     return Plan(
         "practitioners.grant",
-        waiting=_("Giving {name} access…").format(name=person.name),
+        waiting=_("Giving {name} access…").format(name=Name(person.name)),
         run=run,
         ask=ask,
         cancelled=nothing_changed(),
@@ -128,7 +129,7 @@ def revoke(state: RecordState, person: Person) -> Plan:
         return refused(
             "practitioners.revoke",
             _("{name} has no authorisation from you: there is nothing to remove.").format(
-                name=person.name
+                name=Name(person.name)
             ),
             "warning",
         )
@@ -142,11 +143,11 @@ def revoke(state: RecordState, person: Person) -> Plan:
             )
         else:
             text = _("{name} can no longer access your record.")
-        return Outcome(text.format(name=person.name))
+        return Outcome(text.format(name=Name(person.name)))
 
     return Plan(
         "practitioners.revoke",
-        waiting=_("Removing {name}'s access…").format(name=person.name),
+        waiting=_("Removing {name}'s access…").format(name=Name(person.name)),
         run=run,
         changes=CHANGES,
     )
@@ -158,7 +159,7 @@ def block(state: RecordState, person: Person) -> Plan:
         return refused("practitioners.block", _(BY_REASON["attending_cannot_be_blocked"]), "error")
     if person.rpps in state.links.blocked:
         return refused(
-            "practitioners.block", _("{name} is already blocked.").format(name=person.name)
+            "practitioners.block", _("{name} is already blocked.").format(name=Name(person.name))
         )
 
     async def run(client: Client, _choice: str | None) -> Outcome:
@@ -166,17 +167,17 @@ def block(state: RecordState, person: Person) -> Plan:
         return Outcome(
             _(
                 "{name} is blocked: they cannot open your record in any mode, emergencies included."
-            ).format(name=person.name)
+            ).format(name=Name(person.name))
         )
 
     return Plan(
         "practitioners.block",
-        waiting=_("Blocking {name}…").format(name=person.name),
+        waiting=_("Blocking {name}…").format(name=Name(person.name)),
         run=run,
         ask=Ask(
-            title=_("Block {name}?").format(name=person.name),
+            title=_("Block {name}?").format(name=Name(person.name)),
             consequence=_(catalogue.ACTION_BY_ID["practitioners.block"].confirm or ""),
-            confirm_label=_("Block {name}").format(name=person.name),
+            confirm_label=_("Block {name}").format(name=Name(person.name)),
         ),
         cancelled=nothing_changed(),
         changes=CHANGES,
@@ -187,7 +188,7 @@ def unblock(state: RecordState, person: Person) -> Plan:
     if person.rpps not in state.links.blocked:
         return refused(
             "practitioners.unblock",
-            _("{name} is not blocked.").format(name=person.name),
+            _("{name} is not blocked.").format(name=Name(person.name)),
             "warning",
         )
 
@@ -197,12 +198,12 @@ def unblock(state: RecordState, person: Person) -> Plan:
             _(
                 "{name} is no longer blocked. They need your authorisation to "
                 "access your record, except in an emergency."
-            ).format(name=person.name)
+            ).format(name=Name(person.name))
         )
 
     return Plan(
         "practitioners.unblock",
-        waiting=_("Unblocking {name}…").format(name=person.name),
+        waiting=_("Unblocking {name}…").format(name=Name(person.name)),
         run=run,
         changes=CHANGES,
     )
@@ -212,7 +213,7 @@ def attending(state: RecordState, person: Person) -> Plan:
     if state.links.is_attending(person.rpps):
         return refused(
             "practitioners.attending",
-            _("{name} is already your médecin traitant.").format(name=person.name),
+            _("{name} is already your médecin traitant.").format(name=Name(person.name)),
         )
     previous = state.links.attending
 
@@ -221,16 +222,16 @@ def attending(state: RecordState, person: Person) -> Plan:
         text = _(
             "{name} is now your médecin traitant: they see all your documents, hidden "
             "ones included."
-        ).format(name=person.name)
+        ).format(name=Name(person.name))
         if previous is not None:
             text += " " + _("{previous} is no longer your médecin traitant.").format(
-                previous=previous.name
+                previous=Name(previous.name)
             )
         return Outcome(text)
 
     return Plan(
         "practitioners.attending",
-        waiting=_("Designating {name} as your médecin traitant…").format(name=person.name),
+        waiting=_("Designating {name} as your médecin traitant…").format(name=Name(person.name)),
         run=run,
         changes=CHANGES,
     )

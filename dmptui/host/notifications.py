@@ -19,13 +19,13 @@ _SUBJECT = {"fr": "Votre dossier médical partagé", "en": "Your shared medical 
 # The DMP is a French service: times in messages are Paris times, said so, in each language.
 _PARIS = ZoneInfo("Europe/Paris")
 _WHEN = {
-    "fr": ("fr_FR", "d MMMM y 'à' HH:mm", "heure de Paris"),
+    "fr": ("fr_FR", "d MMMM y 'à' H 'h' mm", "heure de Paris"),
     "en": ("en_GB", "d MMMM y 'at' HH:mm", "Paris time"),
 }
 
 
 def _when(moment: datetime, lang: str) -> str:
-    """'29 novembre 2026 à 11:05 (heure de Paris)' / '29 November 2026 at 11:05 (Paris time)'."""
+    """'29 novembre 2026 à 11 h 05 (heure de Paris)' / '29 November 2026 at 11:05 (Paris time)'."""
     from babel.dates import format_datetime
 
     locale, pattern, zone = _WHEN[lang]

@@ -2,16 +2,19 @@
 
 Source strings are English; the French catalogue is gettext (``po/*.po``, one file per area,
 compiled into ``locale/fr/LC_MESSAGES/dmptui.mo`` by ``python -m dmptui.i18n.build``).
-Dates and numbers follow the language through Babel (imported only when first needed).
+Dates and numbers follow the language through Babel (imported only when first needed); every
+date and time is a Paris one (see PARIS below).
 """
 
 from __future__ import annotations
 
 import gettext
 import os
+import unicodedata
 from collections.abc import Mapping
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 HERE = Path(__file__).parent
 LANGUAGES = ("fr", "en")
@@ -58,22 +61,97 @@ def pick(texts: Mapping[str, str]) -> str:
     return texts.get(_language) or texts.get("en") or next(iter(texts.values()), "")
 
 
-def format_datetime(moment: datetime) -> str:
-    from babel.dates import format_datetime as fmt
+# --- dates, times, counts and names: the one place that says them ------------------------------
+#
+# One time zone for the whole app: the record is French and the host's own texts (notifications,
+# e-mails) give Paris times, so every date and time shown is a Paris one, whatever the machine's
+# zone, and is labelled so (once per list or table heading, or in the sentence when a time stands
+# alone). The host cannot import this module: dmptui/host/notifications.py uses the same patterns
+# (a test checks both say the same instant the same way).
 
-    local = moment.astimezone()
-    return fmt(local, "d MMM y, HH:mm", locale=_language)
+PARIS = ZoneInfo("Europe/Paris")
+# (Babel locale, date pattern, date-time pattern, time pattern): the month always in words.
+_PATTERNS = {
+    "en": ("en_GB", "d MMMM y", "d MMMM y 'at' HH:mm", "HH:mm"),
+    "fr": ("fr_FR", "d MMMM y", "d MMMM y 'à' H 'h' mm", "H 'h' mm"),
+}
+
+
+def paris(moment: datetime) -> datetime:
+    """The instant in Paris time (a naive datetime is taken as UTC, as the host stores it)."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(PARIS)
+
+
+def paris_date(moment: date | datetime) -> date:
+    """The day in Paris of an instant (a date is already a day)."""
+    return paris(moment).date() if isinstance(moment, datetime) else moment
+
+
+def paris_day_start(day: date) -> datetime:
+    """Midnight of that day in Paris, as an aware UTC instant (trace filters' bounds)."""
+    return datetime.combine(day, time(), tzinfo=PARIS).astimezone(UTC)
+
+
+def zone_words() -> str:
+    """'Paris time' / 'heure de Paris': said once in each list's or table's heading."""
+    return _("Paris time")
 
 
 def format_date(day: date | datetime) -> str:
+    """'7 December 2026' / '7 décembre 2026' (an instant: its day in Paris)."""
     from babel.dates import format_date as fmt
 
-    if isinstance(day, datetime):
-        day = day.astimezone().date()
-    return fmt(day, "long", locale=_language)
+    locale, pattern, _dt, _t = _PATTERNS[_language]
+    return fmt(paris_date(day), pattern, locale=locale)
+
+
+def format_datetime(moment: datetime, *, zone: bool = False) -> str:
+    """'7 December 2026 at 01:58' / '7 décembre 2026 à 1 h 58', in Paris time; with zone=True
+    followed by '(Paris time)' / '(heure de Paris)', for a time that stands alone."""
+    from babel.dates import format_datetime as fmt
+
+    locale, _d, pattern, _t = _PATTERNS[_language]
+    text = fmt(paris(moment), pattern, locale=locale)
+    return _("{when} (Paris time)").format(when=text) if zone else text
+
+
+def format_time(moment: datetime) -> str:
+    """'01:58' / '1 h 58', in Paris time."""
+    from babel.dates import format_time as fmt
+
+    locale, _d, _dt, pattern = _PATTERNS[_language]
+    return fmt(paris(moment), pattern, locale=locale)
 
 
 def format_number(n: int) -> str:
     from babel.numbers import format_decimal
 
     return format_decimal(n, locale=_language)
+
+
+def ngettext(singular: str, plural: str, n: int) -> str:
+    """The singular or plural form for n (French: 0 and 1 are singular)."""
+    return _translation.ngettext(singular, plural, n)
+
+
+_VOWELS = frozenset("aeiouyAEIOUY")
+
+
+def of_name(name: str) -> str:
+    """French 'de' before a name, with elision: 'd’Élodie Roussel', 'de Marc Petit'."""
+    first = unicodedata.normalize("NFD", name.strip()[:1])[:1]
+    return f"d’{name}" if first in _VOWELS else f"de {name}"
+
+
+class Name(str):
+    """A person's name in a message: ``{name}`` gives it as it is, ``{name:de}`` (in a French
+    msgstr) gives it after 'de' with elision ('d’Élodie Roussel', 'de Marc Petit')."""
+
+    __slots__ = ()
+
+    def __format__(self, spec: str) -> str:
+        if spec == "de":
+            return of_name(str(self))
+        return format(str(self), spec)

@@ -14,6 +14,8 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
 HERE = Path(__file__).parent
+# French: 0 and 1 take the singular (every po/*.po file says so in its header too).
+PLURAL_FORMS = "nplurals=2; plural=(n > 1);"
 MO = HERE / "locale" / "fr" / "LC_MESSAGES" / "dmptui.mo"
 
 
@@ -28,9 +30,19 @@ def merged() -> Catalog:
         creation_date=fixed,
         revision_date=fixed,
     )
+    out.mime_headers = [("Plural-Forms", PLURAL_FORMS)]
     for path in sorted((HERE / "po").glob("*.po")):
         with path.open("rb") as f:
-            for message in read_po(f, locale="fr"):
+            catalog = read_po(f, locale="fr")
+            plurals = any(isinstance(m.id, tuple) for m in catalog)
+            if plurals and catalog.plural_forms != PLURAL_FORMS:
+                raise ValueError(f"{path.name}: the header must say Plural-Forms: {PLURAL_FORMS}")
+            for message in catalog:
+                forms = message.string
+                if isinstance(message.id, tuple) and not (
+                    isinstance(forms, tuple | list) and all(forms)
+                ):
+                    raise ValueError(f"{path.name}: {message.id[0]!r} lacks a plural form")
                 if message.id and message.string:
                     if message.id in out and out[message.id].string != message.string:
                         raise ValueError(f"{path.name}: {message.id!r} translated twice")

@@ -12,7 +12,7 @@ from dmptui.actions import documents as actions
 from dmptui.actions.base import nothing_changed
 from dmptui.data_text import data_lines
 from dmptui.explain import error_kind
-from dmptui.i18n import _, format_number
+from dmptui.i18n import _, format_number, ngettext
 from dmptui.reader.flow import Abort, Failed
 from dmptui.reader.menus import (
     DOCUMENT_MENU,
@@ -92,9 +92,11 @@ async def load_documents(r: Reader, st: Documents) -> None:
     if n is None:
         r.say(
             "done",
-            _("the first {n} documents are loaded; more load as you turn the pages.").format(
-                n=format_number(len(st.pager.items))
-            ),
+            ngettext(
+                "the first {n} document is loaded; more load as you turn the pages.",
+                "the first {n} documents are loaded; more load as you turn the pages.",
+                len(st.pager.items),
+            ).format(n=format_number(len(st.pager.items))),
         )
     elif n == 0:
         r.say(

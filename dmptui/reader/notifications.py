@@ -45,7 +45,9 @@ async def notifications(r: Reader) -> None:
                     len(items),
                     sum(1 for n in items if not n.read),
                     sum(1 for n in items if n.emergency),
-                ),
+                )
+                + " "
+                + _("Times are Paris time."),
             )
 
     def show() -> None:

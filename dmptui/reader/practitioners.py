@@ -13,7 +13,7 @@ from dmptui import words as w
 from dmptui.actions import practitioners as actions
 from dmptui.actions.base import Plan
 from dmptui.explain import error_kind
-from dmptui.i18n import _
+from dmptui.i18n import _, format_number, ngettext
 from dmptui.reader.flow import Back, Failed
 from dmptui.reader.menus import (
     DIRECTORY_LIMIT,
@@ -113,10 +113,13 @@ async def directory_results(r: Reader, st: Practitioners) -> None:
     def show() -> None:
         r.say(
             "info",
-            _(
+            ngettext(
+                "Directory results for “{q}”: {n} practitioner. This is the directory, not "
+                "your list. A number: choose one; 0: back to your practitioners.",
                 "Directory results for “{q}”: {n} practitioners. This is the directory, not "
-                "your list. A number: choose one; 0: back to your practitioners."
-            ).format(q=st.query, n=len(st.found)),
+                "your list. A number: choose one; 0: back to your practitioners.",
+                len(st.found),
+            ).format(q=st.query, n=format_number(len(st.found))),
         )
         for i, person in enumerate(st.found):
             r.say("item", r.state.links.sentence(person, i + 1))

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from dmptui import loading
 from dmptui import words as w
 from dmptui.actions.base import nothing_changed
-from dmptui.i18n import _, format_number
+from dmptui.i18n import _, format_number, ngettext
 from dmptui.identifiers import IdentifierError, parse_rpps
 from dmptui.reader.menus import (
     HANDLERS,
@@ -76,12 +76,21 @@ async def load_trace(r: Reader, st: Trace) -> None:
     elif n == 1 and st.pager.complete:
         text = _("1 entry in the access trace.")
     elif st.pager.complete:
-        text = _("{n} entries in the access trace, newest first.").format(n=format_number(n))
-    else:
-        text = _(
-            "the newest {n} entries of the access trace are loaded; older ones load as you "
-            "turn the pages."
+        text = ngettext(
+            "{n} entry in the access trace, newest first.",
+            "{n} entries in the access trace, newest first.",
+            n,
         ).format(n=format_number(n))
+    else:
+        text = ngettext(
+            "the newest {n} entry of the access trace is loaded; older ones load as you "
+            "turn the pages.",
+            "the newest {n} entries of the access trace are loaded; older ones load as you "
+            "turn the pages.",
+            n,
+        ).format(n=format_number(n))
+    if n:
+        text += " " + _("Times are Paris time.")
     r.say("done", text)
 
 

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from textual.widgets import RichLog
 
-from dmptui.i18n import _
+from dmptui.i18n import _, format_time
 from screens.widgets.text import plain
 
 if TYPE_CHECKING:
@@ -33,7 +33,7 @@ def labels() -> dict[str, str]:
 def line_text(entry: Any) -> str:
     """One log entry as one line of text: its time, its label, its words."""
     label = labels().get(entry.kind, "")
-    when = entry.at.astimezone().strftime("%H:%M")
+    when = format_time(entry.at)  # Paris time, as every time the app shows
     return " ".join(part for part in (when, label, entry.text) if part)
 
 

@@ -1,4 +1,4 @@
-"""One line under the access trace: "Verified up to entry N, signed at …", or, in plain words,
+"""One line under the access trace: "Verified up to entry N, signed on …", or, in plain words,
 why the host's trace can't be trusted and what to do (``dmptui.trace_check``).
 
 The trace screen calls ``check(entries, complete)`` after each page it shows; the check runs in
