@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 from hostkit import Clock, LiveHost, copy_key, copy_sqlite, live_host
 from prockit import reset_postgres
-from secretscan import pytest_configure, pytest_sessionfinish  # noqa: F401 - the plugin
+from secretscan import pytest_configure as _secretscan_configure
+from secretscan import pytest_sessionfinish  # noqa: F401 - the plugin
 
 from dmptui.host import crypto
 from dmptui.host.context import Host
@@ -19,6 +20,25 @@ from dmptui.host.db import migrate
 from dmptui.host.seed import seed_demo
 
 PG_URL = os.environ.get("DMPTUI_TEST_DATABASE_URL")
+SHM = Path("/dev/shm")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # The run's temporary files (the hosts' SQLite files, data dirs, logs) in memory when the
+    # system has a tmpfs: the host's SQLite runs with synchronous=FULL, and the suite's many
+    # thousands of fsyncs on a disk are time spent on nothing a test checks (still real files,
+    # written through SQLite as on disk). --basetemp or PYTEST_DEBUG_TEMPROOT choose otherwise.
+    if config.option.basetemp is None and "PYTEST_DEBUG_TEMPROOT" not in os.environ:
+        if SHM.is_dir() and os.access(SHM, os.W_OK):
+            os.environ["PYTEST_DEBUG_TEMPROOT"] = str(SHM)
+    _secretscan_configure(config)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
+    """``-n auto`` (pyproject's addopts): one process per core with pytest-xdist, but none on
+    PostgreSQL, where every test resets the one shared database's schema."""
+    return 0 if PG_URL else None
 
 
 @pytest.fixture(scope="session")

@@ -55,6 +55,7 @@ DEMO_MARKERS = (
 )
 LOGGERS = ("dmptui", "httpx", "httpcore", "uvicorn")
 FILE_PATTERNS = ("*.log", "*.jsonl", "*.txt")
+WORKER_KEY = "secretscan_leaks"
 
 
 @dataclass
@@ -130,6 +131,7 @@ class SecretScan:
         self.handler = _Collect(self.records)
         self._levels: dict[str, int] = {}
         self._undo: list[tuple[Any, str, Any]] = []
+        self.found_elsewhere: list[str] = []  # the leaks pytest-xdist's workers found
 
     # --- learning the secrets ------------------------------------------------------------------
 
@@ -182,6 +184,12 @@ class SecretScan:
             records, self.records[:] = list(self.records), []
             self.scan("\n".join(records), f"{report.nodeid} [log records, {report.when}]")
 
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodedown(self, node: Any, error: object) -> None:
+        """Under pytest-xdist, each worker runs the host and learns its own secrets: it scans
+        its own reports, logs and files, and hands what it found to the controller here."""
+        self.found_elsewhere.extend(getattr(node, "workeroutput", {}).get(WORKER_KEY, []))
+
     def scan_files(self, base: Path) -> None:
         for pattern in FILE_PATTERNS:
             for path in base.rglob(pattern):
@@ -216,9 +224,14 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if _scan.records:
         _scan.scan("\n".join(_scan.records), "log records after the last test")
     _scan.stop()
-    if _scan.leaks:
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:  # a pytest-xdist worker: the controller reports
+        workeroutput[WORKER_KEY] = [str(leak) for leak in _scan.leaks]
+    # Once each: the controller also scans the reports and files its workers scanned.
+    found = list(dict.fromkeys([str(leak) for leak in _scan.leaks] + _scan.found_elsewhere))
+    if found:
         reporter = session.config.pluginmanager.get_plugin("terminalreporter")
-        lines = [f"SECRET LEAK: {leak}" for leak in _scan.leaks[:50]]
+        lines = [f"SECRET LEAK: {leak}" for leak in found[:50]]
         if reporter is not None:
             reporter.write_sep("=", "secrets found in the test run's output", red=True)
             for line in lines:

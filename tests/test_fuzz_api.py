@@ -108,7 +108,8 @@ atexit.register(shutil.rmtree, _ROOT, True)  # also when the tests here are dese
 FUZZED = Fuzzed(_ROOT)
 
 
-@pytest.fixture(scope="module")
+# Session-wide: under pytest-xdist a worker may run this module's tests in several stretches.
+@pytest.fixture(scope="session")
 def fuzzed() -> Iterator[Fuzzed]:
     yield FUZZED
     FUZZED.app.state.host.engine.dispose()

@@ -75,7 +75,10 @@ def test_the_scan_learns_what_the_real_host_issues(host: LiveHost) -> None:
     assert scan.secrets.codes  # the code sent by SMS (to the demo outbox) is known
 
 
-def test_a_run_that_prints_a_secret_fails(tmp_path: Path) -> None:
+# Also under pytest-xdist (the README's command runs the suite with it): each worker learns
+# and scans on its own, and the controller fails the run with what they found.
+@pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["alone", "xdist"])
+def test_a_run_that_prints_a_secret_fails(tmp_path: Path, workers: list[str]) -> None:
     (tmp_path / "conftest.py").write_text(
         "from secretscan import pytest_configure, pytest_sessionfinish  # noqa\n"
     )
@@ -96,7 +99,7 @@ def test_a_run_that_prints_a_secret_fails(tmp_path: Path) -> None:
         )
     )
     done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tmp_path)],
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *workers, str(tmp_path)],
         capture_output=True,
         text=True,
         cwd=tmp_path,

@@ -51,7 +51,7 @@ def utc() -> Iterator[None]:
     time.tzset()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # once per process (pytest-xdist interleaves the modules)
 def fixed_template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
     """The demo record seeded at FIXED_NOW, with a fixed TOTP secret."""
     path = tmp_path_factory.mktemp("snapshot-template") / "demo.sqlite3"
