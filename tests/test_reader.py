@@ -469,6 +469,17 @@ def test_give_remove_and_block_access(host: LiveHost, tmp_path: Path, sessions: 
             params={"mode": "break-glass", "reason": "Patient inconscient"},
         )
     assert r.status_code == 403 and r.json()["reason"] == "blocked"
+    # Home says the block at once (one record state), then back to the practitioner.
+    s.answer("m")
+    s.lines("Screen: 1 — Home", "Loading your record…", "Done: Your record is up to date.")
+    s.match(r"Documents: \d+, authorised practitioners: \d+, blocked: 1\.")
+    s.answer("3")
+    s.line("Screen: 3 — Practitioners")
+    s.answer("s")
+    s.answer(surname, "Name or RPPS to search in the directory (Enter alone cancels):")
+    s.line(f"Done: 1 practitioner found in the directory for “{surname}”.")
+    s.answer("1")
+    s.match(rf"{name}, doctor, .+: BLOCKED since .+\.")
     s.answer("4")
     s.line(f"Unblocking {name}…")
     s.match(rf"Done: {name} is no longer blocked\. .*")
@@ -718,6 +729,14 @@ def test_close_then_log_in_and_reopen(host: LiveHost, tmp_path: Path, sessions: 
     s.match(r"Done: .+")
     s.line("Your record is OPEN: you and the practitioners you allow can use it.")
     assert record_row(host)[0] == "active"
+    # Home says it is open again (it said "closed" before the reopening).
+    s.answer("m")
+    s.lines(
+        "Screen: 1 — Home",
+        "Loading your record…",
+        "Done: Your record is up to date.",
+        "Record: open",
+    )
     s.quit()
 
 
