@@ -383,10 +383,21 @@ def test_log_in_page_through_documents_hide_save_and_delete(
         f'Deleting "{SERTRALINE}"…',
         f'Done: "{SERTRALINE}" is deleted for everyone.',
         f"Documents 1 to 20 of {n - 1}. n: next, p: previous, a number: open.",
-        "Enter alone reads this page again.",
     )
+    # The numbers after it moved up: the page is read again, whole, with the list's own keys.
+    s.match(r"1\. .+")
+    s.line("Also: s: search in titles, t: filter by type, o: sort.")
     assert host.doc_ids(SERTRALINE) == []
     assert not echoed(s, code)
+    # An empty list: a number says the list is empty (not "from 1 to 0").
+    s.answer("s")
+    s.answer("zzzqqq", "Words of the title to search (Enter alone shows every document):")
+    s.line("Done: no document matches. s: search again, t: another type.")
+    s.answer("1")
+    s.line(
+        "Error: this list is empty: there is nothing to choose. Enter alone reads this screen "
+        "again; h: help."
+    )
     # Home, shown again, reads the record as it is now: one document less.
     s.answer("m")
     s.lines("Screen: 1 — Home", "Loading your record…", "Done: Your record is up to date.")

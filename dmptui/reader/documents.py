@@ -42,6 +42,7 @@ class Documents:
     type: str | None = None
     query: str = ""
     sort: str = ""  # "" is the host's order: newest first
+    renumbered: bool = False  # a document left the page: read the page again, not its heading
 
 
 async def documents(r: Reader) -> None:
@@ -64,7 +65,8 @@ async def documents(r: Reader) -> None:
             index = await st.pager.index(answer)
             if index is not None:
                 await attempt(HANDLERS["documents.open"](r, st, index))
-                show_documents(r, st, brief=True)
+                show_documents(r, st, brief=not st.renumbered)
+                st.renumbered = False
         elif answer in ("s", "/"):
             await attempt(HANDLERS["documents.search"](r, st))
         elif answer == "t":
@@ -289,6 +291,7 @@ async def delete(r: Reader, view: DocumentView) -> None:
         return
     view.deleted = True
     st = view.st
+    st.renumbered = True  # the numbers after it moved up: the page is read again, with its keys
     del st.pager.items[view.index]
     if st.total is not None:
         st.total -= 1

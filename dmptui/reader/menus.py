@@ -319,6 +319,15 @@ class Pager:
             return None
         if 1 <= n <= len(self.items):
             return n - 1
+        if not self.items:
+            self.r.say(
+                "error",
+                _(
+                    "this list is empty: there is nothing to choose. Enter alone reads this "
+                    "screen again; h: help."
+                ),
+            )
+            return None
         first, last = self.span()
         self.r.say(
             "error",
