@@ -20,6 +20,7 @@ from textual.screen import Screen
 from textual.widget import Widget
 
 from dmptui import catalogue
+from dmptui.actions import login as login_words
 from dmptui.i18n import N_, _
 from dmptui.session import IdleLock
 from screens import themes
@@ -100,12 +101,12 @@ class DmpApp(App[None], inherit_bindings=False):
         *(
             Binding(key, method, label, id=bid, show=key != "escape", priority=key != "escape")
             for key, method, label, bid in (
-                ("f1", "help", N_("Help"), "app.help"),
-                ("escape", "back", N_("Back"), "app.back"),
+                ("f1", "help", catalogue.ACTION_BY_ID["app.help"].label, "app.help"),
+                ("escape", "back", catalogue.ACTION_BY_ID["app.back"].label, "app.back"),
                 ("ctrl+r", "read_screen", N_("Read this screen"), "app.read_screen"),
                 ("ctrl+t", "next_theme", N_("Colours"), "app.theme"),
-                ("ctrl+l", "ask_logout", N_("Log out"), "app.logout"),
-                ("ctrl+q", "ask_quit", N_("Quit"), "app.quit"),
+                ("ctrl+l", "ask_logout", catalogue.ACTION_BY_ID["app.logout"].label, "app.logout"),
+                ("ctrl+q", "ask_quit", catalogue.ACTION_BY_ID["app.quit"].label, "app.quit"),
             )
         ),
         *(
@@ -306,7 +307,7 @@ class DmpApp(App[None], inherit_bindings=False):
         # What this session said (titles, names) is not left for the next person to read.
         self.state.messages = []
         self.state.epoch += 1
-        words = notice or _("You are logged out.")
+        words = notice or _(login_words.LOGGED_OUT)
         self.log_message("warning" if notice else "done", words)
         self.push_screen(LoginScreen(notice=words))
 
@@ -377,9 +378,7 @@ class DmpApp(App[None], inherit_bindings=False):
     async def _check_idle(self) -> None:
         if self.client.logged_in and self.idle.expired():
             self.idle.touch()
-            await self.action_logout(
-                notice=_("Locked after 15 minutes without activity. Log in again to continue.")
-            )
+            await self.action_logout(notice=_(login_words.IDLE_LOCKED))
 
     def log_message(self, kind: str, text: str) -> None:
         self.log_lines(kind, [text])
