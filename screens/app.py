@@ -28,7 +28,7 @@ from screens.keys import key_name
 from screens.widgets.message_log import MessageLog
 
 AnimationLevel = Literal["none", "basic", "full"]  # Textual's ``App.animation_level``
-if TYPE_CHECKING:  # dmptui.client loads after the login screen is painted (``_warm_up``)
+if TYPE_CHECKING:  # dmptui.client loads after the login screen is painted (``warm_up``)
     from dmptui.client import Client
     from dmptui.state import RecordState
 
@@ -158,7 +158,7 @@ class DmpApp(App[None], inherit_bindings=False):
     def client(self) -> Client:
         """The host client (``dmptui.client.Client``), made on first use. Its imports (httpx,
         pydantic, the API schema) and the ``httpx.AsyncClient`` are not needed to paint the
-        login screen: they load in a thread once it is painted (``_warm_up``)."""
+        login screen: they load in a thread once it is painted (``warm_up``)."""
         if self._client is None:
             from dmptui.client import Client
 
@@ -210,7 +210,7 @@ class DmpApp(App[None], inherit_bindings=False):
             self.pop_screen()
         self.push_screen(LoginScreen(notice=notice))
 
-    def _warm_up(self) -> None:
+    def warm_up(self) -> None:
         """Once the login screen is painted: import what the first call needs, off the UI
         thread (the client itself is made on first use)."""
         import gc
@@ -459,6 +459,8 @@ class DmpApp(App[None], inherit_bindings=False):
     # --- the screen in the terminal title, the cursor on the focus ---------------------------
 
     def _write_terminal(self, sequence: str) -> None:
+        # Textual 8.2 has no public way to write to the terminal nor to set its title (App.title
+        # is drawn inside the app): its own copy_to_clipboard writes through _driver the same way.
         driver = self._driver
         if driver is None or self.is_headless or getattr(driver, "is_web", False):
             return

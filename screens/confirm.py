@@ -23,6 +23,15 @@ if TYPE_CHECKING:
     from dmptui.actions import Ask
 
 
+def code_problem(code: str) -> str | None:
+    """What is wrong with a typed one-time code (spaces taken out), or None."""
+    if len(code) != 6 or not code.isdigit():
+        return _("Code: the code has 6 digits; you typed {n}. Type the code again.").format(
+            n=len(code)
+        )
+    return None
+
+
 class CodeScreen(Calls, ModalScreen[bool]):
     """Ask for a fresh code, send it to the host (step-up), dismiss True when accepted."""
 
@@ -77,13 +86,8 @@ class CodeScreen(Calls, ModalScreen[bool]):
 
     def _confirm(self) -> None:
         code = self.query_one("#step-code", Input).value.replace(" ", "")
-        if len(code) != 6 or not code.isdigit():
-            self.say(
-                "error",
-                _("Code: the code has 6 digits; you typed {n}. Type the code again.").format(
-                    n=len(code)
-                ),
-            )
+        if problem := code_problem(code):
+            self.say("error", problem)
             return
         self.query_one("#step-code", Input).value = ""
         self.call(

@@ -19,6 +19,7 @@ from dmptui.explain import BY_ERROR
 from dmptui.i18n import _
 from dmptui.identifiers import IdentifierError, normalise, parse_ins, spaced_ins
 from screens.base import Calls, StatusLine, catalogue_bindings
+from screens.confirm import code_problem
 from screens.widgets.checkbox import TickBox
 from screens.widgets.footer import KeyBar
 from screens.widgets.message_log import MessageLog
@@ -106,7 +107,7 @@ class LoginScreen(Calls, Screen[bool]):
         self.call_after_refresh(self.set_timer, 0.05, self._after_paint)
 
     def _after_paint(self) -> None:
-        self.app._warm_up()
+        self.app.warm_up()
         if not self.resume and not self.notice and self.app.config.token_store is not None:
             self._try_remembered()
 
@@ -270,13 +271,8 @@ class LoginScreen(Calls, Screen[bool]):
         if not self.challenge:
             self.action_act_submit()
             return
-        if len(code) != 6 or not code.isdigit():
-            self.say(
-                "error",
-                _("Code: the code has 6 digits; you typed {n}. Type the code again.").format(
-                    n=len(code)
-                ),
-            )
+        if problem := code_problem(code):
+            self.say("error", problem)
             return
         challenge = self.challenge
         self.query_one("#code", Input).value = ""
