@@ -10,6 +10,7 @@ import asyncio
 import os
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -134,7 +135,8 @@ def metadata_lines(doc: Any) -> list[str]:
     ]
 
 
-def sort_key(name: str) -> Any:
+def sort_key(name: str) -> Callable[[Any], Any]:
+    """The key a list of documents is sorted by, for a sort of ``SORTS``."""
     if name == "type":
         return lambda d: (type_label(d.type).casefold(), -doc_date(d).toordinal())
     if name == "title":
@@ -437,6 +439,11 @@ def trace_sentence(n: int, e: Any) -> str:
     return f"{n}. {text}"
 
 
+def mode_line(mode: str) -> str:
+    """The mode on its own ("EMERGENCY — break-glass"): the trace's column and "Mode:" line."""
+    return _(MODE_LINE[mode]) if mode in MODE_LINE else mode
+
+
 def trace_lines(e: Any) -> list[str]:
     """One trace entry as "Label: value" lines."""
     who = who_words(e)
@@ -445,12 +452,11 @@ def trace_lines(e: Any) -> list[str]:
     what = what_words(e.action)
     if e.document_id:
         what += " — " + _("document {id}").format(id=e.document_id)
-    mode = _(MODE_LINE[e.mode]) if e.mode in MODE_LINE else e.mode
     lines = [
         _("When: {when}").format(when=format_datetime(e.at, zone=True)),
         _("Who: {who}").format(who=who),
         _("What: {what}").format(what=what),
-        _("Mode: {mode}").format(mode=mode),
+        _("Mode: {mode}").format(mode=mode_line(e.mode)),
         _("Outcome: {outcome}").format(outcome=outcome_words(e)),
     ]
     if detail := detail_words(e):

@@ -20,6 +20,7 @@ from textual.screen import Screen
 from textual.widget import Widget
 
 from dmptui import catalogue
+from dmptui.actions import login as login_words
 from dmptui.i18n import N_, _
 from dmptui.session import IdleLock
 from screens import themes
@@ -27,7 +28,7 @@ from screens.keys import key_name
 from screens.widgets.message_log import MessageLog
 
 AnimationLevel = Literal["none", "basic", "full"]  # Textual's ``App.animation_level``
-if TYPE_CHECKING:  # dmptui.client loads after the login screen is painted (``_warm_up``)
+if TYPE_CHECKING:  # dmptui.client loads after the login screen is painted (``warm_up``)
     from dmptui.client import Client
     from dmptui.state import RecordState
 
@@ -100,12 +101,12 @@ class DmpApp(App[None], inherit_bindings=False):
         *(
             Binding(key, method, label, id=bid, show=key != "escape", priority=key != "escape")
             for key, method, label, bid in (
-                ("f1", "help", N_("Help"), "app.help"),
-                ("escape", "back", N_("Back"), "app.back"),
+                ("f1", "help", catalogue.ACTION_BY_ID["app.help"].label, "app.help"),
+                ("escape", "back", catalogue.ACTION_BY_ID["app.back"].label, "app.back"),
                 ("ctrl+r", "read_screen", N_("Read this screen"), "app.read_screen"),
                 ("ctrl+t", "next_theme", N_("Colours"), "app.theme"),
-                ("ctrl+l", "ask_logout", N_("Log out"), "app.logout"),
-                ("ctrl+q", "ask_quit", N_("Quit"), "app.quit"),
+                ("ctrl+l", "ask_logout", catalogue.ACTION_BY_ID["app.logout"].label, "app.logout"),
+                ("ctrl+q", "ask_quit", catalogue.ACTION_BY_ID["app.quit"].label, "app.quit"),
             )
         ),
         *(
@@ -157,7 +158,7 @@ class DmpApp(App[None], inherit_bindings=False):
     def client(self) -> Client:
         """The host client (``dmptui.client.Client``), made on first use. Its imports (httpx,
         pydantic, the API schema) and the ``httpx.AsyncClient`` are not needed to paint the
-        login screen: they load in a thread once it is painted (``_warm_up``)."""
+        login screen: they load in a thread once it is painted (``warm_up``)."""
         if self._client is None:
             from dmptui.client import Client
 
@@ -209,7 +210,7 @@ class DmpApp(App[None], inherit_bindings=False):
             self.pop_screen()
         self.push_screen(LoginScreen(notice=notice))
 
-    def _warm_up(self) -> None:
+    def warm_up(self) -> None:
         """Once the login screen is painted: import what the first call needs, off the UI
         thread (the client itself is made on first use)."""
         import gc
@@ -306,7 +307,7 @@ class DmpApp(App[None], inherit_bindings=False):
         # What this session said (titles, names) is not left for the next person to read.
         self.state.messages = []
         self.state.epoch += 1
-        words = notice or _("You are logged out.")
+        words = notice or _(login_words.LOGGED_OUT)
         self.log_message("warning" if notice else "done", words)
         self.push_screen(LoginScreen(notice=words))
 
@@ -377,9 +378,7 @@ class DmpApp(App[None], inherit_bindings=False):
     async def _check_idle(self) -> None:
         if self.client.logged_in and self.idle.expired():
             self.idle.touch()
-            await self.action_logout(
-                notice=_("Locked after 15 minutes without activity. Log in again to continue.")
-            )
+            await self.action_logout(notice=_(login_words.IDLE_LOCKED))
 
     def log_message(self, kind: str, text: str) -> None:
         self.log_lines(kind, [text])
@@ -460,6 +459,8 @@ class DmpApp(App[None], inherit_bindings=False):
     # --- the screen in the terminal title, the cursor on the focus ---------------------------
 
     def _write_terminal(self, sequence: str) -> None:
+        # Textual 8.2 has no public way to write to the terminal nor to set its title (App.title
+        # is drawn inside the app): its own copy_to_clipboard writes through _driver the same way.
         driver = self._driver
         if driver is None or self.is_headless or getattr(driver, "is_web", False):
             return

@@ -17,7 +17,7 @@ from textual.message import Message
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
 
-from dmptui import catalogue
+from dmptui import catalogue, loading, words
 from dmptui.explain import app_failure, error_kind, explain
 from dmptui.i18n import _
 from screens.keys import KeyWords
@@ -62,9 +62,7 @@ class StatusLine(Static):
     def say(self, kind: str, text: str) -> None:
         labels = {
             "wait": _("Please wait:"),
-            "done": _("Done:"),
-            "error": _("Error:"),
-            "warning": _("Warning:"),
+            **{k: _(label) for k, label in words.KIND_LABELS.items()},
             "info": "",
         }
         self.set_classes(f"status-{kind}")
@@ -275,7 +273,7 @@ class RecordScreen(Calls, Screen[None]):
             return
         state, client = self.record_state, self.client
         self.call(
-            _("Loading your record…"),
+            _(loading.LOADING_RECORD),
             lambda: state.refresh(client, frozenset(wanted)),
             lambda _none: self.say(*then),
         )

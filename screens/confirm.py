@@ -12,6 +12,8 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
+from dmptui.actions import login as login_words
+from dmptui.actions.base import CANCEL
 from dmptui.i18n import _
 from screens.base import Calls, StatusLine
 from screens.keys import KeyWords
@@ -19,6 +21,15 @@ from screens.widgets.text import plain
 
 if TYPE_CHECKING:
     from dmptui.actions import Ask
+
+
+def code_problem(code: str) -> str | None:
+    """What is wrong with a typed one-time code (spaces taken out), or None."""
+    if len(code) != 6 or not code.isdigit():
+        return _("Code: the code has 6 digits; you typed {n}. Type the code again.").format(
+            n=len(code)
+        )
+    return None
 
 
 class CodeScreen(Calls, ModalScreen[bool]):
@@ -42,11 +53,11 @@ class CodeScreen(Calls, ModalScreen[bool]):
             yield StatusLine(id="status")
             with Horizontal(id="dialog-buttons"):
                 yield Button(_("Confirm"), id="confirm", variant="error")
-                yield Button(_("Send me a code by SMS"), id="sms")
-                yield Button(_("Cancel"), id="cancel")
+                yield Button(_(login_words.SEND_SMS), id="sms")
+                yield Button(_(CANCEL), id="cancel")
 
     def on_mount(self) -> None:
-        self.say("info", _("This action needs a fresh one-time code."))
+        self.say("info", _(login_words.STEP_UP_NEEDED))
 
     def say(self, kind: str, text: str) -> None:
         self.query_one(StatusLine).say(kind, text)
@@ -59,7 +70,7 @@ class CodeScreen(Calls, ModalScreen[bool]):
             self.dismiss(False)
         elif event.button.id == "sms":
             self.call(
-                _("Sending a code by SMS…"), lambda: self.client.step_up_send("sms"), self._sent
+                login_words.sending("sms"), lambda: self.client.step_up_send("sms"), self._sent
             )
         else:
             self._confirm()
@@ -75,17 +86,12 @@ class CodeScreen(Calls, ModalScreen[bool]):
 
     def _confirm(self) -> None:
         code = self.query_one("#step-code", Input).value.replace(" ", "")
-        if len(code) != 6 or not code.isdigit():
-            self.say(
-                "error",
-                _("Code: the code has 6 digits; you typed {n}. Type the code again.").format(
-                    n=len(code)
-                ),
-            )
+        if problem := code_problem(code):
+            self.say("error", problem)
             return
         self.query_one("#step-code", Input).value = ""
         self.call(
-            _("Checking the code…"),
+            _(login_words.CHECKING_CODE),
             lambda: self.client.step_up(code),
             lambda _r: self.dismiss(True),
         )
@@ -114,7 +120,7 @@ class ConfirmScreen(KeyWords, ModalScreen[bool]):
             yield Static(plain(self.consequence), id="consequence")
             with Horizontal(id="dialog-buttons"):
                 yield Button(plain(self.confirm_label), id="confirm", variant="error")
-                yield Button(_("Cancel"), id="cancel")
+                yield Button(_(CANCEL), id="cancel")
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         self.dismiss(event.button.id == "confirm")
@@ -153,7 +159,7 @@ class TypedConfirmScreen(KeyWords, ModalScreen[bool]):
             yield StatusLine(id="typed-status")
             with Horizontal(id="dialog-buttons"):
                 yield Button(plain(self.confirm_label), id="confirm", variant="error")
-                yield Button(_("Cancel"), id="cancel")
+                yield Button(_(CANCEL), id="cancel")
 
     def on_mount(self) -> None:
         self.query_one(StatusLine).say("info", _("Press Esc to cancel: nothing is changed."))
@@ -216,7 +222,7 @@ class ChoiceScreen(KeyWords, ModalScreen[str | None]):
                         id=self.button_id(choice.key),
                         variant="primary" if index == 0 else "warning",
                     )
-                yield Button(_("Cancel"), id="cancel")
+                yield Button(_(CANCEL), id="cancel")
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         keys = {self.button_id(choice.key): choice.key for choice in self.ask.choices}

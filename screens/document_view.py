@@ -13,7 +13,7 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Static
 
-from dmptui import catalogue
+from dmptui import catalogue, loading
 from dmptui.actions import documents
 from dmptui.explain import error_kind
 from dmptui.i18n import _, format_date
@@ -75,7 +75,7 @@ class DocumentScreen(Calls, Screen[None]):
         )
         doc_id = self.doc.id
         self.call(
-            _('Opening "{title}"…').format(title=self.doc.title),
+            loading.opening(self.doc.title),
             lambda: self.client.content(doc_id),
             self._show,
         )

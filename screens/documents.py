@@ -6,7 +6,6 @@ comes within ``NEAR_END`` rows of the last loaded row, never the whole record at
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any, ClassVar
 
 from textual import events
@@ -15,12 +14,13 @@ from textual.binding import BindingType
 from textual.containers import Horizontal
 from textual.widgets import Input, Label, Static
 
+from dmptui import catalogue, loading
 from dmptui.actions import Outcome, documents
 from dmptui.explain import error_kind, explain
 from dmptui.i18n import N_, _, format_number, ngettext
 from dmptui.schema import DocType
 from dmptui.state import DOCUMENTS
-from dmptui.words import SORT_WORDS, SORTS, doc_date, type_label
+from dmptui.words import ALL_TYPES, NO_SEARCH, SORT_WORDS, SORTS, doc_date, sort_key, type_label
 from screens.base import Calls, RecordScreen, catalogue_bindings, update_text
 from screens.document_view import DocumentScreen, masked_word, short_date
 from screens.widgets.paged_list import Column, PagedList
@@ -33,7 +33,8 @@ COLUMNS = (
     ("date", N_("Date of care"), 17, False),  # "27 September 2026"
     ("type", N_("Type"), 20, False),
     ("title", N_("Title"), 24, True),
-    ("visibility", N_("Practitioners"), 8, False),
+    # Whether practitioners see it: headed by the name of their screen.
+    ("visibility", catalogue.BY_KEY["practitioners"].title, 8, False),
     ("author", N_("Author"), 16, False),
     ("facility", N_("Facility"), 16, False),
 )
@@ -45,16 +46,6 @@ KEEP_PAGES = 6
 SORT_LIMIT = 500
 
 TYPES: tuple[str | None, ...] = (None, *(t.value for t in DocType))
-
-
-def sort_key(name: str) -> Callable[[Any], Any]:
-    if name == "type":
-        return lambda d: (type_label(d.type).casefold(), -doc_date(d).toordinal())
-    if name == "title":
-        return lambda d: (d.title.casefold(), -doc_date(d).toordinal())
-    if name == "author":
-        return lambda d: (d.author.name.casefold(), -doc_date(d).toordinal())
-    return lambda d: (-doc_date(d).toordinal(), -d.deposited_at.timestamp())
 
 
 def cells(doc: Any) -> list[str]:
@@ -108,8 +99,8 @@ class DocumentsScreen(RecordScreen):
         # RecordScreen.on_mount runs next (Textual calls each class's handler) and reloads.
 
     def _show_view_line(self) -> None:
-        kind = type_label(self.type_filter) if self.type_filter else _("all types")
-        search = self.query_text or _("none")
+        kind = type_label(self.type_filter) if self.type_filter else _(ALL_TYPES)
+        search = self.query_text or _(NO_SEARCH)
         table = self.query("#doc-table").first(PagedList) if self.query("#doc-table") else None
         if table and table.row_count and not table.all_loaded and self.sort == "date":
             sort = _(ADDED)  # a long list comes in the host's order
@@ -197,7 +188,7 @@ class DocumentsScreen(RecordScreen):
                 self.say("info", self._loaded_words())
             self._show_view_line()
 
-        waiting = _("Loading your documents…") if page == 0 else _("Loading more documents…")
+        waiting = _(loading.LOADING_DOCUMENTS if page == 0 else loading.LOADING_MORE_DOCUMENTS)
         self.call(
             waiting,
             lambda: self.client.documents(limit=limit, cursor=cursor, type=kind, q=q),

@@ -13,7 +13,7 @@ from textual.binding import BindingType
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from dmptui import catalogue
+from dmptui import catalogue, loading
 from dmptui.actions import emergency as actions
 from dmptui.i18n import _
 from dmptui.state import RECORD
@@ -32,12 +32,7 @@ class EmergencyScreen(RecordScreen):
         rg = catalogue.ACTION_BY_ID["emergency.regulation"]
         with VerticalScroll(id="emergency"):
             yield Static(
-                plain(
-                    _(
-                        "Two separate choices: you can allow or refuse each one on its "
-                        "own. Changing one never changes the other."
-                    )
-                ),
+                plain(_(actions.INTRO)),
                 id="emergency-intro",
             )
             yield Static(id="break-glass-state", classes="choice-state")
@@ -54,7 +49,7 @@ class EmergencyScreen(RecordScreen):
     def reload(self) -> None:
         state, client = self.record_state, self.client
         self.call(
-            _("Loading your emergency access choices…"),
+            _(loading.LOADING_EMERGENCY),
             lambda: state.refresh(client, frozenset({RECORD})),
             lambda _none: self.say(
                 "info",

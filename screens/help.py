@@ -31,7 +31,7 @@ def help_text(screen_key: str) -> str:
     rows += [(key_name(key), _(label), _(help_)) for key, label, help_ in TUI_KEYS]
     rows += [(str(s.number), _(s.title), "") for s in catalogue.SCREENS]
     width = max(len(key) for key, _label, _help in rows) + 2
-    lines = [_("Help for screen {screen}").format(screen=catalogue.screen_label(spec)), ""]
+    lines = [catalogue.help_title(spec), ""]
     screens_from = len(rows) - len(catalogue.SCREENS)
     for i, (key, label, help_) in enumerate(rows):
         if i == screens_from:

@@ -11,7 +11,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
-from dmptui import catalogue, words
+from dmptui import catalogue, loading, words
 from dmptui.i18n import _
 from screens.base import RecordScreen, catalogue_bindings
 from screens.widgets.text import LINE_LIMIT, MESSAGE_LIMIT, clip, plain
@@ -38,9 +38,9 @@ class HomeScreen(RecordScreen):
     def reload(self) -> None:
         state, client = self.record_state, self.client
         self.call(
-            _("Loading your record…"),
+            _(loading.LOADING_RECORD),
             lambda: state.refresh(client),
-            lambda _none: self.say("done", _("Your record is up to date.")),
+            lambda _none: self.say("done", _(loading.RECORD_UP_TO_DATE)),
         )
 
     def show_record(self) -> None:
@@ -52,7 +52,7 @@ class HomeScreen(RecordScreen):
         heading, unread = words.unread_summary(state.unread)
         alerts = [heading] if heading else []
         for urgent, text in unread:
-            prefix = _("EMERGENCY ACCESS:") + " " if urgent else "• "
+            prefix = _(words.EMERGENCY_ACCESS_PREFIX) + " " if urgent else "• "
             alerts.append(clip(prefix + text, MESSAGE_LIMIT))
         self.query_one("#alerts", Static).update(plain("\n".join(alerts)))
 

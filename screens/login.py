@@ -14,13 +14,19 @@ from textual.screen import Screen
 from textual.widgets import Button, Checkbox, Input, Label, Static
 
 from dmptui import catalogue
-from dmptui.i18n import N_, _
+from dmptui.actions import login as login_words
+from dmptui.explain import BY_ERROR
+from dmptui.i18n import _
 from dmptui.identifiers import IdentifierError, normalise, parse_ins, spaced_ins
 from screens.base import Calls, StatusLine, catalogue_bindings
+from screens.confirm import code_problem
 from screens.widgets.checkbox import TickBox
 from screens.widgets.footer import KeyBar
 from screens.widgets.message_log import MessageLog
 from screens.widgets.text import plain
+
+SUBMIT = catalogue.ACTION_BY_ID["login.submit"]
+QUIT = catalogue.ACTION_BY_ID["app.quit"]
 
 
 def qr_text(uri: str) -> str:
@@ -37,7 +43,7 @@ class LoginScreen(Calls, Screen[bool]):
     SCREEN_KEY = "login"
     BINDINGS: ClassVar[list[BindingType]] = [
         *catalogue_bindings("login"),
-        Binding("ctrl+q", "app.quit", N_("Quit"), id="app.quit", priority=True),
+        Binding("ctrl+q", "app.quit", QUIT.label, id="app.quit", priority=True),
     ]
     AUTO_FOCUS = "#ins"
 
@@ -65,7 +71,7 @@ class LoginScreen(Calls, Screen[bool]):
                     yield Label(_("Password"))
                     yield Input(password=True, id="password", max_length=200)
                     yield TickBox(_("Remember me on this device"), id="remember")
-                    yield Button(_("Log in"), id="submit", variant="primary")
+                    yield Button(_(SUBMIT.label), id="submit", variant="primary")
                 # Once the password is accepted, one line stands for the form, so the QR code
                 # and the code field fit on the screen together.
                 yield Static(id="credentials-done")
@@ -75,8 +81,8 @@ class LoginScreen(Calls, Screen[bool]):
                     yield Input(id="code", max_length=12, restrict=r"[0-9 ]*")
                     with Horizontal(id="code-buttons"):
                         yield Button(_("Confirm the code"), id="verify", variant="primary")
-                        yield Button(_("Send me a code by SMS"), id="sms")
-                        yield Button(_("Send me a code by email"), id="email")
+                        yield Button(_(login_words.SEND_SMS), id="sms")
+                        yield Button(_(login_words.SEND_EMAIL), id="email")
             config = self.app.config
             if config.demo_outbox is not None:
                 from screens.widgets.demo_phone import DemoPhone
@@ -91,9 +97,7 @@ class LoginScreen(Calls, Screen[bool]):
         if self.notice:
             self.say("info", self.notice)
         elif self.resume:
-            self.say(
-                "warning", _("Your session has ended. Log in again to continue where you were.")
-            )
+            self.say("warning", _(BY_ERROR["session_expired"]))
         else:
             self.say("info", _("Type your INS and your password, then press Enter."))
         if self.app.config.ins:
@@ -103,7 +107,7 @@ class LoginScreen(Calls, Screen[bool]):
         self.call_after_refresh(self.set_timer, 0.05, self._after_paint)
 
     def _after_paint(self) -> None:
-        self.app._warm_up()
+        self.app.warm_up()
         if not self.resume and not self.notice and self.app.config.token_store is not None:
             self._try_remembered()
 
@@ -170,21 +174,15 @@ class LoginScreen(Calls, Screen[bool]):
         try:
             ins = parse_ins(raw).value
         except IdentifierError as e:
-            self.say(
-                "error",
-                _(
-                    "INS: {problem}. The INS has 15 characters: 13 digits (2A or 2B "
-                    "for Corsica) and a 2-digit key; it is on your carte Vitale."
-                ).format(problem=_ins_problem(e.code)),
-            )
+            self.say("error", login_words.ins_problem(e))
             self.query_one("#ins", Input).focus()
             return
         if not password:
-            self.say("error", _("Password: type your password."))
+            self.say("error", _(login_words.PASSWORD_MISSING))
             self.query_one("#password", Input).focus()
             return
         self.call(
-            _("Checking your INS and password…"),
+            _(login_words.CHECKING_PASSWORD),
             lambda: self.client.login(ins, password),
             self._challenged,
         )
@@ -249,15 +247,16 @@ class LoginScreen(Calls, Screen[bool]):
             self.say("error", _("First type your INS and password, then press Enter."))
             return
         challenge = self.challenge
-        words = _("Sending a code by SMS…") if channel == "sms" else _("Sending a code by email…")
-        self.call(words, lambda: self.client.send_code(challenge, channel), self._sent)
+        self.call(
+            login_words.sending(channel),
+            lambda: self.client.send_code(challenge, channel),
+            self._sent,
+        )
 
     def _sent(self, sent: Any) -> None:
         self.say(
             "done",
-            _("A code was sent to {destination}. It is valid {minutes} minutes.").format(
-                destination=sent.destination, minutes=sent.expires_in // 60
-            ),
+            login_words.code_sent(sent.destination, sent.expires_in),
         )
         self.query_one("#code", Input).focus()
 
@@ -272,18 +271,15 @@ class LoginScreen(Calls, Screen[bool]):
         if not self.challenge:
             self.action_act_submit()
             return
-        if len(code) != 6 or not code.isdigit():
-            self.say(
-                "error",
-                _("Code: the code has 6 digits; you typed {n}. Type the code again.").format(
-                    n=len(code)
-                ),
-            )
+        if problem := code_problem(code):
+            self.say("error", problem)
             return
         challenge = self.challenge
         self.query_one("#code", Input).value = ""
         self.call(
-            _("Checking the code…"), lambda: self.client.verify(challenge, code), self._verified
+            _(login_words.CHECKING_CODE),
+            lambda: self.client.verify(challenge, code),
+            self._verified,
         )
 
     def _verified(self, tokens: Any) -> None:
@@ -315,12 +311,3 @@ class LoginScreen(Calls, Screen[bool]):
             self._show_credentials(True)
             self.query_one("#password", Input).focus()
         self.say("error", explain(message.error))
-
-
-def _ins_problem(code: str) -> str:
-    return {
-        "ins_length": _("it must have 15 characters"),
-        "ins_format": _("only digits are allowed, and 2A or 2B for Corsica"),
-        "ins_key": _("the last two digits (the key) do not match the rest"),
-        "legacy_ins_c": _("this is an old 22-digit INS-C; use the 15-character INS"),
-    }.get(code, _("it is not valid"))

@@ -15,9 +15,9 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Static, TextArea
 
-from dmptui import catalogue
+from dmptui import catalogue, loading
 from dmptui.actions import Outcome, personal
-from dmptui.i18n import N_, _, format_datetime
+from dmptui.i18n import _
 from screens.base import RecordScreen, catalogue_bindings
 from screens.confirm import ConfirmScreen
 from screens.widgets.text import plain, visible
@@ -29,7 +29,13 @@ class NotesScreen(RecordScreen):
     # another screen (they are text while the text area has the focus).
     BINDINGS: ClassVar[list[BindingType]] = [
         *catalogue_bindings("notes"),
-        Binding("escape", "leave", N_("Back"), id="notes.leave", show=False),
+        Binding(
+            "escape",
+            "leave",
+            catalogue.ACTION_BY_ID["app.back"].label,
+            id="notes.leave",
+            show=False,
+        ),
         *(
             Binding(str(spec.number), f"leave('{spec.key}')", spec.title, show=False)
             for spec in catalogue.SCREENS
@@ -44,13 +50,7 @@ class NotesScreen(RecordScreen):
     def compose_body(self) -> ComposeResult:
         with Vertical(id="notes"):
             yield Static(
-                plain(
-                    _(
-                        "Your personal space: advance directives, people to contact in "
-                        "an emergency, allergies you want known. Practitioners you "
-                        "authorised can read it."
-                    )
-                ),
+                plain(_(personal.NOTES_INTRO)),
                 id="notes-intro",
             )
             yield Static(
@@ -73,7 +73,9 @@ class NotesScreen(RecordScreen):
             )
             with Horizontal(id="notes-buttons"):
                 yield Button(
-                    plain(_("Save my notes") + " (Ctrl+S)"), id="notes-save", variant="primary"
+                    plain(_(catalogue.ACTION_BY_ID["notes.save"].label) + " (Ctrl+S)"),
+                    id="notes-save",
+                    variant="primary",
                 )
 
     # --- state -----------------------------------------------------------------------------
@@ -92,9 +94,7 @@ class NotesScreen(RecordScreen):
         elif self.unsaved:
             words = _("UNSAVED CHANGES — press Ctrl+S to save them.")
         elif self.saved_at is not None:
-            words = _("Saved — last saved {when}.").format(
-                when=format_datetime(self.saved_at, zone=True)
-            )
+            words = personal.saved_when(self.saved_at)
         else:
             words = _("No notes yet. Type them in the box below, then press Ctrl+S.")
         self.query_one("#notes-state", Static).update(plain(words))
@@ -106,7 +106,7 @@ class NotesScreen(RecordScreen):
 
     def reload(self) -> None:
         self._show_state()
-        self.call(_("Loading your notes…"), self.client.notes, self._loaded)
+        self.call(_(loading.LOADING_NOTES), self.client.notes, self._loaded)
 
     def _loaded(self, notes: Any) -> None:
         # A host that cannot be trusted could send control characters (the host refuses them
@@ -145,7 +145,7 @@ class NotesScreen(RecordScreen):
                 ),
             )
 
-        self.call(_("Loading your notes…"), self.client.notes, loaded)
+        self.call(_(loading.LOADING_NOTES), self.client.notes, loaded)
 
     def _saved(self, outcome: Outcome) -> None:
         notes = outcome.value

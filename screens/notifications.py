@@ -14,26 +14,14 @@ from textual.binding import BindingType
 from textual.coordinate import Coordinate
 from textual.widgets import DataTable
 
+from dmptui import loading, words
 from dmptui.actions import Outcome, personal
-from dmptui.i18n import N_, _, format_datetime, pick
+from dmptui.i18n import _, format_datetime, pick
 from screens.base import Calls, RecordScreen, catalogue_bindings
 from screens.widgets.text import MESSAGE_LIMIT, plain
 
 PAGE = 100
 NEAR_END = 5
-
-KINDS = {
-    "new_document": N_("New document"),
-    "authorisation": N_("New authorisation"),
-    "new_device": N_("Login from a new device"),
-    "awaiting_consultation": N_("Document awaiting a consultation"),
-    "emergency_access": N_("EMERGENCY ACCESS"),
-}
-
-
-def order(n: Any) -> tuple[bool, float, int]:
-    """Emergency accesses first, then newest first."""
-    return (not n.emergency, -n.at.timestamp(), -n.id)
 
 
 class NotificationsScreen(RecordScreen):
@@ -77,7 +65,7 @@ class NotificationsScreen(RecordScreen):
         def done(result: Any) -> None:
             self._show_page(generation, result, after)
 
-        self.call(_("Loading your notifications…"), page, done)
+        self.call(_(loading.LOADING_NOTIFICATIONS), page, done)
 
     def _show_page(self, generation: int, page: Any, after: str | None) -> None:
         if generation != self.generation:
@@ -96,9 +84,7 @@ class NotificationsScreen(RecordScreen):
         if not total:
             self.say("info", _("You have no notifications."))
             return
-        text = _(
-            "Notifications: {total}, {unread} unread; emergency accesses first ({emergencies})."
-        ).format(total=total, unread=unread, emergencies=emergencies)
+        text = words.notifications_summary(total, unread, emergencies)
         if self.next_cursor:
             text += " " + _("Older ones load as you scroll.")
         self.say("info", text)
@@ -110,17 +96,17 @@ class NotificationsScreen(RecordScreen):
         if table.row_count:
             current = table.coordinate_to_cell_key(Coordinate(table.cursor_row, 0)).row_key.value
         table.clear()
-        for n in sorted(self.items.values(), key=order):
+        for n in sorted(self.items.values(), key=words.notification_order):
             table.add_row(*self._cells(n), key=str(n.id), height=None)
         if current in self.items:
             table.move_cursor(row=table.get_row_index(current), animate=False)
 
     def _cells(self, n: Any) -> list[Text]:
-        status = plain(_("read")) if n.read else plain(_("UNREAD"), "bold")
+        status = plain(_(words.READ)) if n.read else plain(_(words.UNREAD), "bold")
         if n.emergency:
-            about = plain(_("EMERGENCY ACCESS"), "bold reverse")
-        elif n.kind in KINDS:
-            about = plain(_(KINDS[n.kind]))
+            about = plain(_(words.EMERGENCY_ACCESS), "bold reverse")
+        elif n.kind in words.NOTIFICATION_KINDS:
+            about = plain(_(words.NOTIFICATION_KINDS[n.kind]))
         else:
             about = plain(n.kind)
         return [

@@ -16,10 +16,10 @@ from textual.containers import Horizontal
 from textual.widgets import DataTable, Input, Label, Static
 from textual.widgets.data_table import CellDoesNotExist
 
+from dmptui import catalogue, loading
 from dmptui.actions import Plan
 from dmptui.actions import practitioners as actions
-from dmptui.i18n import N_, _, format_number, ngettext
-from dmptui.identifiers import IdentifierError, parse_rpps
+from dmptui.i18n import _, format_number, ngettext
 from dmptui.state import PRACTITIONERS, RecordState
 from dmptui.words import Links, Person, profession_words
 from screens.base import RecordScreen, catalogue_bindings
@@ -36,7 +36,7 @@ class PractitionersScreen(RecordScreen):
     AUTO_FOCUS = "#practitioners-table"
     BINDINGS: ClassVar[list[BindingType]] = [
         *catalogue_bindings("practitioners"),
-        Binding("escape", "leave", N_("Back"), show=False),
+        Binding("escape", "leave", catalogue.ACTION_BY_ID["app.back"].label, show=False),
     ]
 
     def __init__(self) -> None:
@@ -84,14 +84,14 @@ class PractitionersScreen(RecordScreen):
     def reload(self) -> None:
         state, client = self.record_state, self.client
         self.call(
-            _("Loading your practitioners…"),
+            _(loading.LOADING_PRACTITIONERS),
             lambda: state.refresh(client, frozenset({PRACTITIONERS})),
             lambda _none: self._loaded(),
         )
 
     def _loaded(self) -> None:
         self.show_record()  # the list redraws on every change; here at once, in the mode on view
-        self.say("done", _("Your practitioners are up to date."))
+        self.say("done", _(loading.PRACTITIONERS_UP_TO_DATE))
 
     def show_record(self) -> None:
         """The list as the record state holds it now, in the mode on view."""
@@ -193,45 +193,20 @@ class PractitionersScreen(RecordScreen):
     def on_input_submitted(self, event: Input.Submitted) -> None:
         if event.input.id != "practitioners-search":
             return
-        text = " ".join(event.value.split())
-        compact = text.replace(" ", "")
+        text, problem = actions.search_query(event.value)
+        if problem:
+            self.say("error", problem)
+            return
         if not text:
             self._show_mine()
             self.query_one("#practitioners-table", DataTable).focus()
-            self.say("info", _("Showing your practitioners."))
-            return
-        if compact.isdigit() and (
-            len(compact) == 11 or (len(compact) == 12 and compact.startswith("8"))
-        ):
-            try:
-                text = parse_rpps(compact)
-            except IdentifierError as error:
-                self.say("error", self._rpps_problem(error))
-                return
-        elif compact.isdigit():
-            text = compact  # the start of an RPPS
-        if len(text) < 2:
-            self.say(
-                "error",
-                _(
-                    "Search: type at least 2 letters of a name, or the first "
-                    "digits of an RPPS. Nothing was searched."
-                ),
-            )
+            self.say("info", _(actions.SHOWING_MINE))
             return
         self.call(
-            _("Searching the directory for “{q}”…").format(q=text),
+            actions.searching(text),
             lambda: self.client.directory(text, limit=DIRECTORY_LIMIT),
             lambda page: self._found(text, page),
         )
-
-    def _rpps_problem(self, error: IdentifierError) -> str:
-        if error.code == "rpps_key":
-            return _(
-                "RPPS: the last digit (check digit) does not match the other 10. Check the "
-                "11 digits and search again. Nothing was searched."
-            )
-        return _("RPPS: an RPPS has 11 digits. Check it and search again. Nothing was searched.")
 
     def _found(self, q: str, page: Any) -> None:
         self.query_text = q
@@ -240,19 +215,8 @@ class PractitionersScreen(RecordScreen):
         ]
         self._show_directory()
         self.query_one("#practitioners-table", DataTable).focus()
-        if self.found:
-            words = ngettext(
-                "{n} practitioner found in the directory for “{q}”.",
-                "{n} practitioners found in the directory for “{q}”.",
-                len(self.found),
-            ).format(n=format_number(len(self.found)), q=q)
-            if page.next_cursor or len(self.found) >= DIRECTORY_LIMIT:
-                words += " " + _(
-                    "Only the first {n} are shown: type more of the name to narrow the search."
-                ).format(n=len(self.found))
-            self.say("done", words)
-        else:
-            self.say("info", _("No practitioner in the directory matches “{q}”.").format(q=q))
+        more = bool(page.next_cursor) or len(self.found) >= DIRECTORY_LIMIT
+        self.say(*actions.found(q, len(self.found), more))
 
     def action_leave(self) -> None:
         """Esc: from the directory results back to your list; from your list, back home."""
@@ -260,7 +224,7 @@ class PractitionersScreen(RecordScreen):
             self.query_one("#practitioners-search", Input).value = ""
             self._show_mine()
             self.query_one("#practitioners-table", DataTable).focus()
-            self.say("info", _("Showing your practitioners."))
+            self.say("info", _(actions.SHOWING_MINE))
             return
         self.app.go_back()
 

@@ -13,7 +13,7 @@ from textual.binding import BindingType
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from dmptui import catalogue
+from dmptui import catalogue, loading
 from dmptui.actions import record as actions
 from dmptui.i18n import _
 from dmptui.state import RECORD
@@ -34,7 +34,7 @@ class RecordLifeScreen(RecordScreen):
     def reload(self) -> None:
         state, client = self.record_state, self.client
         self.call(
-            _("Loading your record…"),
+            _(loading.LOADING_RECORD),
             lambda: state.refresh(client, frozenset({RECORD})),
             lambda _none: self._loaded(),
         )
@@ -59,7 +59,7 @@ class RecordLifeScreen(RecordScreen):
                 )
             )
         if lines:
-            lines.insert(0, _("What you can do:"))
+            lines.insert(0, _(actions.WHAT_YOU_CAN_DO))
         self.query_one("#record-actions", Static).update(plain("\n".join(lines)))
 
     # --- close, reopen, erase: closing and erasing end every session (the login screen) ----

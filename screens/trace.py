@@ -8,7 +8,7 @@ by colour only. Filters: practitioner (name or RPPS), mode, and a period of days
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import date, datetime
+from datetime import date
 from typing import Any, ClassVar, cast
 
 from textual.app import ComposeResult
@@ -16,16 +16,25 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Input, Label, Select, Static
 
-from dmptui.i18n import N_, _, format_datetime, format_number, ngettext, paris_day_start
+from dmptui import loading
+from dmptui.i18n import N_, _, format_datetime, format_number, ngettext
 from dmptui.identifiers import IdentifierError, parse_rpps
 from dmptui.words import (
+    ACTOR_PROBLEM,
+    DAYS_REVERSED,
     EMERGENCY_CYCLE,
     EMERGENCY_MODES,
+    FROM,
     MODE_CHOICES,
+    NOTHING_SENT,
+    UNTIL,
     TraceFilter,
+    day_problem,
     detail_words,
+    mode_line,
     outcome_words,
     parse_day,
+    trace_lines,
     what_words,
     who_words,
 )
@@ -36,21 +45,6 @@ from screens.widgets.trace_seal import TraceSeal
 
 PAGE = 50
 NEAR_END = 5  # rows before the end at which the next page is fetched
-
-MODES = {
-    "normal": N_("normal"),
-    "break-glass": N_("EMERGENCY — break-glass"),
-    "regulation": N_("EMERGENCY — call centre (SAMU, centre 15)"),
-}
-
-
-def _day_start(day: date) -> datetime:
-    """Midnight of ``day`` in Paris (the app's one time zone), as an aware UTC time."""
-    return paris_day_start(day)
-
-
-def mode_words(mode: str) -> str:
-    return _(MODES[mode]) if mode in MODES else mode
 
 
 class FilterBar(Vertical):
@@ -150,7 +144,7 @@ class TraceScreen(RecordScreen):
         def done(result: Any) -> None:
             self._show_page(page, generation, result)
 
-        waiting = _("Loading the access trace…") if page == 0 else _("Loading older entries…")
+        waiting = _(loading.LOADING_TRACE if page == 0 else loading.LOADING_OLDER_TRACE)
         self.call(waiting, fetch, done)
 
     def _show_page(self, page_number: int, generation: int, page: Any) -> None:
@@ -189,7 +183,7 @@ class TraceScreen(RecordScreen):
             (format_datetime(e.at), ""),
             (who_words(e), ""),
             (what_words(e.action), ""),
-            (mode_words(e.mode), "bold reverse" if emergency else ""),
+            (mode_line(e.mode), "bold reverse" if emergency else ""),
             (outcome_words(e), "bold" if denied else ""),
             (detail_words(e), ""),
         ]
@@ -206,22 +200,7 @@ class TraceScreen(RecordScreen):
         found = self.table.row_at(row)
         if found is None:
             return
-        e = found.item
-        lines = [
-            _("When: {when}").format(when=format_datetime(e.at, zone=True)),
-            _("Who: {who}").format(who=who_words(e)),
-        ]
-        if e.actor_rpps:
-            lines[-1] += " — " + _("RPPS {rpps}").format(rpps=e.actor_rpps)
-        what = what_words(e.action)
-        if e.document_id:
-            what += " — " + _("document {id}").format(id=e.document_id)
-        lines.append(_("What: {what}").format(what=what))
-        lines.append(_("Mode: {mode}").format(mode=mode_words(e.mode)))
-        lines.append(_("Outcome: {outcome}").format(outcome=outcome_words(e)))
-        if detail := detail_words(e):
-            lines.append(_("Details: {details}").format(details=detail))
-        lines = [clip(line, LINE_LIMIT) for line in lines]
+        lines = [clip(line, LINE_LIMIT) for line in trace_lines(found.item)]
         self.query_one("#trace-detail", Static).update(plain("\n".join(lines)))
 
     # --- filters ------------------------------------------------------------------------------
@@ -261,38 +240,24 @@ class TraceScreen(RecordScreen):
             try:
                 actor = parse_rpps(actor, "actor")
             except IdentifierError:
-                self._wrong(
-                    "#trace-actor",
-                    _(
-                        "Practitioner: an RPPS number has 11 digits (check the last one), or "
-                        "type part of a name."
-                    ),
-                )
+                self._wrong("#trace-actor", _(ACTOR_PROBLEM))
                 return None
         days: list[date | None] = []
-        for field, name in (("#trace-since", _("From")), ("#trace-until", _("Until"))):
+        for field, name in (("#trace-since", _(FROM)), ("#trace-until", _(UNTIL))):
             try:
                 days.append(parse_day(self.query_one(field, Input).value))
             except ValueError:
-                self._wrong(
-                    field,
-                    _("{field}: write the day as YYYY-MM-DD, for example 2026-01-31.").format(
-                        field=name
-                    ),
-                )
+                self._wrong(field, day_problem(name))
                 return None
         since, until = days
         if since and until and until < since:
-            self._wrong(
-                "#trace-until",
-                _("Until: the last day comes before the first day. Correct one of them."),
-            )
+            self._wrong("#trace-until", _(DAYS_REVERSED))
             return None
         mode = self.query_one("#trace-mode", Select).value
         return TraceFilter(actor=actor, mode=str(mode), since=since, until=until)
 
     def _wrong(self, field: str, text: str) -> None:
-        self.say("error", text + " " + _("Nothing was sent."))
+        self.say("error", text + " " + _(NOTHING_SENT))
         self.query_one(field, Input).focus()
 
     def _apply_bar(self) -> None:

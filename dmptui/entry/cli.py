@@ -501,7 +501,7 @@ def _run_tui(
     import gc
 
     # No cyclic garbage collection until the login screen is painted (the app turns it back on
-    # then, ``DmpApp._warm_up``): the imports and the first layout allocate hundreds of
+    # then, ``DmpApp.warm_up``): the imports and the first layout allocate hundreds of
     # thousands of long-lived objects, and the collector walked them several times over before
     # the first paint (about 30 ms of a ~200 ms start). The few cycles made meanwhile are
     # collected once it is back on.

@@ -12,6 +12,7 @@ from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.widgets import Label, Static
 
+from dmptui.actions.login import DEMO_EMAIL
 from dmptui.i18n import _
 from screens.widgets.text import plain
 
@@ -71,6 +72,6 @@ class DemoPhone(VerticalScroll):
         self._seen = message.messages
         parts = []
         for m in reversed(message.messages):
-            kind = "SMS" if m.get("channel") == "sms" else _("Email")
+            kind = "SMS" if m.get("channel") == "sms" else _(DEMO_EMAIL)
             parts.append(f"[{kind}] {m.get('recipient', '')}\n{m.get('body', '').strip()}")
         self.query_one("#demo-messages", Static).update(plain("\n\n".join(parts)))

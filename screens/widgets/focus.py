@@ -28,9 +28,7 @@ def marker() -> str:
 def _target(widget: Widget) -> Widget:
     """The widget that draws the border: a Select draws it on its current-value box."""
     if isinstance(widget, Select):
-        from textual.widgets._select import SelectCurrent
-
-        found = widget.query(SelectCurrent)
+        found = widget.query("SelectCurrent")  # by its type's name: Textual does not export it
         if found:
             return found.first()
     return widget
@@ -64,8 +62,9 @@ def cursor_spot(widget: Widget) -> Offset:
         return spot
     y = region.y
     if isinstance(widget, DataTable) and widget.row_count:
-        row = widget._get_row_region(widget.cursor_row)  # virtual: includes the header
-        y = region.y + row.y - round(widget.scroll_y)
+        above = sum(row.height for row in widget.ordered_rows[: widget.cursor_row])
+        header = widget.header_height if widget.show_header else 0
+        y = region.y + header + above - round(widget.scroll_y)  # the rows scroll, with the header
         if widget.show_header and y < region.y + widget.header_height:
             y = region.y + widget.header_height
     elif isinstance(widget, PagedList) and widget.row_count:
@@ -73,6 +72,7 @@ def cursor_spot(widget: Widget) -> Offset:
         y = region.y + (line if line is not None else 1)
     elif isinstance(widget, OptionList) and widget.highlighted is not None:
         try:
+            # Textual has no public map from an option to its line (prompts can wrap).
             line = widget._index_to_line[widget.highlighted]
         except KeyError:
             line = 0

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from textual.widgets import RichLog
 
+from dmptui import words
 from dmptui.i18n import _, format_time
 from screens.widgets.text import plain
 
@@ -22,9 +23,7 @@ if TYPE_CHECKING:
 
 def labels() -> dict[str, str]:
     return {
-        "done": _("Done:"),
-        "error": _("Error:"),
-        "warning": _("Warning:"),
+        **{k: _(label) for k, label in words.KIND_LABELS.items()},
         "info": "",
         "read": "",
     }

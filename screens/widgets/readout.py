@@ -117,9 +117,12 @@ def _table(columns: list[str], table: Any) -> str:
 def _options(options: OptionList) -> str:
     prompts = [_cell(options.get_option_at_index(i).prompt) for i in range(options.option_count)]
     current = options.highlighted
-    chosen = prompts[current] if current is not None and current < len(prompts) else _("none")
+    if current is None or current >= len(prompts):
+        return _("List of {n} choices: {choices}. Selected: none").format(
+            n=len(prompts), choices=", ".join(prompts)
+        )
     return _("List of {n} choices: {choices}. Selected: {chosen}").format(
-        n=len(prompts), choices=", ".join(prompts), chosen=chosen
+        n=len(prompts), choices=", ".join(prompts), chosen=prompts[current]
     )
 
 
