@@ -377,7 +377,7 @@ def test_profession_matrix_table(
     assert practitioner_may_read(record, who, doc(type_, author=B), mode)
 
 
-@pytest.mark.parametrize("profession", list(NEVER_ACCESS))
+@pytest.mark.parametrize("profession", sorted(NEVER_ACCESS))
 def test_never_access_professions_read_nothing_in_the_matrix(profession: Profession) -> None:
     assert READ_MATRIX[profession] == frozenset()
     assert NEVER_ACCESS == {Profession.MEDECIN_DU_TRAVAIL, Profession.MEDECIN_CONSEIL_ASSURANCE}
