@@ -1,9 +1,18 @@
-"""What both front ends say while a screen's data loads, and once it is loaded: one name per
-screen, the same words in the TUI and screen-reader mode."""
+"""What both front ends say about their own progress: the labels of what just happened, the
+words while a screen's data loads and once it is loaded; the same words in the TUI and
+screen-reader mode. Light on purpose (no schema, no pydantic): the login screen imports it
+before it is painted."""
 
 from __future__ import annotations
 
 from dmptui.i18n import N_, _
+
+# The label before a line that says what happened ("Done: …").
+KIND_LABELS = {
+    "done": N_("Done:"),
+    "error": N_("Error:"),
+    "warning": N_("Warning:"),
+}
 
 LOADING_RECORD = N_("Loading your record…")
 RECORD_UP_TO_DATE = N_("Your record is up to date.")

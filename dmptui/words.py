@@ -33,12 +33,6 @@ from dmptui.schema import DOC_TYPE_LABELS, DocType, Label
 # --- the labels of what is said ----------------------------------------------------------------
 
 # The word before a line or a message that says how an action went (both front ends).
-KIND_LABELS = {
-    "done": N_("Done:"),
-    "error": N_("Error:"),
-    "warning": N_("Warning:"),
-}
-
 # --- documents ---------------------------------------------------------------------------------
 
 SAVE_DIR_ENV = "DMPTUI_SAVE_DIR"

@@ -17,7 +17,7 @@ from textual.message import Message
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
 
-from dmptui import catalogue, loading, words
+from dmptui import catalogue, loading
 from dmptui.explain import app_failure, error_kind, explain
 from dmptui.i18n import _
 from screens.keys import KeyWords
@@ -62,7 +62,7 @@ class StatusLine(Static):
     def say(self, kind: str, text: str) -> None:
         labels = {
             "wait": _("Please wait:"),
-            **{k: _(label) for k, label in words.KIND_LABELS.items()},
+            **{k: _(label) for k, label in loading.KIND_LABELS.items()},
             "info": "",
         }
         self.set_classes(f"status-{kind}")

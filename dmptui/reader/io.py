@@ -20,7 +20,7 @@ from typing import Any, TextIO
 
 from dmptui.data_text import is_glyph, speakable
 from dmptui.i18n import N_, _
-from dmptui.words import KIND_LABELS
+from dmptui.loading import KIND_LABELS
 
 LABELS = {"screen": N_("Screen:"), **KIND_LABELS, "demo": N_("Demo phone:")}
 # Kinds without a label: "info" (what the screen shows), "wait" (progress in words), "item" (one

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from textual.widgets import RichLog
 
-from dmptui import words
+from dmptui import loading
 from dmptui.i18n import _, format_time
 from screens.widgets.text import plain
 
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 def labels() -> dict[str, str]:
     return {
-        **{k: _(label) for k, label in words.KIND_LABELS.items()},
+        **{k: _(label) for k, label in loading.KIND_LABELS.items()},
         "info": "",
         "read": "",
     }
