@@ -3,18 +3,18 @@
 Source strings are English; the French catalogue is gettext (``po/*.po``, one file per area,
 compiled into ``locale/fr/LC_MESSAGES/dmptui.mo`` by ``python -m dmptui.i18n.build``).
 Dates and numbers follow the language through Babel (imported only when first needed); every
-date and time is a Paris one (see PARIS below).
+date and time is a Paris one (see ``paris_zone`` below).
 """
 
 from __future__ import annotations
 
+import functools
 import gettext
 import os
 import unicodedata
 from collections.abc import Mapping
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, tzinfo
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 HERE = Path(__file__).parent
 LANGUAGES = ("fr", "en")
@@ -69,7 +69,18 @@ def pick(texts: Mapping[str, str]) -> str:
 # alone). The host cannot import this module: dmptui/host/notifications.py uses the same patterns
 # (a test checks both say the same instant the same way).
 
-PARIS = ZoneInfo("Europe/Paris")
+PARIS_ZONE = "Europe/Paris"
+
+
+@functools.cache
+def paris_zone() -> tzinfo:
+    """The app's one zone (loaded on first use: zoneinfo reads the system's zone files, which
+    the login screen does not need before it is painted)."""
+    from zoneinfo import ZoneInfo
+
+    return ZoneInfo(PARIS_ZONE)
+
+
 # (Babel locale, date pattern, date-time pattern, time pattern): the month always in words.
 _PATTERNS = {
     "en": ("en_GB", "d MMMM y", "d MMMM y 'at' HH:mm", "HH:mm"),
@@ -81,7 +92,7 @@ def paris(moment: datetime) -> datetime:
     """The instant in Paris time (a naive datetime is taken as UTC, as the host stores it)."""
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(PARIS)
+    return moment.astimezone(paris_zone())
 
 
 def paris_date(moment: date | datetime) -> date:
@@ -91,7 +102,7 @@ def paris_date(moment: date | datetime) -> date:
 
 def paris_day_start(day: date) -> datetime:
     """Midnight of that day in Paris, as an aware UTC instant (trace filters' bounds)."""
-    return datetime.combine(day, time(), tzinfo=PARIS).astimezone(UTC)
+    return datetime.combine(day, time(), tzinfo=paris_zone()).astimezone(UTC)
 
 
 def zone_words() -> str:
