@@ -132,14 +132,15 @@ def test_policy_does_no_io() -> None:
 def test_the_login_screen_needs_no_schema() -> None:
     """What the app imports before its login screen is painted holds no pydantic, httpx or API
     schema: they load in a thread once it is painted (the start-up figure of bench/README.md).
-    A front-end module that imports ``dmptui.words`` or the schema at its top breaks it."""
+    A front-end module that imports ``dmptui.words`` or the schema at its top breaks it; so does
+    one that imports Textual's ``RichLog``, whose module imports ``rich.pretty`` and ``attr``."""
     import subprocess
     import sys
 
     probe = (
         "import sys, dmptui.entry.cli, screens.app, screens.login; "
         "print(sorted(m for m in ('pydantic', 'httpx', 'dmptui.schema', 'dmptui.words', "
-        "'dmptui.client') if m in sys.modules))"
+        "'dmptui.client', 'attr', 'rich.pretty') if m in sys.modules))"
     )
     out = subprocess.run(
         [sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT, check=True

@@ -20,13 +20,13 @@ from textual.widgets import (
     Input,
     Label,
     OptionList,
-    RichLog,
     Select,
     Static,
     TextArea,
 )
 
 from dmptui.i18n import _
+from screens.widgets.message_log import MessageLog
 from screens.widgets.paged_list import PagedList
 
 
@@ -96,7 +96,7 @@ def describe(widget: Widget) -> str:
         return _("Text box, line {row} of {count}: {line}").format(
             row=row + 1, count=count, line=line or _("(empty)")
         )
-    if isinstance(widget, RichLog):
+    if isinstance(widget, MessageLog):
         return _("Message log, {n} lines").format(n=len(widget.lines))
     return _("Scrolling area: use the arrow keys and Page Down to read further.")
 
@@ -129,7 +129,6 @@ def _options(options: OptionList) -> str:
 def _body(screen: Any) -> Iterator[str]:
     """Texts and widgets of the screen, in reading order (the order they are laid out)."""
     from screens.base import StatusLine
-    from screens.widgets.message_log import MessageLog
 
     skip = (StatusLine, MessageLog, Footer)
     for widget in screen.query("*"):
