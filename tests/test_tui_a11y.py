@@ -394,7 +394,8 @@ def test_no_animation_by_default_nor_in_the_accessible_profile(host: LiveHost) -
 
 
 def log_text(app: Any) -> str:
-    return "\n".join(line.text for line in app.screen.query_one(MessageLog).lines)
+    """The log's entries, one a line (as written: not where the width wraps them)."""
+    return "\n".join(app.screen.query_one(MessageLog).texts)
 
 
 def describe_bindings(app: Any) -> list[str]:
@@ -531,7 +532,7 @@ def test_ctrl_r_reads_the_screen_into_the_message_log(host: LiveHost) -> None:
             await wait_for(pilot, lambda: type(app.screen).__name__ == "ConfirmScreen")
             await pilot.press("ctrl+r")
             await pilot.pause()
-            text = "\n".join(line.text for line in log.lines)
+            text = "\n".join(log.texts)
             assert "Dialog: Delete " in text
             assert "You are here: Button Cancel" in text
             assert "This document will be deleted for everyone, for good." in text

@@ -77,6 +77,11 @@ class MessageLog(ScrollView, can_focus=True):
         self.epoch = 0  # the app's ``state.epoch`` they came from (it changes at log out)
         self.border_title = _("Messages (Ctrl+R reads this screen here)")
 
+    @property
+    def texts(self) -> list[str]:
+        """Each entry's text, as written (not wrapped to the width)."""
+        return [text.plain for text in self._entries]
+
     # --- the lines ---------------------------------------------------------------------------
 
     def _wrap(self, text: Text) -> list[Strip]:
