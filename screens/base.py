@@ -44,18 +44,6 @@ def catalogue_bindings(screen_key: str) -> list[BindingType]:
     ]
 
 
-def dmp_app(node: object) -> DmpApp:
-    """The app of a screen or widget, typed."""
-    from textual.message_pump import MessagePump
-
-    from screens.app import DmpApp
-
-    assert isinstance(node, MessagePump)
-    app = node.app
-    assert isinstance(app, DmpApp)
-    return app
-
-
 class StatusLine(Static):
     """One line that says, in words, what the screen is doing or what just happened."""
 
@@ -117,7 +105,7 @@ class Calls(KeyWords):
     @property
     def record_state(self) -> RecordState:
         """The app's one copy of the record (``DmpApp.record``)."""
-        return dmp_app(self).record
+        return self.app.record
 
     def perform(self, plan: Plan, then: Callable[[Outcome], None] | None = None) -> None:
         """Render an action's plan (``dmptui.actions``): its problem, its question, the code,

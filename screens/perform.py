@@ -15,9 +15,9 @@ if TYPE_CHECKING:
 
 
 def perform(screen: Calls, plan: Plan, then: Callable[[Outcome], None] | None = None) -> None:
-    from screens.base import RecordScreen, dmp_app
+    from screens.base import RecordScreen
 
-    app = dmp_app(screen)
+    app = screen.app
     if plan.problem is not None:
         screen.say(plan.problem.kind, plan.problem.text)
         return
