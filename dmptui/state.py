@@ -18,7 +18,6 @@ if TYPE_CHECKING:
     from dmptui.schema import (
         NotificationPage,
         Oppositions,
-        PractitionerOut,
         PractitionersOut,
         RecordOut,
     )
@@ -41,25 +40,13 @@ class RecordState:
         self.links: Links = Links()
         self.practitioners_loaded = False
         self.unread: NotificationPage | None = None
-        self.version = 0  # changes with every change: a screen redraws when it differs
-        self.documents_version = 0  # changes when a document is deleted, hidden or shown
         self._listeners: list[Listener] = []
 
     # --- reading ------------------------------------------------------------------------------
 
     @property
-    def loaded(self) -> bool:
-        return self.record is not None
-
-    @property
     def status(self) -> str | None:
         return None if self.record is None else str(self.record.status)
-
-    @property
-    def attending(self) -> PractitionerOut | None:
-        if self.practitioners_loaded:
-            return self.links.attending
-        return None if self.record is None else self.record.attending
 
     def refused(self, which: str) -> bool | None:
         """Whether the patient refuses ``break_glass`` or ``regulation``; None until loaded."""
@@ -69,17 +56,10 @@ class RecordState:
 
     # --- listening ----------------------------------------------------------------------------
 
-    def subscribe(self, listener: Listener) -> Callable[[], None]:
+    def subscribe(self, listener: Listener) -> None:
         self._listeners.append(listener)
 
-        def unsubscribe() -> None:
-            if listener in self._listeners:
-                self._listeners.remove(listener)
-
-        return unsubscribe
-
     def _changed(self) -> None:
-        self.version += 1
         for listener in list(self._listeners):
             listener(self)
 
@@ -131,11 +111,9 @@ class RecordState:
             counts = dict(self.record.counts)
             counts["documents"] = max(0, counts.get("documents", 0) - 1)
             self.record = self.record.model_copy(update={"counts": counts})
-        self.documents_version += 1
         self._changed()
 
     def document_changed(self) -> None:
-        self.documents_version += 1
         self._changed()
 
     def all_read(self) -> None:
