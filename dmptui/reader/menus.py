@@ -133,6 +133,29 @@ def keys_of(ids: tuple[str, ...], shown: list[str]) -> str:
     return _("Type {keys}, then Enter.").format(keys=", ".join(keys))
 
 
+async def menu_loop(
+    r: Reader, ids: tuple[str, ...], show: Callable[[], list[str]], *args: Any
+) -> None:
+    """A screen's numbered menu, asked again and again: ``show()`` says the screen and returns
+    the actions it offers now; a number runs that action's handler (with ``args``), then the
+    screen is said again. Enter alone says it again; anything else is a wrong choice, said."""
+    shown = show()
+    while True:
+        answer = await r.ask_choice()
+        if answer == "":
+            shown = show()
+            continue
+        action = pick_number(answer, ids, shown)
+        if action is None:
+            r.wrong_choice(answer, keys_of(ids, shown))
+            continue
+        try:
+            await HANDLERS[action](r, *args)
+        except Abort:
+            continue
+        shown = show()
+
+
 # --- help ------------------------------------------------------------------------------------
 
 

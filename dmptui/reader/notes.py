@@ -12,14 +12,12 @@ from dmptui.data_text import data_lines
 from dmptui.i18n import _
 from dmptui.reader.flow import Abort, Navigate
 from dmptui.reader.menus import (
-    HANDLERS,
     NOTES_MENU,
     Entry,
     choose_from,
     handles,
-    keys_of,
+    menu_loop,
     numbered,
-    pick_number,
     show_menu,
 )
 from dmptui.reader.perform import perform
@@ -42,7 +40,7 @@ async def notes(r: Reader) -> None:
     st = Notes(answer.text, answer.updated_at)
     r.say("done", _("Your notes are loaded."))
 
-    def show() -> list[Entry]:
+    def show() -> list[str]:
         r.say("info", _(personal.NOTES_INTRO))
         if st.text.strip():
             r.say("info", _("Your notes:"))
@@ -53,25 +51,10 @@ async def notes(r: Reader) -> None:
                 r.say("info", personal.saved_when(st.updated_at))
         else:
             r.say("info", _("You have no notes yet."))
-        entries = numbered(NOTES_MENU, list(NOTES_MENU))
-        show_menu(r, _("What do you want to do?"), entries)
-        return entries
+        show_menu(r, _("What do you want to do?"), numbered(NOTES_MENU, list(NOTES_MENU)))
+        return list(NOTES_MENU)
 
-    show()
-    while True:
-        choice = await r.ask_choice()
-        if choice == "":
-            show()
-            continue
-        action = pick_number(choice, NOTES_MENU, list(NOTES_MENU))
-        if action is None:
-            r.wrong_choice(choice, keys_of(NOTES_MENU, list(NOTES_MENU)))
-            continue
-        try:
-            await HANDLERS[action](r, st)
-        except Abort:
-            continue
-        show()
+    await menu_loop(r, NOTES_MENU, show, st)
 
 
 @handles("notes.save")

@@ -15,12 +15,10 @@ from dmptui.i18n import _
 from dmptui.reader.flow import Abort
 from dmptui.reader.menus import (
     EMERGENCY_MENU,
-    HANDLERS,
     RECORD_MENU,
     handles,
-    keys_of,
+    menu_loop,
     numbered,
-    pick_number,
     show_menu,
 )
 from dmptui.reader.perform import perform
@@ -49,7 +47,7 @@ async def emergency(r: Reader) -> None:
     await load_record(r, _(loading.LOADING_EMERGENCY))
     r.say("done", _("Your emergency access choices are loaded."))
 
-    def show() -> None:
+    def show() -> list[str]:
         r.say("info", _(emergency_actions.INTRO))
         for which in (w.BREAK_GLASS, w.REGULATION):
             refused = r.state.refused(which)
@@ -57,22 +55,9 @@ async def emergency(r: Reader) -> None:
                 r.say("info", w.state_text(which, refused))
         entries = numbered(EMERGENCY_MENU, list(EMERGENCY_MENU))
         show_menu(r, _("What do you want to change?"), entries)
+        return list(EMERGENCY_MENU)
 
-    show()
-    while True:
-        answer = await r.ask_choice()
-        if answer == "":
-            show()
-            continue
-        action = pick_number(answer, EMERGENCY_MENU, list(EMERGENCY_MENU))
-        if action is None:
-            r.wrong_choice(answer, keys_of(EMERGENCY_MENU, list(EMERGENCY_MENU)))
-            continue
-        try:
-            await HANDLERS[action](r)
-        except Abort:
-            continue
-        show()
+    await menu_loop(r, EMERGENCY_MENU, show)
 
 
 @handles("emergency.break_glass")
@@ -107,21 +92,7 @@ async def record(r: Reader) -> None:
             )
         return shown
 
-    shown = show()
-    while True:
-        answer = await r.ask_choice()
-        if answer == "":
-            shown = show()
-            continue
-        action = pick_number(answer, RECORD_MENU, shown)
-        if action is None:
-            r.wrong_choice(answer, keys_of(RECORD_MENU, shown))
-            continue
-        try:
-            await HANDLERS[action](r)
-        except Abort:
-            continue
-        shown = show()
+    await menu_loop(r, RECORD_MENU, show)
 
 
 @handles("record.close")
