@@ -34,6 +34,17 @@ def pytest_configure(config: pytest.Config) -> None:
     _secretscan_configure(config)
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests about one database's own machinery (SQLite's file and locks, PostgreSQL's pool and
+    schema) are not collected for the other: deselected, named in the run's summary line, never
+    reported as skipped (`.ci/run` runs the host files on both)."""
+    other = "sqlite_only" if PG_URL else "postgresql_only"
+    kept = [item for item in items if item.get_closest_marker(other) is None]
+    if len(kept) < len(items):
+        config.hook.pytest_deselected(items=[i for i in items if i not in kept])
+        items[:] = kept
+
+
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
     """``-n auto`` (pyproject's addopts): one process per core with pytest-xdist, but none on

@@ -231,7 +231,6 @@ def test_something_that_is_not_a_record_host(
 
 def make_certificates(folder: Path, days: int) -> tuple[Path, Path, Path]:
     """A CA and a certificate for 127.0.0.1 signed by it, valid for ``days`` days."""
-    pytest.importorskip("cryptography", reason="cryptography is needed to make a test certificate")
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec
@@ -473,7 +472,8 @@ def test_screen_reader_rules_are_the_apps() -> None:
     import io
     import itertools
 
-    detect = pytest.importorskip("dmptui.reader.detect", reason="screen-reader mode not there")
+    from dmptui.reader import detect
+
     words = {
         detect.FLAG: "the --screen-reader option",
         detect.ENV: "ACCESSIBLE is set",

@@ -15,22 +15,11 @@ from dmptui import merkle
 REPO = Path(__file__).resolve().parents[1]
 
 
-def _find_vectors() -> Path:
-    """``../shared/vectors/rfc6962`` next to the repository (a git worktree may sit one level
-    deeper, so the nearest ancestor that has it wins)."""
-    for base in REPO.parents:
-        candidate = base / "shared" / "vectors" / "rfc6962"
-        if candidate.is_dir():
-            return candidate
-    return REPO.parent / "shared" / "vectors" / "rfc6962"
-
-
-VECTORS = _find_vectors()
+# Published vectors, copied into the repository with their licence (tests/data/rfc6962/README.md).
+VECTORS = REPO / "tests" / "data" / "rfc6962"
 
 
 def _vectors(kind: str) -> list[Path]:
-    if not VECTORS.is_dir():
-        pytest.skip(f"the RFC 6962 test vectors are not at {VECTORS}")
     files = sorted((VECTORS / kind).rglob("*.json"))
     assert files
     return files
@@ -48,16 +37,11 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     for kind in ("inclusion", "consistency"):
         name = f"{kind}_vector"
         if name in metafunc.fixturenames:
-            files = (
-                sorted((VECTORS / kind).rglob("*.json")) if VECTORS.is_dir() else [Path("absent")]
-            )
-            ids = _ids(files) if VECTORS.is_dir() else ["absent"]
-            metafunc.parametrize(name, files, ids=ids)
+            files = sorted((VECTORS / kind).rglob("*.json"))
+            metafunc.parametrize(name, files, ids=_ids(files))
 
 
 def test_inclusion_vectors(inclusion_vector: Path) -> None:
-    if not inclusion_vector.exists():
-        pytest.skip(f"the RFC 6962 test vectors are not at {VECTORS}")
     d = json.loads(inclusion_vector.read_text())
     proof = [_b(x) for x in d["proof"] or []]
     args = (d["leafIdx"], d["treeSize"], _b(d["leafHash"]), proof, _b(d["root"]))
@@ -69,8 +53,6 @@ def test_inclusion_vectors(inclusion_vector: Path) -> None:
 
 
 def test_consistency_vectors(consistency_vector: Path) -> None:
-    if not consistency_vector.exists():
-        pytest.skip(f"the RFC 6962 test vectors are not at {VECTORS}")
     d = json.loads(consistency_vector.read_text())
     proof = [_b(x) for x in d["proof"] or []]
     args = (d["size1"], d["size2"], proof, _b(d["root1"]), _b(d["root2"]))
@@ -322,13 +304,13 @@ def test_proofs_do_not_keep_a_session_alive_and_end_with_it(host) -> None:
         assert r.status_code == 401 and r.json()["error"] == "session_expired", (path, r.text)
 
 
+@pytest.mark.sqlite_only
 def test_proofs_answer_while_a_writer_holds_the_sqlite_write_lock(host) -> None:
     """Read-only: they neither take SQLite's write lock nor wait for it (a write transaction
     would wait out the busy timeout, then fail)."""
     import sqlite3
 
-    if host.db_path is None:
-        pytest.skip("SQLite only")
+    assert host.db_path is not None
     client = host.login()
     writer = sqlite3.connect(host.db_path, isolation_level=None)
     try:
@@ -352,12 +334,12 @@ def test_the_ledger_key_is_created_once_with_mode_0600(host) -> None:
     assert ledger.load_key(host.data_dir).key_id == first["key_id"]
 
 
+@pytest.mark.sqlite_only  # a copy of the SQLite file
 def test_migration_computes_the_tree_of_existing_entries(host) -> None:
     from alembic import command
     from alembic.config import Config
 
-    if host.db_path is None:
-        pytest.skip("SQLite copy only")
+    assert host.db_path is not None
     host.login().get("/v1/record")
     before = _leaves(host)
     nodes = host.sql("SELECT record_id, level, idx, hash FROM trace_nodes ORDER BY 1, 2, 3")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, text
@@ -44,11 +45,9 @@ def test_sqlite_pragmas(tmp_path: Path) -> None:
     engine.dispose()
 
 
+@pytest.mark.postgresql_only
 def test_migrations_on_postgresql_match_the_models() -> None:
-    import pytest
-
-    if not PG_URL:
-        pytest.skip("set DMPTUI_TEST_DATABASE_URL to run on PostgreSQL")
+    assert PG_URL
     engine = create_engine(PG_URL)
     with engine.begin() as conn:
         conn.execute(text("DROP SCHEMA public CASCADE"))

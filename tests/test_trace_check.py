@@ -218,9 +218,9 @@ def _restore(host: Any, backup: Path) -> None:
     shutil.copyfile(backup, host.db_path)
 
 
+@pytest.mark.sqlite_only  # restores a copy of the SQLite file
 def test_an_older_tree_is_noticed(host, tmp_path: Path) -> None:
-    if host.db_path is None:
-        pytest.skip("restores a copy of the SQLite file")
+    assert host.db_path is not None
     p = _patient(host, tmp_path)
     assert p.visit().verified
     backup = tmp_path / "older.sqlite3"
@@ -234,9 +234,9 @@ def test_an_older_tree_is_noticed(host, tmp_path: Path) -> None:
     assert seal.before == seen.size and seal.size < seen.size
 
 
+@pytest.mark.sqlite_only  # restores a copy of the SQLite file
 def test_a_fork_is_noticed(host, tmp_path: Path) -> None:
-    if host.db_path is None:
-        pytest.skip("restores a copy of the SQLite file")
+    assert host.db_path is not None
     p = _patient(host, tmp_path)
     assert p.visit().verified
     backup = tmp_path / "older.sqlite3"

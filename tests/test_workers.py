@@ -233,6 +233,7 @@ def _kill_the_hosts_connections(url: str) -> int:
         killer.dispose()
 
 
+@pytest.mark.postgresql_only
 def test_a_postgresql_connection_that_died_is_replaced_or_said_in_words(
     host: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -242,8 +243,7 @@ def test_a_postgresql_connection_that_died_is_replaced_or_said_in_words(
     from dmptui.host import db
 
     engine = host.app.state.host.engine
-    if engine.dialect.name != "postgresql":
-        pytest.skip("PostgreSQL's connection pool")
+    assert engine.dialect.name == "postgresql"
     client = host.login()
     assert client.get("/v1/record").status_code == 200
     monkeypatch.setattr(db, "PING_AFTER_IDLE", 0.0)  # every connection counts as idle
