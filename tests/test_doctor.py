@@ -118,8 +118,12 @@ def report(
     options.setdefault("stdin_isatty", True)
     options.setdefault("size", (120, 40))
     backend = backend if backend is not None else MemoryKeyring()
-    assert doctor.main(list(argv), keyring_backend=backend, **options) == 0
-    return capsys.readouterr().out
+    status = doctor.main(list(argv), keyring_backend=backend, **options)
+    out = capsys.readouterr().out
+    # The exit status says what the report says: 1 when it lists a problem, 0 when none.
+    found = '"problems": [\n' in out or "Problems found:" in out or "Problèmes trouvés" in out
+    assert status == (1 if found else 0), out
+    return out
 
 
 def line(text: str, start: str) -> str:
@@ -185,12 +189,71 @@ def test_a_closed_port_is_a_problem_with_what_to_do(capsys: pytest.CaptureFixtur
     started = time.monotonic()
     text = report(capsys, "--host", url)
     assert time.monotonic() - started < 5
-    assert line(text, "Host answers:") == "Host answers: no (no connection)"
+    assert line(text, "Host answers:") == "Host answers: no (connection refused)"
     assert problems(text) == [
-        "Problem: the host does not answer. What to do: check the address with your support, "
-        "or your internet connection."
+        "Problem: the host's computer answers, but nothing accepts connections at this port. "
+        "What to do: the host may be stopped or the port wrong: check the address with your "
+        "support."
     ]
     assert line(text, "Problems found:") == "Problems found: 1"
+
+
+def test_a_name_that_does_not_resolve_is_not_a_refused_port(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # .invalid never resolves (RFC 2606): no network needed to get the resolver's refusal.
+    text = report(capsys, "--host", "https://no-such-host.invalid")
+    assert line(text, "Host answers:") == "Host answers: no (the name cannot be found)"
+    assert problems(text)[0] == (
+        "Problem: the host's name (no-such-host.invalid) cannot be found. What to do: check the "
+        "address for a typing mistake with your support, then your internet connection."
+    )
+    facts = json.loads(report(capsys, "--json", "--host", "https://no-such-host.invalid"))
+    assert facts["host"]["check"]["error"] == "dns"
+
+
+def test_the_trace_checks_file_and_the_pinned_key(
+    host: LiveHost, capsys: pytest.CaptureFixture[str], clean_env: Path
+) -> None:
+    """Where the app keeps the trace's last check, and whether this host's key is pinned: none
+    before a visit to the trace; the key's id after one (a real check against the real host)."""
+    import asyncio
+
+    from dmptui.client import Client
+    from dmptui.trace_check import STORE_FILE, CheckpointStore, TraceChecker
+
+    data = Path(os.environ["DMPTUI_DATA_DIR"])
+    text = report(capsys, "--host", host.url)
+    assert line(text, "Trace checks:") == (
+        f"Trace checks: {data / STORE_FILE} (none yet: made at the first visit to the trace)"
+    )
+    assert line(text, "Host key pinned on this device:") == (
+        "Host key pinned on this device: none yet (pinned at the first visit to the trace)"
+    )
+
+    tokens = host.login().tokens
+
+    async def visit() -> str:
+        async with Client(host.url) as client:
+            client.access_token = tokens["access_token"]
+            client.refresh_token = tokens["refresh_token"]
+            page = await client.trace(limit=50)
+            seal = await TraceChecker(client, CheckpointStore.in_dir(data)).check(
+                page.items, complete=True
+            )
+            assert seal.verified, seal
+            return (await client.ledger_key()).key_id
+
+    key_id = asyncio.run(visit())
+    text = report(capsys, "--host", host.url)
+    assert line(text, "Trace checks:") == f"Trace checks: {data / STORE_FILE} (1 host)"
+    assert line(text, "Host key pinned on this device:") == (
+        f"Host key pinned on this device: {key_id}"
+    )
+    (data / STORE_FILE).write_text("{not json", "utf-8")
+    text = report(capsys, "--host", host.url)
+    assert line(text, "Trace checks:") == f"Trace checks: {data / STORE_FILE} (cannot be read)"
+    assert "the trace's last check cannot be read" in problems(text)[0]
 
 
 def test_no_host_a_bad_address_and_a_remote_http_address(
@@ -212,7 +275,7 @@ def test_no_host_a_bad_address_and_a_remote_http_address(
         report(capsys, "--json", "--host", f"http://192.0.2.1:{closed_port()}", timeout=0.5)
     )
     codes = [p["code"] for p in report_json["problems"]]
-    assert codes[0] == "not_encrypted" and codes[1] in ("unreachable", "timeout")
+    assert codes[0] == "not_encrypted" and codes[1] in ("unreachable", "refused", "timeout")
 
 
 def test_something_that_is_not_a_record_host(
@@ -609,11 +672,12 @@ def test_french(
     lines = text.splitlines()
     assert lines[0].startswith("dmptui doctor : un rapport pour l'assistance.")
     assert line(text, "Langue :") == "Langue : français (d'après LANG=fr_FR.UTF-8)"
-    assert line(text, "L'hébergeur répond :") == "L'hébergeur répond : non (pas de connexion)"
+    assert line(text, "L'hébergeur répond :") == "L'hébergeur répond : non (connexion refusée)"
     assert line(text, "Terminal :") == ("Terminal : 120×40, TERM=xterm-256color, couleurs : 256")
     assert problems(text) == [
-        "Problème : l'hébergeur ne répond pas. Que faire : vérifiez l'adresse avec votre "
-        "assistance, ou votre connexion internet.",
+        "Problème : l'ordinateur de l'hébergeur répond, mais rien n'accepte de connexion sur "
+        "ce port. Que faire : l'hébergeur est peut-être arrêté, ou le port est faux : "
+        "vérifiez l'adresse avec votre assistance.",
         "Problème : le trousseau de cet ordinateur ne garde pas votre connexion (le trousseau a "
         "accepté la valeur d'essai mais ne l'a pas gardée). Que faire : vous pouvez quand même "
         "utiliser dmptui ; cet appareil ne gardera pas votre session.",
@@ -637,6 +701,7 @@ def test_json_has_the_same_facts(host: LiveHost, capsys: pytest.CaptureFixture[s
         "screen_reader",
         "config_file",
         "data_dir",
+        "trace",
         "problems",
     }
     assert facts["version"] == "0.1.0"
@@ -657,9 +722,13 @@ def test_json_has_the_same_facts(host: LiveHost, capsys: pytest.CaptureFixture[s
     closed = json.loads(report(capsys, "--host", f"http://127.0.0.1:{closed_port()}", "--json"))
     assert closed["problems"] == [
         {
-            "code": "unreachable",
-            "problem": "the host does not answer.",
-            "what_to_do": "check the address with your support, or your internet connection.",
+            "code": "refused",
+            "problem": (
+                "the host's computer answers, but nothing accepts connections at this port."
+            ),
+            "what_to_do": (
+                "the host may be stopped or the port wrong: check the address with your support."
+            ),
         }
     ]
 
@@ -721,7 +790,9 @@ def test_the_command_runs_on_its_own_and_loads_light(tmp_path: Path) -> None:
         timeout=60,
         check=False,
     )
-    assert done.returncode == 0, done.stderr
+    # Exit status 1: it found a problem (nothing listens at that port).
+    assert done.returncode == 1, done.stderr
+    assert "Problem: the host's computer answers, but nothing accepts" in done.stdout
     # Run with its output captured: not a terminal.
     assert "Screen-reader mode: would turn on (the output is not a terminal)" in done.stdout
     assert "keyring.backends.null.Keyring" in done.stdout

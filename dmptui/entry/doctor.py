@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from dmptui import __version__, i18n
-from dmptui.i18n import N_, _
+from dmptui.i18n import N_, _, ngettext
 
 TIMEOUT = 5.0  # seconds, for the host and for the keyring
 HEALTH_PATH = "/v1/health"  # schema.API_PREFIX + "/health" (not imported: pydantic is slow)
@@ -39,6 +39,7 @@ CERT_SOON_DAYS = 14
 CLOCK_TOLERANCE = 30  # seconds; one-time codes change every 30 s
 USAGE = "dmptui doctor [--host URL] [--lang fr|en] [--json]"
 HELP = "a plain-text report for support: no secret, no health data"
+EPILOG = "exit status: 0 no problem found, 1 problems found (listed in the report), 2 bad usage"
 
 # --- screen-reader mode: when it turns on, and why ---------------------------------------------
 
@@ -216,10 +217,33 @@ def _ssl_error(error: BaseException) -> BaseException | None:
     return None
 
 
+def _connect_failure(error: BaseException) -> str:
+    """What a failed connection met, from the exceptions it was raised from: "dns", "refused"
+    or "unreachable"."""
+    import socket
+
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        if isinstance(current, socket.gaierror):
+            return "dns"
+        if isinstance(current, ConnectionRefusedError):
+            return "refused"
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    text = str(error).lower()
+    if "name or service not known" in text or "nodename nor servname" in text:
+        return "dns"
+    if "connection refused" in text:
+        return "refused"
+    return "unreachable"
+
+
 def check_host(url: str, timeout: float = TIMEOUT) -> dict[str, Any]:
     """GET /v1/health the way the app connects (same TLS trust, no redirects), then, for https,
-    the certificate. ``error``: None, "bad_url", "unreachable", "timeout", "tls" or
-    "not_a_host"."""
+    the certificate. ``error``: None, "bad_url", "dns" (the name does not resolve), "refused"
+    (nothing listens at that port), "unreachable" (any other network failure), "timeout", "tls"
+    or "not_a_host"."""
     import httpx
 
     out: dict[str, Any] = {
@@ -233,6 +257,7 @@ def check_host(url: str, timeout: float = TIMEOUT) -> dict[str, Any]:
         "loopback": None,
         "detail": None,
         "tls": None,
+        "name": None,
     }
     from dmptui.client import host_url
 
@@ -241,6 +266,7 @@ def check_host(url: str, timeout: float = TIMEOUT) -> dict[str, Any]:
     except (httpx.InvalidURL, TypeError, ValueError):
         out["error"] = "bad_url"
         return out
+    out["name"] = visible(u.host, 120)
     out["encrypted"] = u.scheme == "https"
     out["loopback"] = _is_loopback(u.host)
     headers = {"User-Agent": f"dmptui/{__version__} doctor", "Accept": "application/json"}
@@ -254,7 +280,7 @@ def check_host(url: str, timeout: float = TIMEOUT) -> dict[str, Any]:
         out["error"] = "timeout"
     except httpx.TransportError as e:
         tls_error = _ssl_error(e)
-        out["error"] = "tls" if tls_error is not None else "unreachable"
+        out["error"] = "tls" if tls_error is not None else _connect_failure(e)
         out["detail"] = visible(type(tls_error or e).__name__)
     else:
         out["latency_ms"] = round((time.perf_counter() - started) * 1000)
@@ -519,7 +545,10 @@ def _host_problems(host: dict[str, Any]) -> list[Problem]:
         problems.append(
             Problem(
                 "bad_url",
-                N_("the host address is not a web address (it starts with https://)."),
+                N_(
+                    "the host address is not a web address: it must start with https:// "
+                    "(or http:// for a host on this computer) followed by a name."
+                ),
                 TODO_ADDRESS,
             )
         )
@@ -532,7 +561,30 @@ def _host_problems(host: dict[str, Any]) -> list[Problem]:
                 N_("ask your support for the address that starts with https://."),
             )
         )
-    if error == "unreachable":
+    if error == "dns":
+        problems.append(
+            Problem(
+                "dns",
+                N_("the host's name ({name}) cannot be found."),
+                N_(
+                    "check the address for a typing mistake with your support, then your "
+                    "internet connection."
+                ),
+                {"name": check.get("name") or "?"},
+            )
+        )
+    elif error == "refused":
+        problems.append(
+            Problem(
+                "refused",
+                N_("the host's computer answers, but nothing accepts connections at this port."),
+                N_(
+                    "the host may be stopped or the port wrong: check the address with your "
+                    "support."
+                ),
+            )
+        )
+    elif error == "unreachable":
         problems.append(
             Problem(
                 "unreachable",
@@ -775,6 +827,19 @@ def collect(
             )
         )
 
+    trace = trace_facts(data, check, url)
+    if trace["unreadable"]:
+        problems.append(
+            Problem(
+                "trace_file",
+                N_("the file where the app keeps the trace's last check cannot be read."),
+                N_(
+                    "tell your support; moving the file away makes the app start its checks "
+                    "again from the host's word."
+                ),
+            )
+        )
+
     facts = {
         "version": __version__,
         "system": visible(f"{platform.system()} {platform.release()} ({platform.machine()})"),
@@ -790,8 +855,43 @@ def collect(
             "valid": config_error is None,
         },
         "data_dir": data_facts,
+        "trace": trace,
     }
     return Report(facts, problems)
+
+
+def trace_facts(data: Path, check: dict[str, Any] | None, url: str | None) -> dict[str, Any]:
+    """Where the app keeps the trace's last verified checkpoints and pinned keys
+    (``dmptui/trace_check.py``), and whether a key is pinned for this host. Read as plain JSON:
+    the key's id only, never a record's INS."""
+    import json
+
+    from dmptui.trace_check import STORE_FILE
+
+    path = data / STORE_FILE
+    out: dict[str, Any] = {
+        "path": visible(path, 400),
+        "exists": path.is_file(),
+        "unreadable": False,
+        "hosts": 0,
+        "pinned": None,
+    }
+    if not out["exists"]:
+        return out
+    try:
+        hosts = json.loads(path.read_text("utf-8"))["hosts"]
+        assert isinstance(hosts, dict)
+    except (OSError, ValueError, KeyError, TypeError, AssertionError):
+        out["unreadable"] = True
+        return out
+    out["hosts"] = len(hosts)
+    if url and check is not None and check.get("error") != "bad_url":
+        from dmptui.client import host_url
+
+        key = (hosts.get(str(host_url(url))) or {}).get("key") or {}
+        if isinstance(key, dict) and key.get("key_id"):
+            out["pinned"] = visible(key["key_id"], 80)
+    return out
 
 
 # --- writing it out --------------------------------------------------------------------------
@@ -804,6 +904,8 @@ LANGUAGE_LINES = {
 }
 HOST_ERRORS = {
     "unreachable": N_("no connection"),
+    "dns": N_("the name cannot be found"),
+    "refused": N_("connection refused"),
     "timeout": N_("no answer within 5 seconds"),
     "tls": N_("the secure connection failed"),
     "not_a_host": N_("HTTP {status}, not a record host"),
@@ -915,6 +1017,33 @@ def render(report: Report) -> str:
         lines.append(_("Data directory: {path} (exists)").format(path=d["path"]))
     else:
         lines.append(_("Data directory: {path} (not created yet)").format(path=d["path"]))
+    tr = f["trace"]
+    if not tr["exists"]:
+        lines.append(
+            _("Trace checks: {path} (none yet: made at the first visit to the trace)").format(
+                path=tr["path"]
+            )
+        )
+    elif tr["unreadable"]:
+        lines.append(_("Trace checks: {path} (cannot be read)").format(path=tr["path"]))
+    else:
+        lines.append(
+            ngettext(
+                "Trace checks: {path} ({count} host)",
+                "Trace checks: {path} ({count} hosts)",
+                tr["hosts"],
+            ).format(path=tr["path"], count=tr["hosts"])
+        )
+    if host["url"] is not None:
+        if tr["pinned"]:
+            lines.append(_("Host key pinned on this device: {key_id}").format(key_id=tr["pinned"]))
+        else:
+            lines.append(
+                _(
+                    "Host key pinned on this device: none yet (pinned at the first visit to "
+                    "the trace)"
+                )
+            )
 
     if not report.problems:
         lines.append(_("No problem found."))
@@ -1005,8 +1134,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, **options: Any) -> int:
-    """Collect, print, return 0 (the report was made, whatever it found: the problems are in
-    it)."""
+    """Collect, print; return 0 when no problem was found, 1 when the report lists one (a
+    script or a support tool can tell the two apart without reading the text)."""
     host_arg = getattr(args, "host", None)
     lang_arg = getattr(args, "lang", None)
     report = collect(host_arg=host_arg, lang_arg=lang_arg, **options)
@@ -1017,11 +1146,13 @@ def run(args: argparse.Namespace, **options: Any) -> int:
     finally:
         i18n.set_language(previous)
     print(text, flush=True)
-    return 0
+    return 1 if report.problems else 0
 
 
 def main(argv: list[str] | None = None, **options: Any) -> int:
-    parser = argparse.ArgumentParser(prog="dmptui doctor", description=HELP, usage=USAGE)
+    parser = argparse.ArgumentParser(
+        prog="dmptui doctor", description=HELP, usage=USAGE, epilog=EPILOG
+    )
     add_arguments(parser)
     try:
         args = parser.parse_args(argv)
