@@ -9,9 +9,12 @@ guide.
 
 How a patient answers, everywhere: a menu's number and Enter; in a list, a number opens an entry,
 ``n`` and ``p`` turn the pages, and a screen's own letters (the TUI's keys where they are letters)
-do the rest. On every question: Enter alone reads the menu again, ``h`` help, ``m`` main menu,
-``0`` or ``b`` back, ``l`` log out, ``q`` quit. Free-text questions (an INS, words to search, a
-confirmation word) take the text as typed."""
+do the rest. On every question: Enter alone reads the menu again, ``h`` help, ``w`` where you
+are (``where_line``), ``m`` main menu, ``g`` and a screen's number that screen (``jump_target``),
+``0`` or ``b`` back, ``l`` log out, ``q`` quit. A number not offered says why when the menu has
+a ``why`` (``choose_from``). Free-text questions (an INS, words to search, a confirmation word)
+take the text as typed; at the login questions a single ``q``, ``h`` or ``w`` is the command
+(``login.login_command``)."""
 
 from __future__ import annotations
 
