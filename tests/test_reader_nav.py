@@ -175,6 +175,26 @@ def test_g_and_a_number_jumps_from_any_menu_and_w_says_where_you_are(host: LiveH
     drive(host, script)
 
 
+def test_a_document_action_not_offered_says_why(host: LiveHost) -> None:
+    async def script(run: Run) -> None:
+        await run.log_in()
+        await run.answer("g2")
+        await run.answer("1")  # the first document
+        menu = await run.until(CHOICE)
+        hidden = "2. Show to practitioners" in menu
+        assert hidden != ("1. Hide from practitioners" in menu)
+        run.type("1" if hidden else "2")
+        came = await run.until(CHOICE)
+        why = "is already hidden from practitioners." if hidden else "is not hidden: practitioners"
+        assert why in came and "Type one of the numbers above." in came
+        assert "there is no choice" not in came
+        run.type("7")  # no such entry at all: said as before
+        await run.until("Error: there is no choice “7” here.")
+        await run.quit()
+
+    drive(host, script)
+
+
 def test_q_h_and_enter_work_at_the_password_and_code_questions(host: LiveHost) -> None:
     async def script(run: Run) -> None:
         await run.answer("", "Press Enter to keep")
@@ -307,8 +327,11 @@ def test_remember_me_in_a_real_keyring_backend_opens_without_password(
     host: LiveHost, lang: str
 ) -> None:
     store = TokenStore(backend=MemoryKeyring())
+    store.save(host.ins, "a-refresh-token-the-host-never-gave")  # an ended session
 
     async def first(run: Run) -> None:
+        came = await run.until("Your remembered session has ended. Type your password to log in.")
+        assert "Opening your remembered session…" in came
         await run.log_in(remember=True)
         await run.until("Done: You will be remembered on this device.")
         came = await run.quit()

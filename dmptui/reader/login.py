@@ -112,7 +112,7 @@ async def resume_remembered(r: Reader) -> bool:
     last one remembered) opened without the password. False when there is none, or it ended
     (then it is forgotten, and said)."""
     from dmptui.client import HostError, SessionExpired
-    from dmptui.explain import explain
+    from dmptui.explain import app_failure, explain
     from dmptui.session import LAST_ACCOUNT, keep_in_sync
 
     store = r.config.token_store
@@ -132,7 +132,7 @@ async def resume_remembered(r: Reader) -> bool:
         r.say("info", _(login_words.REMEMBERED_ENDED))
         return False
     except (HostError, OSError, ValueError) as error:
-        r.say("error", explain(error) if isinstance(error, HostError) else str(error))
+        r.say("error", explain(error) if isinstance(error, HostError) else app_failure(error))
         return False
     r.ins = account
     r.remember = True
@@ -213,6 +213,8 @@ async def code_step(r: Reader, challenge: Any) -> bool:
         if r.config.token_store is not None:
             r.say("item", remember_entry(r))
         answer = await ask_code_choice(r, "login")
+        if answer == "":
+            continue  # Enter alone: the menu again
         if answer in ("0", "b"):
             return False
         if answer == REMEMBER_KEY and r.config.token_store is not None:
@@ -240,13 +242,12 @@ async def code_step(r: Reader, challenge: Any) -> bool:
 
 async def ask_code_choice(r: Reader, help_about: str) -> str:
     """The answer to "how do you want your code" at login (not logged in: no other screen
-    to go to)."""
+    to go to); "" for Enter alone (the menu is read again)."""
     while True:
         answer = (await r.ask(_("Your choice:"))).strip().lower().rstrip(".")
         if login_command(r, answer, help_about):
             continue
-        if answer:
-            return answer
+        return answer
 
 
 async def enter_code(r: Reader, check: Callable[[str], Awaitable[Any]], relogin: bool) -> str:
