@@ -293,7 +293,7 @@ class AttendingChange(Strict):
     the former médecin traitant keeps ordinary access to the record (the default), or loses
     every access (their own authorisation, if any, is removed too)."""
 
-    previous_keeps_access: bool = True
+    previous_keeps_access: StrictBool = True
 
 
 class TraceEntryOut(BaseModel):

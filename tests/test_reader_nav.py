@@ -147,6 +147,15 @@ def test_g_and_a_number_jumps_from_any_menu_and_w_says_where_you_are(host: LiveH
             "practitioner chosen by number: Give access;"
         ) in came
         assert "h: help; m: main menu; g and a number: another screen; 0: back; q: quit." in came
+        # A free-text question where one letter is never an answer: h alone is the help.
+        run.type("s")
+        search = "Name or RPPS to search in the directory (Enter alone cancels):"
+        await run.answer("h", search)
+        came = await run.until(search)
+        assert "Help for screen 3 — Practitioners" in came and "Searching" not in came
+        run.type("")
+        await run.until("Showing your practitioners.")
+        await run.until(CHOICE)
         run.type(number_of(listing, attending))
         menu = await run.until(CHOICE)
         # Block is not offered for the médecin traitant: typing its number says why.

@@ -409,8 +409,10 @@ def test_the_attending_can_be_unset_keeping_or_ending_their_access(host: LiveHos
     assert ps_docs(host, "attending").json()["reason"] == "not_authorised"
     assert attending_trace(client, "attending.clear")[0]["reason"] == f"previous:{former}=removed"
     # A body that is not the contract is refused, and changes nothing.
-    r = client.put(f"/v1/record/attending/{former}", json={"previous_keeps_access": "maybe"})
-    assert r.status_code == 422
+    for wrong in ("maybe", 0, None):
+        r = client.put(f"/v1/record/attending/{former}", json={"previous_keeps_access": wrong})
+        assert r.status_code == 422, (wrong, r.text)
+    assert client.get("/v1/record/practitioners").json()["attending"] is None
 
 
 def test_only_a_doctor_can_be_attending(host: LiveHost) -> None:

@@ -107,6 +107,20 @@ class Reader:
             raise IdleLocked
         return answer
 
+    async def ask_text(self, question: str) -> str:
+        """Free text where a single letter is never an answer (a search of at least 2
+        letters, a line's number, a confirmation word): ``q`` alone quits, ``h`` (or ``?``)
+        alone says the help and asks again; anything else is taken as typed."""
+        while True:
+            answer = await self.ask(question)
+            word = answer.strip().lower()
+            if word == "q":
+                raise Quit
+            if word in ("h", "?"):
+                await screens.HANDLERS["app.help"](self)
+                continue
+            return answer
+
     async def ask_choice(self, question: str | None = None) -> str:
         """A menu's answer. The same commands everywhere: h help, w where you are, m main
         menu, g and a screen's number that screen, 0 or b back, l log out, q quit. Enter

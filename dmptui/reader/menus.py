@@ -257,7 +257,7 @@ async def confirm_word(r: Reader, word: str) -> bool:
         question = _(
             "To confirm, type the word “{word}”, then press Enter (Enter alone cancels):"
         ).format(word=word)
-        typed = (await r.ask(question)).strip()
+        typed = (await r.ask_text(question)).strip()
         if not typed:
             return False
         if typed.casefold() == word.casefold():

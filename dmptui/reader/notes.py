@@ -133,7 +133,7 @@ async def edit_one_line(r: Reader, lines: list[str], delete: bool) -> tuple[str,
     last = len(lines)
     while True:
         raw = (
-            await r.ask(
+            await r.ask_text(
                 _("Which line? Type its number, from 1 to {last} (Enter alone cancels):").format(
                     last=last
                 )

@@ -90,7 +90,7 @@ def show_mine(r: Reader, st: Practitioners) -> None:
 @handles("practitioners.search")
 async def search_directory(r: Reader, st: Practitioners) -> None:
     while True:
-        raw = await r.ask(_("Name or RPPS to search in the directory (Enter alone cancels):"))
+        raw = await r.ask_text(_("Name or RPPS to search in the directory (Enter alone cancels):"))
         q, problem = actions.search_query(raw)
         if problem is not None:
             r.say("error", problem)
