@@ -176,7 +176,8 @@ ACTIONS: tuple[Action, ...] = (
         N_("Make my médecin traitant"),
         N_(
             "Designate the selected doctor as your médecin traitant: they see all your "
-            "documents, hidden ones included."
+            "documents, hidden ones included. Asked first; the former one keeps ordinary "
+            "access unless you choose otherwise. On your médecin traitant: have none any more."
         ),
     ),
     Action(

@@ -47,6 +47,7 @@ from dmptui.i18n import _
 from dmptui.schema import (
     API_PREFIX,
     DEVICE_HEADER,
+    AttendingChange,
     AuthorisationRequest,
     CheckpointOut,
     ConsistencyProofOut,
@@ -834,12 +835,22 @@ class Client:
     async def unblock(self, rpps: str) -> PractitionersOut:
         return await self._delete_link(f"/record/blocks/{_segment(rpps, 'rpps')}")
 
-    async def designate_attending(self, rpps: str) -> PractitionersOut:
+    async def designate_attending(
+        self, rpps: str, previous_keeps_access: bool = True
+    ) -> PractitionersOut:
+        """Make ``rpps`` the médecin traitant; the former one keeps ordinary access unless
+        ``previous_keeps_access`` is False."""
+        body = _request_body(AttendingChange, previous_keeps_access=previous_keeps_access)
         path = f"/record/attending/{_segment(rpps, 'rpps')}"
-        return self._model(await self._change("PUT", path, "practitioners"), PractitionersOut)
+        return self._model(
+            await self._change("PUT", path, "practitioners", json=body), PractitionersOut
+        )
 
-    async def clear_attending(self) -> PractitionersOut:
-        response = await self._change("DELETE", "/record/attending", "practitioners")
+    async def clear_attending(self, previous_keeps_access: bool = True) -> PractitionersOut:
+        """No médecin traitant any more; the former one keeps ordinary access unless
+        ``previous_keeps_access`` is False."""
+        body = _request_body(AttendingChange, previous_keeps_access=previous_keeps_access)
+        response = await self._change("DELETE", "/record/attending", "practitioners", json=body)
         return self._model(response, PractitionersOut)
 
     # --- trace, oppositions, life of the record ----------------------------------------

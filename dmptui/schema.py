@@ -288,6 +288,14 @@ class AuthorisationRequest(Strict):
     see_masked: bool = False
 
 
+class AttendingChange(Strict):
+    """Optional body of PUT /v1/record/attending/{rpps} and DELETE /v1/record/attending: whether
+    the former médecin traitant keeps ordinary access to the record (the default), or loses
+    every access (their own authorisation, if any, is removed too)."""
+
+    previous_keeps_access: StrictBool = True
+
+
 class TraceEntryOut(BaseModel):
     seq: int
     at: datetime

@@ -28,6 +28,8 @@ if TYPE_CHECKING:  # keyring is imported when first used, off the start-up path
 
 T = TypeVar("T")
 
+LAST_ACCOUNT = "last-account"  # keyring entry: the INS last remembered on this device
+
 NO_KEYRING = "no_keyring"
 KEYRING_DISCARDS = "keyring_discards"
 KEYRING_TIMEOUT = "keyring_timeout"

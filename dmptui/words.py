@@ -389,6 +389,22 @@ def outcome_words(e: Any) -> str:
     return _("allowed") if e.outcome == "allowed" else _("DENIED")
 
 
+PREVIOUS_ATTENDING = {
+    "granted": N_("the former médecin traitant {rpps} keeps ordinary access"),
+    "kept": N_("the former médecin traitant {rpps} keeps the access you gave them"),
+    "removed": N_("the former médecin traitant {rpps} lost all access"),
+}
+
+
+def _reason_part(part: str) -> str:
+    """One part of a practitioners change's reason: ``rpps:<rpps>`` (who), or
+    ``previous:<rpps>=<what>`` (what became of the former médecin traitant)."""
+    if part.startswith("rpps:"):
+        return _("practitioner RPPS {rpps}").format(rpps=part[5:])
+    rpps, _sep, what = part.removeprefix("previous:").partition("=")
+    return _(PREVIOUS_ATTENDING[what]).format(rpps=rpps) if what in PREVIOUS_ATTENDING else part
+
+
 def detail_words(e: Any) -> str:
     """The reason: why it was denied, the reason given for a break-glass, or what changed."""
     reason = e.reason or ""
@@ -398,8 +414,8 @@ def detail_words(e: Any) -> str:
         return ""
     if e.mode == "break-glass":
         return _("Reason given: {reason}").format(reason=reason)
-    if reason.startswith("rpps:"):
-        return _("practitioner RPPS {rpps}").format(rpps=reason[5:])
+    if reason.startswith(("rpps:", "previous:")):
+        return "; ".join(_reason_part(part) for part in reason.split(";"))
     if e.action == "oppositions":
         choices = dict(p.split("=", 1) for p in reason.split(";") if "=" in p)
         state = {"refused": _("refused"), "allowed": _("allowed")}

@@ -22,7 +22,7 @@ from textual.widget import Widget
 from dmptui import catalogue
 from dmptui.actions import login as login_words
 from dmptui.i18n import N_, _
-from dmptui.session import IdleLock
+from dmptui.session import LAST_ACCOUNT, IdleLock
 from screens import themes
 from screens.keys import key_name
 from screens.widgets.message_log import MessageLog
@@ -32,7 +32,6 @@ if TYPE_CHECKING:  # dmptui.client loads after the login screen is painted (``wa
     from dmptui.client import Client
     from dmptui.state import RecordState
 
-LAST_ACCOUNT = "last-account"  # keyring entry: the INS last remembered on this device
 
 SCREEN_CLASSES = {
     "home": "screens.home:HomeScreen",
@@ -357,16 +356,10 @@ class DmpApp(App[None], inherit_bindings=False):
 
     def on_dmp_app_remembered(self, message: Remembered) -> None:
         if message.stored:
-            self.log_message("done", _("You will be remembered on this device."))
+            self.log_message("done", _(login_words.REMEMBERED))
             return
-        self.notify(  # the toast goes away; the message log keeps it
-            _(
-                "This device has no usable keyring, so you will not "
-                "be remembered: your session stays in memory only "
-                "and ends when you quit."
-            ),
-            severity="warning",
-        )
+        # the toast goes away; the message log keeps it
+        self.notify(_(login_words.NOT_REMEMBERED), severity="warning")
 
     # --- idle lock -----------------------------------------------------------------------
 

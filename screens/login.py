@@ -70,7 +70,7 @@ class LoginScreen(Calls, Screen[bool]):
                     )
                     yield Label(_("Password"))
                     yield Input(password=True, id="password", max_length=200)
-                    yield TickBox(_("Remember me on this device"), id="remember")
+                    yield TickBox(_(login_words.REMEMBER_ME), id="remember")
                     yield Button(_(SUBMIT.label), id="submit", variant="primary")
                 # Once the password is accepted, one line stands for the form, so the QR code
                 # and the code field fit on the screen together.
@@ -115,7 +115,7 @@ class LoginScreen(Calls, Screen[bool]):
 
     @work(thread=True, group="keyring")
     def _try_remembered(self) -> None:
-        from screens.app import LAST_ACCOUNT
+        from dmptui.session import LAST_ACCOUNT
 
         store = self.app.config.token_store
         account = self.app.config.ins or store.load(LAST_ACCOUNT)
@@ -137,7 +137,7 @@ class LoginScreen(Calls, Screen[bool]):
             await self.client.resume(token)
             return await self.client.record()
 
-        self.call(_("Opening your remembered session…"), resume, self._resumed)
+        self.call(_(login_words.OPENING_REMEMBERED), resume, self._resumed)
 
     def _resumed(self, _record: Any) -> None:
         from dmptui.session import keep_in_sync
@@ -304,7 +304,7 @@ class LoginScreen(Calls, Screen[bool]):
             store = self.app.config.token_store
             if store is not None:
                 store.delete(self._account())
-            self.say("info", _("Your remembered session has ended. Type your password to log in."))
+            self.say("info", _(login_words.REMEMBERED_ENDED))
             return
         if kind in ("challenge_expired", "invalid_credentials", "locked"):
             self.challenge = None

@@ -512,6 +512,22 @@ def test_step_up_actions() -> None:
         assert not policy.needs_step_up(action)
 
 
+def test_the_former_attending_keeps_ordinary_access_unless_the_patient_says_otherwise() -> None:
+    access = policy.previous_attending_access
+    record = active(attending=A)
+    assert access(record, B, True) == policy.PREVIOUS_GRANTED  # the default: ordinary access
+    assert access(record, None, True) == policy.PREVIOUS_GRANTED  # unset: the same
+    assert access(record, B, False) == policy.PREVIOUS_REMOVED
+    assert access(record, None, False) == policy.PREVIOUS_REMOVED
+    # An authorisation of their own is kept as it was, or removed.
+    own = active(attending=A, authorised=frozenset({A}), see_masked=frozenset({A}))
+    assert access(own, B, True) == policy.PREVIOUS_KEEPS
+    assert access(own, B, False) == policy.PREVIOUS_REMOVED
+    # No former one, or the same one designated again: nothing to decide.
+    assert access(active(), B, False) == policy.PREVIOUS_NONE
+    assert access(record, A, False) == policy.PREVIOUS_NONE
+
+
 def test_block_authorise_designate_table() -> None:
     record = active(attending=A, blocked=frozenset({C}))
     assert may_block(record, A).reason == "attending_cannot_be_blocked"

@@ -337,6 +337,84 @@ def test_attending_cannot_be_blocked_and_sees_everything(host: LiveHost) -> None
     assert client.put(f"/v1/record/blocks/{rpps}").status_code == 200
 
 
+def attending_trace(client: httpx.Client, action: str) -> list[dict]:
+    items = client.get("/v1/record/trace", params={"limit": "200"}).json()["items"]
+    return [e for e in items if e["action"] == action]
+
+
+def test_a_new_attending_leaves_the_former_one_ordinary_access_by_default(
+    host: LiveHost,
+) -> None:
+    """The former médecin traitant keeps ordinary access (a new authorisation, notified and
+    traced), without the hidden documents; the new one sees them."""
+    client = host.login()
+    doc = deposit(host, "author").json()
+    client.post(f"{DOCS}/{doc['id']}/mask")
+    former = host.practitioner("attending")["rpps"]
+    new = host.practitioner("emergency")["rpps"]
+    assert doc["id"] in ps_ids(host, "attending")
+    r = client.put(f"/v1/record/attending/{new}")
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["attending"]["rpps"] == new
+    kept = [link for link in body["authorised"] if link["practitioner"]["rpps"] == former]
+    assert len(kept) == 1 and kept[0]["see_masked"] is False
+    seen = ps_ids(host, "attending")
+    assert seen and doc["id"] not in seen  # ordinary access: no hidden document
+    assert doc["id"] in ps_ids(host, "emergency")
+    name = host.practitioner("attending")["name"]
+    notes = client.get("/v1/record/notifications").json()["items"]
+    assert any(n["kind"] == "authorisation" and name in n["message"]["en"] for n in notes)
+    [entry] = attending_trace(client, "attending.designate")
+    assert entry["reason"] == f"rpps:{new};previous:{former}=granted"
+
+
+def test_a_new_attending_can_take_all_access_from_the_former_one(host: LiveHost) -> None:
+    client = host.login()
+    former = host.practitioner("attending")["rpps"]
+    new = host.practitioner("emergency")["rpps"]
+    r = client.put(f"/v1/record/attending/{new}", json={"previous_keeps_access": False})
+    assert r.status_code == 200, r.text
+    assert former not in {link["practitioner"]["rpps"] for link in r.json()["authorised"]}
+    assert ps_docs(host, "attending").json()["reason"] == "not_authorised"
+    [entry] = attending_trace(client, "attending.designate")
+    assert entry["reason"] == f"rpps:{new};previous:{former}=removed"
+    # A former médecin traitant who had an authorisation of their own loses it too.
+    other = host.practitioner("authorised")["rpps"]
+    r = client.put(f"/v1/record/attending/{other}")
+    assert r.status_code == 200 and r.json()["attending"]["rpps"] == other
+    r = client.put(f"/v1/record/attending/{new}", json={"previous_keeps_access": False})
+    assert r.status_code == 200
+    assert ps_docs(host, "authorised").json()["reason"] == "not_authorised"
+
+
+def test_the_attending_can_be_unset_keeping_or_ending_their_access(host: LiveHost) -> None:
+    client = host.login()
+    former = host.practitioner("attending")["rpps"]
+    r = client.delete("/v1/record/attending")
+    assert r.status_code == 200, r.text
+    assert r.json()["attending"] is None
+    assert former in {link["practitioner"]["rpps"] for link in r.json()["authorised"]}
+    assert ps_docs(host, "attending").status_code == 200
+    [entry] = attending_trace(client, "attending.clear")
+    assert entry["reason"] == f"previous:{former}=granted"
+    # Unset once more: there is no former one, nothing about them in the trace.
+    assert client.delete("/v1/record/attending").status_code == 200
+    assert attending_trace(client, "attending.clear")[0]["reason"] is None
+    # Designate them again, then unset and end their access: they keep their own
+    # authorisation ("kept") until the patient chooses otherwise ("removed").
+    assert client.put(f"/v1/record/attending/{former}").status_code == 200
+    r = client.request("DELETE", "/v1/record/attending", json={"previous_keeps_access": False})
+    assert r.status_code == 200, r.text
+    assert ps_docs(host, "attending").json()["reason"] == "not_authorised"
+    assert attending_trace(client, "attending.clear")[0]["reason"] == f"previous:{former}=removed"
+    # A body that is not the contract is refused, and changes nothing.
+    for wrong in ("maybe", 0, None):
+        r = client.put(f"/v1/record/attending/{former}", json={"previous_keeps_access": wrong})
+        assert r.status_code == 422, (wrong, r.text)
+    assert client.get("/v1/record/practitioners").json()["attending"] is None
+
+
 def test_only_a_doctor_can_be_attending(host: LiveHost) -> None:
     client = host.login()
     rpps = host.practitioner("pharmacist")["rpps"]

@@ -25,6 +25,7 @@ ACTIONS = (
     "give-access",
     "remove-access",
     "block-practitioner",
+    "change-attending",
     "refuse-emergency-access",
     "close-record",
     "reopen-record",

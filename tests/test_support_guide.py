@@ -62,6 +62,7 @@ TASKS = (
     "give-access",
     "remove-access",
     "block-practitioner",
+    "change-attending",
     "see-trace",
     "refuse-emergency-access",
     "close-record",
@@ -418,6 +419,26 @@ def _block_after(host: LiveHost, block: Block, rpps: str) -> None:
             assert r.status_code == 403 and r.json()["reason"] == "blocked", r.text
 
 
+def attending_rpps(host: LiveHost) -> str | None:
+    return host.sql("SELECT attending_rpps FROM records")[0][0]
+
+
+def _attending_before(host: LiveHost, block: Block) -> tuple[str, str]:
+    rpps = practitioner(host, example(block))
+    former = attending_rpps(host)
+    assert former is not None and former != rpps, "the doctor is the médecin traitant already"
+    assert not authorised(host, former), "the médecin traitant had an authorisation already"
+    return rpps, former
+
+
+def _attending_after(host: LiveHost, block: Block, before: tuple[str, str]) -> None:
+    rpps, former = before
+    assert attending_rpps(host) == rpps, "the doctor is not the médecin traitant"
+    # The default: the former médecin traitant keeps ordinary access.
+    see_masked = host.sql("SELECT see_masked FROM authorisations WHERE rpps=:r", {"r": former})
+    assert see_masked in ([(False,)], [(0,)]), "the former one has no ordinary access"
+
+
 def _trace_before(host: LiveHost, block: Block) -> int:
     return patient_traced(host, "trace.read")
 
@@ -463,6 +484,7 @@ EFFECTS: dict[str, Effect] = {
     "give-access": Effect(_give_before, _give_after),
     "remove-access": Effect(_remove_before, _remove_after),
     "block-practitioner": Effect(_block_before, _block_after),
+    "change-attending": Effect(_attending_before, _attending_after),
     "see-trace": Effect(_trace_before, _trace_after),
     "refuse-emergency-access": Effect(_refuse_before, _refuse_after),
     "close-record": Effect(_status_is("active"), _status_becomes("closed")),

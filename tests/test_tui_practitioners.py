@@ -228,12 +228,41 @@ def test_designate_attending_in_french_and_refusals(host: LiveHost) -> None:
             assert "Résultats de l'annuaire" in heading(app)
             await select(pilot, new["name"])
             await pilot.press("t")
+            # Changing asks first, and says what becomes of the former médecin traitant;
+            # the default keeps their ordinary access.
+            await wait_for(pilot, lambda: app.screen.__class__.__name__ == "ChoiceScreen")
+            assert app.focused.id == "choice-keep"
+            await pilot.press("enter")
             await settled(pilot)
+            former = host.practitioner("attending")
             assert status(app).startswith(
                 "Fait : Pierre Martin est maintenant votre médecin traitant"
             )
+            assert f"{former['name']} garde un accès ordinaire" in status(app)
             assert host.sql("SELECT attending_rpps FROM records") == [(new["rpps"],)]
             assert "votre médecin traitant" in rows(app)[new["name"]][2]
+            assert host.sql(
+                "SELECT see_masked FROM authorisations WHERE rpps = :r", {"r": old}
+            ) == [(0,)]
+
+            # On the médecin traitant, t unsets them; cancelling changes nothing, then the
+            # second choice ends their access too.
+            await select(pilot, new["name"])
+            await pilot.press("t")
+            await wait_for(pilot, lambda: app.screen.__class__.__name__ == "ChoiceScreen")
+            await pilot.press("escape")
+            await settled(pilot)
+            assert host.sql("SELECT attending_rpps FROM records") == [(new["rpps"],)]
+            await select(pilot, new["name"])
+            await pilot.press("t")
+            await wait_for(pilot, lambda: app.screen.__class__.__name__ == "ChoiceScreen")
+            await pilot.press("tab", "enter")
+            await settled(pilot)
+            assert status(app).startswith("Fait : Vous n'avez plus de médecin traitant.")
+            assert host.sql("SELECT attending_rpps FROM records") == [(None,)]
+            assert host.sql(
+                "SELECT count(*) FROM authorisations WHERE rpps = :r", {"r": new["rpps"]}
+            ) == [(0,)]
 
     asyncio.run(run())
 

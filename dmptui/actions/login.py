@@ -24,6 +24,17 @@ SEND_EMAIL = N_("Send me a code by email")
 STEP_UP_NEEDED = N_("This action needs a fresh one-time code.")
 DEMO_EMAIL = N_("Email")  # the demo phone's name for an email ("SMS" is the same in French)
 
+# "Remember me on this device": the refresh token kept in the OS keyring (``dmptui.session``).
+REMEMBER_ME = N_("Remember me on this device")
+REMEMBERED = N_("You will be remembered on this device.")
+NOT_REMEMBERED = N_(
+    "This device has no usable keyring, so you will not "
+    "be remembered: your session stays in memory only "
+    "and ends when you quit."
+)
+OPENING_REMEMBERED = N_("Opening your remembered session…")
+REMEMBERED_ENDED = N_("Your remembered session has ended. Type your password to log in.")
+
 LOGGED_OUT = N_("You are logged out.")
 IDLE_LOCKED = N_("Locked after 15 minutes without activity. Log in again to continue.")
 

@@ -209,29 +209,148 @@ def unblock(state: RecordState, person: Person) -> Plan:
     )
 
 
-def attending(state: RecordState, person: Person) -> Plan:
+# What becomes of the former médecin traitant (the choices of a change or of an unset).
+KEEP = "keep"  # the default: they keep ordinary access
+REMOVE = "remove"  # they lose every access
+
+
+def previous_choices(state: RecordState, previous: Person) -> tuple[Choice, Choice]:
+    """Keep (first: the safe default) or remove the former médecin traitant's access."""
+    name = Name(previous.name)
+    return (
+        Choice(KEEP, _("Yes, and {previous} keeps ordinary access").format(previous=name)),
+        Choice(REMOVE, _("Yes, and {previous} loses all access").format(previous=name)),
+    )
+
+
+def previous_consequence(state: RecordState, previous: Person) -> str:
+    """What happens to the former médecin traitant, for the question."""
+    name = Name(previous.name)
+    if previous.rpps in state.links.authorised:
+        return _(
+            "{previous} is your médecin traitant now. They can keep the access you gave "
+            "them, without the rights of a médecin traitant, or lose all access to your record."
+        ).format(previous=name)
+    return _(
+        "{previous} is your médecin traitant now. They can keep ordinary access to your "
+        "record (they no longer see your hidden documents), or lose all access. If unsure, "
+        "let them keep ordinary access."
+    ).format(previous=name)
+
+
+def previous_outcome(state: RecordState, previous: Person, choice: str | None) -> str:
+    name = Name(previous.name)
+    if choice == REMOVE:
+        return _("{previous} can no longer access your record.").format(previous=name)
+    return _(
+        "{previous} keeps ordinary access to your record; you can remove it at any time."
+    ).format(previous=name)
+
+
+def current_attending(state: RecordState) -> Person | None:
+    a = state.links.attending
+    return None if a is None else Person(a.rpps, a.name, a.profession, a.facility)
+
+
+def attending_label(state: RecordState, person: Person) -> str:
+    """The menu entry of the médecin traitant action for ``person``: make them the médecin
+    traitant, or, for the current one, stop having them as such."""
     if state.links.is_attending(person.rpps):
+        return _("No longer my médecin traitant")
+    return _(catalogue.ACTION_BY_ID["practitioners.attending"].label)
+
+
+def attending(state: RecordState, person: Person) -> Plan:
+    """Make ``person`` the médecin traitant (asked first; the former one keeps ordinary access
+    unless the patient chooses otherwise), or, when they are the médecin traitant already,
+    stop having one (``unset_attending``)."""
+    if state.links.is_attending(person.rpps):
+        return unset_attending(state, person)
+    if person.rpps in state.links.blocked:
         return refused(
             "practitioners.attending",
-            _("{name} is already your médecin traitant.").format(name=Name(person.name)),
+            _("{name} is blocked, so cannot be your médecin traitant: unblock them first.").format(
+                name=Name(person.name)
+            ),
+            "warning",
         )
-    previous = state.links.attending
+    if person.profession and person.profession != "medecin":
+        return refused("practitioners.attending", _(BY_REASON["attending_must_be_doctor"]), "error")
+    previous = current_attending(state)
+    name = Name(person.name)
+    sees_all = _(
+        "{name} will be your médecin traitant: they see all your documents, hidden ones included."
+    ).format(name=name)
 
-    async def run(client: Client, _choice: str | None) -> Outcome:
-        state.set_practitioners(await client.designate_attending(person.rpps))
+    async def run(client: Client, choice: str | None) -> Outcome:
+        keeps = choice != REMOVE
+        state.set_practitioners(
+            await client.designate_attending(person.rpps, previous_keeps_access=keeps)
+        )
         text = _(
             "{name} is now your médecin traitant: they see all your documents, hidden "
             "ones included."
-        ).format(name=Name(person.name))
+        ).format(name=name)
         if previous is not None:
-            text += " " + _("{previous} is no longer your médecin traitant.").format(
-                previous=Name(previous.name)
-            )
+            text += " " + previous_outcome(state, previous, choice)
         return Outcome(text)
+
+    if previous is None:
+        ask = Ask(
+            title=_("Make {name} your médecin traitant?").format(name=name),
+            consequence=sees_all,
+            confirm_label=_("Make {name} my médecin traitant").format(name=name),
+        )
+    else:
+        ask = Ask(
+            title=_("Make {name} your médecin traitant instead of {previous}?").format(
+                name=name, previous=Name(previous.name)
+            ),
+            consequence=sees_all + "\n\n" + previous_consequence(state, previous),
+            confirm_label=previous_choices(state, previous)[0].label,
+            choices=previous_choices(state, previous),
+        )
+    return Plan(
+        "practitioners.attending",
+        waiting=_("Designating {name} as your médecin traitant…").format(name=name),
+        run=run,
+        ask=ask,
+        cancelled=nothing_changed(),
+        changes=CHANGES,
+    )
+
+
+def unset_attending(state: RecordState, person: Person) -> Plan:
+    """No médecin traitant any more (asked first: ``person`` keeps ordinary access unless the
+    patient chooses otherwise)."""
+    if not state.links.is_attending(person.rpps):
+        return refused(
+            "practitioners.attending",
+            _("{name} is not your médecin traitant.").format(name=Name(person.name)),
+            "warning",
+        )
+    name = Name(person.name)
+
+    async def run(client: Client, choice: str | None) -> Outcome:
+        keeps = choice != REMOVE
+        state.set_practitioners(await client.clear_attending(previous_keeps_access=keeps))
+        text = _("You no longer have a médecin traitant.") + " "
+        return Outcome(text + previous_outcome(state, person, choice))
 
     return Plan(
         "practitioners.attending",
-        waiting=_("Designating {name} as your médecin traitant…").format(name=Name(person.name)),
+        waiting=_("Removing {name} as your médecin traitant…").format(name=name),
         run=run,
+        ask=Ask(
+            title=_("Stop having {name} as your médecin traitant?").format(name=name),
+            consequence=_(
+                "You will have no médecin traitant until you choose one. Nobody else gains access."
+            )
+            + "\n\n"
+            + previous_consequence(state, person),
+            confirm_label=previous_choices(state, person)[0].label,
+            choices=previous_choices(state, person),
+        ),
+        cancelled=nothing_changed(),
         changes=CHANGES,
     )

@@ -442,8 +442,16 @@ def _screen_reader(args: argparse.Namespace, config: dict[str, Any]) -> str | No
 
 def _run_reader(host: str | None, lang: str, why: str, ins: str = "", demo: bool = False) -> int:
     from dmptui.reader.app import ReaderConfig, run
+    from dmptui.session import TokenStore
 
-    config = ReaderConfig(host_url=host, lang=lang, reason=why, ins=ins, device_id=_device_id())
+    config = ReaderConfig(
+        host_url=host,
+        lang=lang,
+        reason=why,
+        ins=ins,
+        device_id=_device_id(),
+        token_store=TokenStore(),
+    )
     return run(config, start_host=_reader_demo if demo else None)
 
 

@@ -188,6 +188,25 @@ def may_designate_attending(record: RecordFacts, who: PractitionerFacts) -> Deci
     return ALLOW
 
 
+# What becomes of the former médecin traitant's access when the patient designates another one or
+# none: the patient chooses; by default they keep ordinary access.
+PREVIOUS_GRANTED = "granted"  # given an ordinary authorisation (they had none of their own)
+PREVIOUS_KEEPS = "kept"  # keeps the authorisation they already had, as it was
+PREVIOUS_REMOVED = "removed"  # no access any more: their authorisation, if any, is removed
+PREVIOUS_NONE = "none"  # there was no médecin traitant, or the same one is designated again
+
+
+def previous_attending_access(record: RecordFacts, new: str | None, keeps_access: bool) -> str:
+    """The former médecin traitant's access after the change to ``new`` (None: no médecin
+    traitant any more): one of the ``PREVIOUS_*`` codes, which the route applies and traces."""
+    previous = record.attending
+    if previous is None or previous == new:
+        return PREVIOUS_NONE
+    if not keeps_access:
+        return PREVIOUS_REMOVED
+    return PREVIOUS_KEEPS if previous in record.authorised else PREVIOUS_GRANTED
+
+
 def may_authorise(record: RecordFacts, who: PractitionerFacts) -> Decision:
     if who.profession in NEVER_ACCESS:
         return deny("profession_never_has_access")

@@ -31,6 +31,7 @@ from dmptui.reader.flow import (
 )
 from dmptui.reader.io import Console, EndOfInput
 from dmptui.reader.login import login, step_up
+from dmptui.reader.menus import jump_target, where_line
 from dmptui.state import RecordState
 
 if TYPE_CHECKING:
@@ -62,6 +63,7 @@ class ReaderConfig:
     idle_timeout: float = 900.0  # lock after 15 minutes without an answer
     page_size: int = 20
     device_id: str = ""  # a stable random id for this install (not a secret)
+    token_store: Any = None  # dmptui.session.TokenStore, for "remember me on this device"
     data_dir: Path | None = None  # checked trace checkpoints (default: DMPTUI_DATA_DIR, XDG)
     timeout: float = 10.0  # seconds the client waits for the host's answer
 
@@ -80,6 +82,8 @@ class Reader:
         self.ins = config.ins
         self.last_input = time.monotonic()
         self.outbox_seen = 0
+        self.remember = False  # "remember me on this device", as chosen at the login
+        self.tried_remembered = False  # a remembered session is tried at the first login only
 
     # --- out ---------------------------------------------------------------------------------
 
@@ -103,13 +107,43 @@ class Reader:
             raise IdleLocked
         return answer
 
+    async def ask_text(self, question: str) -> str:
+        """Free text where a single letter is never an answer (a search of at least 2
+        letters, a line's number, a confirmation word): ``q`` alone quits, ``h`` (or ``?``)
+        alone says the help and asks again; anything else is taken as typed."""
+        while True:
+            answer = await self.ask(question)
+            word = answer.strip().lower()
+            if word == "q":
+                raise Quit
+            if word in ("h", "?"):
+                await screens.HANDLERS["app.help"](self)
+                continue
+            return answer
+
     async def ask_choice(self, question: str | None = None) -> str:
-        """A menu's answer. The same commands everywhere: h help, m main menu, 0 or b back,
-        l log out, q quit. Enter alone answers "" (the caller reads its menu again)."""
+        """A menu's answer. The same commands everywhere: h help, w where you are, m main
+        menu, g and a screen's number that screen, 0 or b back, l log out, q quit. Enter
+        alone answers "" (the caller reads its menu again)."""
         while True:
             answer = (await self.ask(question or _("Your choice:"))).strip().lower().rstrip(".")
             if answer == "m":
                 raise Navigate("home")
+            if answer == "w":
+                self.say("info", where_line(self.screen))
+                continue
+            target = jump_target(answer)
+            if target:
+                raise Navigate(target)
+            if target == "":
+                self.say(
+                    "error",
+                    _(
+                        "“{answer}” is not a screen. Type g and a screen's number, from 1 to 9 "
+                        "(g3: practitioners); m: main menu."
+                    ).format(answer=answer),
+                )
+                continue
             if answer in COMMANDS:
                 await screens.HANDLERS[COMMANDS[answer]](self)  # raises, but for help
                 continue
@@ -168,10 +202,27 @@ class Reader:
 
     async def logout(self) -> None:
         self.state.clear()
+        self.remember = False  # ending the session forgets a remembered one too
         try:
             await self.client.logout()
         except Exception:  # noqa: S110 - ending the session here is what matters
             pass
+
+    async def leave(self) -> None:
+        """Quitting ends the session, but a remembered one (as the TUI's quit leaves it): it
+        opens again at the next start, without the password."""
+        if not self.client.logged_in:
+            return
+        if self.remember:
+            self.say(
+                "info",
+                _(
+                    "Your session stays remembered on this device. To end it, log out (l) "
+                    "before quitting."
+                ),
+            )
+            return
+        await self.logout()
 
     async def main(self) -> int:
         try:
@@ -198,14 +249,12 @@ class Reader:
                     self.say("warning", _(login_words.IDLE_LOCKED))
                     await login(self, resume=True)
         except Quit:
-            if self.client.logged_in:
-                await self.logout()
+            await self.leave()
             self.say("done", _("you left dmptui. Goodbye."))
             return EXIT_OK
         except EndOfInput:
             self.io.restore()
-            if self.client.logged_in:
-                await self.logout()
+            await self.leave()
             self.say("info", _("End of input: dmptui stops."))
             return EXIT_OK
         finally:

@@ -4,6 +4,7 @@ document opened (read, mask, unmask, delete, save)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from dmptui import loading
@@ -249,7 +250,7 @@ async def open_document(r: Reader, st: Documents, index: int) -> None:
         ]
         entries = numbered(DOCUMENT_MENU, shown)
         show_menu(r, _("What do you want to do with this document? 0: back to the list."), entries)
-        answer = await choose_from(r, entries)
+        answer = await choose_from(r, entries, why=partial(not_offered, r, view.doc))
         if answer is None:
             return
         action = pick_number(answer, DOCUMENT_MENU, shown)
@@ -269,6 +270,16 @@ async def gone(r: Reader, st: Documents, failed: Failed) -> None:
     if error_kind(failed.error) != "not_found":
         raise Abort from None
     await load_documents(r, st)
+
+
+def not_offered(r: Reader, doc: Any, answer: str) -> str | None:
+    """Why hide or show again is not offered for this document (its plan's problem)."""
+    makers = {"documents.mask": actions.mask, "documents.unmask": actions.unmask}
+    action = pick_number(answer, DOCUMENT_MENU, list(makers))
+    if action is None:
+        return None
+    problem = makers[action](r.state, doc).problem
+    return problem.text if problem is not None else None
 
 
 @handles("documents.mask")

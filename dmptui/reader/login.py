@@ -17,13 +17,14 @@ from dmptui.actions.base import CANCEL
 from dmptui.explain import error_kind
 from dmptui.i18n import _
 from dmptui.identifiers import IdentifierError, parse_ins
-from dmptui.reader.flow import Failed, Quit
+from dmptui.reader.flow import Back, Failed, Quit
 from dmptui.reader.menus import (
     HANDLERS,
     Entry,
     handles,
     print_help,
     show_menu,
+    where_line,
 )
 
 if TYPE_CHECKING:
@@ -40,14 +41,17 @@ async def login(r: Reader, resume: bool = False) -> None:
     next (home, or the one the patient was on) loads it again."""
     r.enter("login")
     held = r.ins
+    if not resume and await resume_remembered(r):
+        r.last_input = time.monotonic()
+        r.say("done", _("you are logged in."))
+        return
     if not resume:
         r.say("info", _("Type your INS and your password, pressing Enter after each."))
     while True:
         ins = await ask_ins(r)
-        password = await r.ask(_("Password (not shown as you type):"), secret=True)
-        if not password:
-            r.say("error", _(login_words.PASSWORD_MISSING))
-            continue
+        password = await ask_password(r)
+        if password is None:
+            continue  # Enter alone: back to the INS
         try:
             challenge = await HANDLERS["login.submit"](r, ins, password)
         except Failed:
@@ -57,7 +61,101 @@ async def login(r: Reader, resume: bool = False) -> None:
                 r.state.clear()
             r.last_input = time.monotonic()
             r.say("done", _("you are logged in."))
+            await remember(r, ins)
             return
+
+
+def login_command(r: Reader, raw: str, help_about: str = "login") -> bool:
+    """``q``, ``h`` (or ``?``) or ``w`` typed alone at a login question (the INS, the password,
+    the code): quit, or say the help or where the patient is; True when it was one. A
+    password is never a single letter (the host's strength rules), nor a code (digits)."""
+    word = raw.strip().lower()
+    if word == "q":
+        raise Quit
+    if word in ("h", "?"):
+        print_help(r, help_about)
+        return True
+    if word == "w":
+        r.say("info", where_line(help_about))
+        return True
+    return False
+
+
+async def ask_password(r: Reader) -> str | None:
+    """The password (not echoed), or None for Enter alone (back to the INS). ``q``, ``h`` or
+    ``w`` alone is the command, never a password."""
+    while True:
+        password = await r.ask(_("Password (not shown as you type):"), secret=True)
+        if not password.strip():
+            r.say("info", _("Back to the INS question."))
+            return None
+        if login_command(r, password):
+            continue
+        return password
+
+
+# --- "remember me on this device": the refresh token in the OS keyring ------------------------
+
+REMEMBER_KEY = "r"  # toggles "remember me" in the menu of the code's ways
+
+
+def remember_entry(r: Reader) -> str:
+    """The menu line of "remember me", with its state (the TUI's tick box, in words)."""
+    state = _("yes") if r.remember else _("no")
+    return _("r. {label}: {state} (r changes it)").format(
+        label=_(login_words.REMEMBER_ME), state=state
+    )
+
+
+async def resume_remembered(r: Reader) -> bool:
+    """At the first login only: a session remembered on this device (the INS given, else the
+    last one remembered) opened without the password. False when there is none, or it ended
+    (then it is forgotten, and said)."""
+    from dmptui.client import HostError, SessionExpired
+    from dmptui.explain import app_failure, explain
+    from dmptui.session import LAST_ACCOUNT, keep_in_sync
+
+    store = r.config.token_store
+    if store is None or r.tried_remembered:
+        return False
+    r.tried_remembered = True
+    account = r.ins or await asyncio.to_thread(store.load, LAST_ACCOUNT)
+    token = await asyncio.to_thread(store.load, account) if account else None
+    if not account or not token:
+        return False
+    r.say("wait", _(login_words.OPENING_REMEMBERED))
+    try:
+        await r.client.resume(token)
+        await r.client.record()
+    except SessionExpired:
+        await asyncio.to_thread(store.delete, account)
+        r.say("info", _(login_words.REMEMBERED_ENDED))
+        return False
+    except (HostError, OSError, ValueError) as error:
+        r.say("error", explain(error) if isinstance(error, HostError) else app_failure(error))
+        return False
+    r.ins = account
+    r.remember = True
+    keep_in_sync(r.client, store, account)
+    return True
+
+
+async def remember(r: Reader, ins: str) -> None:
+    """After a login with "remember me" on: keep the refresh token in the keyring (read back,
+    never a plain file), and keep it current as the host rotates it; say whether it was."""
+    from dmptui.session import LAST_ACCOUNT, keep_in_sync
+
+    store = r.config.token_store
+    token = r.client.refresh_token
+    if store is None or not r.remember or not token:
+        return
+    result = await asyncio.to_thread(store.save, ins, token)
+    if not result.stored:
+        r.say("warning", _(login_words.NOT_REMEMBERED))
+        return
+    await asyncio.to_thread(store.save, LAST_ACCOUNT, ins)
+    keep_in_sync(r.client, store, ins)
+    r.say("done", _(login_words.REMEMBERED))
 
 
 async def ask_ins(r: Reader) -> str:
@@ -67,10 +165,7 @@ async def ask_ins(r: Reader) -> str:
         else:
             question = _("INS (national health identifier, 15 characters):")
         raw = (await r.ask(question)).strip()
-        if raw.lower() == "q":
-            raise Quit
-        if raw.lower() in ("h", "?"):
-            print_help(r, "login")
+        if login_command(r, raw):
             continue
         try:
             ins = parse_ins(raw or r.ins).value
@@ -112,12 +207,19 @@ async def code_step(r: Reader, challenge: Any) -> bool:
             ).format(secret=grouped),
         )
     channels = set(challenge.channels)
-    entries = code_entries(channels, Entry("0", _("Start again with the INS and password")))
     while True:
+        entries = code_entries(channels, Entry("0", _("Start again with the INS and password")))
         show_menu(r, _("How do you want to get your one-time code?"), entries)
+        if r.config.token_store is not None:
+            r.say("item", remember_entry(r))
         answer = await ask_code_choice(r, "login")
+        if answer == "":
+            continue  # Enter alone: the menu again
         if answer in ("0", "b"):
             return False
+        if answer == REMEMBER_KEY and r.config.token_store is not None:
+            r.remember = not r.remember
+            continue
         if answer not in {e.key for e in entries}:
             r.wrong_choice(answer, _("Type one of the numbers above."))
             continue
@@ -139,15 +241,13 @@ async def code_step(r: Reader, challenge: Any) -> bool:
 
 
 async def ask_code_choice(r: Reader, help_about: str) -> str:
+    """The answer to "how do you want your code" at login (not logged in: no other screen
+    to go to); "" for Enter alone (the menu is read again)."""
     while True:
         answer = (await r.ask(_("Your choice:"))).strip().lower().rstrip(".")
-        if answer == "q":
-            raise Quit
-        if answer in ("h", "?"):
-            print_help(r, help_about)
+        if login_command(r, answer, help_about):
             continue
-        if answer:
-            return answer
+        return answer
 
 
 async def enter_code(r: Reader, check: Callable[[str], Awaitable[Any]], relogin: bool) -> str:
@@ -160,6 +260,8 @@ async def enter_code(r: Reader, check: Callable[[str], Awaitable[Any]], relogin:
         code = raw.replace(" ", "").strip()
         if not code:
             return "again"
+        if login_command(r, code, "login" if not relogin else r.screen):
+            continue
         if not (code.isascii() and code.isdigit()):
             r.say(
                 "error",
@@ -264,8 +366,13 @@ async def step_up(r: Reader) -> bool:
     entries = code_entries({"totp", "sms", "email"}, Entry("0", _(CANCEL)))
     while True:
         show_menu(r, _("How do you want to get your one-time code?"), entries)
-        answer = await ask_code_choice(r, r.screen)
-        if answer in ("0", "b"):
+        try:  # logged in: every question's commands (m, g3, l, q…); 0 or b cancels
+            answer = await r.ask_choice()
+        except Back:
+            return False
+        if answer == "":
+            continue
+        if answer == "0":
             return False
         if answer not in ("1", "2", "3"):
             r.wrong_choice(answer, _("Type one of the numbers above."))

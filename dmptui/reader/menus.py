@@ -9,9 +9,12 @@ guide.
 
 How a patient answers, everywhere: a menu's number and Enter; in a list, a number opens an entry,
 ``n`` and ``p`` turn the pages, and a screen's own letters (the TUI's keys where they are letters)
-do the rest. On every question: Enter alone reads the menu again, ``h`` help, ``m`` main menu,
-``0`` or ``b`` back, ``l`` log out, ``q`` quit. Free-text questions (an INS, words to search, a
-confirmation word) take the text as typed."""
+do the rest. On every question: Enter alone reads the menu again, ``h`` help, ``w`` where you
+are (``where_line``), ``m`` main menu, ``g`` and a screen's number that screen (``jump_target``),
+``0`` or ``b`` back, ``l`` log out, ``q`` quit. A number not offered says why when the menu has
+a ``why`` (``choose_from``). Free-text questions (an INS, words to search, a confirmation word)
+take the text as typed; at the login questions a single ``q``, ``h`` or ``w`` is the command
+(``login.login_command``)."""
 
 from __future__ import annotations
 
@@ -177,7 +180,7 @@ def help_lines(screen_key: str, everywhere: bool = True) -> list[tuple[str, str]
             )
         )
     if spec.key == "login":
-        out.append(("info", _("q: quit.")))
+        out.append(("info", LOGIN_KEYS()))
     elif everywhere:
         out.append(("info", GLOBAL_KEYS()))
     return out
@@ -185,8 +188,50 @@ def help_lines(screen_key: str, everywhere: bool = True) -> list[tuple[str, str]
 
 def GLOBAL_KEYS() -> str:
     return _(
-        "On every question: Enter alone reads the menu again; h: help; m: main menu; "
+        "On every question: Enter alone reads the menu again; h: help; w: where you are; "
+        "m: main menu; g and a screen's number: go to that screen (g3: practitioners); "
         "0 or b: back; l: log out; q: quit."
+    )
+
+
+def LOGIN_KEYS() -> str:
+    return _(
+        "At the login questions: h alone: help; w alone: where you are; q alone: quit; Enter "
+        "alone at the password or the code: back. A password is never a single letter, so "
+        "h or q alone is always this command."
+    )
+
+
+# "g3", "g 3": go to screen 3, from any menu (a plain number answers the menu itself).
+GO_PREFIX = "g"
+
+
+def jump_target(answer: str) -> str | None:
+    """The screen key of a ``g<number>`` answer, "" for a ``g`` with no screen's number, or
+    None when the answer is not one."""
+    if not answer.startswith(GO_PREFIX):
+        return None
+    number = answer[len(GO_PREFIX) :].strip()
+    spec = next((s for s in catalogue.SCREENS if str(s.number) == number), None)
+    return spec.key if spec is not None else ""
+
+
+def where_line(screen_key: str) -> str:
+    """Where the patient is, in one line: the screen's number and name, then what to type
+    here (the screen's own keys, then the keys of every question)."""
+    spec = catalogue.BY_KEY.get(screen_key, catalogue.BY_KEY["home"])
+    keys = [
+        _("{key}: {label}").format(key=reader_key(a.id), label=_(a.label))
+        for a in catalogue.actions_for(spec.key)
+    ]
+    if spec.key == "home":
+        keys.insert(0, _("a screen's number: go there"))
+    if spec.key == "login":
+        keys.append(_("h: help; q: quit"))
+    else:
+        keys.append(_("h: help; m: main menu; g and a number: another screen; 0: back; q: quit"))
+    return _("You are on screen {screen}. Keys: {keys}.").format(
+        screen=catalogue.screen_label(spec), keys="; ".join(keys)
     )
 
 
@@ -212,7 +257,7 @@ async def confirm_word(r: Reader, word: str) -> bool:
         question = _(
             "To confirm, type the word “{word}”, then press Enter (Enter alone cancels):"
         ).format(word=word)
-        typed = (await r.ask(question)).strip()
+        typed = (await r.ask_text(question)).strip()
         if not typed:
             return False
         if typed.casefold() == word.casefold():
@@ -243,8 +288,11 @@ async def choose_yes(r: Reader, label: str) -> bool:
         r.wrong_choice(answer, _("Type 1 to confirm, or 0 to cancel."))
 
 
-async def choose_from(r: Reader, entries: list[Entry]) -> str | None:
-    """A menu's answer among ``entries`` (None for back); reads the menu again on Enter."""
+async def choose_from(
+    r: Reader, entries: list[Entry], why: Callable[[str], str | None] | None = None
+) -> str | None:
+    """A menu's answer among ``entries`` (None for back); reads the menu again on Enter.
+    ``why(answer)``: why a choice that is not offered is not (said instead of "no choice")."""
     while True:
         try:
             answer = await r.ask_choice()
@@ -255,6 +303,10 @@ async def choose_from(r: Reader, entries: list[Entry]) -> str | None:
             continue
         if answer in {e.key for e in entries}:
             return answer
+        reason = why(answer) if why is not None else None
+        if reason:
+            r.say("info", _("{reason} Type one of the numbers above.").format(reason=reason))
+            continue
         r.wrong_choice(answer, _("Type one of the numbers above."))
 
 

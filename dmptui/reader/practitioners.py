@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING
 
 from dmptui import loading
@@ -19,6 +20,7 @@ from dmptui.reader.menus import (
     DIRECTORY_LIMIT,
     HANDLERS,
     PRACTITIONER_MENU,
+    Entry,
     attempt,
     choose_from,
     handles,
@@ -88,7 +90,7 @@ def show_mine(r: Reader, st: Practitioners) -> None:
 @handles("practitioners.search")
 async def search_directory(r: Reader, st: Practitioners) -> None:
     while True:
-        raw = await r.ask(_("Name or RPPS to search in the directory (Enter alone cancels):"))
+        raw = await r.ask_text(_("Name or RPPS to search in the directory (Enter alone cancels):"))
         q, problem = actions.search_query(raw)
         if problem is not None:
             r.say("error", problem)
@@ -139,29 +141,50 @@ async def directory_results(r: Reader, st: Practitioners) -> None:
             r.wrong_choice(choice, _("Type a practitioner's number, or 0 to go back."))
 
 
+PLANS: dict[str, Callable[[RecordState, w.Person], Plan]] = {
+    "practitioners.grant": actions.grant,
+    "practitioners.revoke": actions.revoke,
+    "practitioners.block": actions.block,
+    "practitioners.unblock": actions.unblock,
+    "practitioners.attending": actions.attending,
+}
+
+
+def offered(r: Reader, person: w.Person) -> list[str]:
+    """The actions offered for ``person`` now: those whose plan has no problem (the others
+    say why when their number is typed)."""
+    return [a for a in PRACTITIONER_MENU if PLANS[a](r.state, person).problem is None]
+
+
 async def person_menu(r: Reader, person: w.Person) -> None:
-    """What can be done for one practitioner; each change says the new status."""
+    """What can be done for one practitioner; each change says the new status. A number not
+    offered says why (the plan's problem), not just that there is no such choice."""
     while True:
         links = r.state.links
-        rpps = person.rpps
-        shown = ["practitioners.grant"]
-        if rpps in links.authorised:
-            shown.append("practitioners.revoke")
-        if rpps not in links.blocked and not links.is_attending(rpps):
-            shown.append("practitioners.block")
-        if rpps in links.blocked:
-            shown.append("practitioners.unblock")
-        if not links.is_attending(rpps):
-            shown.append("practitioners.attending")
+        shown = offered(r, person)
         r.say("info", links.sentence(person))
-        entries = numbered(PRACTITIONER_MENU, shown)
+        entries = [
+            Entry(e.key, actions.attending_label(r.state, person))
+            if PRACTITIONER_MENU[int(e.key) - 1] == "practitioners.attending"
+            else e
+            for e in numbered(PRACTITIONER_MENU, shown)
+        ]
         show_menu(r, _("What do you want to do? 0: back."), entries)
-        answer = await choose_from(r, entries)
+        answer = await choose_from(r, entries, why=partial(not_offered, r, person))
         if answer is None:
             return
         action = pick_number(answer, PRACTITIONER_MENU, shown)
         assert action is not None
         await attempt(HANDLERS[action](r, person))
+
+
+def not_offered(r: Reader, person: w.Person, answer: str) -> str | None:
+    """Why a number of the practitioner menu is not offered now, or None (no such number)."""
+    if answer.isdigit() and 1 <= int(answer) <= len(PRACTITIONER_MENU):
+        problem = PLANS[PRACTITIONER_MENU[int(answer) - 1]](r.state, person).problem
+        if problem is not None:
+            return problem.text
+    return None
 
 
 async def act(r: Reader, make: Callable[[RecordState, w.Person], Plan], person: w.Person) -> None:

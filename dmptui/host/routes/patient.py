@@ -48,6 +48,7 @@ from dmptui.host.routes.common import (
     utc_moment_json,
 )
 from dmptui.schema import (
+    AttendingChange,
     AuthorisationRequest,
     DirectoryEntry,
     DirectoryPage,
@@ -745,14 +746,40 @@ def unblock(rpps: str, request: Request) -> Response:
     return _change_practitioners(request, "unblock", apply)
 
 
+def _previous_attending(
+    s: Session, call: PatientCall, now: datetime, new: str | None, keeps_access: bool
+) -> str:
+    """Apply ``policy.previous_attending_access`` to the former médecin traitant (an ordinary
+    authorisation given, and notified, or theirs removed); the trace reason's part about them
+    (``;previous:<rpps>=<code>``), or "" when there was none."""
+    previous = call.record.attending_rpps
+    what = policy.previous_attending_access(record_facts(s, call.record), new, keeps_access)
+    if previous is None or what == policy.PREVIOUS_NONE:
+        return ""
+    grant = s.get(Authorisation, (call.record_id, previous))
+    if what == policy.PREVIOUS_GRANTED and grant is None:
+        s.add(Authorisation(record_id=call.record_id, rpps=previous, since=now, see_masked=False))
+        p = s.get(Practitioner, previous)
+        if p is not None:
+            notifications.authorisation(s, call.record, p, now)
+    elif what == policy.PREVIOUS_REMOVED and grant is not None:
+        s.delete(grant)
+    return f";previous:{previous}={what}"
+
+
 @router.put(
     "/record/attending/{rpps}",
     response_model=PractitionersOut,
-    description=_NEEDS_PRACTITIONERS_ETAG + _ACCEPTS_KEY,
+    description=_NEEDS_PRACTITIONERS_ETAG
+    + _ACCEPTS_KEY
+    + " Body (optional): whether the former médecin traitant keeps ordinary access (default).",
     responses=CONDITIONAL,
 )
-def designate_attending(rpps: str, request: Request) -> Response:
+def designate_attending(
+    rpps: str, request: Request, body: AttendingChange | None = Body(None)
+) -> Response:
     rpps = rpps_param(rpps)
+    wanted = body or AttendingChange()
 
     def apply(s: Session, call: PatientCall, now: datetime) -> None:
         p = _target(s, call, rpps, "attending.designate", now)
@@ -768,24 +795,30 @@ def designate_attending(rpps: str, request: Request) -> Response:
                 decision.reason,
                 "This practitioner cannot be your médecin traitant.",
             )
+        previous = _previous_attending(s, call, now, rpps, wanted.previous_keeps_access)
         call.record.attending_rpps = rpps
-        _trace(s, call, "attending.designate", now, reason=f"rpps:{rpps}")
+        _trace(s, call, "attending.designate", now, reason=f"rpps:{rpps}{previous}")
 
-    return _change_practitioners(request, "attending.designate", apply)
+    return _change_practitioners(request, "attending.designate", apply, wanted)
 
 
 @router.delete(
     "/record/attending",
     response_model=PractitionersOut,
-    description=_NEEDS_PRACTITIONERS_ETAG + _ACCEPTS_KEY,
+    description=_NEEDS_PRACTITIONERS_ETAG
+    + _ACCEPTS_KEY
+    + " Body (optional): whether the former médecin traitant keeps ordinary access (default).",
     responses=CONDITIONAL,
 )
-def clear_attending(request: Request) -> Response:
-    def apply(s: Session, call: PatientCall, now: datetime) -> None:
-        call.record.attending_rpps = None
-        _trace(s, call, "attending.clear", now)
+def clear_attending(request: Request, body: AttendingChange | None = Body(None)) -> Response:
+    wanted = body or AttendingChange()
 
-    return _change_practitioners(request, "attending.clear", apply)
+    def apply(s: Session, call: PatientCall, now: datetime) -> None:
+        previous = _previous_attending(s, call, now, None, wanted.previous_keeps_access)
+        call.record.attending_rpps = None
+        _trace(s, call, "attending.clear", now, reason=previous.removeprefix(";") or None)
+
+    return _change_practitioners(request, "attending.clear", apply, wanted)
 
 
 # --- trace ---------------------------------------------------------------------------------
