@@ -195,19 +195,24 @@ def test_rotate_ledger_key_on_a_fresh_host(
     assert two["old_key_id"] == one["key_id"] != two["key_id"]
 
 
-def test_a_config_file_that_is_not_toml_is_said_and_ignored(
+def test_a_config_file_that_is_not_toml_stops_the_app_and_names_the_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from dmptui.entry.cli import _config_file
+    """Before issue 14 a broken config file was said and ignored (and a keymap in it silently
+    lost); now, like every bad setting (dmptui.settings), it stops ``dmptui`` with exit 2 and
+    says which file, what is wrong and what is allowed, in French and English, no traceback."""
+    from dmptui import settings
 
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
-    assert _config_file() == {}  # no file: nothing said
-    assert capsys.readouterr().err == ""
+    assert settings.load().config_path is None  # no file: nothing said, nothing read
     path = tmp_path / "config" / "dmptui" / "config.toml"
     path.parent.mkdir(parents=True)
     for content in (b'lang = "fr', b'lang = "\xff"'):  # not TOML; not UTF-8
         path.write_bytes(content)
-        assert _config_file() == {}
-        assert "is not valid TOML" in capsys.readouterr().err
+        assert main(["--host", "http://127.0.0.1:9"]) == EXIT_USAGE
+        err = capsys.readouterr().err
+        assert f"the file {path}" in err and "not valid TOML" in err, err
+        assert f"le fichier {path}" in err and "pas du TOML valide" in err, err
+        assert "Traceback" not in err
     path.write_text('lang = "en"\n', "utf-8")
-    assert _config_file() == {"lang": "en"}
+    assert settings.load().lang == "en"

@@ -11,11 +11,13 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from dmptui import settings
 
 if TYPE_CHECKING:
     from dmptui.reader.app import ReaderConfig
@@ -27,17 +29,15 @@ EXIT_OK, EXIT_USAGE, EXIT_REFUSED = 0, 2, 3
 def _data_dir() -> Path:
     from platformdirs import user_data_dir
 
-    path = Path(os.environ.get("DMPTUI_DATA_DIR") or user_data_dir("dmptui"))
+    path = settings.env_value("data_dir") or Path(user_data_dir("dmptui"))
     path.mkdir(parents=True, exist_ok=True, mode=0o700)
     return path
 
 
 def _db_url(arg: str | None) -> str:
-    if arg:
-        return arg
-    if os.environ.get("DMPTUI_DATABASE_URL"):
-        return os.environ["DMPTUI_DATABASE_URL"]
-    return f"sqlite:///{_data_dir() / 'host.sqlite3'}"
+    """--db, else DMPTUI_DATABASE_URL, else SQLite under the data dir."""
+    url, _source = settings.value("database_url", flags={"database_url": arg})
+    return url or f"sqlite:///{_data_dir() / 'host.sqlite3'}"
 
 
 def _print(args: argparse.Namespace, data: Any, text: str) -> None:
@@ -81,8 +81,9 @@ def host_init(args: argparse.Namespace) -> int:
     master, created = crypto.ensure_master_key(data_dir)
     migrate(url, crypto.host_keyring(data_dir))
     Host(url, data_dir).engine.dispose()  # refuses a key that did not write this database
-    where = crypto.ENV_VAR if os.environ.get(crypto.ENV_VAR) else str(crypto.key_path(data_dir))
-    if os.environ.get(ledger.KEY_ENV):
+    from_env = settings.env_value("master_key") is not None
+    where = crypto.ENV_VAR if from_env else str(crypto.key_path(data_dir))
+    if settings.env_value("ledger_key") is not None:
         signing = f"{ledger.KEY_ENV} (environment)"
     else:
         ledger.create_key_file(data_dir)
@@ -276,13 +277,17 @@ def host_serve(args: argparse.Namespace) -> int:
         base = f"http://{args.host}:{args.port}"
         print(_demo_text(creds, base), flush=True)
         print(f"  Outbox (SMS / email): {data_dir / 'outbox' / 'outbox.jsonl'}", flush=True)
+    every, _source = settings.value(
+        "maintenance_every", flags={"maintenance_every": args.maintenance_every}
+    )
+    every = 30.0 if every is None else every
     if args.workers > 1:
         # Each worker process imports the factory and builds its own app from the environment.
         from dmptui.host import app as app_module
 
         os.environ[app_module.ENV_DATABASE_URL] = url
         os.environ[app_module.ENV_DATA_DIR] = str(data_dir)
-        os.environ[app_module.ENV_MAINTENANCE_EVERY] = str(args.maintenance_every or 0)
+        os.environ[app_module.ENV_MAINTENANCE_EVERY] = str(every)
         uvicorn.run(
             "dmptui.host.app:app_from_env",
             factory=True,
@@ -292,7 +297,7 @@ def host_serve(args: argparse.Namespace) -> int:
             workers=args.workers,
         )
         return EXIT_OK
-    app = create_app(url, data_dir, maintenance_every=args.maintenance_every)
+    app = create_app(url, data_dir, maintenance_every=every or None)
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning", workers=None)
     return EXIT_OK
 
@@ -399,45 +404,33 @@ def host_practitioner(args: argparse.Namespace) -> int:
 # --- the patient app -----------------------------------------------------------------------
 
 
-def _config_file() -> dict[str, Any]:
-    from platformdirs import user_config_dir
-
-    path = Path(user_config_dir("dmptui")) / "config.toml"
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        return {}  # the usual case: tomllib is not even imported (start-up)
-    import tomllib
-
-    try:
-        return tomllib.loads(raw.decode("utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
-        print(
-            f"Attention / Warning: {path} is not valid TOML ({e}); it is ignored.", file=sys.stderr
-        )
-        return {}
+def _settings(args: argparse.Namespace) -> settings.Settings:
+    """Every setting: the options given, then the environment, then the config file
+    (``dmptui.settings``); a bad one is a SettingsError (``main`` says it, exit 2)."""
+    flags = {
+        "host": getattr(args, "host", None),
+        "lang": getattr(args, "lang", None),
+        "screen_reader": True if getattr(args, "screen_reader", False) else None,
+    }
+    return settings.load(flags)
 
 
-def _language(args: argparse.Namespace, config: dict[str, Any]) -> str:
+def _language(conf: settings.Settings) -> str:
     from dmptui import i18n
 
-    lang = args.lang or config.get("lang") or i18n.detect_language()
-    if lang not in i18n.LANGUAGES:
-        print(
-            f"Attention / Warning: lang = {lang!r} in config.toml is not fr or en; it is ignored.",
-            file=sys.stderr,
-        )
-        lang = i18n.detect_language()
+    lang = conf.lang or i18n.detect_language()
     i18n.set_language(lang)
     return lang
 
 
-def _screen_reader(args: argparse.Namespace, config: dict[str, Any]) -> str | None:
+def _screen_reader(args: argparse.Namespace, conf: settings.Settings) -> str | None:
     """Why screen-reader mode turns on (--screen-reader, ACCESSIBLE, the config file, TERM=dumb,
     output not a terminal), or None for the TUI."""
     from dmptui.reader.detect import reason
 
-    return reason(bool(getattr(args, "screen_reader", False)), config)
+    return reason(
+        bool(getattr(args, "screen_reader", False)), {"screen_reader": conf.screen_reader}
+    )
 
 
 def _run_reader(host: str | None, lang: str, why: str, ins: str = "", demo: bool = False) -> int:
@@ -472,13 +465,12 @@ def _reader_demo(config: ReaderConfig, console: Console) -> Iterator[ReaderConfi
 
 
 def run_app(args: argparse.Namespace) -> int:
-    config = _config_file()
-    lang = _language(args, config)
-    host = args.host or os.environ.get("DMPTUI_HOST") or config.get("host")
-    why = _screen_reader(args, config)
+    conf = _settings(args)
+    lang = _language(conf)
+    why = _screen_reader(args, conf)
     if why:
-        return _run_reader(host, lang, why, ins=str(config.get("ins") or ""))
-    if not host:
+        return _run_reader(conf.host, lang, why, ins=conf.ins)
+    if not conf.host:
         print(
             "Aucun hôte configuré. Essayez `dmptui demo`, ou donnez --host URL.\n"
             "No host configured. Try `dmptui demo`, or give --host URL.",
@@ -486,7 +478,7 @@ def run_app(args: argparse.Namespace) -> int:
         )
         return EXIT_USAGE
     return _run_tui(
-        host, lang, ins=str(config.get("ins") or ""), outbox=None, theme=config.get("theme")
+        conf.host, lang, ins=conf.ins, outbox=None, theme=conf.theme, keymap=conf.keymap
     )
 
 
@@ -496,7 +488,8 @@ def _run_tui(
     ins: str,
     outbox: Path | None,
     password: str = "",
-    theme: object = None,
+    theme: str = "",
+    keymap: Mapping[str, str] | None = None,
 ) -> int:
     import gc
 
@@ -517,7 +510,8 @@ def _run_tui(
         demo_password=password,
         token_store=TokenStore(),
         device_id=_device_id(),
-        theme=theme if isinstance(theme, str) else "",  # "dark", "light", "high-contrast"
+        theme=theme,  # "dark", "light", "high-contrast"
+        keymap=dict(keymap or {}),
     )
     DmpApp(config).run()
     return EXIT_OK
@@ -539,9 +533,9 @@ def _device_id() -> str:
 def run_demo(args: argparse.Namespace) -> int:
     from dmptui.entry.demo import running_demo
 
-    config = _config_file()
-    lang = _language(args, config)
-    why = _screen_reader(args, config)
+    conf = _settings(args)
+    lang = _language(conf)
+    why = _screen_reader(args, conf)
     if why:
         return _run_reader(None, lang, why, demo=True)
     with running_demo() as demo:
@@ -552,7 +546,8 @@ def run_demo(args: argparse.Namespace) -> int:
             ins=patient["ins"],
             outbox=demo.outbox,
             password=patient["password"],
-            theme=config.get("theme"),
+            theme=conf.theme,
+            keymap=conf.keymap,
         )
 
 
@@ -631,9 +626,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--maintenance-every",
         type=float,
-        default=30.0,
-        help="seconds between maintenance rounds (notices, purge, outbox); 0: none here "
-        "(run `dmptui host maintain` in another process)",
+        default=None,
+        help="seconds between maintenance rounds (notices, purge, outbox; default 30, or "
+        "DMPTUI_MAINTENANCE_EVERY); 0: none here (run `dmptui host maintain` in another process)",
     )
     p.add_argument(
         "--no-migrate",
@@ -693,6 +688,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_OK
     try:
         return int(args.func(args))
+    except settings.SettingsError as e:
+        print(e, file=sys.stderr)
+        return EXIT_USAGE
     except Exception as e:
         crypto = sys.modules.get("dmptui.host.crypto")  # imported by the host commands only
         if crypto is not None and isinstance(e, crypto.MasterKeyError):

@@ -28,7 +28,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from dmptui import __version__, i18n
+from dmptui import __version__, i18n, settings
 from dmptui.i18n import N_, _
 
 TIMEOUT = 5.0  # seconds, for the host and for the keyring
@@ -109,15 +109,14 @@ def display_url(url: str) -> str:
 
 
 def config_path() -> Path:
-    from platformdirs import user_config_dir
-
-    return Path(user_config_dir("dmptui")) / "config.toml"
+    return settings.config_path()
 
 
 def data_path(env: Mapping[str, str]) -> Path:
     from platformdirs import user_data_dir
 
-    return Path(env.get("DMPTUI_DATA_DIR") or user_data_dir("dmptui"))
+    raw = env.get(settings.BY_NAME["data_dir"].env)  # as given: the report shows it
+    return Path(raw) if raw and raw.strip() else Path(user_data_dir("dmptui"))
 
 
 def read_config(path: Path) -> tuple[dict[str, Any], str | None, bool]:
@@ -646,8 +645,9 @@ def collect(
     config, config_error, config_exists = read_config(cfg_path)
 
     url, source = host_arg, "--host" if host_arg else None
-    if not url and env.get("DMPTUI_HOST"):
-        url, source = env["DMPTUI_HOST"], "DMPTUI_HOST"
+    host_var = settings.BY_NAME["host"].env
+    if not url and env.get(host_var, "").strip():
+        url, source = env[host_var], host_var  # as given, checked or not: the report says
     if not url and config.get("host"):
         url, source = str(config["host"]), "config"
 
