@@ -240,6 +240,10 @@ def host_serve(args: argparse.Namespace) -> int:
     from dmptui.host.context import Host
     from dmptui.host.seed import seed_demo
 
+    every, _source = settings.value(
+        "maintenance_every", flags={"maintenance_every": args.maintenance_every}
+    )
+    every = 30.0 if every is None else every
     data_dir = _data_dir()
     if args.demo:
         if args.db:
@@ -277,10 +281,6 @@ def host_serve(args: argparse.Namespace) -> int:
         base = f"http://{args.host}:{args.port}"
         print(_demo_text(creds, base), flush=True)
         print(f"  Outbox (SMS / email): {data_dir / 'outbox' / 'outbox.jsonl'}", flush=True)
-    every, _source = settings.value(
-        "maintenance_every", flags={"maintenance_every": args.maintenance_every}
-    )
-    every = 30.0 if every is None else every
     if args.workers > 1:
         # Each worker process imports the factory and builds its own app from the environment.
         from dmptui.host import app as app_module
