@@ -15,6 +15,7 @@ from textual.widgets import Static
 
 from dmptui import catalogue, loading
 from dmptui.actions import documents
+from dmptui.data_text import data_lines
 from dmptui.explain import error_kind
 from dmptui.i18n import _, format_date
 from dmptui.words import is_masked, is_pdf, metadata_lines, size_words
@@ -101,7 +102,8 @@ class DocumentScreen(Calls, Screen[None]):
                 ).format(title=self.doc.title),
             )
             return
-        text.update(plain(data.decode("utf-8", errors="replace")))
+        # Lines broken where the data breaks them (CR LF too, which the host keeps as sent).
+        text.update(plain("\n".join(data_lines(data.decode("utf-8", errors="replace")))))
         self.say(
             "info",
             _(

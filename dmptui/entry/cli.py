@@ -1,8 +1,9 @@
 """The ``dmptui`` command: the patient app (``dmptui``, ``dmptui demo``), and ``dmptui host …``
 for the record host.
 
-Exit codes: 0 done, 2 bad usage, 3 refused by the rules. ``--json`` prints machine-readable
-answers. Heavy imports happen inside the commands, so ``dmptui --help`` stays instant.
+Exit codes: 0 done, 2 bad usage (a bad setting too: ``dmptui.settings``), 3 refused by the
+rules, 1 when the output's reader went away (``… | head``, said nowhere). ``--json`` prints
+machine-readable answers. Heavy imports happen inside the commands, so ``dmptui --help`` stays instant.
 """
 
 from __future__ import annotations
@@ -342,6 +343,84 @@ def _positive_int(raw: str) -> int:
     return value
 
 
+# Content types by the file's first bytes (the extension can lie, or be missing).
+MAGIC: tuple[tuple[bytes, str], ...] = (
+    (b"%PDF-", "application/pdf"),
+    (b"\x89PNG\r\n\x1a\n", "image/png"),
+    (b"\xff\xd8\xff", "image/jpeg"),
+    (b"GIF87a", "image/gif"),
+    (b"GIF89a", "image/gif"),
+    (b"II*\x00", "image/tiff"),
+    (b"MM\x00*", "image/tiff"),
+    (b"PK\x03\x04", "application/zip"),
+    (b"{\\rtf", "application/rtf"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "application/msword"),
+)
+
+
+class FileRefused(Exception):
+    """A file the host would not take; the message says why and what to do (FR / EN)."""
+
+
+def sniff(path: Path, data: bytes) -> str:
+    """A file's content type: from its first bytes (PDF, images, archives, Word), else
+    ``text/plain`` if it is UTF-8 text, else from its name (``mimetypes``), else
+    ``application/octet-stream``. Text that is not UTF-8 is ``text/plain; charset=unknown``."""
+    import mimetypes
+
+    for magic, content_type in MAGIC:
+        if data.startswith(magic):
+            return content_type
+    if data[128:132] == b"DICM":
+        return "application/dicom"
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        guessed = mimetypes.guess_type(path.name)[0]
+        if guessed and not guessed.startswith("text/"):
+            return guessed
+        # No NUL byte and mostly printable: text in another encoding (Latin-1, Windows-1252).
+        if not any(b < 0x20 and b not in b"\t\n\r\x0c" for b in data):
+            return "text/plain; charset=unknown"
+        return guessed or "application/octet-stream"
+    return "text/plain"
+
+
+def _deposit_file(path: Path) -> tuple[bytes, str]:
+    """The file's bytes, as they are, and its content type; FileRefused when the host takes no
+    document of that type (the types of the contract, ``schema.DepositRequest``)."""
+    from typing import get_args
+
+    from dmptui.schema import DepositRequest
+
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        raise FileRefused(
+            f"Le fichier {path} ne peut pas être lu ({e.strerror}). Vérifiez le chemin. / "
+            f"The file {path} cannot be read ({e.strerror}). Check the path."
+        ) from None
+    content_type = sniff(path, data)
+    accepted = get_args(DepositRequest.model_fields["content_type"].annotation)
+    if content_type in accepted:
+        return data, content_type
+    listed = ", ".join(accepted)
+    if content_type.startswith("text/plain"):
+        raise FileRefused(
+            f"Le fichier {path} est du texte qui n'est pas en UTF-8 : l'hébergeur garde le "
+            f"texte en UTF-8 seulement ({listed}). Convertissez-le d'abord, par exemple : "
+            f"iconv -f WINDOWS-1252 -t UTF-8 fichier.txt > fichier-utf8.txt, ou faites-en un "
+            f"PDF. / The file {path} is text that is not UTF-8: the host keeps text in UTF-8 "
+            f"only ({listed}). Convert it first, e.g. iconv -f WINDOWS-1252 -t UTF-8 file.txt "
+            "> file-utf8.txt, or make a PDF of it."
+        )
+    raise FileRefused(
+        f"Le fichier {path} est de type {content_type} ; l'hébergeur prend seulement : "
+        f"{listed}. Faites-en un PDF. / The file {path} is {content_type}; the host takes "
+        f"only: {listed}. Make a PDF of it."
+    )
+
+
 def host_practitioner(args: argparse.Namespace) -> int:
     import base64
 
@@ -360,13 +439,10 @@ def host_practitioner(args: argparse.Namespace) -> int:
             if args.action == "deposit":
                 body: dict[str, Any] = {"type": args.type, "title": args.title}
                 if args.file:
-                    data = Path(args.file).read_bytes()
-                    pdf = data.startswith(b"%PDF-")
-                    body["content_type"] = "application/pdf" if pdf else "text/plain"
-                    if pdf:
-                        body["content_base64"] = base64.b64encode(data).decode()
-                    else:
-                        body["content"] = data.decode("utf-8")
+                    data, content_type = _deposit_file(Path(args.file))
+                    # As bytes, whatever the type: the host keeps exactly what the file holds.
+                    body["content_type"] = content_type
+                    body["content_base64"] = base64.b64encode(data).decode()
                 else:
                     body["content"] = args.text or ""
                 if args.care_date:
@@ -378,6 +454,9 @@ def host_practitioner(args: argparse.Namespace) -> int:
                 r = client.get(f"/v1/ps/records/{ins}/documents", params=params)
             else:
                 r = client.get(f"/v1/ps/records/{ins}/documents/{args.doc_id}", params=params)
+    except FileRefused as e:
+        print(f"Erreur / Error: {e}", file=sys.stderr)
+        return EXIT_USAGE
     except httpx.HTTPError as e:
         print(
             f"Erreur / Error: the host at {base} does not answer ({type(e).__name__}). "
@@ -676,6 +755,16 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _closed_pipe() -> int:
+    """The reader of our output went away (``dmptui … list | head``): stop quietly. As the
+    Python documentation recommends (signal module, "Note on SIGPIPE"): point standard output
+    at devnull, so the flush at exit does not fail again, and exit 1; SIGPIPE keeps Python's
+    disposition (ignored), so a closed socket is never a silent death."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    return 1
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     try:
@@ -687,7 +776,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("\nThe patient app arrives with the next issue; for now: `dmptui host serve --demo`.")
         return EXIT_OK
     try:
-        return int(args.func(args))
+        code = int(args.func(args))
+        sys.stdout.flush()  # here, not at exit, where a closed pipe could not be handled
+        return code
+    except BrokenPipeError:
+        return _closed_pipe()
     except settings.SettingsError as e:
         print(e, file=sys.stderr)
         return EXIT_USAGE
