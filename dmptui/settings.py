@@ -501,6 +501,8 @@ def value(
         return None, Source(DEFAULT)
     raw_value, source = found[0]
     try:
+        if spec.parse is _bool and source.kind == FILE and not isinstance(raw_value, bool):
+            raise ValueError  # in TOML, true or false without quotes
         return spec.parse(raw_value), source
     except (ValueError, TypeError, OverflowError):
         raise SettingsError(name, source, spec.allowed, raw_value, spec.secret) from None

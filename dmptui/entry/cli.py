@@ -3,7 +3,8 @@ for the record host.
 
 Exit codes: 0 done, 2 bad usage (a bad setting too: ``dmptui.settings``), 3 refused by the
 rules, 1 when the output's reader went away (``… | head``, said nowhere). ``--json`` prints
-machine-readable answers. Heavy imports happen inside the commands, so ``dmptui --help`` stays instant.
+machine-readable answers. Heavy imports happen inside the commands, so ``dmptui --help`` stays
+instant.
 """
 
 from __future__ import annotations

@@ -740,11 +740,24 @@ def collect(
                 )
             )
 
+    try:  # what dmptui itself would say of its settings (the file's own problems: below)
+        settings.load({"lang": lang_arg}, env=env, path=cfg_path)
+    except settings.SettingsError as e:
+        if e.setting not in (settings.CONFIG_NAME, "lang", "screen_reader", "host"):
+            french, english = str(e).splitlines()
+            problems.append(
+                Problem(
+                    "setting_invalid",
+                    N_("a setting is wrong, so dmptui will not start: {error}"),
+                    N_("correct it or remove it; docs/settings.md says what each one allows."),
+                    {"error": visible(french if language["code"] == "fr" else english, 400)},
+                )
+            )
     if config_error is not None:
         problems.append(
             Problem(
                 "config_invalid",
-                N_("the config file cannot be read ({error}), so it is ignored."),
+                N_("the config file cannot be read ({error}), so dmptui will not start."),
                 N_("correct it, or delete it to start again from the defaults."),
                 {"error": config_error},
             )
@@ -754,7 +767,8 @@ def collect(
             Problem(
                 "config_screen_reader",
                 N_(
-                    "in the config file, screen_reader is neither true nor false, so it is ignored."
+                    "in the config file, screen_reader is neither true nor false, so dmptui will "
+                    "not start."
                 ),
                 N_("write screen_reader = true (without quotes) in the config file."),
             )
