@@ -51,4 +51,5 @@ class HelpScreen(RecordScreen):
             yield Static(plain(help_text(self.about, self.app.config.keymap)), id="help-text")
 
     def reload(self) -> None:
-        self.say("info", _("Press Esc to go back."))
+        back = key_in_use("app.back", self.app.config.keymap)
+        self.say("info", _("Press {key} to go back.").format(key=back))
