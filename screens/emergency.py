@@ -57,7 +57,13 @@ class EmergencyScreen(RecordScreen):
             lambda: state.refresh(client, frozenset({RECORD})),
             lambda _none: self.say(
                 "info",
-                _("Your emergency access choices are shown below. Press b or r to change one."),
+                _(
+                    "Your emergency access choices are shown below. Press {one} or {other} to "
+                    "change one."
+                ).format(
+                    one=key_in_use("emergency.break_glass", self.app.config.keymap),
+                    other=key_in_use("emergency.regulation", self.app.config.keymap),
+                ),
             ),
         )
 

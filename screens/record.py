@@ -42,7 +42,8 @@ class RecordLifeScreen(RecordScreen):
 
     def _loaded(self) -> None:
         if self.record_state.status == "closed":
-            self.say("info", _("Your record is closed. Press o to reopen it."))
+            key = key_in_use("record.reactivate", self.app.config.keymap)
+            self.say("info", _("Your record is closed. Press {key} to reopen it.").format(key=key))
         else:
             self.say("info", _("Your record is open."))
 
