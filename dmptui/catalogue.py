@@ -7,6 +7,7 @@ guide and the tests refer to them). Labels and help are English msgids, translat
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from dmptui.i18n import N_
@@ -283,6 +284,45 @@ ACTIONS: tuple[Action, ...] = (
     Action("app.quit", "*", "ctrl+q", N_("Quit"), N_("Leave dmptui.")),
 )
 ACTION_BY_ID = {a.id: a for a in ACTIONS}
+
+# Keys of the TUI alone (the screen-reader mode has no colours and reads every line already).
+TUI_ACTIONS: tuple[Action, ...] = (
+    Action(
+        "app.read_screen",
+        "*",
+        "ctrl+r",
+        N_("Read this screen"),
+        N_("Copy what the screen shows into the message log."),
+    ),
+    Action(
+        "app.theme",
+        "*",
+        "ctrl+t",
+        N_("Colours"),
+        N_("Switch between the dark, light and high-contrast colours."),
+    ),
+)
+
+
+def goto_id(spec: ScreenSpec) -> str:
+    """The binding id of the key that jumps to a screen (its digit by default)."""
+    return f"app.goto.{spec.key}"
+
+
+# Every binding id a keymap can move: id -> (where it works: a screen's key, or "*" for every
+# screen; its default key).
+DEFAULT_KEYS: dict[str, tuple[str, str]] = {
+    **{a.id: (a.screen, a.key) for a in (*ACTIONS, *TUI_ACTIONS)},
+    **{goto_id(s): ("*", str(s.number)) for s in SCREENS},
+}
+
+
+def key_of(binding_id: str, keymap: Mapping[str, str] | None = None) -> str:
+    """The key in use for a binding (a keymap's, else the default): Textual's key names, more
+    than one separated by commas."""
+    if keymap and binding_id in keymap:
+        return keymap[binding_id]
+    return DEFAULT_KEYS[binding_id][1]
 
 
 def actions_for(screen: str) -> list[Action]:

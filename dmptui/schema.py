@@ -19,8 +19,11 @@ MAX_NOTES = 100_000
 PRACTITIONER_HEADER = "X-Practitioner-Credential"
 DEVICE_HEADER = "X-Device-Id"
 
-# C0 and C1 controls and DEL; tab and newline are allowed in multi-line text only.
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# The one rule of control characters in text: C0 and C1 controls and DEL are refused; tab and
+# line feed are allowed in multi-line text only, and so is CR LF (the line end of texts written
+# on Windows, kept as sent: ``data_text.data_lines`` breaks lines there). A carriage return
+# alone is refused: a terminal would go back over the line and hide what came before.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]|\r(?!\n)")
 _CONTROL_ONE_LINE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 # In a one-line field (a title, a name, a reason): bidirectional embeddings, overrides and
 # isolates (U+202A–U+202E, U+2066–U+2069), which reorder what follows them ("Trojan Source"
@@ -62,7 +65,7 @@ def check_text(value: str) -> str:
 Text = Annotated[
     str,
     AfterValidator(_no_controls),
-    Field(json_schema_extra={"pattern": r"^[^\x00-\x08\x0b-\x1f\x7f-\x9f]*$"}),
+    Field(json_schema_extra={"pattern": r"^(?:[^\x00-\x08\x0b-\x1f\x7f-\x9f]|\r\n)*$"}),
 ]
 Line = Annotated[
     str,

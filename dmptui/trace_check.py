@@ -35,7 +35,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from dmptui import merkle
+from dmptui import merkle, settings
 from dmptui.i18n import _, format_date, format_datetime
 from dmptui.schema import MAX_PROOF_SEQS, CheckpointOut, LedgerKeyLinkOut, LedgerKeyOut
 
@@ -141,7 +141,7 @@ class Seal:
 def default_data_dir() -> Path:
     from platformdirs import user_data_dir
 
-    return Path(os.environ.get("DMPTUI_DATA_DIR") or user_data_dir("dmptui"))
+    return settings.env_value("data_dir") or Path(user_data_dir("dmptui"))
 
 
 class CheckpointStore:

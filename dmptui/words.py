@@ -144,7 +144,9 @@ def sort_key(name: str) -> Callable[[Any], Any]:
 
 
 def save_dir() -> Path:
-    return Path(os.environ.get(SAVE_DIR_ENV) or Path.home())
+    from dmptui import settings
+
+    return settings.env_value("save_dir") or Path.home()
 
 
 def safe_stem(title: str) -> str:

@@ -57,9 +57,11 @@ class AppConfig:
     token_store: Any = None  # dmptui.session.TokenStore, for "remember me"
     idle_timeout: float = 900.0  # lock after 15 minutes without a key press
     device_id: str = ""  # a stable random id for this install (not a secret)
-    theme: str = ""  # "dark", "light" or "high-contrast" (config file); DMPTUI_THEME wins
+    theme: str = ""  # "dark", "light" or "high-contrast" (``dmptui.settings``)
     data_dir: Path | None = None  # checked trace checkpoints (default: DMPTUI_DATA_DIR, XDG)
     timeout: float = 10.0  # seconds the client waits for the host's answer
+    # The config file's [keymap]: binding id -> keys, checked by ``dmptui.settings``.
+    keymap: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -102,8 +104,12 @@ class DmpApp(App[None], inherit_bindings=False):
             for key, method, label, bid in (
                 ("f1", "help", catalogue.ACTION_BY_ID["app.help"].label, "app.help"),
                 ("escape", "back", catalogue.ACTION_BY_ID["app.back"].label, "app.back"),
-                ("ctrl+r", "read_screen", N_("Read this screen"), "app.read_screen"),
-                ("ctrl+t", "next_theme", N_("Colours"), "app.theme"),
+                *(
+                    (a.key, method, a.label, a.id)
+                    for a, method in zip(
+                        catalogue.TUI_ACTIONS, ("read_screen", "next_theme"), strict=True
+                    )
+                ),
                 ("ctrl+l", "ask_logout", catalogue.ACTION_BY_ID["app.logout"].label, "app.logout"),
                 ("ctrl+q", "ask_quit", catalogue.ACTION_BY_ID["app.quit"].label, "app.quit"),
             )
@@ -113,7 +119,7 @@ class DmpApp(App[None], inherit_bindings=False):
                 str(spec.number),
                 f"goto('{spec.key}')",
                 spec.title,
-                id=f"app.goto.{spec.key}",
+                id=catalogue.goto_id(spec),
                 show=False,
             )
             for spec in catalogue.SCREENS
@@ -133,6 +139,8 @@ class DmpApp(App[None], inherit_bindings=False):
         for theme in themes.THEMES.values():  # only these are offered (Ctrl+T goes through them)
             self.register_theme(theme)
         self.theme = themes.choose(config.theme)
+        if config.keymap:
+            self.set_keymap(config.keymap)  # the bindings keep their ids; only keys move
 
     def get_key_display(self, binding: Binding) -> str:
         """Keys of the catalogue and of the app (they have an id) as printed on a keyboard, in

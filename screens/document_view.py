@@ -15,10 +15,12 @@ from textual.widgets import Static
 
 from dmptui import catalogue, loading
 from dmptui.actions import documents
+from dmptui.data_text import data_lines
 from dmptui.explain import error_kind
 from dmptui.i18n import _, format_date
 from dmptui.words import is_masked, is_pdf, metadata_lines, size_words
 from screens.base import Calls, StatusLine
+from screens.keys import key_in_use
 from screens.widgets.footer import KeyBar
 from screens.widgets.message_log import MessageLog
 from screens.widgets.text import CELL_LIMIT, LINE_LIMIT, clip, plain
@@ -85,23 +87,27 @@ class DocumentScreen(Calls, Screen[None]):
         self.data, self.content_type = data, content_type or self.doc.content_type
         text = self.query_one("#doc-text", Static)
         if is_pdf(self.content_type):
+            keymap = self.app.config.keymap
+            save, back = key_in_use(SAVE.id, keymap), key_in_use("app.back", keymap)
             text.update(
                 plain(
                     _(
                         "This document is a PDF ({size}). This app cannot show a PDF: "
-                        "press w to save it to a file, then open that file with your "
+                        "press {key} to save it to a file, then open that file with your "
                         "PDF reader."
-                    ).format(size=size_words(len(data)))
+                    ).format(size=size_words(len(data)), key=save)
                 )
             )
             self.say(
                 "info",
                 _(
-                    '"{title}" is a PDF: press w to save it to a file; Esc goes back to the list.'
-                ).format(title=self.doc.title),
+                    '"{title}" is a PDF: press {key} to save it to a file; {back} goes back to '
+                    "the list."
+                ).format(title=self.doc.title, key=save, back=back),
             )
             return
-        text.update(plain(data.decode("utf-8", errors="replace")))
+        # Lines broken where the data breaks them (CR LF too, which the host keeps as sent).
+        text.update(plain("\n".join(data_lines(data.decode("utf-8", errors="replace")))))
         self.say(
             "info",
             _(

@@ -23,6 +23,7 @@ from dmptui.state import DOCUMENTS
 from dmptui.words import ALL_TYPES, NO_SEARCH, SORT_WORDS, SORTS, doc_date, sort_key, type_label
 from screens.base import Calls, RecordScreen, catalogue_bindings, update_text
 from screens.document_view import DocumentScreen, masked_word, short_date
+from screens.keys import key_in_use
 from screens.widgets.paged_list import Column, PagedList
 from screens.widgets.text import plain
 
@@ -135,7 +136,14 @@ class DocumentsScreen(RecordScreen):
             return _("Documents 1 to {last} loaded; more load as you scroll.").format(last=n)
         if n == 0:
             if self.type_filter or self.query_text:
-                return _("No document matches. Press t to change the type or / to search again.")
+                keymap = self.app.config.keymap
+                return _(
+                    "No document matches. Press {filter} to change the type or {search} to "
+                    "search again."
+                ).format(
+                    filter=key_in_use("documents.filter", keymap),
+                    search=key_in_use("documents.search", keymap),
+                )
             return _("Your record has no documents.")
         if n == 1:
             return _("1 document loaded (all of them).")

@@ -19,6 +19,7 @@ from dmptui.i18n import _
 from dmptui.state import RECORD
 from dmptui.words import BREAK_GLASS, REGULATION, state_text
 from screens.base import RecordScreen, catalogue_bindings
+from screens.keys import key_in_use
 from screens.widgets.text import plain
 
 
@@ -30,6 +31,7 @@ class EmergencyScreen(RecordScreen):
     def compose_body(self) -> ComposeResult:
         bg = catalogue.ACTION_BY_ID["emergency.break_glass"]
         rg = catalogue.ACTION_BY_ID["emergency.regulation"]
+        keymap = self.app.config.keymap
         with VerticalScroll(id="emergency"):
             yield Static(
                 plain(_(actions.INTRO)),
@@ -38,12 +40,14 @@ class EmergencyScreen(RecordScreen):
             yield Static(id="break-glass-state", classes="choice-state")
             yield Static(plain(_(bg.confirm or bg.help)), classes="choice-help")
             yield Static(
-                plain(_("Press {key} to change it.").format(key=bg.key)), classes="choice-key"
+                plain(_("Press {key} to change it.").format(key=key_in_use(bg.id, keymap))),
+                classes="choice-key",
             )
             yield Static(id="regulation-state", classes="choice-state")
             yield Static(plain(_(rg.confirm or rg.help)), classes="choice-help")
             yield Static(
-                plain(_("Press {key} to change it.").format(key=rg.key)), classes="choice-key"
+                plain(_("Press {key} to change it.").format(key=key_in_use(rg.id, keymap))),
+                classes="choice-key",
             )
 
     def reload(self) -> None:
@@ -53,7 +57,13 @@ class EmergencyScreen(RecordScreen):
             lambda: state.refresh(client, frozenset({RECORD})),
             lambda _none: self.say(
                 "info",
-                _("Your emergency access choices are shown below. Press b or r to change one."),
+                _(
+                    "Your emergency access choices are shown below. Press {one} or {other} to "
+                    "change one."
+                ).format(
+                    one=key_in_use("emergency.break_glass", self.app.config.keymap),
+                    other=key_in_use("emergency.regulation", self.app.config.keymap),
+                ),
             ),
         )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import ClassVar
 
 from textual.app import ComposeResult
@@ -10,26 +11,23 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from dmptui import catalogue
-from dmptui.i18n import N_, _
+from dmptui.i18n import _
 from screens.base import RecordScreen, catalogue_bindings
-from screens.keys import key_name
+from screens.keys import key_in_use
 from screens.widgets.text import plain
 
-# Keys of the TUI alone (the screen-reader mode has no colours and reads every line already).
-TUI_KEYS = (
-    ("ctrl+r", N_("Read this screen"), N_("Copy what the screen shows into the message log.")),
-    ("ctrl+t", N_("Colours"), N_("Switch between the dark, light and high-contrast colours.")),
-)
 
-
-def help_text(screen_key: str) -> str:
+def help_text(screen_key: str, keymap: Mapping[str, str] | None = None) -> str:
+    """A screen's help: every key that works there, as it is now (``keymap``: the config
+    file's ``[keymap]``, which moves them)."""
     spec = catalogue.BY_KEY.get(screen_key, catalogue.BY_KEY["home"])
-    rows = [
-        (key_name(a.key), _(a.label), _(a.help))
-        for a in catalogue.actions_for(screen_key) + catalogue.actions_for("*")
+    actions = [
+        *catalogue.actions_for(screen_key),
+        *catalogue.actions_for("*"),
+        *catalogue.TUI_ACTIONS,
     ]
-    rows += [(key_name(key), _(label), _(help_)) for key, label, help_ in TUI_KEYS]
-    rows += [(str(s.number), _(s.title), "") for s in catalogue.SCREENS]
+    rows = [(key_in_use(a.id, keymap), _(a.label), _(a.help)) for a in actions]
+    rows += [(key_in_use(catalogue.goto_id(s), keymap), _(s.title), "") for s in catalogue.SCREENS]
     width = max(len(key) for key, _label, _help in rows) + 2
     lines = [catalogue.help_title(spec), ""]
     screens_from = len(rows) - len(catalogue.SCREENS)
@@ -50,7 +48,8 @@ class HelpScreen(RecordScreen):
 
     def compose_body(self) -> ComposeResult:
         with VerticalScroll(id="help"):
-            yield Static(plain(help_text(self.about)), id="help-text")
+            yield Static(plain(help_text(self.about, self.app.config.keymap)), id="help-text")
 
     def reload(self) -> None:
-        self.say("info", _("Press Esc to go back."))
+        back = key_in_use("app.back", self.app.config.keymap)
+        self.say("info", _("Press {key} to go back.").format(key=back))

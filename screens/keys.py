@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from textual.binding import ActiveBinding, Binding
 
+from dmptui import catalogue
 from dmptui.i18n import N_, _, language
+from dmptui.settings import SYMBOL_NAMES
 
 if TYPE_CHECKING:
     from textual.screen import Screen
@@ -17,9 +20,9 @@ if TYPE_CHECKING:
 else:
     _ScreenBase = object
 
-# Keys as printed on a keyboard, not Textual's names ("escape", "ctrl+l").
+# Keys as printed on a keyboard, not Textual's names ("escape", "ctrl+l", "question_mark").
 KEY_WORDS = {"escape": N_("Esc"), "enter": N_("Enter")}
-SYMBOLS = {"slash": "/"}
+SYMBOLS = SYMBOL_NAMES
 
 
 def key_name(key: str) -> str:
@@ -30,8 +33,15 @@ def key_name(key: str) -> str:
         return SYMBOLS[key]
     parts = key.split("+")
     *mods, last = parts
+    last = SYMBOLS.get(last, last)
     last = last.upper() if (mods or (last[:1] == "f" and last[1:].isdigit())) else last
     return "+".join([*(m.capitalize() for m in mods), last])
+
+
+def key_in_use(binding_id: str, keymap: Mapping[str, str] | None = None) -> str:
+    """The key (or keys) of a catalogue binding as printed on a keyboard: the keymap's (the
+    config file's ``[keymap]``), else the default. "F5 / Ctrl+X" for two."""
+    return " / ".join(key_name(k) for k in catalogue.key_of(binding_id, keymap).split(","))
 
 
 @lru_cache(maxsize=1024)

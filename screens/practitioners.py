@@ -23,6 +23,7 @@ from dmptui.i18n import _, format_number, ngettext
 from dmptui.state import PRACTITIONERS, RecordState
 from dmptui.words import Links, Person, profession_words
 from screens.base import RecordScreen, catalogue_bindings
+from screens.keys import key_in_use
 from screens.widgets.text import CELL_LIMIT, clip, plain
 
 MINE = "mine"
@@ -100,13 +101,17 @@ class PractitionersScreen(RecordScreen):
         else:
             self._show_directory()
 
+    def _key(self, binding_id: str) -> str:
+        """The key in use for a binding (the config file's [keymap] may move it)."""
+        return key_in_use(binding_id, self.app.config.keymap)
+
     def _show_mine(self) -> None:
         self.mode = MINE
         self._fill(self.links.people())
         heading = _(
             "Your practitioners: your médecin traitant, the practitioners you authorised "
-            "and those you blocked ({n}). Press / to search the directory."
-        ).format(n=len(self.links.people()))
+            "and those you blocked ({n}). Press {key} to search the directory."
+        ).format(n=len(self.links.people()), key=self._key("practitioners.search"))
         self.query_one("#list-heading", Static).update(plain(heading))
 
     def _show_directory(self) -> None:
@@ -114,11 +119,11 @@ class PractitionersScreen(RecordScreen):
         self._fill(self.found)
         heading = ngettext(
             "Directory results for “{q}”: {n} practitioner. This is the directory, "
-            "not your list: press Esc to go back to your practitioners.",
+            "not your list: press {key} to go back to your practitioners.",
             "Directory results for “{q}”: {n} practitioners. This is the directory, "
-            "not your list: press Esc to go back to your practitioners.",
+            "not your list: press {key} to go back to your practitioners.",
             len(self.found),
-        ).format(q=self.query_text, n=format_number(len(self.found)))
+        ).format(q=self.query_text, n=format_number(len(self.found)), key=self._key("app.back"))
         self.query_one("#list-heading", Static).update(plain(heading))
 
     def _fill(self, rows: list[Person]) -> None:
@@ -235,7 +240,10 @@ class PractitionersScreen(RecordScreen):
         if row is None:
             self.say(
                 "warning",
-                _("Select a practitioner in the list first, or press / to search the directory."),
+                _(
+                    "Select a practitioner in the list first, or press {key} to search the "
+                    "directory."
+                ).format(key=self._key("practitioners.search")),
             )
         return row
 

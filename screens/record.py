@@ -18,6 +18,7 @@ from dmptui.actions import record as actions
 from dmptui.i18n import _
 from dmptui.state import RECORD
 from screens.base import RecordScreen, catalogue_bindings
+from screens.keys import key_in_use
 from screens.widgets.text import plain
 
 
@@ -41,7 +42,8 @@ class RecordLifeScreen(RecordScreen):
 
     def _loaded(self) -> None:
         if self.record_state.status == "closed":
-            self.say("info", _("Your record is closed. Press o to reopen it."))
+            key = key_in_use("record.reactivate", self.app.config.keymap)
+            self.say("info", _("Your record is closed. Press {key} to reopen it.").format(key=key))
         else:
             self.say("info", _("Your record is open."))
 
@@ -55,7 +57,9 @@ class RecordLifeScreen(RecordScreen):
             action = catalogue.ACTION_BY_ID[action_id]
             lines.append(
                 _("Press {key} — {label}: {help}").format(
-                    key=action.key, label=_(action.label), help=_(action.help)
+                    key=key_in_use(action.id, self.app.config.keymap),
+                    label=_(action.label),
+                    help=_(action.help),
                 )
             )
         if lines:

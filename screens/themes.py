@@ -13,7 +13,6 @@ Pick one with ``DMPTUI_THEME`` (``dark``, ``light``, ``high-contrast``), the con
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
@@ -161,15 +160,16 @@ WORDS = {
 
 
 def choose(wanted: str | None = None, env: Mapping[str, str] | None = None) -> str:
-    """The theme to start with: ``wanted`` (config), else ``DMPTUI_THEME``, else the default.
-    An unknown name is ignored (the default is used)."""
-    env = os.environ if env is None else env
-    for raw in (env.get("DMPTUI_THEME"), wanted):
-        name = (raw or "").strip().lower()
-        name = ALIASES.get(name, name)
-        if name in THEMES:
-            return name
-    return DEFAULT
+    """The theme to start with: ``DMPTUI_THEME``, else ``wanted`` (the config file's), else the
+    default (``dmptui.settings``: the environment wins over the file). An unknown name here is
+    ignored (the default is used): ``dmptui`` has refused it before, naming where it came from."""
+    from dmptui import settings
+
+    try:
+        word, _source = settings.value("theme", env, file={"theme": wanted} if wanted else None)
+    except settings.SettingsError:
+        return DEFAULT
+    return ALIASES.get(word, DEFAULT) if word else DEFAULT
 
 
 def following(name: str) -> str:

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import base64
 import gc
 import json
+import subprocess
+import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hostkit import LiveHost
 
 from dmptui.entry.cli import EXIT_OK, EXIT_REFUSED, EXIT_USAGE, main
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(autouse=True)
@@ -195,19 +201,155 @@ def test_rotate_ledger_key_on_a_fresh_host(
     assert two["old_key_id"] == one["key_id"] != two["key_id"]
 
 
-def test_a_config_file_that_is_not_toml_is_said_and_ignored(
+def test_a_config_file_that_is_not_toml_stops_the_app_and_names_the_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from dmptui.entry.cli import _config_file
+    """Before issue 14 a broken config file was said and ignored (and a keymap in it silently
+    lost); now, like every bad setting (dmptui.settings), it stops ``dmptui`` with exit 2 and
+    says which file, what is wrong and what is allowed, in French and English, no traceback."""
+    from dmptui import settings
 
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
-    assert _config_file() == {}  # no file: nothing said
-    assert capsys.readouterr().err == ""
+    assert settings.load().config_path is None  # no file: nothing said, nothing read
     path = tmp_path / "config" / "dmptui" / "config.toml"
     path.parent.mkdir(parents=True)
     for content in (b'lang = "fr', b'lang = "\xff"'):  # not TOML; not UTF-8
         path.write_bytes(content)
-        assert _config_file() == {}
-        assert "is not valid TOML" in capsys.readouterr().err
+        assert main(["--host", "http://127.0.0.1:9"]) == EXIT_USAGE
+        err = capsys.readouterr().err
+        assert f"the file {path}" in err and "not valid TOML" in err, err
+        assert f"le fichier {path}" in err and "pas du TOML valide" in err, err
+        assert "Traceback" not in err
     path.write_text('lang = "en"\n', "utf-8")
-    assert _config_file() == {"lang": "en"}
+    assert settings.load().lang == "en"
+
+
+# --- the practitioner command in its own process, against the real host -----------------------
+
+
+def practitioner_cli(
+    host: LiveHost, role: str, *args: str, stdout: int | None = None
+) -> subprocess.Popen[bytes]:
+    import os
+
+    p = host.practitioner(role)
+    cmd = [sys.executable, "-m", "dmptui.entry", "host", "practitioner", "--url", host.url]
+    cmd += ["--rpps", p["rpps"], "--credential", p["credential"], *args]
+    return subprocess.Popen(
+        cmd,
+        stdout=subprocess.PIPE if stdout is None else stdout,
+        stderr=subprocess.PIPE,
+        env=dict(os.environ),
+        cwd=ROOT,
+    )
+
+
+def run_practitioner(host: LiveHost, role: str, *args: str) -> tuple[int, str, str]:
+    proc = practitioner_cli(host, role, *args)
+    out, err = proc.communicate(timeout=120)
+    return proc.returncode, out.decode("utf-8"), err.decode("utf-8")
+
+
+def deposit_file(host: LiveHost, path: Path) -> tuple[int, str, str]:
+    return run_practitioner(
+        host,
+        "author",
+        "deposit",
+        host.ins,
+        "--type",
+        "11488-4",
+        "--title",
+        path.name,
+        "--file",
+        str(path),
+        "--json",
+    )
+
+
+def read_back(host: LiveHost, doc_id: str) -> dict[str, Any]:
+    code, out, err = run_practitioner(host, "author", "read", host.ins, doc_id, "--json")
+    assert code == EXIT_OK, err
+    return json.loads(out)
+
+
+def test_files_are_deposited_with_their_exact_bytes_and_type(
+    host: LiveHost, tmp_path: Path
+) -> None:
+    # Text written on Windows: CR LF line ends, kept as they are (no longer refused).
+    crlf = tmp_path / "cr-windows.txt"
+    crlf.write_bytes("Consultation du 3 mars.\r\nTension 12/8.\r\n\r\nÀ revoir.\r\n".encode())
+    code, out, err = deposit_file(host, crlf)
+    assert code == EXIT_OK, err
+    doc = json.loads(out)
+    assert doc["content_type"] == "text/plain"
+    assert read_back(host, doc["id"])["content"].encode("utf-8") == crlf.read_bytes()
+    # A PDF whose bytes are not UTF-8 (a binary stream): kept byte for byte.
+    pdf = tmp_path / "scan"  # no extension: the first bytes say what it is
+    pdf.write_bytes(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\nstream\n\x00\xff\xfe\x80\nendstream\n%%EOF\n")
+    code, out, err = deposit_file(host, pdf)
+    assert code == EXIT_OK, err
+    doc = json.loads(out)
+    assert doc["content_type"] == "application/pdf"
+    content = read_back(host, doc["id"])["content_base64"]
+    assert base64.b64decode(content) == pdf.read_bytes()
+    # CR LF typed on the command line too.
+    code, out, err = run_practitioner(
+        host, "author", "deposit", host.ins, "--type", "11488-4", "--title", "T",
+        "--text", "ligne 1\r\nligne 2", "--json",
+    )  # fmt: skip
+    assert code == EXIT_OK, err
+    assert read_back(host, json.loads(out)["id"])["content"] == "ligne 1\r\nligne 2"
+
+
+def test_files_the_host_does_not_take_are_named_and_nothing_is_deposited(
+    host: LiveHost, tmp_path: Path
+) -> None:
+    def count() -> int:
+        code, out, err = run_practitioner(host, "author", "list", host.ins, "--json")
+        assert code == EXIT_OK, err
+        return len(json.loads(out)["items"])
+
+    before = count()
+    latin1 = tmp_path / "ancien.txt"
+    latin1.write_bytes("Compte-rendu opératoire, fièvre à 39°.\n".encode("latin-1"))
+    code, _out, err = deposit_file(host, latin1)
+    assert code == EXIT_USAGE
+    assert f"The file {latin1} is text that is not UTF-8" in err
+    assert "iconv -f WINDOWS-1252 -t UTF-8" in err and "n'est pas en UTF-8" in err
+    assert "Traceback" not in err and "UnicodeDecodeError" not in err
+    png = tmp_path / "radio.jpg"  # the name lies; the first bytes do not
+    png.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)))
+    code, _out, err = deposit_file(host, png)
+    assert code == EXIT_USAGE
+    assert f"The file {png} is image/png; the host takes only: text/plain, application/pdf" in err
+    assert "Traceback" not in err
+    missing = tmp_path / "absent.pdf"
+    code, _out, err = deposit_file(host, missing)
+    assert code == EXIT_USAGE and f"The file {missing} cannot be read" in err
+    assert "Traceback" not in err
+    assert count() == before
+
+
+def test_a_closed_pipe_ends_quietly(host: LiveHost) -> None:
+    """`list … | head`: the reader goes away before the command writes; it stops quietly."""
+    proc = practitioner_cli(host, "author", "list", host.ins, "--json")
+    assert proc.stdout is not None
+    proc.stdout.close()  # nobody reads: the command's write meets a closed pipe
+    _out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 1, err
+    assert err.decode() == ""  # no traceback, no "Exception ignored"
+    # And through a shell, as a person types it.
+    p = host.practitioner("author")
+    shell = subprocess.run(
+        [
+            "bash",
+            "-c",
+            f'"{sys.executable}" -m dmptui.entry host practitioner --url {host.url} '
+            f"--rpps {p['rpps']} --credential {p['credential']} list {host.ins} --json | head -1",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+    )
+    assert shell.stdout == "{\n" and shell.stderr == "", shell.stderr

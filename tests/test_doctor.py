@@ -663,6 +663,29 @@ def test_config_file_problems(capsys: pytest.CaptureFixture[str], clean_env: Pat
     ) in problems(text)
 
 
+def test_a_setting_dmptui_would_refuse_is_a_problem(
+    capsys: pytest.CaptureFixture[str], clean_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What ``dmptui`` would stop on (``dmptui.settings``) is said, with its source."""
+    config = clean_env / "config" / "dmptui" / "config.toml"
+    config.parent.mkdir(parents=True)
+    config.write_text('[keymap]\n"app.quit" = "ctrl+q,ctrl+l"\n', "utf-8")
+    assert problems(report(capsys))[-1] == (
+        "Problem: a setting is wrong, so dmptui will not start: Invalid setting "
+        f'"keymap.app.quit" (the file {config}, key keymap.app.quit): "ctrl+q,ctrl+l" — two '
+        'actions on one key. Allowed: a key free on that screen ("ctrl+l" is already '
+        "app.logout's). Correct it or remove it (docs/settings.md). What to do: correct it or "
+        "remove it; docs/settings.md says what each one allows."
+    )
+    config.unlink()
+    monkeypatch.setenv("DMPTUI_THEME", "bleu")
+    monkeypatch.setenv("LANG", "fr_FR.UTF-8")
+    assert problems(report(capsys))[-1].startswith(
+        "Problème : un réglage est faux, donc dmptui ne démarrera pas : Réglage « theme » "
+        "invalide (la variable d'environnement DMPTUI_THEME) : « bleu »."
+    )
+
+
 def test_french(
     host: LiveHost, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

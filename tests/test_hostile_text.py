@@ -70,6 +70,7 @@ CONTROLS = {
     "DEL": "a\x7fb",
     "C1 NEL": "a\x85b",
     "C1 CSI": "a\x9b1mb",
+    "CR alone": "a\rb",  # goes back over the line; CR LF is a line end (test below)
 }
 SPOOFING = {
     "RLO U+202E": "abc\u202efdp.exe",
@@ -117,6 +118,20 @@ def test_the_host_refuses_controls_in_texts(host: LiveHost, value: str) -> None:
     with host.login() as patient:
         r = patient.put("/v1/record/notes", json={"text": value})
     assert r.status_code == 422 and r.json()["field"] == "text", r.text
+
+
+def test_crlf_line_ends_are_text_kept_as_sent(host: LiveHost) -> None:
+    """The one rule (``schema._CONTROL``): CR LF is a line end, as sent or as base64."""
+    text = "Ligne 1\r\nLigne 2\r\n"
+    r = deposit(host, content=text)
+    assert r.status_code == 201, r.text
+    r = deposit(host, content=None, content_base64=base64.b64encode(text.encode()).decode())
+    assert r.status_code == 201, r.text
+    with host.login() as patient:
+        r = patient.get(f"/v1/record/documents/{r.json()['id']}/content")
+        assert r.status_code == 200 and r.content == text.encode()
+        r = patient.put("/v1/record/notes", json={"text": text})
+    assert r.status_code in (200, 204), r.text
 
 
 def test_text_sent_as_base64_must_be_utf8(host: LiveHost) -> None:

@@ -27,8 +27,15 @@ FORBIDDEN = {
 }
 
 # All the host takes from the core: the package's version, the API contract, the identifiers'
-# rules and the Merkle tree's hashing (the client checks the same proofs).
-HOST_FROM_CORE = {"dmptui", "dmptui.schema", "dmptui.identifiers", "dmptui.merkle"}
+# rules, the Merkle tree's hashing (the client checks the same proofs) and the settings model
+# (one place reads every DMPTUI_* variable, the host's too; standard library only).
+HOST_FROM_CORE = {
+    "dmptui",
+    "dmptui.schema",
+    "dmptui.identifiers",
+    "dmptui.merkle",
+    "dmptui.settings",
+}
 
 
 def is_module(name: str) -> bool:

@@ -484,3 +484,37 @@ def test_in_french(host: Any) -> None:
             assert str(table.get_row_at(0)[3]) == "MASQUÉ"
 
     asyncio.run(run())
+
+
+def test_crlf_text_reads_as_lines_and_saves_as_sent(host: Any, save_dir: Path) -> None:
+    """A text written on Windows (CR LF): the host keeps it as sent; the app shows its lines
+    (no <U+000D> at each line end) and saves the exact bytes."""
+    text = "Compte rendu CRLF\r\nLigne deux\r\nLigne trois\r\n"
+    with host.ps("author") as ps:
+        r = ps.post(
+            f"/v1/ps/records/{host.ins}/documents",
+            json={
+                "type": DocType.CONSULTATION_NOTE.value,
+                "title": "Windows CRLF",
+                "content": text,
+            },
+        )
+        assert r.status_code == 201, r.text
+
+    async def run() -> None:
+        app = make_app(host, "en")
+        async with app.run_test(size=(160, 45)) as pilot:
+            await open_documents(pilot, host)
+            await search(pilot, "crlf")
+            assert titles(app) == ["Windows CRLF"]
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: app.screen.__class__.__name__ == "DocumentScreen")
+            await settled(pilot)
+            body = str(app.screen.query_one("#doc-text").render())
+            assert "Ligne deux\nLigne trois" in body and "U+000D" not in body, body
+            await pilot.press("w")
+            await settled(pilot)
+            (saved,) = save_dir.iterdir()
+            assert saved.read_bytes() == text.encode()
+
+    asyncio.run(run())

@@ -1,8 +1,10 @@
 """The ``dmptui`` command: the patient app (``dmptui``, ``dmptui demo``), and ``dmptui host …``
 for the record host.
 
-Exit codes: 0 done, 2 bad usage, 3 refused by the rules. ``--json`` prints machine-readable
-answers. Heavy imports happen inside the commands, so ``dmptui --help`` stays instant.
+Exit codes: 0 done, 2 bad usage (a bad setting too: ``dmptui.settings``), 3 refused by the
+rules, 1 when the output's reader went away (``… | head``, said nowhere). ``--json`` prints
+machine-readable answers. Heavy imports happen inside the commands, so ``dmptui --help`` stays
+instant.
 """
 
 from __future__ import annotations
@@ -11,11 +13,13 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from dmptui import settings
 
 if TYPE_CHECKING:
     from dmptui.reader.app import ReaderConfig
@@ -27,17 +31,15 @@ EXIT_OK, EXIT_USAGE, EXIT_REFUSED = 0, 2, 3
 def _data_dir() -> Path:
     from platformdirs import user_data_dir
 
-    path = Path(os.environ.get("DMPTUI_DATA_DIR") or user_data_dir("dmptui"))
+    path = settings.env_value("data_dir") or Path(user_data_dir("dmptui"))
     path.mkdir(parents=True, exist_ok=True, mode=0o700)
     return path
 
 
 def _db_url(arg: str | None) -> str:
-    if arg:
-        return arg
-    if os.environ.get("DMPTUI_DATABASE_URL"):
-        return os.environ["DMPTUI_DATABASE_URL"]
-    return f"sqlite:///{_data_dir() / 'host.sqlite3'}"
+    """--db, else DMPTUI_DATABASE_URL, else SQLite under the data dir."""
+    url, _source = settings.value("database_url", flags={"database_url": arg})
+    return url or f"sqlite:///{_data_dir() / 'host.sqlite3'}"
 
 
 def _print(args: argparse.Namespace, data: Any, text: str) -> None:
@@ -81,8 +83,9 @@ def host_init(args: argparse.Namespace) -> int:
     master, created = crypto.ensure_master_key(data_dir)
     migrate(url, crypto.host_keyring(data_dir))
     Host(url, data_dir).engine.dispose()  # refuses a key that did not write this database
-    where = crypto.ENV_VAR if os.environ.get(crypto.ENV_VAR) else str(crypto.key_path(data_dir))
-    if os.environ.get(ledger.KEY_ENV):
+    from_env = settings.env_value("master_key") is not None
+    where = crypto.ENV_VAR if from_env else str(crypto.key_path(data_dir))
+    if settings.env_value("ledger_key") is not None:
         signing = f"{ledger.KEY_ENV} (environment)"
     else:
         ledger.create_key_file(data_dir)
@@ -239,6 +242,10 @@ def host_serve(args: argparse.Namespace) -> int:
     from dmptui.host.context import Host
     from dmptui.host.seed import seed_demo
 
+    every, _source = settings.value(
+        "maintenance_every", flags={"maintenance_every": args.maintenance_every}
+    )
+    every = 30.0 if every is None else every
     data_dir = _data_dir()
     if args.demo:
         if args.db:
@@ -282,7 +289,7 @@ def host_serve(args: argparse.Namespace) -> int:
 
         os.environ[app_module.ENV_DATABASE_URL] = url
         os.environ[app_module.ENV_DATA_DIR] = str(data_dir)
-        os.environ[app_module.ENV_MAINTENANCE_EVERY] = str(args.maintenance_every or 0)
+        os.environ[app_module.ENV_MAINTENANCE_EVERY] = str(every)
         uvicorn.run(
             "dmptui.host.app:app_from_env",
             factory=True,
@@ -292,7 +299,7 @@ def host_serve(args: argparse.Namespace) -> int:
             workers=args.workers,
         )
         return EXIT_OK
-    app = create_app(url, data_dir, maintenance_every=args.maintenance_every)
+    app = create_app(url, data_dir, maintenance_every=every or None)
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning", workers=None)
     return EXIT_OK
 
@@ -337,6 +344,84 @@ def _positive_int(raw: str) -> int:
     return value
 
 
+# Content types by the file's first bytes (the extension can lie, or be missing).
+MAGIC: tuple[tuple[bytes, str], ...] = (
+    (b"%PDF-", "application/pdf"),
+    (b"\x89PNG\r\n\x1a\n", "image/png"),
+    (b"\xff\xd8\xff", "image/jpeg"),
+    (b"GIF87a", "image/gif"),
+    (b"GIF89a", "image/gif"),
+    (b"II*\x00", "image/tiff"),
+    (b"MM\x00*", "image/tiff"),
+    (b"PK\x03\x04", "application/zip"),
+    (b"{\\rtf", "application/rtf"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "application/msword"),
+)
+
+
+class FileRefused(Exception):
+    """A file the host would not take; the message says why and what to do (FR / EN)."""
+
+
+def sniff(path: Path, data: bytes) -> str:
+    """A file's content type: from its first bytes (PDF, images, archives, Word), else
+    ``text/plain`` if it is UTF-8 text, else from its name (``mimetypes``), else
+    ``application/octet-stream``. Text that is not UTF-8 is ``text/plain; charset=unknown``."""
+    import mimetypes
+
+    for magic, content_type in MAGIC:
+        if data.startswith(magic):
+            return content_type
+    if data[128:132] == b"DICM":
+        return "application/dicom"
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        guessed = mimetypes.guess_type(path.name)[0]
+        if guessed and not guessed.startswith("text/"):
+            return guessed
+        # No NUL byte and mostly printable: text in another encoding (Latin-1, Windows-1252).
+        if not any(b < 0x20 and b not in b"\t\n\r\x0c" for b in data):
+            return "text/plain; charset=unknown"
+        return guessed or "application/octet-stream"
+    return "text/plain"
+
+
+def _deposit_file(path: Path) -> tuple[bytes, str]:
+    """The file's bytes, as they are, and its content type; FileRefused when the host takes no
+    document of that type (the types of the contract, ``schema.DepositRequest``)."""
+    from typing import get_args
+
+    from dmptui.schema import DepositRequest
+
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        raise FileRefused(
+            f"Le fichier {path} ne peut pas être lu ({e.strerror}). Vérifiez le chemin. / "
+            f"The file {path} cannot be read ({e.strerror}). Check the path."
+        ) from None
+    content_type = sniff(path, data)
+    accepted = get_args(DepositRequest.model_fields["content_type"].annotation)
+    if content_type in accepted:
+        return data, content_type
+    listed = ", ".join(accepted)
+    if content_type.startswith("text/plain"):
+        raise FileRefused(
+            f"Le fichier {path} est du texte qui n'est pas en UTF-8 : l'hébergeur garde le "
+            f"texte en UTF-8 seulement ({listed}). Convertissez-le d'abord, par exemple : "
+            f"iconv -f WINDOWS-1252 -t UTF-8 fichier.txt > fichier-utf8.txt, ou faites-en un "
+            f"PDF. / The file {path} is text that is not UTF-8: the host keeps text in UTF-8 "
+            f"only ({listed}). Convert it first, e.g. iconv -f WINDOWS-1252 -t UTF-8 file.txt "
+            "> file-utf8.txt, or make a PDF of it."
+        )
+    raise FileRefused(
+        f"Le fichier {path} est de type {content_type} ; l'hébergeur prend seulement : "
+        f"{listed}. Faites-en un PDF. / The file {path} is {content_type}; the host takes "
+        f"only: {listed}. Make a PDF of it."
+    )
+
+
 def host_practitioner(args: argparse.Namespace) -> int:
     import base64
 
@@ -355,13 +440,10 @@ def host_practitioner(args: argparse.Namespace) -> int:
             if args.action == "deposit":
                 body: dict[str, Any] = {"type": args.type, "title": args.title}
                 if args.file:
-                    data = Path(args.file).read_bytes()
-                    pdf = data.startswith(b"%PDF-")
-                    body["content_type"] = "application/pdf" if pdf else "text/plain"
-                    if pdf:
-                        body["content_base64"] = base64.b64encode(data).decode()
-                    else:
-                        body["content"] = data.decode("utf-8")
+                    data, content_type = _deposit_file(Path(args.file))
+                    # As bytes, whatever the type: the host keeps exactly what the file holds.
+                    body["content_type"] = content_type
+                    body["content_base64"] = base64.b64encode(data).decode()
                 else:
                     body["content"] = args.text or ""
                 if args.care_date:
@@ -373,6 +455,9 @@ def host_practitioner(args: argparse.Namespace) -> int:
                 r = client.get(f"/v1/ps/records/{ins}/documents", params=params)
             else:
                 r = client.get(f"/v1/ps/records/{ins}/documents/{args.doc_id}", params=params)
+    except FileRefused as e:
+        print(f"Erreur / Error: {e}", file=sys.stderr)
+        return EXIT_USAGE
     except httpx.HTTPError as e:
         print(
             f"Erreur / Error: the host at {base} does not answer ({type(e).__name__}). "
@@ -399,45 +484,33 @@ def host_practitioner(args: argparse.Namespace) -> int:
 # --- the patient app -----------------------------------------------------------------------
 
 
-def _config_file() -> dict[str, Any]:
-    from platformdirs import user_config_dir
-
-    path = Path(user_config_dir("dmptui")) / "config.toml"
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        return {}  # the usual case: tomllib is not even imported (start-up)
-    import tomllib
-
-    try:
-        return tomllib.loads(raw.decode("utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
-        print(
-            f"Attention / Warning: {path} is not valid TOML ({e}); it is ignored.", file=sys.stderr
-        )
-        return {}
+def _settings(args: argparse.Namespace) -> settings.Settings:
+    """Every setting: the options given, then the environment, then the config file
+    (``dmptui.settings``); a bad one is a SettingsError (``main`` says it, exit 2)."""
+    flags = {
+        "host": getattr(args, "host", None),
+        "lang": getattr(args, "lang", None),
+        "screen_reader": True if getattr(args, "screen_reader", False) else None,
+    }
+    return settings.load(flags)
 
 
-def _language(args: argparse.Namespace, config: dict[str, Any]) -> str:
+def _language(conf: settings.Settings) -> str:
     from dmptui import i18n
 
-    lang = args.lang or config.get("lang") or i18n.detect_language()
-    if lang not in i18n.LANGUAGES:
-        print(
-            f"Attention / Warning: lang = {lang!r} in config.toml is not fr or en; it is ignored.",
-            file=sys.stderr,
-        )
-        lang = i18n.detect_language()
+    lang = conf.lang or i18n.detect_language()
     i18n.set_language(lang)
     return lang
 
 
-def _screen_reader(args: argparse.Namespace, config: dict[str, Any]) -> str | None:
+def _screen_reader(args: argparse.Namespace, conf: settings.Settings) -> str | None:
     """Why screen-reader mode turns on (--screen-reader, ACCESSIBLE, the config file, TERM=dumb,
     output not a terminal), or None for the TUI."""
     from dmptui.reader.detect import reason
 
-    return reason(bool(getattr(args, "screen_reader", False)), config)
+    return reason(
+        bool(getattr(args, "screen_reader", False)), {"screen_reader": conf.screen_reader}
+    )
 
 
 def _run_reader(host: str | None, lang: str, why: str, ins: str = "", demo: bool = False) -> int:
@@ -480,13 +553,12 @@ def _reader_demo(config: ReaderConfig, console: Console) -> Iterator[ReaderConfi
 
 
 def run_app(args: argparse.Namespace) -> int:
-    config = _config_file()
-    lang = _language(args, config)
-    host = args.host or os.environ.get("DMPTUI_HOST") or config.get("host")
-    why = _screen_reader(args, config)
+    conf = _settings(args)
+    lang = _language(conf)
+    why = _screen_reader(args, conf)
     if why:
-        return _run_reader(host, lang, why, ins=str(config.get("ins") or ""))
-    if not host:
+        return _run_reader(conf.host, lang, why, ins=conf.ins)
+    if not conf.host:
         print(
             "Aucun hôte configuré. Essayez `dmptui demo`, ou donnez --host URL.\n"
             "No host configured. Try `dmptui demo`, or give --host URL.",
@@ -494,7 +566,7 @@ def run_app(args: argparse.Namespace) -> int:
         )
         return EXIT_USAGE
     return _run_tui(
-        host, lang, ins=str(config.get("ins") or ""), outbox=None, theme=config.get("theme")
+        conf.host, lang, ins=conf.ins, outbox=None, theme=conf.theme, keymap=conf.keymap
     )
 
 
@@ -504,7 +576,8 @@ def _run_tui(
     ins: str,
     outbox: Path | None,
     password: str = "",
-    theme: object = None,
+    theme: str = "",
+    keymap: Mapping[str, str] | None = None,
 ) -> int:
     import gc
 
@@ -525,7 +598,8 @@ def _run_tui(
         demo_password=password,
         token_store=TokenStore(),
         device_id=_device_id(),
-        theme=theme if isinstance(theme, str) else "",  # "dark", "light", "high-contrast"
+        theme=theme,  # "dark", "light", "high-contrast"
+        keymap=dict(keymap or {}),
     )
     DmpApp(config).run()
     return EXIT_OK
@@ -547,9 +621,9 @@ def _device_id() -> str:
 def run_demo(args: argparse.Namespace) -> int:
     from dmptui.entry.demo import running_demo
 
-    config = _config_file()
-    lang = _language(args, config)
-    why = _screen_reader(args, config)
+    conf = _settings(args)
+    lang = _language(conf)
+    why = _screen_reader(args, conf)
     if why:
         return _run_reader(None, lang, why, demo=True)
     with running_demo() as demo:
@@ -560,7 +634,8 @@ def run_demo(args: argparse.Namespace) -> int:
             ins=patient["ins"],
             outbox=demo.outbox,
             password=patient["password"],
-            theme=config.get("theme"),
+            theme=conf.theme,
+            keymap=conf.keymap,
         )
 
 
@@ -639,9 +714,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--maintenance-every",
         type=float,
-        default=30.0,
-        help="seconds between maintenance rounds (notices, purge, outbox); 0: none here "
-        "(run `dmptui host maintain` in another process)",
+        default=None,
+        help="seconds between maintenance rounds (notices, purge, outbox; default 30, or "
+        "DMPTUI_MAINTENANCE_EVERY); 0: none here (run `dmptui host maintain` in another process)",
     )
     p.add_argument(
         "--no-migrate",
@@ -689,6 +764,16 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _closed_pipe() -> int:
+    """The reader of our output went away (``dmptui … list | head``): stop quietly. As the
+    Python documentation recommends (signal module, "Note on SIGPIPE"): point standard output
+    at devnull, so the flush at exit does not fail again, and exit 1; SIGPIPE keeps Python's
+    disposition (ignored), so a closed socket is never a silent death."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    return 1
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     try:
@@ -700,7 +785,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("\nThe patient app arrives with the next issue; for now: `dmptui host serve --demo`.")
         return EXIT_OK
     try:
-        return int(args.func(args))
+        code = int(args.func(args))
+        sys.stdout.flush()  # here, not at exit, where a closed pipe could not be handled
+        return code
+    except BrokenPipeError:
+        return _closed_pipe()
+    except settings.SettingsError as e:
+        print(e, file=sys.stderr)
+        return EXIT_USAGE
     except Exception as e:
         crypto = sys.modules.get("dmptui.host.crypto")  # imported by the host commands only
         if crypto is not None and isinstance(e, crypto.MasterKeyError):

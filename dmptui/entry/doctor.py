@@ -28,7 +28,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from dmptui import __version__, i18n
+from dmptui import __version__, i18n, settings
 from dmptui.i18n import N_, _, ngettext
 
 TIMEOUT = 5.0  # seconds, for the host and for the keyring
@@ -110,15 +110,14 @@ def display_url(url: str) -> str:
 
 
 def config_path() -> Path:
-    from platformdirs import user_config_dir
-
-    return Path(user_config_dir("dmptui")) / "config.toml"
+    return settings.config_path()
 
 
 def data_path(env: Mapping[str, str]) -> Path:
     from platformdirs import user_data_dir
 
-    return Path(env.get("DMPTUI_DATA_DIR") or user_data_dir("dmptui"))
+    raw = env.get(settings.BY_NAME["data_dir"].env)  # as given: the report shows it
+    return Path(raw) if raw and raw.strip() else Path(user_data_dir("dmptui"))
 
 
 def read_config(path: Path) -> tuple[dict[str, Any], str | None, bool]:
@@ -698,8 +697,9 @@ def collect(
     config, config_error, config_exists = read_config(cfg_path)
 
     url, source = host_arg, "--host" if host_arg else None
-    if not url and env.get("DMPTUI_HOST"):
-        url, source = env["DMPTUI_HOST"], "DMPTUI_HOST"
+    host_var = settings.BY_NAME["host"].env
+    if not url and env.get(host_var, "").strip():
+        url, source = env[host_var], host_var  # as given, checked or not: the report says
     if not url and config.get("host"):
         url, source = str(config["host"]), "config"
 
@@ -792,11 +792,24 @@ def collect(
                 )
             )
 
+    try:  # what dmptui itself would say of its settings (the file's own problems: below)
+        settings.load({"lang": lang_arg}, env=env, path=cfg_path)
+    except settings.SettingsError as e:
+        if e.setting not in (settings.CONFIG_NAME, "lang", "screen_reader", "host"):
+            french, english = str(e).splitlines()
+            problems.append(
+                Problem(
+                    "setting_invalid",
+                    N_("a setting is wrong, so dmptui will not start: {error}"),
+                    N_("correct it or remove it; docs/settings.md says what each one allows."),
+                    {"error": visible(french if language["code"] == "fr" else english, 400)},
+                )
+            )
     if config_error is not None:
         problems.append(
             Problem(
                 "config_invalid",
-                N_("the config file cannot be read ({error}), so it is ignored."),
+                N_("the config file cannot be read ({error}), so dmptui will not start."),
                 N_("correct it, or delete it to start again from the defaults."),
                 {"error": config_error},
             )
@@ -806,7 +819,8 @@ def collect(
             Problem(
                 "config_screen_reader",
                 N_(
-                    "in the config file, screen_reader is neither true nor false, so it is ignored."
+                    "in the config file, screen_reader is neither true nor false, so dmptui will "
+                    "not start."
                 ),
                 N_("write screen_reader = true (without quotes) in the config file."),
             )

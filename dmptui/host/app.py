@@ -4,7 +4,6 @@ maintenance loop (notices, the 10-year purge, outbox delivery)."""
 from __future__ import annotations
 
 import logging
-import os
 import secrets
 import threading
 from collections.abc import AsyncIterator, Callable, Mapping
@@ -284,12 +283,14 @@ def app_from_env() -> FastAPI:
     dmptui.host.app:app_from_env``, or ``dmptui host serve --workers N``): each process builds its
     own app from the environment. Every piece of state the processes share lives in the
     database; a process holds only its connection pool and constants."""
-    url = os.environ.get(ENV_DATABASE_URL)
-    data_dir = os.environ.get(ENV_DATA_DIR)
+    from dmptui import settings
+
+    url = settings.env_value("database_url")
+    data_dir = settings.env_value("data_dir")
     if not url or not data_dir:
         raise RuntimeError(f"set {ENV_DATABASE_URL} and {ENV_DATA_DIR} (dmptui host serve does)")
-    every = float(os.environ.get(ENV_MAINTENANCE_EVERY) or 0) or None
-    return create_app(url, Path(data_dir), maintenance_every=every)
+    every = settings.env_value("maintenance_every") or None
+    return create_app(url, data_dir, maintenance_every=every)
 
 
 def api_routes(app: FastAPI) -> list[Any]:

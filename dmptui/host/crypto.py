@@ -34,6 +34,8 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from dmptui import settings
+
 if TYPE_CHECKING:
     from sqlalchemy import CursorResult, Executable
     from sqlalchemy.orm import Session
@@ -122,7 +124,7 @@ def write_key_file(path: Path, key: bytes) -> None:
 def ensure_master_key(data_dir: Path) -> tuple[MasterKey, bool]:
     """The master key from the environment or ``<data_dir>/master.key``, created there (0600)
     if there is none. Returns the key and whether it was created."""
-    if os.environ.get(ENV_VAR):
+    if settings.env_value("master_key") is not None:
         return load_master_key(data_dir), False
     path = key_path(data_dir)
     if path.exists():
@@ -136,8 +138,8 @@ def load_master_key(data_dir: Path, explicit: bytes | None = None) -> MasterKey:
     """An explicit key, else ``DMPTUI_MASTER_KEY``, else ``<data_dir>/master.key``."""
     if explicit is not None:
         return MasterKey(explicit)
-    env = os.environ.get(ENV_VAR)
-    if env:
+    env = settings.env_value("master_key")
+    if env is not None:
         return parse_key(env, ENV_VAR)
     path = key_path(data_dir)
     if not path.exists():
@@ -455,7 +457,7 @@ def rotate_master_key(url: str, data_dir: Path) -> tuple[str, str, int]:
     from dmptui.host.context import Host
     from dmptui.host.db import IdempotencyKey, OutboxMessage, RecordKey
 
-    if os.environ.get(ENV_VAR):
+    if settings.env_value("master_key") is not None:
         raise MasterKeyError(
             f"The master key comes from {ENV_VAR}: rotate it where it is kept, not here "
             "(unset it to rotate the key file)."

@@ -43,7 +43,7 @@ from sqlalchemy import Connection, bindparam, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from dmptui import merkle
+from dmptui import merkle, settings
 from dmptui.host.db import (
     LedgerKeyRow,
     Practitioner,
@@ -360,7 +360,7 @@ _lock = threading.Lock()
 
 def load_key(data_dir: Path) -> LedgerKey:
     """The ledger key from the environment, else from the data dir (created if missing)."""
-    if env := os.environ.get(KEY_ENV):
+    if env := settings.env_value("ledger_key"):
         return _decode_key(env)
     with _lock:
         create_key_file(data_dir)
@@ -394,7 +394,7 @@ class StaleLedgerKey(LedgerKeyError):
 def _candidates(data_dir: Path) -> list[LedgerKey]:
     """The keys this process can read now: the environment's, else the key file and a
     ``ledger.key.new`` left by an interrupted rotation."""
-    if env := os.environ.get(KEY_ENV):
+    if env := settings.env_value("ledger_key"):
         return [_decode_key(env)]
     out = []
     for name in (KEY_FILE, NEW_KEY_FILE):
@@ -468,7 +468,7 @@ def signing_key(host: Any, *, register: bool = True) -> LedgerKey:
 
 
 def _where(host: Any) -> str:
-    return KEY_ENV if os.environ.get(KEY_ENV) else str(host.data_dir / KEY_FILE)
+    return KEY_ENV if settings.env_value("ledger_key") else str(host.data_dir / KEY_FILE)
 
 
 @dataclass(frozen=True)
@@ -542,7 +542,7 @@ def rotate(host: Any) -> Rotation:
     operator to set (until then the host processes refuse to sign)."""
     from cryptography.hazmat.primitives.serialization import NoEncryption, PrivateFormat
 
-    env = bool(os.environ.get(KEY_ENV))
+    env = settings.env_value("ledger_key") is not None
     fresh = host.data_dir / NEW_KEY_FILE
     path = host.data_dir / KEY_FILE
     if not env and not path.exists():

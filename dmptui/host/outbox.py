@@ -29,12 +29,13 @@ from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import httpx
 from sqlalchemy import ColumnElement, func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from dmptui import settings
 from dmptui.host import crypto
 from dmptui.host.db import OutboxMessage
 
@@ -298,32 +299,28 @@ class Router:
 def transport_from_env(data_dir: Path, env: Mapping[str, str] | None = None) -> Router:
     """SMTP if DMPTUI_SMTP_HOST is set, the SMS gateway if DMPTUI_SMS_GATEWAY_URL is set, and
     `FileTransport(data_dir / "outbox")` for whatever is not configured."""
-    env = os.environ if env is None else env
+
+    def get(name: str) -> Any:
+        return settings.env_value(name, env)
+
     fallback = FileTransport(Path(data_dir) / "outbox")
 
     email: Transport = fallback
-    host = env.get("DMPTUI_SMTP_HOST", "").strip()
+    host = get("smtp_host")
     if host:
-        raw_port = env.get("DMPTUI_SMTP_PORT", "").strip() or "25"
-        try:
-            port = int(raw_port)
-        except ValueError:
-            raise ValueError(f"DMPTUI_SMTP_PORT is not a number: {raw_port!r}") from None
-        if not 0 < port < 65536:
-            raise ValueError(f"DMPTUI_SMTP_PORT out of range: {port}")
         email = SmtpTransport(
             host,
-            port,
-            env.get("DMPTUI_SMTP_FROM", "").strip() or "dmp@localhost",
-            username=env.get("DMPTUI_SMTP_USER") or None,
-            password=env.get("DMPTUI_SMTP_PASSWORD") or None,
-            starttls=env.get("DMPTUI_SMTP_STARTTLS", "").strip().lower() in {"1", "true", "yes"},
+            get("smtp_port") or 25,
+            get("smtp_from") or "dmp@localhost",
+            username=get("smtp_user"),
+            password=get("smtp_password"),
+            starttls=bool(get("smtp_starttls")),
         )
 
     sms: Transport = fallback
-    url = env.get("DMPTUI_SMS_GATEWAY_URL", "").strip()
+    url = get("sms_gateway_url")
     if url:
-        sms = SmsGatewayTransport(url, token=env.get("DMPTUI_SMS_GATEWAY_TOKEN") or None)
+        sms = SmsGatewayTransport(url, token=get("sms_gateway_token"))
 
     return Router(email=email, sms=sms)
 
