@@ -102,6 +102,7 @@ class LoginScreen(Calls, Screen[bool]):
             self.say("info", _("Type your INS and your password, then press Enter."))
         if self.app.config.ins:
             self.query_one("#password", Input).focus()
+        self.app.keys_ready()  # the keys typed meanwhile go to the field that has the focus
         # The keyring and the host client load once this screen is painted, not before: the
         # person sees the form first (both run in threads).
         self.call_after_refresh(self.set_timer, 0.05, self._after_paint)
