@@ -26,6 +26,7 @@ from dmptui.session import IdleLock
 from screens import themes
 from screens.keys import key_name
 from screens.widgets.message_log import MessageLog
+from screens.widgets.too_small import MIN_HEIGHT, MIN_WIDTH
 
 AnimationLevel = Literal["none", "basic", "full"]  # Textual's ``App.animation_level``
 if TYPE_CHECKING:  # dmptui.client loads after the login screen is painted (``warm_up``)
@@ -119,6 +120,20 @@ class DmpApp(App[None], inherit_bindings=False):
             )
             for spec in catalogue.SCREENS
         ),
+    ]
+
+    # Size classes on every screen, for the layout in dmptui.tcss (message log, panels, the QR
+    # code beside the code field); "-w-tiny" / "-h-tiny": below the smallest size that works.
+    HORIZONTAL_BREAKPOINTS = [  # noqa: RUF012 - Textual declares them as plain lists
+        (0, "-w-tiny"),
+        (MIN_WIDTH, "-w-small"),
+        (100, "-w-wide"),
+    ]
+    VERTICAL_BREAKPOINTS = [  # noqa: RUF012
+        (0, "-h-tiny"),
+        (MIN_HEIGHT, "-h-small"),
+        (30, "-h-medium"),
+        (40, "-h-tall"),
     ]
 
     def __init__(self, config: AppConfig) -> None:
