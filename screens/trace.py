@@ -64,7 +64,7 @@ class FilterBar(Vertical):
 # details (the panel always says both).
 COLUMNS = (
     ("when", N_("When (Paris time)"), 27, False, 1, 27),  # "16 septembre 2026 à 18 h 25"
-    ("who", N_("Who"), 22, False, 2, 14),
+    ("who", N_("Who"), 20, False, 2, 14),
     ("what", N_("What"), 21, False, 3, 16),
     ("mode", N_("Mode"), 23, False, 5, 12),  # "EMERGENCY — break-glass" whole
     ("outcome", N_("Outcome"), 8, False, 4, 8),
