@@ -175,6 +175,21 @@ def test_key_facts_at_80x24_and_columns_chosen_again_on_resize(host: LiveHost) -
             assert before_status + 12 <= width  # the status starts well inside the table
             assert rows_on_view(people) >= 3
 
+            # Notifications: every column within the list (the message wraps in its cell).
+            await goto(pilot, "notifications")
+            await settled(pilot)
+            notes = app.screen.query_one("#notifications-table")
+            await wait_for(pilot, lambda: notes.row_count > 0)
+            await drawn(pilot)
+            widths = sum(c.get_render_width(notes) for c in notes.ordered_columns)
+            assert widths <= notes.scrollable_content_region.width
+            await pilot.resize_terminal(120, 40)
+            await drawn(pilot)
+            wide = sum(c.get_render_width(notes) for c in notes.ordered_columns)
+            assert widths < wide <= notes.scrollable_content_region.width
+            await pilot.resize_terminal(80, 24)
+            await drawn(pilot)
+
             # The message log takes one line of text on a short terminal, five on a tall one.
             log = app.screen.query_one("#message-log")
             assert log.scrollable_content_region.height == 1
