@@ -61,7 +61,8 @@ class FilterBar(Vertical):
 # Widths (cells), one line a row; the details take the width left over. The detail panel under
 # the list shows the current entry whole. On a narrow terminal the columns go by priority
 # (``PagedList``): when, who, what and the outcome stay at 80 columns; then the mode, then the
-# details (the panel always says both).
+# details (the panel always says both). Without the mode column, an emergency mode is written at
+# the start of the "what" cell ("EMERGENCY — break-glass — listed your documents").
 COLUMNS = (
     ("when", N_("When (Paris time)"), 27, False, 1, 27),  # "16 septembre 2026 à 18 h 25"
     ("who", N_("Who"), 20, False, 2, 14),
@@ -103,7 +104,7 @@ class TraceScreen(RecordScreen):
         yield TraceSeal()
         yield PagedList(
             [
-                Column(k, _(label), w, flex, rank, least)
+                Column(k, _(label), w, flex, rank, least, "what" if k == "mode" else "")
                 for k, label, w, flex, rank, least in COLUMNS
             ],
             self._cells,

@@ -58,6 +58,10 @@ class Column:
     flexible: bool = False
     priority: int = 0  # the most needed first: the columns that do not fit go, least needed first
     least: int = 0  # cells it may shrink to (cut with "…") before a less needed column goes
+    # When this column does not fit: its marked cells (those with a style, such as the trace's
+    # emergency modes) are written at the start of the column of this key, so what they say in
+    # words stays on the row.
+    merge_into: str = ""
 
 
 def arrange(columns: Sequence[Column], width: int) -> tuple[list[int], list[int]]:
@@ -488,8 +492,9 @@ class PagedList(ScrollView, can_focus=True):
 
     def _line(self, cells: Sequence[str], styles: Sequence[str], base: Style) -> list[Segment]:
         segments = [Segment(" ", base)]
+        merged = self._merged(cells, styles)
         for index, width in zip(self._shown, self._widths, strict=True):
-            text, style = cells[index], styles[index]
+            text, style = merged.get(index) or (cells[index], styles[index])
             if cell_len(text) > width:
                 text = set_cell_size(text, max(width - 1, 0)) + LOADING
             else:
@@ -497,6 +502,20 @@ class PagedList(ScrollView, can_focus=True):
             segments.append(Segment(text, base + Style.parse(style) if style else base))
             segments.append(Segment(" ", base))
         return segments
+
+    def _merged(self, cells: Sequence[str], styles: Sequence[str]) -> dict[int, tuple[str, str]]:
+        """The shown cells that take a hidden column's marked cell (``Column.merge_into``)."""
+        merged: dict[int, tuple[str, str]] = {}
+        if len(self._shown) == len(self._columns) or len(cells) < len(self._columns):
+            return merged
+        index = {c.key: i for i, c in enumerate(self._columns)}
+        for i, column in enumerate(self._columns):
+            target = index.get(column.merge_into)
+            if i in self._shown or target is None or target not in self._shown or not styles[i]:
+                continue
+            text, _style = merged.get(target) or (cells[target], styles[target])
+            merged[target] = (f"{cells[i]} — {text}", styles[i])
+        return merged
 
     def render_line(self, y: int) -> Strip:
         scroll_x, scroll_y = self.scroll_offset
