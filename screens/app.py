@@ -26,6 +26,7 @@ from dmptui.session import LAST_ACCOUNT, IdleLock
 from screens import themes
 from screens.keys import key_name
 from screens.widgets.message_log import MessageLog
+from screens.widgets.too_small import MIN_HEIGHT, MIN_WIDTH
 
 AnimationLevel = Literal["none", "basic", "full"]  # Textual's ``App.animation_level``
 if TYPE_CHECKING:  # dmptui.client loads after the login screen is painted (``warm_up``)
@@ -126,6 +127,20 @@ class DmpApp(App[None], inherit_bindings=False):
         ),
     ]
 
+    # Size classes on every screen, for the layout in dmptui.tcss (message log, panels, the QR
+    # code beside the code field); "-w-tiny" / "-h-tiny": below the smallest size that works.
+    HORIZONTAL_BREAKPOINTS = [  # noqa: RUF012 - Textual declares them as plain lists
+        (0, "-w-tiny"),
+        (MIN_WIDTH, "-w-small"),
+        (100, "-w-wide"),
+    ]
+    VERTICAL_BREAKPOINTS = [  # noqa: RUF012
+        (0, "-h-tiny"),
+        (MIN_HEIGHT, "-h-small"),
+        (30, "-h-medium"),
+        (40, "-h-tall"),
+    ]
+
     def __init__(self, config: AppConfig) -> None:
         super().__init__()
         self.config = config
@@ -135,6 +150,8 @@ class DmpApp(App[None], inherit_bindings=False):
         self.idle = IdleLock(config.idle_timeout)
         self.animation_level = animation_level()
         self._focus_shown: Widget | None = None  # the widget that carries the focus marker
+        self._keys_ready = False  # until the login screen has its focus: see ``_typed``
+        self._held: list[events.Key | events.Paste] = []
         self._os_title = ""
         for theme in themes.THEMES.values():  # only these are offered (Ctrl+T goes through them)
             self.register_theme(theme)
@@ -241,6 +258,7 @@ class DmpApp(App[None], inherit_bindings=False):
         self.screen_change_signal.subscribe(self, self._screen_changed)
         self._write_terminal("\x1b[22;0t")  # keep the terminal's own title, to put it back
         self.push_screen(LoginScreen())
+        self.set_timer(5, self.keys_ready)  # should the login screen never say it is ready
 
     async def on_unmount(self) -> None:
         if self._os_title:
@@ -374,7 +392,59 @@ class DmpApp(App[None], inherit_bindings=False):
     async def on_event(self, event: events.Event) -> None:
         if isinstance(event, events.Key | events.MouseDown):
             self.idle.touch()
+        if isinstance(event, events.Key | events.Paste) and not event.is_forwarded:
+            await self._typed(event)
+            return
         await super().on_event(event)
+
+    # --- keys typed in a burst (a password manager's auto-type, a paste) -------------------------
+
+    async def _typed(self, event: events.Key | events.Paste) -> None:
+        """Route keys in the order they were typed, to the field that has the focus when each
+        comes, even when they come all at once.
+
+        Textual routes a key to the focused widget as soon as it reads it, but a Tab takes
+        effect only later, once it has gone through the focused field and come back up as a
+        binding: the keys typed after the Tab were already routed to the field before it ("INS,
+        Tab, password, Enter" put the password in the INS field). And a key read before the
+        login screen has set its focus went to no field at all. So: keys wait until the login
+        screen is ready (``keys_ready``), and a Tab out of a field that has no use for it moves
+        the focus at once, before the next key is routed."""
+        if not self._keys_ready:
+            self._held.append(event)
+            return
+        await self._flush_keys()
+        await self._route(event)
+
+    async def _route(self, event: events.Key | events.Paste) -> None:
+        from textual.widgets import Button, Checkbox, Input
+
+        focused = self.focused
+        if (
+            isinstance(event, events.Key)
+            and event.key in ("tab", "shift+tab")
+            and isinstance(focused, Input | Button | Checkbox)
+            and not focused.screen.maximized
+        ):
+            self.idle.touch()
+            if event.key == "tab":
+                focused.screen.focus_next()
+            else:
+                focused.screen.focus_previous()
+            return
+        await super().on_event(event)
+
+    async def _flush_keys(self) -> None:
+        while self._held:
+            await self._route(self._held.pop(0))
+
+    def keys_ready(self) -> None:
+        """The screen that takes the first keys has its focus: the keys held until now go to
+        it, in order (called by the login screen once it is mounted)."""
+        if self._keys_ready:
+            return
+        self._keys_ready = True
+        self.call_later(self._flush_keys)
 
     async def _check_idle(self) -> None:
         if self.client.logged_in and self.idle.expired():

@@ -24,6 +24,7 @@ from screens.keys import KeyWords
 from screens.widgets.footer import KeyBar
 from screens.widgets.message_log import MessageLog
 from screens.widgets.text import LINE_LIMIT, plain
+from screens.widgets.too_small import TooSmall
 
 if TYPE_CHECKING:
     from textual import getters
@@ -215,6 +216,7 @@ class RecordScreen(Calls, Screen[None]):
         yield from self.compose_body()
         yield MessageLog()
         yield KeyBar()
+        yield TooSmall()
 
     def compose_body(self) -> ComposeResult:
         yield from ()

@@ -27,17 +27,18 @@ from screens.keys import key_in_use
 from screens.widgets.paged_list import Column, PagedList
 from screens.widgets.text import plain
 
-# Fixed widths (cells); the title takes the width left over. The hidden-or-not column comes
-# before author and facility so that it stays near the start of the line; a cut is shown by an
-# ellipsis (the reading view shows everything whole).
+# Widths (cells); the title takes the width left over. The hidden-or-not column comes before
+# author and facility so that it stays near the start of the line; a cut is shown by an ellipsis
+# (the reading view shows everything whole). On a narrow terminal the columns go by priority
+# (``PagedList``): date, title and hidden-or-not stay; then type, author, facility.
 COLUMNS = (
-    ("date", N_("Date of care"), 17, False),  # "27 September 2026"
-    ("type", N_("Type"), 20, False),
-    ("title", N_("Title"), 24, True),
+    ("date", N_("Date of care"), 17, False, 1, 17),  # "27 September 2026"
+    ("type", N_("Type"), 20, False, 4, 12),
+    ("title", N_("Title"), 24, True, 2, 16),
     # Whether practitioners see it: headed by the name of their screen.
-    ("visibility", catalogue.BY_KEY["practitioners"].title, 8, False),
-    ("author", N_("Author"), 16, False),
-    ("facility", N_("Facility"), 16, False),
+    ("visibility", catalogue.BY_KEY["practitioners"].title, 8, False, 3, 8),
+    ("author", N_("Author"), 16, False, 5, 12),
+    ("facility", N_("Facility"), 16, False, 6, 12),
 )
 ADDED = N_("date added, newest first")
 # Pages of rows kept in memory while browsing (the others are fetched again, as the trace's).
@@ -86,7 +87,10 @@ class DocumentsScreen(RecordScreen):
             )
         yield Static(id="doc-view")
         yield PagedList(
-            [Column(key, _(label), width, flexible) for key, label, width, flexible in COLUMNS],
+            [
+                Column(k, _(label), w, flex, rank, least)
+                for k, label, w, flex, rank, least in COLUMNS
+            ],
             cells,
             lambda doc: doc.id,
             page_size=self.PAGE_SIZE,

@@ -10,23 +10,26 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
-from textual.screen import Screen
+from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, Checkbox, Input, Label, Static
 
 from dmptui import catalogue
 from dmptui.actions import login as login_words
 from dmptui.explain import BY_ERROR
-from dmptui.i18n import _
+from dmptui.i18n import N_, _
 from dmptui.identifiers import IdentifierError, normalise, parse_ins, spaced_ins
 from screens.base import Calls, StatusLine, catalogue_bindings
 from screens.confirm import code_problem
+from screens.keys import KeyWords
 from screens.widgets.checkbox import TickBox
 from screens.widgets.footer import KeyBar
 from screens.widgets.message_log import MessageLog
 from screens.widgets.text import plain
+from screens.widgets.too_small import TooSmall
 
 SUBMIT = catalogue.ACTION_BY_ID["login.submit"]
 QUIT = catalogue.ACTION_BY_ID["app.quit"]
+SHOW_QR = N_("Show the QR code (F4)")
 
 
 def qr_text(uri: str) -> str:
@@ -36,7 +39,7 @@ def qr_text(uri: str) -> str:
 
     out = io.StringIO()
     segno.make(uri, error="l").terminal(out=out, compact=True, border=2)
-    return out.getvalue()
+    return out.getvalue().rstrip("\n")
 
 
 class LoginScreen(Calls, Screen[bool]):
@@ -44,6 +47,7 @@ class LoginScreen(Calls, Screen[bool]):
     BINDINGS: ClassVar[list[BindingType]] = [
         *catalogue_bindings("login"),
         Binding("ctrl+q", "app.quit", QUIT.label, id="app.quit", priority=True),
+        Binding("f4", "show_qr", N_("QR code"), show=False),
     ]
     AUTO_FOCUS = "#ins"
 
@@ -52,6 +56,7 @@ class LoginScreen(Calls, Screen[bool]):
         self.resume = resume
         self.notice = notice
         self.challenge: str | None = None
+        self.qr = ""  # the enrolment QR code, as text, on first login
 
     def compose(self) -> ComposeResult:
         yield Static(plain(catalogue.screen_label(catalogue.LOGIN)), id="screen-id")
@@ -75,14 +80,18 @@ class LoginScreen(Calls, Screen[bool]):
                 # Once the password is accepted, one line stands for the form, so the QR code
                 # and the code field fit on the screen together.
                 yield Static(id="credentials-done")
-                with Vertical(id="code-step"):
-                    yield Static(id="enrolment")
-                    yield Label(_("One-time code (6 digits)"))
-                    yield Input(id="code", max_length=12, restrict=r"[0-9 ]*")
-                    with Horizontal(id="code-buttons"):
-                        yield Button(_("Confirm the code"), id="verify", variant="primary")
-                        yield Button(_(login_words.SEND_SMS), id="sms")
-                        yield Button(_(login_words.SEND_EMAIL), id="email")
+                with Horizontal(id="code-step"):
+                    with Vertical(id="code-form"):
+                        yield Static(id="enrolment")
+                        yield Label(_("One-time code (6 digits)"))
+                        yield Input(id="code", max_length=12, restrict=r"[0-9 ]*")
+                        with Horizontal(id="code-buttons"):
+                            yield Button(_("Confirm the code"), id="verify", variant="primary")
+                            yield Button(_(login_words.SEND_SMS), id="sms")
+                            yield Button(_(login_words.SEND_EMAIL), id="email")
+                        yield Button(_(SHOW_QR), id="show-qr")
+                    # First login: beside the code field when both fit (dmptui.tcss), else F4.
+                    yield Static(id="qr")
             config = self.app.config
             if config.demo_outbox is not None:
                 from screens.widgets.demo_phone import DemoPhone
@@ -90,6 +99,7 @@ class LoginScreen(Calls, Screen[bool]):
                 yield DemoPhone(config.demo_outbox, config.demo_password)
         yield MessageLog()
         yield KeyBar()
+        yield TooSmall()
 
     def on_mount(self) -> None:
         self.app.title = f"dmptui — {catalogue.screen_label(catalogue.LOGIN)}"
@@ -102,6 +112,7 @@ class LoginScreen(Calls, Screen[bool]):
             self.say("info", _("Type your INS and your password, then press Enter."))
         if self.app.config.ins:
             self.query_one("#password", Input).focus()
+        self.app.keys_ready()  # the keys typed meanwhile go to the field that has the focus
         # The keyring and the host client load once this screen is painted, not before: the
         # person sees the form first (both run in threads).
         self.call_after_refresh(self.set_timer, 0.05, self._after_paint)
@@ -163,6 +174,7 @@ class LoginScreen(Calls, Screen[bool]):
         actions = {
             "submit": self.action_act_submit,
             "verify": self.action_act_verify,
+            "show-qr": self.action_show_qr,
             "sms": self.action_act_send_sms,
             "email": self.action_act_send_email,
         }
@@ -212,14 +224,17 @@ class LoginScreen(Calls, Screen[bool]):
         self.query_one("#sms", Button).display = "sms" in channels
         self.query_one("#email", Button).display = "email" in channels
         enrol = self.query_one("#enrolment", Static)
+        self.qr = qr_text(challenge.enrolment.uri) if challenge.enrolment is not None else ""
         if challenge.enrolment is not None:
             text = _(
                 "First login: add your record to an authenticator app. Scan this QR code, "
                 "or type this secret in the app: {secret}"
             ).format(secret=challenge.enrolment.secret)
-            enrol.update(plain(text + "\n" + qr_text(challenge.enrolment.uri)))
+            enrol.update(plain(text))
         else:
             enrol.update("")
+        self.query_one("#qr", Static).update(plain(self.qr))
+        self.query_one("#login-form").set_class(bool(self.qr), "-enrolling")
         self.say(
             "info",
             _(
@@ -230,6 +245,12 @@ class LoginScreen(Calls, Screen[bool]):
         self.query_one("#code", Input).focus()
 
     # --- step 2: the code ------------------------------------------------------------------
+
+    def action_show_qr(self) -> None:
+        """F4 on first login: the QR code on a screen of its own, whatever the terminal's size
+        (beside the code field it needs some 100 columns by 40 rows); Esc comes back here."""
+        if self.qr and self.challenge:
+            self.app.push_screen(QrScreen(self.qr))
 
     def key_escape(self, event: events.Key) -> None:
         """Esc during the code step: back to the INS and password (another account, a typo)."""
@@ -311,3 +332,25 @@ class LoginScreen(Calls, Screen[bool]):
             self._show_credentials(True)
             self.query_one("#password", Input).focus()
         self.say("error", explain(message.error))
+
+
+class QrScreen(KeyWords, ModalScreen[None]):
+    """The enrolment QR code alone on the screen, with one line saying how to come back."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,enter,f4", "close", N_("Back to the code field")),
+    ]
+
+    def __init__(self, qr: str) -> None:
+        super().__init__()
+        self.qr = qr
+
+    def compose(self) -> ComposeResult:
+        yield Static(
+            plain(_("Scan this QR code with your authenticator app. Esc: back to the code field.")),
+            id="qr-help",
+        )
+        yield Static(plain(self.qr), id="qr-view")
+
+    def action_close(self) -> None:
+        self.dismiss(None)

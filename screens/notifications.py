@@ -13,6 +13,7 @@ from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.coordinate import Coordinate
 from textual.widgets import DataTable
+from textual.widgets.data_table import ColumnKey
 
 from dmptui import loading, words
 from dmptui.actions import Outcome, personal
@@ -40,11 +41,33 @@ class NotificationsScreen(RecordScreen):
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
-        table.add_column(_("When (Paris time)"), key="when")
+        when, about, message = self._widths()
+        table.add_column(_("When (Paris time)"), key="when", width=when)
         table.add_column(_("Status"), key="status", width=8)
-        table.add_column(_("About"), key="about", width=18)
-        table.add_column(_("Message"), key="message", width=62)
+        table.add_column(_("About"), key="about", width=about)
+        table.add_column(_("Message"), key="message", width=message)
         table.focus()
+
+    def _widths(self) -> tuple[int, int, int]:
+        """Widths of the when, about and message columns for the terminal's width: the message
+        takes what is left (its lines wrap inside its cell), never cut at the right edge. On a
+        narrow terminal the date and the subject wrap on two lines to leave it room."""
+        width = self.app.size.width - 4  # the list's border and scroll bar
+        when, about = (27, 18) if width >= 96 else (17, 12)
+        cells = when + 8 + about + 2 * 4  # each cell has one space each side
+        return when, about, max(width - cells, 24)
+
+    def on_resize(self) -> None:
+        """The terminal changed size: the columns are sized again, the rows wrapped again."""
+        table = self.query_one(DataTable)
+        widths = dict(zip(("when", "about", "message"), self._widths(), strict=True))
+        changed = False
+        for key, width in widths.items():
+            column = table.columns[ColumnKey(key)]
+            if column.width != width:
+                column.width, changed = width, True
+        if changed and table.row_count:
+            self._fill()
 
     # --- loading ------------------------------------------------------------------------------
 

@@ -58,15 +58,18 @@ class FilterBar(Vertical):
         cast("TraceScreen", self.screen).close_filters()
 
 
-# Fixed widths (cells), one line a row; the details take the width left over. The detail
-# panel under the list shows the current entry whole.
+# Widths (cells), one line a row; the details take the width left over. The detail panel under
+# the list shows the current entry whole. On a narrow terminal the columns go by priority
+# (``PagedList``): when, who, what and the outcome stay at 80 columns; then the mode, then the
+# details (the panel always says both). Without the mode column, an emergency mode is written at
+# the start of the "what" cell ("EMERGENCY — break-glass — listed your documents").
 COLUMNS = (
-    ("when", N_("When (Paris time)"), 27, False),  # "16 septembre 2026 à 18 h 25"
-    ("who", N_("Who"), 22, False),
-    ("what", N_("What"), 21, False),
-    ("mode", N_("Mode"), 23, False),  # "EMERGENCY — break-glass" whole
-    ("outcome", N_("Outcome"), 8, False),
-    ("details", N_("Details"), 16, True),
+    ("when", N_("When (Paris time)"), 27, False, 1, 27),  # "16 septembre 2026 à 18 h 25"
+    ("who", N_("Who"), 20, False, 2, 14),
+    ("what", N_("What"), 21, False, 3, 16),
+    ("mode", N_("Mode"), 23, False, 5, 12),  # "EMERGENCY — break-glass" whole
+    ("outcome", N_("Outcome"), 8, False, 4, 8),
+    ("details", N_("Details"), 16, True, 6, 10),
 )
 KEEP_PAGES = 6  # pages of entries kept in memory around the view; the others are fetched again
 
@@ -100,7 +103,10 @@ class TraceScreen(RecordScreen):
                 yield Button(_("Show everything"), id="trace-clear")
         yield TraceSeal()
         yield PagedList(
-            [Column(key, _(label), width, flexible) for key, label, width, flexible in COLUMNS],
+            [
+                Column(k, _(label), w, flex, rank, least, "what" if k == "mode" else "")
+                for k, label, w, flex, rank, least in COLUMNS
+            ],
             self._cells,
             lambda e: str(e.seq),
             page_size=PAGE,

@@ -256,6 +256,24 @@ def test_snapshot(screen: str, lang: str, fixed_host: LiveHost, snap_compare: An
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
 
 
+# The main screens again at 80×24, the smallest common terminal: the columns chosen by width, the
+# one-line message log, the key bar that fits, the code field at first login, a dialog that fits.
+SMALL = (80, 24)
+SMALL_SCREENS = ("login_enrolment", "documents", "practitioners", "trace", "delete_confirm")
+
+
+@pytest.mark.parametrize("lang", ["fr", "en"])
+@pytest.mark.parametrize("screen", SMALL_SCREENS)
+def test_snapshot_80x24(screen: str, lang: str, fixed_host: LiveHost, snap_compare: Any) -> None:
+    app = make_app(fixed_host, lang)
+
+    async def run_before(pilot: Pilot) -> None:
+        await SCREENS[screen](pilot, fixed_host)
+        await drawn(pilot)
+
+    assert snap_compare(app, terminal_size=SMALL, run_before=run_before)
+
+
 # --- a compromised host: hostile values in the documents list and the trace ---------------------
 
 

@@ -56,6 +56,41 @@ class Column:
     label: str
     width: int  # cells; for the flexible column, its least width
     flexible: bool = False
+    priority: int = 0  # the most needed first: the columns that do not fit go, least needed first
+    least: int = 0  # cells it may shrink to (cut with "…") before a less needed column goes
+    # When this column does not fit: its marked cells (those with a style, such as the trace's
+    # emergency modes) are written at the start of the column of this key, so what they say in
+    # words stays on the row.
+    merge_into: str = ""
+
+
+def arrange(columns: Sequence[Column], width: int) -> tuple[list[int], list[int]]:
+    """The columns shown in ``width`` cells (their indexes, in their order) and their widths.
+
+    Columns are taken by ``priority`` while their least widths fit (each cell has one space
+    after it, the line one before); the width left is then given back to them in the same
+    order, up to their own width (or their heading's), and what remains goes to the flexible
+    column. The first column is always shown."""
+    order = sorted(range(len(columns)), key=lambda i: (columns[i].priority, i))
+    full = [max(c.width, cell_len(c.label)) for c in columns]
+    least = [min(c.least or full[i], full[i]) for i, c in enumerate(columns)]
+    room = width - 1
+    chosen: list[int] = []
+    for i in order:
+        if chosen and sum(least[j] + 1 for j in chosen) + least[i] + 1 > room:
+            break
+        chosen.append(i)
+    widths = {i: least[i] for i in chosen}
+    spare = room - sum(w + 1 for w in widths.values())
+    for i in chosen:
+        grow = max(min(full[i] - widths[i], spare), 0)
+        widths[i] += grow
+        spare -= grow
+    flexible = [i for i in chosen if columns[i].flexible]
+    if flexible and spare > 0:
+        widths[flexible[0]] += spare
+    shown = sorted(chosen)
+    return shown, [widths[i] for i in shown]
 
 
 @dataclass(slots=True)
@@ -160,7 +195,8 @@ class PagedList(ScrollView, can_focus=True):
         self.keep = keep  # pages of rows kept in memory, at most (the cursors of all are kept)
         self.near_end = near_end
         self.cursor_row = 0
-        self._widths: list[int] = [c.width for c in self._columns]
+        self._shown: list[int] = list(range(len(self._columns)))  # the columns that fit
+        self._widths: list[int] = [c.width for c in self._columns]  # of the shown columns
         self._reset_store()
 
     def _reset_store(self) -> None:
@@ -343,6 +379,11 @@ class PagedList(ScrollView, can_focus=True):
         index = row - self._starts[page]
         return rows[index] if index < len(rows) else None
 
+    @property
+    def shown_columns(self) -> list[Column]:
+        """The columns on view, in their order (those that fit the width)."""
+        return [self._columns[i] for i in self._shown]
+
     def get_row_at(self, row: int) -> list[str]:
         """The cells of row ``row`` as shown (uncut); "…" for each while its page is away."""
         found = self.row_at(row)
@@ -421,12 +462,12 @@ class PagedList(ScrollView, can_focus=True):
 
     def _sized(self) -> None:
         width = self.scrollable_content_region.width or self.size.width
-        # A column is at least as wide as its heading; the flexible one takes what is left.
-        fixed = [max(c.width, cell_len(c.label)) for c in self._columns]
-        pairs = list(zip(fixed, self._columns, strict=True))
-        spare = width - sum(w for w, c in pairs if not c.flexible) - len(self._columns) - 1
-        self._widths = [max(w, spare) if c.flexible else w for w, c in pairs]
-        size = Size(sum(self._widths) + len(self._columns) + 1, self.row_count + 1)
+        # The columns that fit, by priority; the flexible one takes what is left.
+        shown, widths = arrange(self._columns, width)
+        if shown != self._shown or widths != self._widths:
+            self._shown, self._widths = shown, widths
+            self.refresh()
+        size = Size(sum(self._widths) + len(self._widths) + 1, self.row_count + 1)
         if size == self.virtual_size:
             return
         if size.width == self.virtual_size.width and self.show_vertical_scrollbar:
@@ -451,7 +492,9 @@ class PagedList(ScrollView, can_focus=True):
 
     def _line(self, cells: Sequence[str], styles: Sequence[str], base: Style) -> list[Segment]:
         segments = [Segment(" ", base)]
-        for text, style, width in zip(cells, styles, self._widths, strict=False):
+        merged = self._merged(cells, styles)
+        for index, width in zip(self._shown, self._widths, strict=True):
+            text, style = merged.get(index) or (cells[index], styles[index])
             if cell_len(text) > width:
                 text = set_cell_size(text, max(width - 1, 0)) + LOADING
             else:
@@ -459,6 +502,20 @@ class PagedList(ScrollView, can_focus=True):
             segments.append(Segment(text, base + Style.parse(style) if style else base))
             segments.append(Segment(" ", base))
         return segments
+
+    def _merged(self, cells: Sequence[str], styles: Sequence[str]) -> dict[int, tuple[str, str]]:
+        """The shown cells that take a hidden column's marked cell (``Column.merge_into``)."""
+        merged: dict[int, tuple[str, str]] = {}
+        if len(self._shown) == len(self._columns) or len(cells) < len(self._columns):
+            return merged
+        index = {c.key: i for i, c in enumerate(self._columns)}
+        for i, column in enumerate(self._columns):
+            target = index.get(column.merge_into)
+            if i in self._shown or target is None or target not in self._shown or not styles[i]:
+                continue
+            text, _style = merged.get(target) or (cells[target], styles[target])
+            merged[target] = (f"{cells[i]} — {text}", styles[i])
+        return merged
 
     def render_line(self, y: int) -> Strip:
         scroll_x, scroll_y = self.scroll_offset
