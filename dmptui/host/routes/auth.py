@@ -26,6 +26,7 @@ from dmptui.identifiers import IdentifierError, parse_ins
 from dmptui.schema import (
     DEVICE_HEADER,
     Channel,
+    ErrorBody,
     LoginRequest,
     OtpRequest,
     OtpSent,
@@ -310,7 +311,19 @@ def _ended(reason: str | None = None) -> ApiError:
     )
 
 
-@router.post("/refresh", response_model=Tokens)
+@router.post(
+    "/refresh",
+    response_model=Tokens,
+    responses={
+        401: {
+            "model": ErrorBody,
+            "description": "The session has ended (error `session_expired`); log in again. "
+            "Reason `idle`: 15 minutes without a request, the session is ended for good. "
+            "Reason `refresh_reused`: a refresh token already exchanged was shown again; the "
+            "whole session is ended, newer tokens included.",
+        }
+    },
+)
 def refresh(body: RefreshRequest, request: Request) -> Tokens:
     """New tokens for the refresh token; both are rotated, and the one given up is spent.
 
