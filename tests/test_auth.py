@@ -282,3 +282,15 @@ def test_no_secret_in_the_trace(host: LiveHost) -> None:
     assert host.password not in dump
     assert client.tokens["access_token"] not in dump
     assert host.creds["patient"]["totp_secret"] not in dump
+
+
+def test_erasing_the_record_erases_its_spent_refresh_tokens(host: LiveHost) -> None:
+    client = host.login()
+    r = _refresh(host, client.tokens["refresh_token"])
+    assert r.status_code == 200
+    client.headers["Authorization"] = f"Bearer {r.json()['access_token']}"
+    assert host.sql("SELECT count(*) FROM spent_refresh_tokens") == [(1,)]
+    host.step_up(client)
+    assert client.post("/v1/record/erase").status_code == 200
+    assert host.sql("SELECT count(*) FROM spent_refresh_tokens") == [(0,)]
+    assert _refresh(host, client.tokens["refresh_token"]).status_code == 401
