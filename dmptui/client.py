@@ -19,9 +19,11 @@ a resource this client has not loaded yet loads it first.
 
 Sessions: the access token idles out on the host after 15 minutes. On ``401 session_expired`` the
 client refreshes once (the host rotates both tokens) and replays the request once; if the refresh
-is refused, the tokens are cleared and ``SessionExpired`` is raised. ``on_tokens`` is called with
-every new pair of tokens (to keep a stored refresh token current), ``on_session_end`` whenever the
-tokens are dropped.
+is refused, the tokens are cleared and ``SessionExpired`` is raised, with the host's reason
+(``idle``: the session ended after 15 minutes without a request, refresh included;
+``refresh_reused``: a refresh token already exchanged was shown again, which ends the session).
+``on_tokens`` is called with every new pair of tokens (to keep a stored refresh token current),
+``on_session_end`` whenever the tokens are dropped.
 
 Secrets (tokens, passwords, codes) never appear in an error's message or repr.
 """
@@ -709,8 +711,14 @@ class Client:
             raise
         except HostError as e:
             self._clear_tokens()
+            # The host's reason stays: "idle" (15 minutes without a request) or
+            # "refresh_reused" (a spent refresh token was shown again: the session is over
+            # for every holder), so the person is told why.
             raise SessionExpired(
-                "the session has ended; log in again", code="session_expired", status=e.status
+                "the session has ended; log in again",
+                code="session_expired",
+                status=e.status,
+                reason=e.reason,
             ) from None
         tokens = self._model(response, Tokens)
         self._set_tokens(tokens)

@@ -54,6 +54,14 @@ BY_ERROR = {
 }
 
 BY_REASON = {
+    "idle": N_(
+        "Your session ended after 15 minutes without activity, to protect your record. "
+        "Log in again to continue."
+    ),
+    "refresh_reused": N_(
+        "Your session was ended for your safety: one of its keys was used twice, perhaps by "
+        "someone else. Log in again; if you did not expect this, change your password."
+    ),
     "record_closed": N_("Your record is closed. Reopen it on screen 6 — My record to use it."),
     "record_erased": N_("This record has been erased."),
     "attending_cannot_be_blocked": N_(

@@ -294,6 +294,7 @@ class Links:
 TRACE_ACTIONS = {
     "login": N_("logged in"),
     "logout": N_("logged out"),
+    "session.reuse": N_("tried to renew a session with a key that was already used"),
     "record.read": N_("looked at the record's summary"),
     "record.status": N_("looked at the record's summary"),
     "documents.list": N_("listed your documents"),
@@ -363,6 +364,9 @@ DENIALS = {
     "malformed": N_("the app sent a version the host could not read"),
     "bad_password": N_("wrong password"),
     "bad_code": N_("wrong one-time code"),
+    "refresh_reused": N_(
+        "that key had already been used, perhaps by someone else: the session was ended"
+    ),
     "unknown_practitioner": N_("unknown practitioner"),
     "not_blocked": N_("the practitioner was not blocked"),
     "attending_cannot_be_blocked": N_("the médecin traitant cannot be blocked"),

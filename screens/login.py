@@ -325,7 +325,10 @@ class LoginScreen(Calls, Screen[bool]):
             store = self.app.config.token_store
             if store is not None:
                 store.delete(self._account())
-            self.say("info", _(login_words.REMEMBERED_ENDED))
+            if getattr(message.error, "reason", None) == "refresh_reused":
+                self.say("warning", explain(message.error))  # ended for safety: say why
+            else:
+                self.say("info", _(login_words.REMEMBERED_ENDED))
             return
         if kind in ("challenge_expired", "invalid_credentials", "locked"):
             self.challenge = None

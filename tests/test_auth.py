@@ -125,27 +125,102 @@ def test_too_many_wrong_codes_kill_the_challenge(host: LiveHost) -> None:
     assert r.status_code in (401, 429)
 
 
+def _refresh(host: LiveHost, token: str):
+    return host.http.post("/v1/auth/refresh", json={"refresh_token": token})
+
+
 def test_session_idles_out_after_15_minutes_and_absolute_12_hours(host: LiveHost) -> None:
+    # Changed with the refresh rule: this test used to refresh a session idle for 30 minutes
+    # and get 200; a refresh token now lives no longer than its session (see the next tests).
     client = host.login()
     assert client.get("/v1/record").status_code == 200
     host.clock.advance(minutes=14)
     assert client.get("/v1/record").status_code == 200
-    host.clock.advance(minutes=16)
-    r = client.get("/v1/record")
-    assert r.status_code == 401 and r.json()["error"] == "session_expired"
-    # Refresh works within 12 h, rotates both tokens, and the old refresh token is dead.
+    # Refresh works within the idle limit, rotates both tokens, and the old refresh token dies.
+    host.clock.advance(minutes=14)
     old = client.tokens["refresh_token"]
-    r = host.http.post("/v1/auth/refresh", json={"refresh_token": old})
+    r = _refresh(host, old)
     assert r.status_code == 200
     new = r.json()
-    assert host.http.post("/v1/auth/refresh", json={"refresh_token": old}).status_code == 401
+    assert new["refresh_token"] != old and new["access_token"] != client.tokens["access_token"]
     client.headers["Authorization"] = f"Bearer {new['access_token']}"
     assert client.get("/v1/record").status_code == 200
-    host.clock.advance(hours=12)
-    assert (
-        host.http.post("/v1/auth/refresh", json={"refresh_token": new["refresh_token"]}).status_code
-        == 401
+    # Kept alive by use, the session still ends 12 h after the login.
+    token = new["refresh_token"]
+    for _ in range(12 * 60 // 14 - 2):
+        host.clock.advance(minutes=14)
+        r = _refresh(host, token)
+        assert r.status_code == 200, r.text
+        token = r.json()["refresh_token"]
+    host.clock.advance(minutes=14)
+    r = _refresh(host, token)
+    assert r.status_code == 401 and r.json()["error"] == "session_expired"
+
+
+def test_after_the_idle_limit_refresh_is_refused_and_the_session_ends(host: LiveHost) -> None:
+    client = host.login()
+    host.clock.advance(minutes=15, seconds=30)
+    r = client.get("/v1/record")
+    assert r.status_code == 401 and r.json()["error"] == "session_expired"
+    r = _refresh(host, client.tokens["refresh_token"])
+    assert r.status_code == 401
+    assert (r.json()["error"], r.json()["reason"]) == ("session_expired", "idle")
+    assert r.json()["message"] == "Your session has ended; log in again."
+    # Ended for good: the refresh token does not work again, whatever the clock says.
+    assert host.sql("SELECT revoked_at IS NOT NULL FROM sessions") == [(True,)]
+    assert _refresh(host, client.tokens["refresh_token"]).status_code == 401
+    # A fresh login is the way back.
+    assert host.login().get("/v1/record").status_code == 200
+
+
+def test_refresh_within_the_idle_limit_counts_from_the_last_request(host: LiveHost) -> None:
+    client = host.login()
+    host.clock.advance(minutes=10)
+    assert client.get("/v1/record").status_code == 200  # activity: the idle clock starts again
+    host.clock.advance(minutes=14)
+    assert _refresh(host, client.tokens["refresh_token"]).status_code == 200
+
+
+def test_a_reused_refresh_token_ends_the_whole_session(host: LiveHost) -> None:
+    client = host.login()
+    other = host.login()  # another session of the same patient: not touched
+    stolen = client.tokens["refresh_token"]
+    r = _refresh(host, stolen)
+    assert r.status_code == 200
+    newer = r.json()
+    # The spent token shown again (by a thief, or by the owner after the thief): refused, and
+    # the whole session ends, so whoever holds the newer tokens is logged out too.
+    r = _refresh(host, stolen)
+    assert r.status_code == 401
+    assert (r.json()["error"], r.json()["reason"]) == ("session_expired", "refresh_reused")
+    newer_client = host.http.get(
+        "/v1/record", headers={"Authorization": f"Bearer {newer['access_token']}"}
     )
+    assert newer_client.status_code == 401
+    assert _refresh(host, newer["refresh_token"]).status_code == 401
+    assert other.get("/v1/record").status_code == 200
+    # The patient's trace says so, once.
+    reuse = "SELECT action, outcome, reason FROM trace_entries WHERE action = 'session.reuse'"
+    assert host.sql(reuse) == [("session.reuse", "denied", "refresh_reused")]
+    assert _refresh(host, stolen).status_code == 401
+    assert len(host.sql(reuse)) == 1
+    # A token that was never issued ends nothing.
+    assert _refresh(host, "not-a-token").status_code == 401
+    assert other.get("/v1/record").status_code == 200
+
+
+def test_spent_refresh_tokens_are_kept_while_their_session_could_live(host: LiveHost) -> None:
+    from dmptui.host.app import run_maintenance
+
+    client = host.login()
+    assert _refresh(host, client.tokens["refresh_token"]).status_code == 200
+    assert host.sql("SELECT count(*) FROM spent_refresh_tokens") == [(1,)]
+    host.clock.advance(hours=11)
+    run_maintenance(host.app.state.host, None)
+    assert host.sql("SELECT count(*) FROM spent_refresh_tokens") == [(1,)]
+    host.clock.advance(hours=2)
+    run_maintenance(host.app.state.host, None)
+    assert host.sql("SELECT count(*) FROM spent_refresh_tokens") == [(0,)]
 
 
 def test_logout_revokes_the_token(host: LiveHost) -> None:
@@ -207,3 +282,15 @@ def test_no_secret_in_the_trace(host: LiveHost) -> None:
     assert host.password not in dump
     assert client.tokens["access_token"] not in dump
     assert host.creds["patient"]["totp_secret"] not in dump
+
+
+def test_erasing_the_record_erases_its_spent_refresh_tokens(host: LiveHost) -> None:
+    client = host.login()
+    r = _refresh(host, client.tokens["refresh_token"])
+    assert r.status_code == 200
+    client.headers["Authorization"] = f"Bearer {r.json()['access_token']}"
+    assert host.sql("SELECT count(*) FROM spent_refresh_tokens") == [(1,)]
+    host.step_up(client)
+    assert client.post("/v1/record/erase").status_code == 200
+    assert host.sql("SELECT count(*) FROM spent_refresh_tokens") == [(0,)]
+    assert _refresh(host, client.tokens["refresh_token"]).status_code == 401

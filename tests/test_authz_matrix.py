@@ -306,12 +306,16 @@ def _a_seq(two: Two) -> int:
 
 
 BAD_CREDENTIALS = [
-    # (who, modes, expected reason)
+    # (who, modes, the reason the trace keeps). Blocked and unauthorised practitioners have no
+    # standing on A's record: they are told "no_access", exactly as for an INS with no record
+    # (changed: they used to be told "blocked" / "not_authorised"); the professions that never
+    # have access are told so, for every INS.
     ("blocked", ("normal", "break-glass"), "blocked"),
     ("unauthorised", ("normal",), "not_authorised"),
     ("occupational", ("normal", "break-glass"), "profession_never_has_access"),
     ("insurer", ("normal", "break-glass"), "profession_never_has_access"),
 ]
+TOLD = {"blocked": "no_access", "not_authorised": "no_access"}
 
 
 def _credential(two: Two, who: str) -> dict[str, Any]:
@@ -355,7 +359,7 @@ def test_practitioner_refused_and_traced(
             r = _ps_call(ps, method, path, two.a_ins, two.a_docs[0], mode)
             assert r.status_code == 403, (who, mode, r.status_code, r.text)
             body = r.json()
-            assert (body["error"], body["reason"]) == ("forbidden", reason)
+            assert (body["error"], body["reason"]) == ("forbidden", TOLD.get(reason, reason))
             for doc_id in two.a_docs:
                 assert doc_id not in r.text or "{doc_id}" in path
             assert "Should not land" not in r.text
@@ -399,3 +403,102 @@ def test_a_practitioner_credential_is_not_a_patient_session(
         r = ps.request(method, path.format(doc_id=two.a_docs[0]))
     assert r.status_code == 401, r.text
     assert json.loads(r.text)["error"] in ("unauthenticated", "session_expired")
+
+
+# --- one answer to a practitioner without standing -------------------------------------------
+
+
+def _new_record(host: LiveHost, first13: str, **columns: Any) -> str:
+    ins = f"{first13}{ins_key(first13):02d}"
+    with host.app.state.host.tx() as s:
+        s.add(
+            Record(
+                ins=ins,
+                created_at=host.clock(),
+                display_name="Autre Patiente",
+                attending_rpps=host.practitioner("attending")["rpps"],
+                trace_size=0,
+                **columns,
+            )
+        )
+    return ins
+
+
+@pytest.mark.parametrize(("method", "path"), sorted(PRACTITIONER))
+def test_a_practitioner_without_standing_cannot_tell_records_apart(
+    host: LiveHost, method: str, path: str
+) -> None:
+    # No record, a closed one, an erased one, one that refuses emergency access, one that
+    # blocks the practitioner, one the practitioner was never let in: for a practitioner the
+    # patient never let in, every refusal reads exactly like "no record" (RULES: the trace of
+    # an existing record still says why).
+    from dmptui.host.db import Block
+
+    now = host.clock()
+    records = {
+        "none": "2750175999999",
+        "active": "2750175000001",
+        "closed": "2750175000002",
+        "erased": "2750175000003",
+        "refusing": "2750175000004",
+        "blocking": "2750175000005",
+    }
+    columns: dict[str, dict[str, Any]] = {
+        "active": {"status": "active"},
+        "closed": {"status": "closed", "closed_at": now},
+        "erased": {"status": "erased", "erased_at": now},
+        "refusing": {"status": "active", "refuses_break_glass": True, "refuses_regulation": True},
+        "blocking": {"status": "active"},
+    }
+    ins = {"none": f"{records['none']}{ins_key(records['none']):02d}"}
+    for name, cols in columns.items():
+        ins[name] = _new_record(host, records[name], **cols)
+    stranger = host.practitioner("regulation")  # a doctor of the call centre, never let in
+    with host.app.state.host.tx() as s:
+        rid = s.query(Record).filter_by(ins=ins["blocking"]).one().id
+        s.add(Block(record_id=rid, rpps=stranger["rpps"], since=now))
+    doc = "0" * 32
+    with _ps_client(host, stranger["credential"]) as ps:
+        for mode in ("normal", "break-glass", "regulation"):
+            if method == "POST" and mode != "normal":
+                continue  # a deposit has no mode
+            answers = {
+                name: _ps_call(ps, method, path, number, doc, mode) for name, number in ins.items()
+            }
+            none = answers["none"]
+            assert none.status_code == 403, (mode, none.text)
+            assert (none.json()["error"], none.json()["reason"]) == ("forbidden", "no_access")
+            # An emergency mode opens the active record (traced, the patient told): a list, the
+            # notes, or "no such document". Nothing else opens anything.
+            opened = {"active"} if mode != "normal" else set()
+            for name, r in answers.items():
+                if name in opened:
+                    assert r.status_code in (200, 404), (mode, name, r.text)
+                else:
+                    assert (r.status_code, r.json()) == (none.status_code, none.json()), (
+                        mode,
+                        name,
+                        r.text,
+                    )
+    # The trace of each existing record that is not erased says why, for the patient.
+    reasons = dict(
+        host.sql(
+            "SELECT r.ins, t.reason FROM trace_entries t JOIN records r ON r.id = t.record_id "
+            "WHERE t.mode = 'normal' AND t.outcome = 'denied' AND t.actor_rpps = :rpps",
+            {"rpps": stranger["rpps"]},
+        )
+    )
+    assert reasons == {
+        ins["active"]: "not_authorised",
+        ins["closed"]: "record_closed",
+        ins["refusing"]: "not_authorised",
+        ins["blocking"]: "blocked",
+    }
+
+
+def test_a_practitioner_let_in_is_told_that_the_record_is_closed(host: LiveHost) -> None:
+    closed = _new_record(host, "2750175000006", status="closed", closed_at=host.clock())
+    with host.ps("attending") as ps:  # the médecin traitant of that record
+        r = ps.get(f"/v1/ps/records/{closed}/documents")
+    assert r.status_code == 403
+    assert (r.json()["error"], r.json()["reason"]) == ("forbidden", "record_closed")

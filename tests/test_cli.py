@@ -14,6 +14,7 @@ import pytest
 from hostkit import LiveHost
 
 from dmptui.entry.cli import EXIT_OK, EXIT_REFUSED, EXIT_USAGE, main
+from dmptui.identifiers import ins_key
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -69,8 +70,29 @@ def test_practitioner_commands_over_http(
 
     assert ps("author", "list", host.ins) == EXIT_OK
     assert host.ins not in capsys.readouterr().err
+    # Not let in: the one answer, worded in French and English, the same as for an INS that
+    # has no record (changed: it was the JSON body alone, reason "not_authorised").
     assert ps("emergency", "list", host.ins) == EXIT_REFUSED
-    assert "not_authorised" in capsys.readouterr().err
+    refused = capsys.readouterr().err
+    assert "Refusé : aucun dossier que vous puissiez ouvrir" in refused
+    assert "Refused: no record you may open in this mode for this INS" in refused
+    assert '"reason": "no_access"' in refused
+    nobody = "2750175999999"
+    nobody += f"{ins_key(nobody):02d}"
+    assert ps("emergency", "list", nobody) == EXIT_REFUSED
+    assert capsys.readouterr().err == refused
+    # A document of a type the pharmacist may not read: as if there were none.
+    with host.ps("author") as author:
+        consult = author.post(
+            f"/v1/ps/records/{host.ins}/documents",
+            json={"type": "11488-4", "title": "Consultation", "content": "x"},
+        ).json()
+    assert ps("pharmacist", "read", host.ins, consult["id"]) == EXIT_REFUSED
+    err = capsys.readouterr().err
+    assert "Refusé : aucun document que vous puissiez lire" in err
+    assert "Refused: no document you may read under this id" in err
+    assert ps("pharmacist", "read", host.ins, "0" * 32) == EXIT_REFUSED
+    assert capsys.readouterr().err == err
     assert (
         ps(
             "emergency",

@@ -321,32 +321,32 @@ def test_a_change_based_on_an_old_version_is_stale_and_says_so(host: LiveHost) -
 # --- sessions: refresh and replay --------------------------------------------------------
 
 
-def test_expired_access_is_refreshed_and_the_call_replayed(host: LiveHost) -> None:
+def test_a_resumed_session_is_refreshed_once_for_calls_made_at_once(host: LiveHost) -> None:
+    # Changed with the refresh rule: this test used to let the access token idle out (16 min)
+    # and expect the refresh to bring the session back. A refresh token now lives no longer
+    # than its session (see test_an_idle_session_is_not_refreshed_and_says_why); what the
+    # refresh is for is a session resumed from its refresh token alone ("remember me"), or one
+    # whose access token the client lost.
     async def go() -> None:
         seen: list[Tokens] = []
         async with await logged_in(host) as client:
             client.on_tokens = seen.append
             first_access, first_refresh = client.access_token, client.refresh_token
-            host.clock.advance(minutes=16)  # the access token has idled out on the host
+            host.clock.advance(minutes=14)
+            client.access_token = None  # only the refresh token is left
             record = await client.record()
             assert record.ins == host.ins
             assert len(seen) == 1
             assert client.access_token == seen[0].access_token != first_access
             assert client.refresh_token == seen[0].refresh_token != first_refresh
 
-            # Several calls at once after idling: one refresh, every call replayed.
-            host.clock.advance(minutes=16)
+            # Several calls at once with no access token: one refresh, every call made.
+            client.access_token = None
             results = await asyncio.gather(
                 client.record(), client.documents(limit=3), client.trace(limit=3)
             )
             assert results[0].ins == host.ins and len(results[1].items) == 3
             assert len(seen) == 2
-
-            # The old refresh token was rotated away.
-            async with Client(host.url) as other:
-                with pytest.raises(SessionExpired):
-                    await other.resume(first_refresh or "")
-                assert not other.logged_in
 
             # "Remember me": a stored refresh token resumes the session elsewhere.
             async with Client(host.url) as other:
@@ -360,6 +360,56 @@ def test_expired_access_is_refreshed_and_the_call_replayed(host: LiveHost) -> No
                 with pytest.raises(SessionExpired):
                     await other.record()
                 assert not other.logged_in and other.refresh_token is None
+
+    run(go())
+
+
+def test_an_idle_session_is_not_refreshed_and_says_why(host: LiveHost) -> None:
+    from dmptui import i18n
+
+    async def go() -> None:
+        ended: list[bool] = []
+        async with await logged_in(host) as client:
+            client.on_session_end = lambda: ended.append(True)
+            host.clock.advance(minutes=15, seconds=30)  # idle: the refresh is refused too
+            with pytest.raises(SessionExpired) as e:
+                await client.record()
+            assert (e.value.code, e.value.reason) == ("session_expired", "idle")
+            assert client.access_token is None and client.refresh_token is None
+            assert ended == [True]
+            assert "15 minutes without activity" in explain(e.value)
+            assert "Log in again" in explain(e.value)
+            i18n.set_language("fr")
+            assert "15 minutes sans activité" in explain(e.value)
+            assert "Reconnectez-vous" in explain(e.value)
+
+    run(go())
+
+
+def test_a_reused_refresh_token_ends_the_session_for_its_newer_holder(host: LiveHost) -> None:
+    from dmptui import i18n
+
+    async def go() -> None:
+        async with await logged_in(host) as client:
+            stolen = client.refresh_token or ""
+            client.access_token = None
+            await client.record()  # the app refreshed: ``stolen`` is spent
+            async with Client(host.url) as thief:
+                with pytest.raises(SessionExpired) as reused:
+                    await thief.resume(stolen)
+                assert reused.value.reason == "refresh_reused"
+                assert not thief.logged_in and thief.refresh_token is None
+            # The app's newer tokens are dead too: the session has ended, log in again.
+            with pytest.raises(SessionExpired) as e:
+                await client.record()
+            assert client.access_token is None and client.refresh_token is None
+            assert "Log in again" in explain(e.value)
+            assert "used twice" in explain(reused.value)
+            assert "Log in again" in explain(reused.value)
+            i18n.set_language("fr")
+            text = explain(reused.value)
+            assert "utilisée deux fois" in text and "Reconnectez-vous" in text
+            assert "Reconnectez-vous" in explain(e.value)
 
     run(go())
 

@@ -254,8 +254,13 @@ class Histories(RuleBasedStateMachine):
         return {i for i, d in self.docs.items() if not self.invisible_to_patient(d)}
 
     def access(self, role: str, mode: str, reason: str | None = "Urgence") -> str:
-        """Whether ``role`` may open the record in ``mode``: "ok" or the refusal's reason."""
+        """Whether ``role`` may open the record in ``mode``: "ok" or the refusal's reason (the
+        one the trace keeps). The request's own checks come first, whatever the record."""
         p = self.people[role]
+        if mode == "break-glass" and not (reason and reason.strip()):
+            return "reason_required"
+        if mode == "regulation" and not p.regulation:
+            return "not_regulation"
         if self.status == "erased":
             return "record_erased"
         if self.status == "closed":
@@ -266,12 +271,23 @@ class Histories(RuleBasedStateMachine):
             ok = p.rpps == self.attending or p.rpps in self.authorised
             return "ok" if ok else "not_authorised"
         if mode == "break-glass":
-            if self.refuses_bg:
-                return "break_glass_refused"
-            return "ok" if reason and reason.strip() else "reason_required"
-        if not p.regulation:
-            return "not_regulation"
+            return "break_glass_refused" if self.refuses_bg else "ok"
         return "regulation_refused" if self.refuses_reg else "ok"
+
+    def refused(self, role: str, access: str, action: str | None = None) -> Expect:
+        """The answer to a refused practitioner: the reason itself when it is about the request,
+        or when the patient let this practitioner in (médecin traitant, authorised, not
+        blocked, record not erased); else "no_access", exactly as for an INS without a record.
+        Traced unless the record is erased."""
+        p = self.people[role]
+        standing = (
+            self.status != "erased"
+            and p.rpps not in self.blocked
+            and (p.rpps == self.attending or p.rpps in self.authorised)
+        )
+        about_request = access in ("reason_required", "not_regulation")
+        told = access if standing or about_request else "no_access"
+        return Expect(403, told, 0 if self.status == "erased" else 1, action)
 
     def sees_masked(self, role: str, doc: Doc) -> bool:
         rpps = self.people[role].rpps
@@ -284,12 +300,13 @@ class Histories(RuleBasedStateMachine):
     def read_outcome(self, role: str, mode: str, reason: str | None, doc_id: str) -> Expect:
         access = self.access(role, mode, reason)
         if access != "ok":
-            return Expect(403, access, 0 if access == "record_erased" else 1, "document.read")
+            return self.refused(role, access, "document.read")
         doc = self.docs.get(doc_id)
         if doc is None or (doc.masked and not self.sees_masked(role, doc)):
             return Expect(404, "not_found", 1, "document.read")
         if not self.reads_type(role, doc):
-            return Expect(403, "profession_matrix", 1, "document.read")
+            # Changed: answered like a missing document (it was 403 profession_matrix).
+            return Expect(404, "not_found", 1, "document.read")
         return Expect(200, None, 1, "document.read")
 
     def listed(self, role: str) -> set[str]:
@@ -463,7 +480,7 @@ class Histories(RuleBasedStateMachine):
         body = {"type": doc_type, "title": "Compte rendu", "content": "Texte.", "labels": labels}
         access = self.access(role, "normal")
         if access != "ok":
-            expect = Expect(403, access, 0 if access == "record_erased" else 1)
+            expect = self.refused(role, access)
         elif doc_type == PATIENT_NOTE:
             expect = Expect(403, "patient_note_is_patients")
         elif self.people[role].profession != "medecin" and doc_type not in PHARMACIST_READS:
@@ -492,7 +509,7 @@ class Histories(RuleBasedStateMachine):
         base = f"/v1/ps/records/{self.host.ins}"
         what = data.draw(st.sampled_from(["document", "document", "list", "notes"]))
         access = self.access(role, mode, reason)
-        refused = Expect(403, access, 0 if access == "record_erased" else 1)
+        refused = self.refused(role, access)
         if what == "document":
             doc_id = self.pick_doc(data)
             expect = self.read_outcome(role, mode, reason, doc_id)
@@ -820,7 +837,7 @@ class Histories(RuleBasedStateMachine):
             if access == "ok":
                 expect = Expect(200, None, 1, "documents.list")
             else:
-                expect = Expect(403, access, 0 if access == "record_erased" else 1)
+                expect = self.refused(role, access)
             r = self.ps_req(role, "GET", base, expect, mode, params=params)
             if r.status_code == 200:
                 self.check_listing(role, mode, r)
@@ -845,7 +862,8 @@ class Histories(RuleBasedStateMachine):
             params = {"mode": mode} | ({"reason": reason} if reason else {})
             expect = self.read_outcome(role, mode, reason, doc_id)
             if self.people[role].rpps in self.blocked:
-                assert expect.code in ("blocked", "record_closed", "record_erased")
+                # Changed: blocked is no standing, told "no_access" (it was "blocked").
+                assert expect.code in ("no_access", "not_regulation")
             self.ps_req(role, "GET", f"{base}/{doc_id}", expect, mode, params=params)
 
     @invariant()

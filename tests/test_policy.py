@@ -678,7 +678,10 @@ def test_property_each_refusal_bites_its_own_mode(
     refusing_bg = replace(record, refuses_break_glass=True)
     refusing_reg = replace(record, refuses_regulation=True)
     bg = practitioner_access(refusing_bg, who, Mode.BREAK_GLASS, reason)
-    assert bg.reason == "break_glass_refused"
+    # Changed with the one answer to practitioners: the request's own checks (here, a reason
+    # for break-glass) come before the record's, so they are answered alike for every INS.
+    has_reason = bool(reason and reason.strip())
+    assert bg.reason == ("break_glass_refused" if has_reason else "reason_required")
     reg = practitioner_access(refusing_reg, who, Mode.REGULATION, reason)
     assert not reg
     assert reg.reason == ("regulation_refused" if who.regulation else "not_regulation")
@@ -753,10 +756,18 @@ def test_property_closed_or_erased_answers_no_practitioner(
         refuses_break_glass=False,
         refuses_regulation=False,
     )
+
+    # Changed with the one answer to practitioners: the request's own checks (profession, mode,
+    # break-glass reason) come first, whatever the record; then the record's state.
+    def expected(r: str | None) -> str:
+        request = policy.practitioner_request(who, mode, r)
+        return code if request else request.reason
+
     for rec in (record, best):
         for r in (reason, "cardiac arrest"):
-            assert practitioner_access(rec, who, mode, r).reason == code
-        assert practitioner_may_read(rec, who, replace(d, author=who.rpps), mode).reason == code
+            assert practitioner_access(rec, who, mode, r).reason == expected(r)
+        read = practitioner_may_read(rec, who, replace(d, author=who.rpps), mode)
+        assert read.reason == expected("checked")
         assert not may_deposit(rec, who, d.type)
         assert not practitioner_reads_notes(rec, who, mode)
     decision = patient_may(record.status, action)
@@ -943,3 +954,49 @@ def test_property_labels_combine(
     assert patient_labels(d, now) >= d.labels - {invisible}
     # legal representatives see only what the patient sees, and never the hidden-from-them label
     assert legal_representative_sees(d, now) is (patient_sees(d, now) and reps not in d.labels)
+
+
+def _told(
+    record: RecordFacts | None, who: PractitionerFacts, mode: Mode, reason: str | None
+) -> str:
+    """What the host answers a practitioner about one INS (``record`` None: no record)."""
+    if record is None:
+        request = policy.practitioner_request(who, mode, reason)
+        return policy.NO_ACCESS if request else request.reason
+    decision = practitioner_access(record, who, mode, reason)
+    return "ok" if decision else policy.told_reason(record, who, decision)
+
+
+@SETTINGS
+@given(
+    record=records(),
+    who=practitioners,
+    mode=mode_st,
+    reason=reason_st,
+)
+def test_property_a_practitioner_without_standing_cannot_tell_records_apart(
+    record: RecordFacts, who: PractitionerFacts, mode: Mode, reason: str | None
+) -> None:
+    # No record, closed, erased, blocked, not authorised, an emergency mode refused: to a
+    # practitioner the patient never let in, a refusal reads exactly like "no record".
+    told = _told(record, who, mode, reason)
+    if not policy.has_standing(record, who) and told != "ok":
+        assert told == _told(None, who, mode, reason)
+        assert told in policy.REQUEST_REASONS | {policy.NO_ACCESS}
+
+
+def test_a_practitioner_with_standing_is_told_why() -> None:
+    who = doctor(A)
+    closed = RecordFacts(status=RecordStatus.CLOSED, authorised=frozenset({A}))
+    assert _told(closed, who, Mode.NORMAL, None) == "record_closed"
+    refusing = active(attending=A, refuses_break_glass=True)
+    assert _told(refusing, who, Mode.BREAK_GLASS, "arrêt cardiaque") == "break_glass_refused"
+    # Not let in: the same closed record, the same refusal, say nothing more than "no access".
+    assert _told(replace(closed, authorised=frozenset()), who, Mode.NORMAL, None) == "no_access"
+    assert _told(replace(refusing, attending=B), who, Mode.BREAK_GLASS, "x") == "no_access"
+    assert _told(active(blocked=frozenset({A})), who, Mode.NORMAL, None) == "no_access"
+    erased = RecordFacts(status=RecordStatus.ERASED, attending=A)
+    assert _told(erased, who, Mode.NORMAL, None) == "no_access"
+    # About the request, not the record: told to everyone, record or not.
+    assert _told(None, who, Mode.BREAK_GLASS, " ") == "reason_required"
+    assert _told(None, who, Mode.REGULATION, None) == "not_regulation"

@@ -379,3 +379,60 @@ def test_erasing_the_record_erases_its_stored_answers(host: LiveHost) -> None:
     host.step_up(c)
     assert c.post("/v1/record/erase").status_code == 200
     assert host.sql("SELECT count(*) FROM idempotency_keys")[0][0] == 0
+
+
+# --- deletes -------------------------------------------------------------------------------
+
+
+def test_twenty_concurrent_deletes_of_one_document_delete_it_once(host: LiveHost) -> None:
+    # One session, twenty connections, one DELETE each at the same moment, round after round:
+    # the delete takes the record's lock, so exactly one finds the document (204, one "allowed"
+    # trace entry) and every other one finds it gone (404, traced as a refusal), on SQLite and
+    # PostgreSQL alike.
+    rounds, n = 5, 20
+    with host.ps("attending") as ps:
+        for i in range(rounds):
+            r = ps.post(
+                f"/v1/ps/records/{host.ins}/documents", json=_deposit_body(f"Compte rendu {i}")
+            )
+            assert r.status_code == 201, r.text
+    c = host.login(if_match=False)
+    host.step_up(c)  # a delete needs a fresh code; the test clock stands still after this
+    doc_ids = [d["id"] for d in c.get("/v1/record/documents").json()["items"][:rounds]]
+    before = _outcomes(host, ("document.delete",))
+    for doc_id in doc_ids:
+        barrier = threading.Barrier(n, timeout=60)
+        answers: list[httpx.Response] = []
+        errors: list[BaseException] = []
+
+        def send(doc_id: str = doc_id, barrier: threading.Barrier = barrier) -> None:
+            try:
+                with httpx.Client(base_url=host.url, headers=dict(c.headers), timeout=60) as one:
+                    barrier.wait()
+                    answers.append(one.delete(f"/v1/record/documents/{doc_id}"))
+            except BaseException as e:  # reported by the main thread
+                errors.append(e)
+                barrier.abort()
+
+        threads = [threading.Thread(target=send) for _ in range(n)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        if errors:
+            raise errors[0]
+        assert Counter(r.status_code for r in answers) == {204: 1, 404: n - 1}, [
+            r.status_code for r in answers
+        ]
+        assert all(r.json()["error"] == "not_found" for r in answers if r.status_code == 404)
+        rows = host.sql(
+            "SELECT count(*) FROM trace_entries WHERE action = 'document.delete' "
+            "AND outcome = 'allowed' AND document_id = :id",
+            {"id": doc_id},
+        )
+        assert rows == [(1,)], doc_id
+        assert host.sql("SELECT count(*) FROM documents WHERE id = :id", {"id": doc_id}) == [(0,)]
+    assert _outcomes(host, ("document.delete",)) - before == {
+        ("allowed", None): rounds,
+        ("denied", "not_found"): rounds * (n - 1),
+    }

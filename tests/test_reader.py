@@ -479,7 +479,13 @@ def test_give_remove_and_block_access(host: LiveHost, tmp_path: Path, sessions: 
             f"/v1/ps/records/{host.ins}/documents",
             params={"mode": "break-glass", "reason": "Patient inconscient"},
         )
-    assert r.status_code == 403 and r.json()["reason"] == "blocked"
+    # Told no more than "no_access" (as for an INS without a record); the trace says why.
+    assert r.status_code == 403 and r.json()["reason"] == "no_access"
+    assert host.sql(
+        "SELECT t.reason FROM trace_entries t JOIN records r ON r.id = t.record_id "
+        "WHERE r.ins = :ins ORDER BY t.seq DESC LIMIT 1",
+        {"ins": host.ins},
+    ) == [("blocked",)]
     # Home says the block at once (one record state), then back to the practitioner.
     s.answer("m")
     s.lines("Screen: 1 — Home", "Loading your record…", "Done: Your record is up to date.")
@@ -678,7 +684,13 @@ def test_trace_with_an_emergency_entry_and_refusing_break_glass(
             f"/v1/ps/records/{host.ins}/documents",
             params={"mode": "break-glass", "reason": "Patient inconscient"},
         )
-    assert r.status_code == 403 and r.json()["reason"] == "break_glass_refused"
+    # Told no more than "no_access" (as for an INS without a record); the trace says why.
+    assert r.status_code == 403 and r.json()["reason"] == "no_access"
+    assert host.sql(
+        "SELECT t.reason FROM trace_entries t JOIN records r ON r.id = t.record_id "
+        "WHERE r.ins = :ins ORDER BY t.seq DESC LIMIT 1",
+        {"ins": host.ins},
+    ) == [("break_glass_refused",)]
     # Home says the new choice.
     s.answer("m")
     s.lines("Screen: 1 — Home", "Loading your record…", "Done: Your record is up to date.")
@@ -766,6 +778,38 @@ def test_an_ended_session_logs_in_again_then_does_the_call(
         "Warning: Your session has ended. Log in again to continue where you were.",
         "Screen: 0 — Log in",
     )
+    s.answer("", f"INS (15 characters). Press Enter to keep {host.ins}:")
+    s.secret(host.password, "Password (not shown as you type):")
+    s.answer("1")
+    s.secret(host.code(), "One-time code, 6 digits (not shown as you type; Enter alone goes back):")
+    s.lines(
+        "Checking the code…",
+        "Done: you are logged in.",
+        "Screen: 2 — Documents",
+        "Loading your documents…",
+        f"Done: {visible_documents(host)} documents.",
+    )
+    s.quit()
+
+
+def test_an_idle_session_is_not_refreshed_the_reader_says_why_and_logs_in_again(
+    host: LiveHost, tmp_path: Path, sessions: Any
+) -> None:
+    # 15 min 30 s without a request: the host refuses the refresh too (reason "idle") and ends
+    # the session; the reader says so in words, then asks for the login, then does the call.
+    s = open_reader(sessions, host, tmp_path)
+    log_in(s, host)
+    s.prompt()
+    host.clock.advance(minutes=15, seconds=30)
+    s.send("2")
+    s.lines(
+        "Screen: 2 — Documents",
+        "Loading your documents…",
+        "Warning: Your session ended after 15 minutes without activity, to protect your "
+        "record. Log in again to continue.",
+        "Screen: 0 — Log in",
+    )
+    assert host.sql("SELECT revoked_at IS NOT NULL FROM sessions") == [(True,)]
     s.answer("", f"INS (15 characters). Press Enter to keep {host.ins}:")
     s.secret(host.password, "Password (not shown as you type):")
     s.answer("1")

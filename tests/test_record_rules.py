@@ -23,6 +23,17 @@ def ps_docs(host: LiveHost, role: str, **params: str) -> httpx.Response:
         return c.get(f"/v1/ps/records/{host.ins}/documents", params=params)
 
 
+def traced_reason(host: LiveHost) -> str:
+    """The reason of the patient's last trace entry (what the patient is told, not the
+    practitioner)."""
+    rows = host.sql(
+        "SELECT t.reason FROM trace_entries t JOIN records r ON r.id = t.record_id "
+        "WHERE r.ins = :ins ORDER BY t.seq DESC LIMIT 1",
+        {"ins": host.ins},
+    )
+    return str(rows[0][0])
+
+
 def ps_ids(host: LiveHost, role: str, **params: str) -> set[str]:
     r = ps_docs(host, role, limit="200", **params)
     assert r.status_code == 200, r.text
@@ -278,7 +289,10 @@ def test_patient_cannot_reach_another_records_document(host: LiveHost) -> None:
 
 def test_unauthorised_practitioner_is_refused_in_normal_mode(host: LiveHost) -> None:
     r = ps_docs(host, "emergency")
-    assert r.status_code == 403 and r.json()["reason"] == "not_authorised"
+    # Changed: told "no_access", as for an INS without a record (it was "not_authorised");
+    # the patient's trace says why.
+    assert r.status_code == 403 and r.json()["reason"] == "no_access"
+    assert traced_reason(host) == "not_authorised"
 
 
 def test_grant_and_revoke(host: LiveHost) -> None:
@@ -311,17 +325,24 @@ def test_blocked_practitioner_gets_nothing_in_any_mode(host: LiveHost) -> None:
     for role in ("author", "emergency", "regulation"):
         rpps = host.practitioner(role)["rpps"]
         assert client.put(f"/v1/record/blocks/{rpps}").status_code == 200
-    assert ps_docs(host, "author").json()["reason"] == "blocked"
+    # Changed: a blocked practitioner is told "no_access", as for an INS without a record (it
+    # was "blocked"); the patient's trace says "blocked".
+    assert ps_docs(host, "author").json()["reason"] == "no_access"
+    assert traced_reason(host) == "blocked"
     assert deposit(host, "author").status_code == 403
+    assert traced_reason(host) == "blocked"
     assert (
         ps_docs(host, "emergency", mode="break-glass", reason="Urgence").json()["reason"]
-        == "blocked"
+        == "no_access"
     )
-    assert ps_docs(host, "regulation", mode="regulation").json()["reason"] == "blocked"
+    assert traced_reason(host) == "blocked"
+    assert ps_docs(host, "regulation", mode="regulation").json()["reason"] == "no_access"
+    assert traced_reason(host) == "blocked"
     # Blocking ended the author's authorisation; unblocking does not restore it.
     rpps = host.practitioner("author")["rpps"]
     assert client.delete(f"/v1/record/blocks/{rpps}").status_code == 200
-    assert ps_docs(host, "author").json()["reason"] == "not_authorised"
+    assert ps_docs(host, "author").json()["reason"] == "no_access"
+    assert traced_reason(host) == "not_authorised"
 
 
 def test_attending_cannot_be_blocked_and_sees_everything(host: LiveHost) -> None:
@@ -459,15 +480,19 @@ def test_the_two_oppositions_are_independent(host: LiveHost) -> None:
     client = host.login()
     r = client.put("/v1/record/oppositions", json={"break_glass": True, "regulation": False})
     assert r.status_code == 200
+    # Changed: these practitioners were never let in, so they are told "no_access", as for an
+    # INS without a record (it was "break_glass_refused" / "regulation_refused"); the
+    # patient's trace says which opposition refused them.
     assert (
-        ps_docs(host, "emergency", mode="break-glass", reason="x").json()["reason"]
-        == "break_glass_refused"
+        ps_docs(host, "emergency", mode="break-glass", reason="x").json()["reason"] == "no_access"
     )
+    assert traced_reason(host) == "break_glass_refused"
     assert ps_docs(host, "regulation", mode="regulation").status_code == 200
     host.step_up(client)
     client.put("/v1/record/oppositions", json={"break_glass": False, "regulation": True})
     assert ps_docs(host, "emergency", mode="break-glass", reason="x").status_code == 200
-    assert ps_docs(host, "regulation", mode="regulation").json()["reason"] == "regulation_refused"
+    assert ps_docs(host, "regulation", mode="regulation").json()["reason"] == "no_access"
+    assert traced_reason(host) == "regulation_refused"
     assert client.get("/v1/record").json()["oppositions"] == {
         "break_glass": False,
         "regulation": True,
@@ -486,10 +511,26 @@ def test_profession_matrix_limits_the_pharmacist(host: LiveHost) -> None:
     types = {d["type"] for d in items}
     assert types and types <= {"57833-6", "11502-2", "11369-6", "51855-5"}
     consult = deposit(host, "author", type="11488-4").json()
+    ((before,),) = host.sql("SELECT trace_size FROM records WHERE ins = :ins", {"ins": host.ins})
     with host.ps("pharmacist") as c:
         r = c.get(f"/v1/ps/records/{host.ins}/documents/{consult['id']}")
-    assert r.status_code == 403 and r.json()["reason"] == "profession_matrix"
-    assert deposit(host, "pharmacist", type="11488-4").status_code == 403
+        missing = c.get(f"/v1/ps/records/{host.ins}/documents/{'0' * 32}")
+    # Changed: a type the profession may not read answers exactly like a missing document (it
+    # was 403 profession_matrix, which told that the id exists); the trace keeps why.
+    assert r.status_code == 404 and r.json()["error"] == "not_found"
+    assert (r.status_code, r.json()) == (missing.status_code, missing.json())
+    rows = host.sql(
+        "SELECT action, outcome, reason, document_id FROM trace_entries WHERE seq > :n "
+        "AND record_id = (SELECT id FROM records WHERE ins = :ins) ORDER BY seq",
+        {"n": before, "ins": host.ins},
+    )
+    assert rows == [
+        ("document.read", "denied", "profession_matrix", consult["id"]),
+        ("document.read", "denied", "not_found", "0" * 32),
+    ]
+    # Depositing a type it may not read: about the request, told as it is.
+    refused = deposit(host, "pharmacist", type="11488-4")
+    assert refused.status_code == 403 and refused.json()["reason"] == "profession_matrix"
 
 
 def test_occupational_and_insurance_doctors_never_have_access(host: LiveHost) -> None:
@@ -625,12 +666,17 @@ def test_close_then_nobody_but_reactivate_or_erase(host: LiveHost) -> None:
     r = client.post("/v1/record/close")
     assert r.status_code == 200 and r.json()["status"] == "closed"
     assert client.get("/v1/record").status_code == 401  # sessions revoked at closure
-    for role, mode in (("author", "normal"), ("attending", "normal"), ("regulation", "regulation")):
+    # The practitioners the patient let in are told the record is closed; the others are told
+    # "no_access", as for an INS without a record (changed: every one was told
+    # "record_closed"). The patient's trace says "record_closed" for all.
+    for role, mode in (("author", "normal"), ("attending", "normal")):
         assert ps_docs(host, role, mode=mode).json()["reason"] == "record_closed"
+    assert ps_docs(host, "regulation", mode="regulation").json()["reason"] == "no_access"
+    assert traced_reason(host) == "record_closed"
     assert (
-        ps_docs(host, "emergency", mode="break-glass", reason="x").json()["reason"]
-        == "record_closed"
+        ps_docs(host, "emergency", mode="break-glass", reason="x").json()["reason"] == "no_access"
     )
+    assert traced_reason(host) == "record_closed"
     client = host.login()
     status = client.get("/v1/record").json()
     assert status["status"] == "closed" and status["purge_after"].startswith(

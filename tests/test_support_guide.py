@@ -416,7 +416,14 @@ def _block_after(host: LiveHost, block: Block, rpps: str) -> None:
                 params={"mode": "break-glass", "reason": "Patient inconscient"},
                 headers=headers,
             )
-            assert r.status_code == 403 and r.json()["reason"] == "blocked", r.text
+            # Told no more than "no_access" (as for an INS without a record); the trace says
+            # why.
+            assert r.status_code == 403 and r.json()["reason"] == "no_access", r.text
+            assert host.sql(
+                "SELECT t.reason FROM trace_entries t JOIN records r ON r.id = t.record_id "
+                "WHERE r.ins = :ins ORDER BY t.seq DESC LIMIT 1",
+                {"ins": host.ins},
+            ) == [("blocked",)]
 
 
 def attending_rpps(host: LiveHost) -> str | None:

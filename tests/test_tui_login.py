@@ -228,6 +228,42 @@ def test_remember_me_in_a_real_keyring_backend_resumes_without_password(host: Li
     run(no_keyring())
 
 
+def test_a_remembered_session_idle_for_15_minutes_is_refused_and_forgotten(
+    host: LiveHost,
+) -> None:
+    # The refresh rule: a refresh token lives no longer than its session. Remembered, then
+    # idle for 15 min 30 s: the host refuses the refresh, the app forgets the token and asks
+    # for the password, saying why, in French here.
+    from test_session import MemoryKeyring
+
+    from dmptui.session import TokenStore
+
+    store = TokenStore(backend=MemoryKeyring())
+
+    async def first() -> None:
+        app = make_app(host, "en", token_store=store)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await wait_for(pilot, lambda: app.screen.__class__.__name__ == "LoginScreen")
+            app.screen.query_one("#remember").value = True
+            await login(pilot, host)
+            await wait_for(pilot, lambda: any("remembered" in m.text for m in app.state.messages))
+
+    async def later() -> None:
+        app = make_app(host, "fr", token_store=store)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await wait_for(pilot, lambda: "session mémorisée est terminée" in status(app))
+            assert app.screen.__class__.__name__ == "LoginScreen"
+            assert "mot de passe" in status(app)
+            assert not app.client.logged_in
+
+    run(first())
+    assert store.load(host.ins)
+    host.clock.advance(minutes=15, seconds=30)
+    run(later())
+    assert store.load(host.ins) is None
+    assert host.sql("SELECT count(*) FROM sessions WHERE revoked_at IS NULL") == [(0,)]
+
+
 def test_idle_lock_after_inactivity(host: LiveHost) -> None:
     async def go() -> None:
         app = make_app(host, "en", idle_timeout=900)

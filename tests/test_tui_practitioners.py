@@ -11,10 +11,20 @@ from tuikit import goto, login, make_app, settled, status, wait_for
 
 
 def ps_documents(host: LiveHost, role: str) -> tuple[int, str | None]:
-    """What a practitioner gets when listing the record's documents: status and reason."""
+    """What a practitioner gets when listing the record's documents: the status, and for a
+    refusal the reason the patient's trace keeps. (A practitioner the patient never let in is
+    told no more than "no_access", as for an INS without a record.)"""
     with host.ps(role) as c:
         r = c.get(f"/v1/ps/records/{host.ins}/documents")
-    return r.status_code, (r.json().get("reason") if r.status_code != 200 else None)
+    if r.status_code == 200:
+        return 200, None
+    assert r.json()["reason"] == "no_access", r.text
+    rows = host.sql(
+        "SELECT t.reason FROM trace_entries t JOIN records r ON r.id = t.record_id "
+        "WHERE r.ins = :ins ORDER BY t.seq DESC LIMIT 1",
+        {"ins": host.ins},
+    )
+    return r.status_code, str(rows[0][0])
 
 
 def rows(app: object) -> dict[str, list[str]]:

@@ -422,6 +422,60 @@ def _deposit_file(path: Path) -> tuple[bytes, str]:
     )
 
 
+# The host's refusals to a practitioner, worded in French and English (the JSON body follows,
+# for scripts). "no_access" is the one answer for an INS without a record and for a record the
+# patient has not let this practitioner into, in whatever state: it cannot say which.
+PRACTITIONER_REFUSALS: dict[str, tuple[str, str]] = {
+    "no_access": (
+        "aucun dossier que vous puissiez ouvrir dans ce mode pour cet INS : soit il n'y en a "
+        "pas, soit le patient ne vous y a pas donné accès. Vérifiez l'INS. En urgence, si le "
+        'patient ne peut pas consentir, utilisez --mode break-glass --reason "…".',
+        "no record you may open in this mode for this INS: either there is none, or its "
+        "patient has not given you access. Check the INS. In an emergency where the patient "
+        'cannot consent, use --mode break-glass --reason "…".',
+    ),
+    "record_closed": (
+        "ce dossier est fermé par son patient ; rien ne peut y être lu ni ajouté.",
+        "this record has been closed by its patient; nothing can be read or added.",
+    ),
+    "not_found": (
+        "aucun document que vous puissiez lire sous cet identifiant dans ce dossier. Listez "
+        "les documents (list) pour voir ceux que vous pouvez lire.",
+        "no document you may read under this id in this record. List the documents (list) to "
+        "see those you may read.",
+    ),
+    "profession_never_has_access": (
+        "votre profession n'a jamais accès au DMP.",
+        "your profession never has access to the DMP.",
+    ),
+    "reason_required": (
+        'le mode bris de glace demande un motif : ajoutez --reason "…".',
+        'break-glass mode needs a reason: add --reason "…".',
+    ),
+    "not_regulation": (
+        "le mode régulation est réservé aux médecins régulateurs (centre 15).",
+        "regulation mode is for emergency call-centre (centre 15) doctors.",
+    ),
+    "profession_matrix": (
+        "votre profession ne peut pas ajouter ce type de document.",
+        "your profession may not add this type of document.",
+    ),
+    "patient_note_is_patients": (
+        "les notes du patient sont écrites par le patient.",
+        "patient notes are written by the patient.",
+    ),
+}
+
+
+def _practitioner_refusal(payload: Any) -> str | None:
+    if not isinstance(payload, dict):
+        return None
+    words = PRACTITIONER_REFUSALS.get(str(payload.get("reason") or payload.get("error")))
+    if words is None:
+        return None
+    return f"Refusé : {words[0]}\nRefused: {words[1]}"
+
+
 def host_practitioner(args: argparse.Namespace) -> int:
     import base64
 
@@ -471,6 +525,9 @@ def host_practitioner(args: argparse.Namespace) -> int:
         else {"status": r.status_code}
     )
     if r.status_code >= 400:
+        worded = _practitioner_refusal(payload)
+        if worded:
+            print(worded, file=sys.stderr)
         print(json.dumps(payload, ensure_ascii=False, indent=2), file=sys.stderr)
         return EXIT_REFUSED if r.status_code in (401, 403, 404, 409, 410) else EXIT_USAGE
     if args.json or args.action != "list":

@@ -125,6 +125,7 @@ def run_maintenance(
         host.checkpoint()
     with host.tx() as s:
         concurrency.purge_keys(s, now)
+        lifecycle.purge_spent_refresh_tokens(s, now)
     if transport is not None:
         outbox.deliver_pending(host.sessions, transport, now=now)
 

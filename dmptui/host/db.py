@@ -285,6 +285,17 @@ class AuthSession(Base):
     device: Mapped[str] = mapped_column(String(64))
 
 
+class SpentRefreshToken(Base):
+    """A refresh token already exchanged (its digest), kept until its session could not live
+    any more (``SESSION_ABSOLUTE``): shown again, it ends the whole session (reuse detection)."""
+
+    __tablename__ = "spent_refresh_tokens"
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    session_id: Mapped[int] = mapped_column(Integer)
+    record_id: Mapped[int] = mapped_column(ForeignKey("records.id"), index=True)
+    spent_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
 class LoginChallenge(Base):
     __tablename__ = "login_challenges"
     id: Mapped[str] = mapped_column(String(64), primary_key=True)  # hash of the challenge

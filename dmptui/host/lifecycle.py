@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from dmptui.host import crypto, ledger, notifications, policy
+from dmptui.host import auth, crypto, ledger, notifications, policy
 from dmptui.host.db import (
     Authorisation,
     AuthSession,
@@ -21,6 +21,7 @@ from dmptui.host.db import (
     OutboxMessage,
     Record,
     RecordKey,
+    SpentRefreshToken,
     TraceEntry,
     TraceNode,
 )
@@ -33,6 +34,15 @@ def revoke_sessions(s: Session, record_id: int, now: datetime) -> None:
         .where(AuthSession.record_id == record_id, AuthSession.revoked_at.is_(None))
         .values(revoked_at=now)
     )
+
+
+def purge_spent_refresh_tokens(s: Session, now: datetime) -> int:
+    """Spent refresh tokens whose session has passed its absolute limit: they can no longer
+    end anything (the session is over), so they go."""
+    result = s.execute(
+        delete(SpentRefreshToken).where(SpentRefreshToken.spent_at <= now - auth.SESSION_ABSOLUTE)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def close(s: Session, record: Record, now: datetime) -> None:
@@ -66,6 +76,7 @@ def erase(s: Session, record: Record, actor: ledger.Actor, now: datetime) -> Non
         KnownDevice,
         LoginChallenge,
         AuthSession,
+        SpentRefreshToken,
         OutboxMessage,
         TraceNode,
         TraceEntry,

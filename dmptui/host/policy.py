@@ -218,16 +218,59 @@ def may_authorise(record: RecordFacts, who: PractitionerFacts) -> Decision:
 # --- practitioner --------------------------------------------------------------------------
 
 
+# What a practitioner is told when refused. Reasons about the practitioner and the request only
+# (never about a record) are told as they are, to everyone, whether a record exists or not.
+# Every other refusal is told as NO_ACCESS to a practitioner without a standing right on the
+# record (``has_standing``): no record, a closed or erased one, blocked, not authorised, or the
+# patient refusing an emergency mode all look the same, so a practitioner the patient never let
+# in cannot learn whether an INS has a record, nor its state. The trace keeps the real reason.
+REQUEST_REASONS = frozenset({"profession_never_has_access", "reason_required", "not_regulation"})
+NO_ACCESS = "no_access"
+
+
+def practitioner_request(who: PractitionerFacts, mode: Mode, reason: str | None) -> Decision:
+    """The checks that need no record: the profession, the mode, the break-glass reason."""
+    if who.profession in NEVER_ACCESS:
+        return deny("profession_never_has_access")
+    if mode == Mode.BREAK_GLASS and not (reason and reason.strip()):
+        return deny("reason_required")
+    if mode == Mode.REGULATION and not who.regulation:
+        return deny("not_regulation")
+    return ALLOW
+
+
+def has_standing(record: RecordFacts, who: PractitionerFacts) -> bool:
+    """Let in by the patient: the médecin traitant or an authorised practitioner, not blocked,
+    on a record that is not erased (erasing ends every link). Such a practitioner is told why
+    a refusal happens (the record is closed, the patient refuses break-glass)."""
+    return (
+        record.status != RecordStatus.ERASED
+        and who.rpps not in record.blocked
+        and (who.rpps == record.attending or who.rpps in record.authorised)
+    )
+
+
+def told_reason(record: RecordFacts | None, who: PractitionerFacts, refused: Decision) -> str:
+    """The reason a refused practitioner is told (``record`` None: no record for this INS)."""
+    if refused.reason in REQUEST_REASONS:
+        return refused.reason
+    if record is not None and has_standing(record, who):
+        return refused.reason
+    return NO_ACCESS
+
+
 def practitioner_access(
     record: RecordFacts, who: PractitionerFacts, mode: Mode, reason: str | None = None
 ) -> Decision:
-    """May this practitioner open this record in this mode at all?"""
+    """May this practitioner open this record in this mode at all? The request's own checks
+    come first: they are answered alike whatever the record (``told_reason``)."""
+    request = practitioner_request(who, mode, reason)
+    if not request:
+        return request
     if record.status == RecordStatus.ERASED:
         return deny("record_erased")
     if record.status == RecordStatus.CLOSED:
         return deny("record_closed")
-    if who.profession in NEVER_ACCESS:
-        return deny("profession_never_has_access")
     if who.rpps in record.blocked:
         return deny("blocked")
     if mode == Mode.NORMAL:
@@ -237,12 +280,8 @@ def practitioner_access(
     if mode == Mode.BREAK_GLASS:
         if record.refuses_break_glass:
             return deny("break_glass_refused")
-        if not (reason and reason.strip()):
-            return deny("reason_required")
         return ALLOW
     if mode == Mode.REGULATION:
-        if not who.regulation:
-            return deny("not_regulation")
         if record.refuses_regulation:
             return deny("regulation_refused")
         return ALLOW

@@ -13,12 +13,20 @@ from sqlalchemy.orm import Session
 
 from dmptui.host import auth, ledger, notifications, outbox
 from dmptui.host.context import ApiError, Refused
-from dmptui.host.db import AuthSession, KnownDevice, LoginChallenge, LoginThrottle, Record
+from dmptui.host.db import (
+    AuthSession,
+    KnownDevice,
+    LoginChallenge,
+    LoginThrottle,
+    Record,
+    SpentRefreshToken,
+)
 from dmptui.host.routes.common import bearer, host_of, patient_present, session_alive
 from dmptui.identifiers import IdentifierError, parse_ins
 from dmptui.schema import (
     DEVICE_HEADER,
     Channel,
+    ErrorBody,
     LoginRequest,
     OtpRequest,
     OtpSent,
@@ -293,27 +301,67 @@ def verify(body: VerifyRequest, request: Request) -> Tokens:
         return _issue(s, record, ch.device, now, fresh=True)
 
 
-@router.post("/refresh", response_model=Tokens)
+def _ended(reason: str | None = None) -> ApiError:
+    return ApiError(
+        401,
+        "session_expired",
+        reason=reason,
+        field="refresh_token",
+        message="Your session has ended; log in again.",
+    )
+
+
+@router.post(
+    "/refresh",
+    response_model=Tokens,
+    responses={
+        401: {
+            "model": ErrorBody,
+            "description": "The session has ended (error `session_expired`); log in again. "
+            "Reason `idle`: 15 minutes without a request, the session is ended for good. "
+            "Reason `refresh_reused`: a refresh token already exchanged was shown again; the "
+            "whole session is ended, newer tokens included.",
+        }
+    },
+)
 def refresh(body: RefreshRequest, request: Request) -> Tokens:
+    """New tokens for the refresh token; both are rotated, and the one given up is spent.
+
+    The refresh rule: a refresh token lives exactly as long as its session, and no longer. It is
+    refused (401 ``session_expired``) once the session has ended: logged out, revoked (record
+    closed or erased), past its absolute limit (12 h), or idle for more than the access
+    token's idle limit (15 min without a request; reason ``idle``; the session is then ended
+    for good, so "remember me" does not outlive the idle limit either).
+
+    Reuse detection (OAuth 2.0 Security BCP, refresh token rotation): a refresh token already
+    exchanged, shown again, is refused (reason ``refresh_reused``) and ends the whole session,
+    so whoever holds the newer tokens is logged out too; the patient's trace says so."""
     host = host_of(request)
     with host.tx() as s:
         now = host.now()
+        presented = auth.digest(body.refresh_token)
         sess = s.scalar(
             select(AuthSession)
-            .where(AuthSession.refresh_hash == auth.digest(body.refresh_token))
+            .where(AuthSession.refresh_hash == presented)
             .with_for_update()  # a refresh token is exchanged once, whichever process gets it
         )
-        if (
-            sess is None
-            or sess.revoked_at is not None
-            or now - sess.created_at > auth.SESSION_ABSOLUTE
-        ):
-            raise ApiError(
-                401,
-                "session_expired",
-                field="refresh_token",
-                message="Your session has ended; log in again.",
+        if sess is None:
+            _reused(s, presented, now)
+            raise _ended()
+        if sess.revoked_at is not None or now - sess.created_at > auth.SESSION_ABSOLUTE:
+            raise _ended()
+        if now - sess.last_seen_at > auth.ACCESS_IDLE:
+            sess.revoked_at = now  # idle: the session ends here, not just this refresh
+            e = _ended("idle")
+            raise Refused(e.status, e.error, reason=e.reason, field=e.field, message=e.message)
+        s.add(
+            SpentRefreshToken(
+                token_hash=sess.refresh_hash,
+                session_id=sess.id,
+                record_id=sess.record_id,
+                spent_at=now,
             )
+        )
         access, new_refresh = auth.new_token(), auth.new_token()
         sess.access_hash = auth.digest(access)
         sess.refresh_hash = auth.digest(new_refresh)
@@ -324,6 +372,32 @@ def refresh(body: RefreshRequest, request: Request) -> Tokens:
             refresh_token=new_refresh,
             expires_in=int(min(auth.ACCESS_IDLE, left).total_seconds()),
         )
+
+
+def _reused(s: Session, presented: str, now: datetime) -> None:
+    """A spent refresh token shown again: end its session (if it still lives) and trace it."""
+    spent = s.get(SpentRefreshToken, presented)
+    if spent is None:
+        return
+    sess = s.get(AuthSession, spent.session_id, with_for_update=True, populate_existing=True)
+    if sess is None or sess.record_id != spent.record_id:
+        return
+    ended_now = sess.revoked_at is None
+    if ended_now:
+        sess.revoked_at = now
+        record = s.get(Record, sess.record_id)
+        assert record is not None
+        ledger.append(
+            s,
+            record.id,
+            ledger.Actor.of_patient(record),
+            "session.reuse",
+            now=now,
+            allowed=False,
+            reason="refresh_reused",
+        )
+    e = _ended("refresh_reused")
+    raise Refused(e.status, e.error, reason=e.reason, field=e.field, message=e.message)
 
 
 @router.post("/logout", status_code=204, dependencies=[Depends(patient_present)])

@@ -490,6 +490,10 @@ def delete_document(doc_id: str, request: Request) -> Response:
         if keyed.replay is not None:
             return keyed.replay
         with keyed.refusals():
+            # The record's lock first, as every change of the record takes it: concurrent
+            # deletes of one document run one after the other, and each one after the first
+            # finds the document gone (404), so it is deleted and traced once.
+            concurrency.lock_record(s, call.record_id)
             doc = _patient_document(s, call, doc_id, "document.delete", now)
             # The row holds the document's wrapped key: deleting it shreds title and content
             # (and the body row goes with it); the trace keeps the id, never the title.

@@ -1,5 +1,16 @@
 """The practitioner's API. The ``X-Practitioner-Credential`` header stands for the CPS card.
-Deposit a document; list and read a record in normal, break-glass or regulation mode."""
+Deposit a document; list and read a record in normal, break-glass or regulation mode.
+
+One answer to a practitioner without standing (the contract, in ``REFUSALS`` below): an INS with
+no record, a closed or erased record, a record that blocks the practitioner, one they were never
+authorised on, or one whose patient refuses the emergency mode asked for, all answer 403
+``forbidden``, reason ``no_access``, with the same message, to a practitioner the patient has
+not let in (``policy.has_standing``: médecin traitant or authorised, not blocked). The médecin
+traitant and the authorised are told the real reason (``record_closed``, ``break_glass_refused``).
+Reasons about the request itself (``profession_never_has_access``, ``reason_required``,
+``not_regulation``) are told to everyone, for every INS. A document the practitioner may not
+read, masked or of a type outside their profession's, answers 404 ``not_found`` exactly like a
+missing one. The patient's trace keeps the real reason of every refusal."""
 
 from __future__ import annotations
 
@@ -7,6 +18,7 @@ import base64
 import binascii
 import uuid
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from sqlalchemy import select
@@ -34,6 +46,7 @@ from dmptui.schema import (
     DocumentContent,
     DocumentOut,
     DocumentPage,
+    ErrorBody,
     Label,
     Mode,
     NotesOut,
@@ -45,6 +58,25 @@ router = APIRouter(
     prefix="/v1/ps", tags=["practitioner"], dependencies=[Depends(practitioner_present)]
 )
 
+REFUSALS: dict[int | str, dict[str, Any]] = {
+    403: {
+        "model": ErrorBody,
+        "description": "Refused (error `forbidden`). Reason `no_access` for an INS without a "
+        "record and for any record the patient has not let this practitioner into, whatever "
+        "its state: the two cannot be told apart. Reasons about the request, told to everyone: "
+        "`profession_never_has_access`, `reason_required`, `not_regulation`. To the médecin "
+        "traitant and the authorised only: `record_closed`, `break_glass_refused`, "
+        "`regulation_refused`; for a deposit, `profession_matrix`, `patient_note_is_patients`.",
+    },
+}
+DOCUMENT_REFUSALS: dict[int | str, dict[str, Any]] = {
+    **REFUSALS,
+    404: {
+        "model": ErrorBody,
+        "description": "No such document in this record, or one this practitioner may not read "
+        "(masked, or a type outside their profession's): the same answer (error `not_found`).",
+    },
+}
 EMERGENCY_ALERT_EVERY = timedelta(hours=1)
 PRACTITIONER_LABELS = {Label.INVISIBLE_PATIENT, Label.INVISIBLE_REPRESENTANTS_LEGAUX}
 ModeQ = Query(Mode.NORMAL, description="normal, break-glass (reason required) or regulation")
@@ -63,14 +95,19 @@ _MESSAGES = {
     "profession_never_has_access": "Occupational and insurers' doctors never have access.",
     "profession_matrix": "Your profession may not read or add this type of document.",
     "patient_note_is_patients": "Patient notes are written by the patient.",
+    policy.NO_ACCESS: "You have no access to a record for this INS in this mode: either there "
+    "is none, or its patient has not given you access. In an emergency where the patient "
+    "cannot consent, use break-glass mode with a reason.",
 }
+NOT_FOUND_DOCUMENT = "No such document in this record."
 
 
-def _record(s: Session, ins: str) -> Record:
-    record = s.scalar(select(Record).where(Record.ins == ins))
-    if record is None:
-        raise ApiError(404, "not_found", field="ins", message="No record for this INS.")
-    return record
+def _refuse(
+    record: policy.RecordFacts | None, who: Practitioner, refused: policy.Decision
+) -> Refused:
+    """The answer to a refused practitioner: ``policy.told_reason`` says what may be told."""
+    told = policy.told_reason(record, practitioner_facts(who), refused)
+    return Refused(403, "forbidden", reason=told, message=_MESSAGES.get(told, ""))
 
 
 def _checked_reason(reason: str | None) -> str | None:
@@ -100,7 +137,11 @@ def _open(
     host = host_of(request)
     now = host.now()
     who = practitioner_call(s, request)
-    record = _record(s, ins)
+    record = s.scalar(select(Record).where(Record.ins == ins))
+    if record is None:
+        # No record: the same answer as a record this practitioner may not open.
+        request_check = policy.practitioner_request(practitioner_facts(who), mode, reason)
+        raise _refuse(None, who, request_check if not request_check else policy.deny("no_record"))
     facts = record_facts(s, record)
     actor = ledger.Actor.of_practitioner(who)
     decision = policy.practitioner_access(facts, practitioner_facts(who), mode, reason)
@@ -117,9 +158,7 @@ def _open(
                 document_id=document_id,
                 mode=mode.value,
             )
-        raise Refused(
-            403, "forbidden", reason=decision.reason, message=_MESSAGES.get(decision.reason, "")
-        )
+        raise _refuse(facts, who, decision)
     return record, who, facts, actor, now
 
 
@@ -153,6 +192,7 @@ def _trace_reason(mode: Mode, reason: str | None) -> str | None:
     "/records/{ins}/documents",
     response_model=DocumentOut,
     status_code=201,
+    responses=REFUSALS,
     description="Accepts an Idempotency-Key (scoped to the credential): a retried deposit is "
     "stored once and answered the same.",
 )
@@ -298,7 +338,7 @@ def _practitioner_view(
     return document_out(doc, title, author, labels, warning)
 
 
-@router.get("/records/{ins}/documents", response_model=DocumentPage)
+@router.get("/records/{ins}/documents", response_model=DocumentPage, responses=REFUSALS)
 def list_documents(
     ins: str,
     request: Request,
@@ -359,7 +399,9 @@ def list_documents(
         return DocumentPage(items=items, next_cursor=nxt)
 
 
-@router.get("/records/{ins}/documents/{doc_id}", response_model=DocumentContent)
+@router.get(
+    "/records/{ins}/documents/{doc_id}", response_model=DocumentContent, responses=DOCUMENT_REFUSALS
+)
 def read_document(
     ins: str, doc_id: str, request: Request, mode: Mode = ModeQ, reason: str | None = ReasonQ
 ) -> DocumentContent:
@@ -388,12 +430,12 @@ def read_document(
                 document_id=doc_id,
                 mode=mode.value,
             )
-            # Masked documents answer exactly like missing ones.
-            if decision.reason == "not_found":
-                raise Refused(404, "not_found", message="No such document in this record.")
-            raise Refused(
-                403, "forbidden", reason=decision.reason, message=_MESSAGES.get(decision.reason, "")
-            )
+            # Masked documents, and documents of a type this profession may not read, answer
+            # exactly like missing ones: an id says nothing about what is behind it (the trace
+            # keeps the real reason). The list never shows either.
+            if decision.reason in ("not_found", "profession_matrix"):
+                raise Refused(404, "not_found", message=NOT_FOUND_DOCUMENT)
+            raise _refuse(facts, who, decision)
         assert doc is not None
         ledger.append(
             s,
@@ -416,7 +458,7 @@ def read_document(
         return DocumentContent(document=out, content_base64=base64.b64encode(data).decode())
 
 
-@router.get("/records/{ins}/notes", response_model=NotesOut)
+@router.get("/records/{ins}/notes", response_model=NotesOut, responses=REFUSALS)
 def read_notes(
     ins: str, request: Request, mode: Mode = ModeQ, reason: str | None = ReasonQ
 ) -> NotesOut:
