@@ -1,5 +1,5 @@
 """The record host's FastAPI application: routes, error shapes, the body-size limit, and the
-maintenance loop (notices, the 10-year purge, outbox delivery)."""
+maintenance loop (notices, the 10-year purge, spent login state, outbox delivery)."""
 
 from __future__ import annotations
 
@@ -137,6 +137,8 @@ def run_maintenance(
         host.checkpoint()
     with host.tx() as s:
         concurrency.purge_keys(s, now)
+    with host.tx() as s:
+        lifecycle.purge_login_state(s, now)
     if transport is not None:
         outbox.deliver_pending(host.sessions, transport, now=now)
 
