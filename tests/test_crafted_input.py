@@ -216,3 +216,29 @@ def test_a_stranger_is_refused_before_the_body_is_read(host: LiveHost) -> None:
     assert_input_error(r, "body")
     r = host.ps("attending").post(docs, json={"type": "11488-4", "title": "T", "extra": 1})
     assert r.status_code == 422 and r.json()["field"] == "extra"
+
+
+def test_the_app_says_what_to_do_when_the_host_refuses_a_cursor(host: LiveHost) -> None:
+    """Through the app's client: the refusal is an input error on ``cursor``, explained in the
+    person's language as a list to reopen from its first page."""
+    import asyncio
+
+    from dmptui import i18n
+    from dmptui.client import Client, InvalidInput
+    from dmptui.explain import explain
+
+    async def go() -> None:
+        client = Client(host.url)
+        challenge = await client.login(host.ins, host.password)
+        await client.verify(challenge.challenge, host.code())
+        try:
+            with pytest.raises(InvalidInput) as e:
+                await client.trace(cursor=cursor_of(b"[[1]]"))
+            assert e.value.field == "cursor"
+            assert "first page" in explain(e.value)
+            i18n.set_language("fr")
+            assert "première page" in explain(e.value)
+        finally:
+            await client.aclose()
+
+    asyncio.run(go())
