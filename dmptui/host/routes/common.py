@@ -355,11 +355,12 @@ def encode_cursor(*parts: Any) -> str:
 
 # What a cursor's parts may be. A cursor comes back from the client: whatever it decodes to is
 # input, checked here part by part, so a crafted one is refused (422 on `cursor`) before any of
-# it reaches a query. The kinds: "seq" (a row number, a 63-bit integer), "moment" (an ISO 8601
+# it reaches a query. The kinds: "seq" (a row number: an integer column, 32-bit on PostgreSQL,
+# which refuses a larger value in a comparison with a 500), "moment" (an ISO 8601
 # time with its zone, as this host writes them; given back as an aware UTC datetime) and "id"
 # (a document id: letters, digits, "-", "_" or ".", at most 64).
 _CURSOR_ID = re.compile(r"[0-9A-Za-z._-]{1,64}")
-_SEQ_MAX = 2**63 - 1
+_SEQ_MAX = 2**31 - 1
 
 
 def _cursor_part(kind: str, value: Any) -> Any:
