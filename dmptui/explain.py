@@ -84,6 +84,9 @@ BY_FIELD = {
     "code": N_("The code has 6 digits. Type it again."),
     "password": N_("Type your password."),
     "text": N_("The text contains characters that cannot be saved. Remove them and save again."),
+    "cursor": N_(
+        "The list could not go on from where it stopped. Open it again from its first page."
+    ),
 }
 
 

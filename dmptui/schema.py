@@ -10,7 +10,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, field_validator
 
 API_PREFIX = "/v1"
 MAX_TITLE = 200
@@ -137,10 +137,30 @@ class Channel(StrEnum):
     EMAIL = "email"
 
 
+# A lone UTF-16 surrogate: JSON can write one (the escape \ud800), but it is no character,
+# has no UTF-8 form, and nothing could store, hash or send it back.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _no_surrogates(value: object) -> object:
+    if isinstance(value, str):
+        if _SURROGATE.search(value):
+            raise ValueError("lone surrogates (U+D800–U+DFFF) are not valid Unicode text")
+    elif isinstance(value, list):
+        for item in value:
+            _no_surrogates(item)
+    return value
+
+
 class Strict(BaseModel):
-    """Requests refuse unknown fields."""
+    """Requests refuse unknown fields, and text that is not valid Unicode (every string field)."""
 
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _valid_unicode(cls, value: object) -> object:
+        return _no_surrogates(value)
 
 
 # --- errors --------------------------------------------------------------------------------

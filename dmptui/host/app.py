@@ -1,5 +1,5 @@
 """The record host's FastAPI application: routes, error shapes, the body-size limit, and the
-maintenance loop (notices, the 10-year purge, outbox delivery)."""
+maintenance loop (notices, the 10-year purge, spent login state, outbox delivery)."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ from dmptui.host.routes import auth as auth_routes
 from dmptui.host.routes import ledger as ledger_routes
 from dmptui.host.routes import patient as patient_routes
 from dmptui.host.routes import practitioner as practitioner_routes
-from dmptui.host.routes.common import known_query
+from dmptui.host.routes.common import known_query, plain_params
 from dmptui.schema import MAX_BODY_BYTES
 
 log = logging.getLogger("dmptui.host")
@@ -36,7 +36,10 @@ REQUEST_LIMIT = MAX_BODY_BYTES * 4 // 3 + 64 * 1024
 
 
 class BodyLimit:
-    """Refuse request bodies over the limit before reading them whole (413, JSON)."""
+    """Refuse request bodies over the limit (413, JSON) before they are parsed: at once on a
+    ``Content-Length`` over it, else (a chunked body) by counting the bytes as they arrive. On
+    the byte that passes the limit the 413 is sent from here and the app is told the client went
+    away: it stops reading, and whatever it answers then is dropped."""
 
     def __init__(self, app: Any, limit: int = REQUEST_LIMIT) -> None:
         self.app = app
@@ -51,20 +54,31 @@ class BodyLimit:
             await _too_large(send)
             return
         seen = 0
+        started = refused = False
 
         async def limited() -> dict:
-            nonlocal seen
+            nonlocal seen, refused
+            if refused:
+                return {"type": "http.disconnect"}
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.limit:
-                    raise _TooLarge
+                    refused = True
+                    if not started:
+                        await _too_large(send)
+                    return {"type": "http.disconnect"}
             return message
 
-        try:
-            await self.app(scope, limited, send)
-        except _TooLarge:
-            await _too_large(send)
+        async def guarded(message: dict) -> None:
+            nonlocal started
+            if refused:
+                return
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        await self.app(scope, limited, guarded)
 
 
 class ProcessTag:
@@ -89,10 +103,6 @@ class ProcessTag:
         await self.app(scope, receive, tagged)
 
 
-class _TooLarge(Exception):
-    pass
-
-
 async def _too_large(send: Callable) -> None:
     body = b'{"error":"too_large","field":"body","message":"The request body is over 10 MB."}'
     await send(
@@ -110,7 +120,8 @@ async def _too_large(send: Callable) -> None:
 
 def _field(loc: tuple[Any, ...]) -> str:
     parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
-    return ".".join(parts) or "body"
+    # A name the client wrote (an unknown field) is echoed: as valid text, however it came.
+    return ".".join(parts).encode("utf-8", "replace").decode("utf-8")[:80] or "body"
 
 
 def run_maintenance(
@@ -126,6 +137,8 @@ def run_maintenance(
     with host.tx() as s:
         concurrency.purge_keys(s, now)
         lifecycle.purge_spent_refresh_tokens(s, now)
+    with host.tx() as s:
+        lifecycle.purge_login_state(s, now)
     if transport is not None:
         outbox.deliver_pending(host.sessions, transport, now=now)
 
@@ -179,7 +192,7 @@ def create_app(
         description="The reference host of the shared medical record: every rule enforced "
         "here, every access traced.",
         lifespan=lifespan,
-        dependencies=[Depends(known_query)],
+        dependencies=[Depends(known_query), Depends(plain_params)],
     )
     app.state.host = host
 
@@ -367,11 +380,16 @@ def security_of(path: str) -> str | None:
 def document_contract(spec: dict[str, Any]) -> dict[str, Any]:
     """Declare in the OpenAPI what the host really does: the two ways to authenticate, and the
     error answers (all shaped as ``ErrorBody``) each operation can give."""
-    from dmptui.schema import PRACTITIONER_HEADER, ErrorBody
+    from dmptui.schema import PRACTITIONER_HEADER, DepositRequest, ErrorBody
 
     components = spec.setdefault("components", {})
     schemas = components.setdefault("schemas", {})
     schemas["ErrorBody"] = ErrorBody.model_json_schema()
+    # The deposit reads its body itself (after the credential): its model is named here.
+    deposit = DepositRequest.model_json_schema(ref_template="#/components/schemas/{model}")
+    for name, sub in deposit.pop("$defs", {}).items():
+        schemas.setdefault(name, sub)
+    schemas.setdefault("DepositRequest", deposit)
     schemas.pop("HTTPValidationError", None)
     schemas.pop("ValidationError", None)
     components["securitySchemes"] = {

@@ -1,11 +1,12 @@
 """Life of the record: close, reactivate, erase, the 10-year purge, and the daily duties
-(the two-week notice for documents awaiting an announcement consultation)."""
+(the two-week notice for documents awaiting an announcement consultation, and the purge of
+login state nobody can use any more)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from dmptui.host import auth, crypto, ledger, notifications, policy
@@ -17,6 +18,7 @@ from dmptui.host.db import (
     IdempotencyKey,
     KnownDevice,
     LoginChallenge,
+    LoginThrottle,
     Notification,
     OutboxMessage,
     Record,
@@ -152,3 +154,35 @@ def send_due_notices(s: Session, now: datetime) -> int:
         )
         sent += 1
     return sent
+
+
+def purge_login_state(s: Session, now: datetime) -> dict[str, int]:
+    """Delete the login state that no request can use any more, so it does not pile up:
+
+    - a throttle row whose failure window has passed and that holds no running lock: the next
+      attempt on its INS would start it afresh anyway (``_throttle``). Most are rows for an
+      INS no record has (kept so that an unknown INS is throttled like a known one): each one
+      now lasts at most the window, or the lock, plus one maintenance round;
+    - an expired login or step-up challenge (used or not);
+    - a session past its absolute lifetime: neither its access nor its refresh token is
+      accepted any more, revoked or not.
+
+    Returns how many rows of each went."""
+    gone = {}
+    for name, statement in (
+        (
+            "login_throttle",
+            delete(LoginThrottle).where(
+                LoginThrottle.window_start < now - auth.FAILURE_WINDOW,
+                or_(LoginThrottle.locked_until.is_(None), LoginThrottle.locked_until <= now),
+            ),
+        ),
+        ("login_challenges", delete(LoginChallenge).where(LoginChallenge.expires_at <= now)),
+        (
+            "sessions",
+            delete(AuthSession).where(AuthSession.created_at < now - auth.SESSION_ABSOLUTE),
+        ),
+    ):
+        result = s.execute(statement)
+        gone[name] = int(getattr(result, "rowcount", 0) or 0)
+    return gone

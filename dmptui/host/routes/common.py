@@ -145,6 +145,26 @@ async def known_query(request: Request) -> None:
             )
 
 
+# C0 and C1 control characters and DEL: no path segment or query parameter of the API has a
+# use for them, and a NUL is refused by PostgreSQL's text type (a 500 if it reached a query).
+_CONTROL_IN_PARAM = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+async def plain_params(request: Request) -> None:
+    """Dependency (whole app): a path segment or query parameter holding a control character
+    is refused with 422 naming it, before anything reads it."""
+    for name, value in [*request.path_params.items(), *request.query_params.multi_items()]:
+        if isinstance(value, str) and _CONTROL_IN_PARAM.search(value):
+            raise ApiError(
+                422,
+                "invalid_input",
+                field=name[:40] or "query",
+                reason="value_error",
+                message=f"Control characters are not allowed in `{name[:40]}`: remove them and try "
+                "again.",
+            )
+
+
 def iso_datetime(value: object) -> object:
     """Before-validator for datetimes in queries: ISO 8601 text only (pydantic would also take a
     bare number as a Unix time, which the contract does not offer)."""
@@ -333,16 +353,53 @@ def encode_cursor(*parts: Any) -> str:
     return base64.urlsafe_b64encode(json.dumps(parts).encode()).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str, arity: int) -> list[Any]:
+# What a cursor's parts may be. A cursor comes back from the client: whatever it decodes to is
+# input, checked here part by part, so a crafted one is refused (422 on `cursor`) before any of
+# it reaches a query. The kinds: "seq" (a row number: an integer column, 32-bit on PostgreSQL,
+# which refuses a larger value in a comparison with a 500), "moment" (an ISO 8601
+# time with its zone, as this host writes them; given back as an aware UTC datetime) and "id"
+# (a document id: letters, digits, "-", "_" or ".", at most 64).
+_CURSOR_ID = re.compile(r"[0-9A-Za-z._-]{1,64}")
+_SEQ_MAX = 2**31 - 1
+
+
+def _cursor_part(kind: str, value: Any) -> Any:
+    if kind == "seq":
+        if type(value) is not int or not 0 <= value <= _SEQ_MAX:
+            raise ValueError("seq")
+        return value
+    if kind == "moment":
+        if not isinstance(value, str) or len(value) > 40:
+            raise ValueError("moment")
+        moment = datetime.fromisoformat(value)
+        if moment.tzinfo is None:
+            raise ValueError("naive")
+        return moment.astimezone(UTC)
+    if kind == "id":
+        if not isinstance(value, str) or not _CURSOR_ID.fullmatch(value):
+            raise ValueError("id")
+        return value
+    raise AssertionError(kind)
+
+
+def decode_cursor(cursor: str, *kinds: str) -> list[Any]:
+    """The parts of a cursor this host gave, checked against ``kinds`` (see above); anything
+    else is refused with 422 on ``cursor``."""
     try:
+        if len(cursor) > 512:
+            raise ValueError("long")
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         parts = json.loads(raw)
-        if not isinstance(parts, list) or len(parts) != arity:
+        if not isinstance(parts, list) or len(parts) != len(kinds):
             raise ValueError("arity")
-        return parts
-    except (ValueError, TypeError) as e:
+        return [_cursor_part(kind, part) for kind, part in zip(kinds, parts, strict=True)]
+    except (ValueError, TypeError, OverflowError, RecursionError) as e:
         raise ApiError(
-            422, "invalid_input", field="cursor", message="This cursor was not given by this host."
+            422,
+            "invalid_input",
+            field="cursor",
+            reason="value_error",
+            message="This cursor was not given by this host: start again from the first page.",
         ) from e
 
 

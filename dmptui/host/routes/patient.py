@@ -257,9 +257,7 @@ def list_documents(
         if type is not None:
             params["type"] = type.value
         if cursor:
-            at, last_id = decode_cursor(cursor, 2)
-            params["at"] = datetime.fromisoformat(at)
-            params["last_id"] = last_id
+            params["at"], params["last_id"] = decode_cursor(cursor, "moment", "id")
         needle = q.casefold() if q else None
         # Titles are sealed: a search decrypts then filters here, within the record, reading
         # the record's documents in order until the page is full and one more match is seen.
@@ -889,8 +887,8 @@ def trace(
                     )
                 stmt = stmt.where(TraceEntry.at >= bound if op == "ge" else TraceEntry.at < bound)
         if cursor:
-            (last_seq,) = decode_cursor(cursor, 1)
-            stmt = stmt.where(TraceEntry.seq < int(last_seq))
+            (last_seq,) = decode_cursor(cursor, "seq")
+            stmt = stmt.where(TraceEntry.seq < last_seq)
         rows = s.scalars(stmt.order_by(TraceEntry.seq.desc()).limit(limit + 1)).all()
         nxt = encode_cursor(rows[limit - 1].seq) if len(rows) > limit else None
         return TracePage(items=[trace_out(e) for e in rows[:limit]], next_cursor=nxt)
@@ -1104,8 +1102,8 @@ def list_notifications(
         if unread:
             stmt = stmt.where(Notification.read_at.is_(None))
         if cursor:
-            (last_id,) = decode_cursor(cursor, 1)
-            stmt = stmt.where(Notification.id < int(last_id))
+            (last_id,) = decode_cursor(cursor, "seq")
+            stmt = stmt.where(Notification.id < last_id)
         rows = s.scalars(stmt.order_by(Notification.id.desc()).limit(limit + 1)).all()
         nxt = encode_cursor(rows[limit - 1].id) if len(rows) > limit else None
         return NotificationPage(

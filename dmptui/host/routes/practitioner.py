@@ -16,13 +16,18 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from starlette.requests import ClientDisconnect
 
 from dmptui.host import concurrency, crypto, ledger, notifications, policy
 from dmptui.host.context import ApiError, Refused
@@ -188,6 +193,61 @@ def _trace_reason(mode: Mode, reason: str | None) -> str | None:
     return reason.strip() if mode == Mode.BREAK_GLASS and reason else None
 
 
+def _recognised(request: Request) -> None:
+    with host_of(request).tx() as s:
+        practitioner_call(s, request)
+
+
+def _too_large() -> ApiError:
+    return ApiError(413, "too_large", field="content", message="A document is at most 10 MB.")
+
+
+_JSON = ("json", "+json")
+
+
+async def deposit_body(request: Request) -> DepositRequest:
+    """Dependency: the deposit's body, read only once the credential is recognised (a stranger
+    gets 401 without the host reading, let alone parsing, up to 13 MB), then parsed and
+    checked as FastAPI would (the same 422s), a content over 10 MB answered 413."""
+    await run_in_threadpool(_recognised, request)
+    try:
+        raw = await request.body()
+    except ClientDisconnect:  # over the body limit: BodyLimit has answered 413 already
+        raise _too_large() from None
+    kind = request.headers.get("content-type", "application/json").split(";")[0].strip().lower()
+    if not kind.startswith("application/") or not kind.endswith(_JSON):
+        raise RequestValidationError(
+            [
+                {
+                    "type": "model_attributes_type",
+                    "loc": ("body",),
+                    "msg": "The body must be JSON (Content-Type: application/json).",
+                    "input": None,
+                }
+            ]
+        )
+    try:
+        # As FastAPI reads a body: the standard JSON parser, then the model (the same errors).
+        parsed = json.loads(raw)
+    except ValueError as e:  # not JSON, or not UTF-8
+        raise RequestValidationError(
+            [{"type": "json_invalid", "loc": ("body",), "msg": "The body is not valid JSON."}]
+        ) from e
+    try:
+        return DepositRequest.model_validate(parsed)
+    except ValidationError as e:
+        errors = e.errors(include_url=False, include_input=False, include_context=False)
+        for err in errors:
+            if err["type"] in ("string_too_long", "too_long") and err["loc"][:1] in (
+                ("content",),
+                ("content_base64",),
+            ):
+                raise _too_large() from None
+        raise RequestValidationError(
+            [{**err, "loc": ("body", *err["loc"])} for err in errors]
+        ) from None
+
+
 @router.post(
     "/records/{ins}/documents",
     response_model=DocumentOut,
@@ -195,8 +255,16 @@ def _trace_reason(mode: Mode, reason: str | None) -> str | None:
     responses=REFUSALS,
     description="Accepts an Idempotency-Key (scoped to the credential): a retried deposit is "
     "stored once and answered the same.",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {"schema": {"$ref": "#/components/schemas/DepositRequest"}}
+            },
+        }
+    },
 )
-def deposit(ins: str, body: DepositRequest, request: Request) -> Response:
+def deposit(ins: str, request: Request, body: DepositRequest = Depends(deposit_body)) -> Response:
     ins = ins_param(ins)
     if (body.content is None) == (body.content_base64 is None):
         raise ApiError(
@@ -247,7 +315,7 @@ def deposit(ins: str, body: DepositRequest, request: Request) -> Response:
                     message=str(e) + ".",
                 ) from None
     if len(data) > MAX_BODY_BYTES:
-        raise ApiError(413, "too_large", field="content", message="A document is at most 10 MB.")
+        raise _too_large()
     host = host_of(request)
     with host.tx() as s:
         record, who, facts, actor, now = _open(
@@ -365,8 +433,7 @@ def list_documents(
         pf = practitioner_facts(who)
         stmt = select(Document).where(Document.record_id == record.id)
         if cursor:
-            at, last_id = decode_cursor(cursor, 2)
-            moment = datetime.fromisoformat(at)
+            moment, last_id = decode_cursor(cursor, "moment", "id")
             stmt = stmt.where(
                 (Document.deposited_at < moment)
                 | ((Document.deposited_at == moment) & (Document.id < last_id))
