@@ -27,8 +27,9 @@ FORBIDDEN = {
 }
 
 # All the host takes from the core: the package's version, the API contract, the identifiers'
-# rules and the Merkle tree's hashing (the client checks the same proofs).
-HOST_FROM_CORE = {"dmptui", "dmptui.schema", "dmptui.identifiers", "dmptui.merkle"}
+# rules, the Merkle tree's hashing (the client checks the same proofs) and the demo account (the
+# demo fills it in before its host has started).
+HOST_FROM_CORE = {"dmptui", "dmptui.schema", "dmptui.identifiers", "dmptui.merkle", "dmptui.demo"}
 
 
 def is_module(name: str) -> bool:

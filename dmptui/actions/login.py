@@ -22,7 +22,6 @@ CHECKING_CODE = N_("Checking the code…")
 SEND_SMS = N_("Send me a code by SMS")  # a way to get the code, in a menu
 SEND_EMAIL = N_("Send me a code by email")
 STEP_UP_NEEDED = N_("This action needs a fresh one-time code.")
-DEMO_EMAIL = N_("Email")  # the demo phone's name for an email ("SMS" is the same in French)
 
 LOGGED_OUT = N_("You are logged out.")
 IDLE_LOCKED = N_("Locked after 15 minutes without activity. Log in again to continue.")

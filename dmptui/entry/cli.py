@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from dmptui.entry.demo import DemoHost
     from dmptui.reader.app import ReaderConfig
     from dmptui.reader.io import Console
 
@@ -440,35 +441,49 @@ def _screen_reader(args: argparse.Namespace, config: dict[str, Any]) -> str | No
     return reason(bool(getattr(args, "screen_reader", False)), config)
 
 
-def _run_reader(host: str | None, lang: str, why: str, ins: str = "", demo: bool = False) -> int:
+def _run_reader(
+    host: str | None, lang: str, why: str, ins: str = "", demo: DemoHost | None = None
+) -> int:
     from dmptui.reader.app import ReaderConfig, run
 
     config = ReaderConfig(host_url=host, lang=lang, reason=why, ins=ins, device_id=_device_id())
-    return run(config, start_host=_reader_demo if demo else None)
+    if demo is None:
+        return run(config)
+
+    @contextmanager
+    def on_demo(config: ReaderConfig, console: Console) -> Iterator[ReaderConfig]:
+        yield _reader_demo(demo, config, console)
+
+    return run(config, start_host=on_demo)
 
 
-@contextmanager
-def _reader_demo(config: ReaderConfig, console: Console) -> Iterator[ReaderConfig]:
-    """Screen-reader mode on the embedded demo host: started here (the reader never imports the
-    host), said in words, and the reader given its address, the demo INS and the demo phone."""
+def _reader_demo(demo: DemoHost, config: ReaderConfig, console: Console) -> ReaderConfig:
+    """Screen-reader mode on the embedded demo host (started before the first line; the reader
+    never imports the host): its start said in words, and the reader given its address, the
+    demo INS and the demo phone."""
     from dataclasses import replace
 
-    from dmptui.entry.demo import running_demo
+    from dmptui.demo import host_failed
+    from dmptui.entry.demo import DemoFailed
     from dmptui.i18n import _
 
-    console.emit("wait", _("Starting the demo record host on this computer…"))
-    with running_demo() as demo:
-        patient = demo.creds["patient"]
-        console.emit("done", _("the demo record host is ready."))
-        console.emit(
-            "info",
-            _(
-                "This is a demo. The INS is {ins} and the password is {password}. For the "
-                "code, choose 2 (SMS): the messages the demo host sends are written here, "
-                "each on a line that starts with “Demo phone:”."
-            ).format(ins=patient["ins"], password=patient["password"]),
-        )
-        yield replace(config, host_url=demo.url, ins=patient["ins"], outbox=demo.outbox)
+    if not demo.ready():
+        console.emit("wait", _("Starting the demo record host on this computer…"))
+    if not demo.wait():
+        problem = host_failed(demo.problem() or "?")
+        console.emit("error", problem)
+        raise DemoFailed(problem)
+    console.emit("done", _("the demo record host is ready."))
+    console.emit(
+        "info",
+        _(
+            "This is a demo. The INS is {ins} and the password is {password}. For the "
+            "code, choose 2 (SMS): the messages the demo host sends are written here, "
+            "each on a line that starts with “Demo phone:”. On any menu, p reads the demo "
+            "phone again: the codes that deleting, closing and the emergency choices ask for."
+        ).format(ins=demo.ins, password=demo.password),
+    )
+    return replace(config, host_url=demo.url, ins=demo.ins, demo=demo)
 
 
 def run_app(args: argparse.Namespace) -> int:
@@ -485,17 +500,14 @@ def run_app(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_USAGE
-    return _run_tui(
-        host, lang, ins=str(config.get("ins") or ""), outbox=None, theme=config.get("theme")
-    )
+    return _run_tui(host, lang, ins=str(config.get("ins") or ""), theme=config.get("theme"))
 
 
 def _run_tui(
     host: str,
     lang: str,
     ins: str,
-    outbox: Path | None,
-    password: str = "",
+    demo: DemoHost | None = None,
     theme: object = None,
 ) -> int:
     import gc
@@ -513,8 +525,7 @@ def _run_tui(
         host_url=host,
         lang=lang,
         ins=ins,
-        demo_outbox=outbox,
-        demo_password=password,
+        demo=demo,
         token_store=TokenStore(),
         device_id=_device_id(),
         theme=theme if isinstance(theme, str) else "",  # "dark", "light", "high-contrast"
@@ -536,24 +547,55 @@ def _device_id() -> str:
     return value
 
 
-def run_demo(args: argparse.Namespace) -> int:
-    from dmptui.entry.demo import running_demo
+# What only the host needs: ``pip install dmptui`` installs the app alone, and the host comes
+# with the extra ``dmptui[host]`` (pyproject.toml). Module names, as imported.
+HOST_MODULES = ("fastapi", "uvicorn", "sqlalchemy", "alembic", "argon2")
 
-    config = _config_file()
-    lang = _language(args, config)
-    why = _screen_reader(args, config)
-    if why:
-        return _run_reader(None, lang, why, demo=True)
-    with running_demo() as demo:
-        patient = demo.creds["patient"]
-        return _run_tui(
-            demo.url,
-            lang,
-            ins=patient["ins"],
-            outbox=demo.outbox,
-            password=patient["password"],
-            theme=config.get("theme"),
-        )
+
+def missing_host_extra() -> list[str]:
+    """The host's modules that are not installed (none where ``dmptui[host]`` is)."""
+    from importlib.util import find_spec
+
+    return [name for name in HOST_MODULES if find_spec(name) is None]
+
+
+def host_extra_problem(command: str) -> str | None:
+    """What to install, in French and English, when ``command`` needs the host and the extra
+    ``dmptui[host]`` is not installed; None when it is."""
+    missing = missing_host_extra()
+    if not missing:
+        return None
+    names = ", ".join(missing)
+    return (
+        f"« {command} » a besoin de l'hôte du dossier, qui n'est pas installé ({names} "
+        "manque). Installez l'extra « host » : pip install 'dmptui[host]' (ou uv pip install "
+        "'dmptui[host]'), puis relancez. L'application seule se connecte à un hôte existant : "
+        "dmptui --host URL.\n"
+        f"“{command}” needs the record host, which is not installed ({names} missing). "
+        "Install the “host” extra: pip install 'dmptui[host]' (or uv pip install "
+        "'dmptui[host]'), then run it again. The app alone connects to an existing host: "
+        "dmptui --host URL."
+    )
+
+
+def run_demo(args: argparse.Namespace) -> int:
+    problem = host_extra_problem("dmptui demo")
+    if problem:
+        print(problem, file=sys.stderr)
+        return EXIT_USAGE
+    from dmptui.entry.demo import DemoFailed, DemoHost
+
+    # The host process starts first: it prepares the demo record while the app paints.
+    with DemoHost() as demo:
+        config = _config_file()
+        lang = _language(args, config)
+        why = _screen_reader(args, config)
+        if why:
+            try:
+                return _run_reader(None, lang, why, demo=demo)
+            except DemoFailed:
+                return EXIT_REFUSED
+        return _run_tui(demo.url, lang, ins=demo.ins, demo=demo, theme=config.get("theme"))
 
 
 def _parser() -> argparse.ArgumentParser:

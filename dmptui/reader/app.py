@@ -35,6 +35,7 @@ from dmptui.state import RecordState
 
 if TYPE_CHECKING:
     from dmptui.client import Client
+    from dmptui.demo import DemoLink
 
 T = TypeVar("T")
 
@@ -48,6 +49,7 @@ COMMANDS = {
     "b": "app.back",
     "l": "app.logout",
     "q": "app.quit",
+    "p": "app.demo_phone",
 }
 
 
@@ -57,7 +59,7 @@ class ReaderConfig:
     lang: str = "en"
     reason: str = detect.FLAG  # why the mode is on (``detect``): said on the first line
     ins: str = ""  # pre-filled (the demo, or ``ins`` in the config file)
-    outbox: Path | None = None  # the demo phone: the demo host's file outbox
+    demo: DemoLink | None = None  # ``dmptui demo``: its host's state and its phone
     transport: Any = None  # an httpx transport (tests)
     idle_timeout: float = 900.0  # lock after 15 minutes without an answer
     page_size: int = 20
@@ -79,7 +81,6 @@ class Reader:
         self.screen = "home"
         self.ins = config.ins
         self.last_input = time.monotonic()
-        self.outbox_seen = 0
 
     # --- out ---------------------------------------------------------------------------------
 
@@ -234,7 +235,7 @@ def run(
 ) -> int:
     """Screen-reader mode, from its first line to the end. ``start_host`` (the entry point's, for
     ``dmptui demo``) starts a host after the first line, says so, and gives the config to use
-    with it (its address, the INS, the demo phone's outbox); the host stops when the mode ends."""
+    with it (its address, the INS, the demo phone); the host stops when the mode ends."""
     import sys
 
     console = console or Console()
