@@ -60,6 +60,7 @@ class DemoHost:
 
         self._own_directory = directory is None
         self.directory = Path(directory or tempfile.mkdtemp(prefix="dmptui-demo-"))
+        self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
         self.ins, self.password = DEMO_INS, DEMO_PASSWORD
         self.outbox = self.directory / OUTBOX_FILE
         self.log = self.directory / "host.log"
