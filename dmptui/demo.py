@@ -42,12 +42,17 @@ class DemoLink(Protocol):
     ins: str
     password: str
 
+    def go(self) -> None:
+        """The app has painted its first screen: start the host now, in the background."""
+        ...
+
     def ready(self) -> bool:
         """Whether the host answers now."""
         ...
 
     def wait(self, timeout: float = 180.0) -> bool:
-        """Block until the host answers (True), fails or ``timeout`` seconds pass (False)."""
+        """Block until the host answers (True), fails or ``timeout`` seconds pass (False);
+        says "go" first."""
         ...
 
     def problem(self) -> str | None:

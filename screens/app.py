@@ -223,6 +223,8 @@ class DmpApp(App[None], inherit_bindings=False):
         import threading
 
         gc.enable()  # off since launch (``dmptui.entry.cli._run_tui``), so as to paint sooner
+        if self.config.demo is not None:
+            self.config.demo.go()  # the demo host prepares its record now (``dmptui demo``)
         if self._client is not None or getattr(self, "_warming", False):
             return
         self._warming = True

@@ -118,3 +118,46 @@ def test_no_demo_phone_outside_the_demo(host: LiveHost) -> None:
             assert app.screen.__class__.__name__ == "LoginScreen"
 
     asyncio.run(go())
+
+
+def test_a_killed_demo_leaves_no_host_process_nor_files(tmp_path: Path) -> None:
+    """The demo host process ends, and removes its directory, when the app is killed (its stdin
+    closes): while it is still seeding, and once it serves."""
+    import os
+    import signal
+    import sys
+    import time
+
+    import pexpect
+
+    for when in ("Starting the demo record host on this computer…", "Screen: 0 — Log in"):
+        tmp = tmp_path / ("early" if "Starting" in when else "late")
+        tmp.mkdir()
+        env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "HOME": str(tmp),
+            "XDG_CONFIG_HOME": str(tmp / "config"),
+            "XDG_DATA_HOME": str(tmp / "data"),
+            "TMPDIR": str(tmp / "t"),
+            "LANG": "C.UTF-8",
+        }
+        (tmp / "t").mkdir()
+        child = pexpect.spawn(
+            sys.executable,
+            ["-m", "dmptui.entry.cli", "demo", "--screen-reader", "--lang", "en"],
+            env=env,
+            encoding="utf-8",
+            timeout=START,
+        )
+        try:
+            child.expect_exact(when)
+            made = list((tmp / "t").iterdir())
+            assert len(made) == 1 and made[0].name.startswith("dmptui-demo-")
+            os.kill(child.pid, signal.SIGKILL)
+            child.wait()
+            deadline = time.monotonic() + START
+            while any((tmp / "t").iterdir()) and time.monotonic() < deadline:
+                time.sleep(0.1)
+            assert not any((tmp / "t").iterdir()), f"left behind after a kill at {when!r}"
+        finally:
+            child.terminate(force=True)
