@@ -547,38 +547,9 @@ def _device_id() -> str:
     return value
 
 
-# What only the host needs: ``pip install dmptui`` installs the app alone, and the host comes
-# with the extra ``dmptui[host]`` (pyproject.toml). Module names, as imported.
-HOST_MODULES = ("fastapi", "uvicorn", "sqlalchemy", "alembic", "argon2")
-
-
-def missing_host_extra() -> list[str]:
-    """The host's modules that are not installed (none where ``dmptui[host]`` is)."""
-    from importlib.util import find_spec
-
-    return [name for name in HOST_MODULES if find_spec(name) is None]
-
-
-def host_extra_problem(command: str) -> str | None:
-    """What to install, in French and English, when ``command`` needs the host and the extra
-    ``dmptui[host]`` is not installed; None when it is."""
-    missing = missing_host_extra()
-    if not missing:
-        return None
-    names = ", ".join(missing)
-    return (
-        f"« {command} » a besoin de l'hôte du dossier, qui n'est pas installé ({names} "
-        "manque). Installez l'extra « host » : pip install 'dmptui[host]' (ou uv pip install "
-        "'dmptui[host]'), puis relancez. L'application seule se connecte à un hôte existant : "
-        "dmptui --host URL.\n"
-        f"“{command}” needs the record host, which is not installed ({names} missing). "
-        "Install the “host” extra: pip install 'dmptui[host]' (or uv pip install "
-        "'dmptui[host]'), then run it again. The app alone connects to an existing host: "
-        "dmptui --host URL."
-    )
-
-
 def run_demo(args: argparse.Namespace) -> int:
+    from dmptui.entry.extras import host_extra_problem
+
     problem = host_extra_problem("dmptui demo")
     if problem:
         print(problem, file=sys.stderr)
@@ -729,6 +700,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as e:
         return int(e.code or 0)
+    if args.command == "host" and args.host_command != "practitioner":
+        from dmptui.entry.extras import host_extra_problem
+
+        # Every host command but `practitioner` (an HTTP client) runs the host's own code.
+        problem = host_extra_problem(f"dmptui host {args.host_command}")
+        if problem:
+            print(problem, file=sys.stderr)
+            return EXIT_USAGE
     if not getattr(args, "func", None):
         parser.print_help()
         print("\nThe patient app arrives with the next issue; for now: `dmptui host serve --demo`.")

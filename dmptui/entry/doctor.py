@@ -790,8 +790,18 @@ def collect(
             "valid": config_error is None,
         },
         "data_dir": data_facts,
+        "host_extra": _host_extra(),
     }
     return Report(facts, problems)
+
+
+def _host_extra() -> dict[str, Any]:
+    """Whether the record host (``dmptui demo``, ``dmptui host …``) is installed: the extra
+    ``dmptui[host]``; the app alone does not need it."""
+    from dmptui.entry.extras import HOST_EXTRA, missing_host_modules
+
+    missing = missing_host_modules()
+    return {"installed": not missing, "missing": missing, "extra": HOST_EXTRA}
 
 
 # --- writing it out --------------------------------------------------------------------------
@@ -915,6 +925,17 @@ def render(report: Report) -> str:
         lines.append(_("Data directory: {path} (exists)").format(path=d["path"]))
     else:
         lines.append(_("Data directory: {path} (not created yet)").format(path=d["path"]))
+    x = f["host_extra"]
+    if x["installed"]:
+        lines.append(_("Record host (dmptui demo, dmptui host): installed"))
+    else:
+        lines.append(
+            _(
+                "Record host (dmptui demo, dmptui host): not installed ({missing} missing). "
+                "The app alone is enough with a host of your own (dmptui --host URL); for the "
+                "demo, install the extra: pip install '{extra}'."
+            ).format(missing=", ".join(x["missing"]), extra=x["extra"])
+        )
 
     if not report.problems:
         lines.append(_("No problem found."))
