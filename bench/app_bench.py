@@ -49,6 +49,7 @@ GOAL_FLAT_MB_PER_1000 = 0.1  # "memory stays flat": RSS growth per 1,000 rows sc
 COLS, LINES = 120, 40
 DMPTUI_MARKER = "0 — Log in"  # the login screen's title row (catalogue.screen_label(LOGIN))
 MINIMAL_MARKER = "Minimal app painted"
+DEMO_READY_MARKER = "the demo record host is ready."  # reader mode, once the demo host answers
 MINIMAL_APP = f"""\
 from textual.app import App
 from textual.widgets import Static
@@ -193,6 +194,15 @@ def bench_startup(runs: int, env: dict[str, str], tmp: Path) -> dict[str, Any]:
             seconds, rss = once(name)
             out[name]["s"].append(seconds)
             out[name]["rss"].append(rss)
+    # For information: how long until the demo host answers (the login can go on), in reader
+    # mode, which says so in a line (the TUI says nothing while the patient is still typing).
+    ready_argv = [sys.executable, "-m", "dmptui.entry.cli", "demo", "--screen-reader"]
+    ready_argv += ["--lang", "en"]
+    out["demo_ready"] = []
+    for _ in range(3):
+        out["demo_ready"].append(launch(ready_argv, DEMO_READY_MARKER, demo_env)[0])
+        if not wait_empty(demo_tmp):
+            leftovers += 1
     out["demo_leftovers"] = leftovers
     return out
 
@@ -772,6 +782,7 @@ def marginal_imports(rounds: int, env: dict[str, str]) -> dict[str, float]:
 def startup_section(args: argparse.Namespace, env: dict[str, str], tmp: Path):
     st = bench_startup(args.runs, env, tmp)
     leftovers = st.pop("demo_leftovers")
+    ready = st.pop("demo_ready")
     profile = import_profile(env, tmp)
     marginal = marginal_imports(5, env)
     med = {k: statistics.median(v["s"]) for k, v in st.items()}
@@ -790,6 +801,10 @@ def startup_section(args: argparse.Namespace, env: dict[str, str], tmp: Path):
             f"  {name:9}{statistics.median(v) * 1000:>10.0f}{min(v) * 1000:>9.0f}"
             f"{max(v) * 1000:>9.0f}{mb(statistics.median(st[name]['rss'])):>9.1f}"
         )
+    lines.append(
+        f"  demo host answering (reader mode, launch to 'ready', 3 launches, for information):"
+        f" median {statistics.median(ready) * 1000:.0f} ms"
+    )
     if leftovers:
         lines.append(f"  ({leftovers} demo host process(es) still running 120 s after a launch)")
     lines.append(

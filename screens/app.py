@@ -278,7 +278,7 @@ class DmpApp(App[None], inherit_bindings=False):
         """The demo phone's key is there (and in the footer) in the demo only."""
         if action == "demo_phone":
             return self.config.demo is not None
-        return True
+        return super().check_action(action, parameters)
 
     def action_demo_phone(self) -> None:
         """F9 in the demo: the demo phone over any screen; F9 or Esc again closes it."""

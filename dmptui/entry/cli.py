@@ -458,9 +458,9 @@ def _run_reader(
 
 
 def _reader_demo(demo: DemoHost, config: ReaderConfig, console: Console) -> ReaderConfig:
-    """Screen-reader mode on the embedded demo host (started before the first line; the reader
-    never imports the host): its start said in words, and the reader given its address, the
-    demo INS and the demo phone."""
+    """Screen-reader mode on the embedded demo host (its process started here, after the first
+    line; the reader never imports the host): its start said in words, and the reader given its
+    address, the demo INS and the demo phone."""
     from dataclasses import replace
 
     from dmptui.demo import host_failed
@@ -556,7 +556,8 @@ def run_demo(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     from dmptui.entry.demo import DemoFailed, DemoHost
 
-    # The host process starts first: it prepares the demo record while the app paints.
+    # The demo's address and account are known at once; its host process starts once the login
+    # is painted (the TUI's ``warm_up``; reader mode after its first line), in the background.
     with DemoHost() as demo:
         config = _config_file()
         lang = _language(args, config)
