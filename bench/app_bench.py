@@ -792,7 +792,7 @@ def startup_section(args: argparse.Namespace, env: dict[str, str], tmp: Path):
     lines = [
         f"start-up to painted: {args.runs} rounds of the three after one warm-up each, the order"
         f" going through every permutation, pty {COLS}x{LINES}; dmptui = --host URL, demo ="
-        " `dmptui demo` (its host process starts beside it)",
+        " `dmptui demo` (its host process starts once the login is painted)",
         f"  {'':9}{'median ms':>10}{'min ms':>9}{'max ms':>9}{'RSS MB':>9}",
     ]
     for name in ("dmptui", "demo", "minimal"):
