@@ -151,6 +151,10 @@ def test_a_killed_demo_leaves_no_host_process_nor_files(tmp_path: Path) -> None:
         )
         try:
             child.expect_exact(when)
+            # The host process makes its directory as it starts, just after that line.
+            deadline = time.monotonic() + START
+            while not any((tmp / "t").iterdir()) and time.monotonic() < deadline:
+                time.sleep(0.02)
             made = list((tmp / "t").iterdir())
             assert len(made) == 1 and made[0].name.startswith("dmptui-demo-")
             os.kill(child.pid, signal.SIGKILL)

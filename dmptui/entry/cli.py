@@ -479,7 +479,7 @@ def _reader_demo(demo: DemoHost, config: ReaderConfig, console: Console) -> Read
         _(
             "This is a demo. The INS is {ins} and the password is {password}. For the "
             "code, choose 2 (SMS): the messages the demo host sends are written here, "
-            "each on a line that starts with “Demo phone:”. On any menu, p reads the demo "
+            "each on a line that starts with “Demo phone:”. On any menu, d reads the demo "
             "phone again: the codes that deleting, closing and the emergency choices ask for."
         ).format(ins=demo.ins, password=demo.password),
     )

@@ -49,7 +49,7 @@ COMMANDS = {
     "b": "app.back",
     "l": "app.logout",
     "q": "app.quit",
-    "p": "app.demo_phone",
+    "d": "app.demo_phone",
 }
 
 

@@ -206,7 +206,7 @@ async def send_code(
 
 # --- the demo phone --------------------------------------------------------------------------
 
-LATEST = 5  # messages read by the command "p" (the demo phone), newest first
+LATEST = 5  # messages read by the command "d" (the demo phone), newest first
 
 
 async def demo_messages(r: Reader) -> list[dict[str, Any]]:
@@ -243,7 +243,7 @@ async def demo_phone(r: Reader, before: int, channel: str) -> None:
 
 @handles("app.demo_phone")
 async def read_demo_phone(r: Reader) -> None:
-    """p, on any menu: the latest messages of the demo phone, newest first."""
+    """d, on any menu: the latest messages of the demo phone, newest first."""
     if r.config.demo is None:
         r.say("info", _(NOT_THE_DEMO))
         return
