@@ -282,6 +282,16 @@ ACTIONS: tuple[Action, ...] = (
     Action("app.back", "*", "escape", N_("Back"), N_("Go back to the previous screen.")),
     Action("app.logout", "*", "ctrl+l", N_("Log out"), N_("End your session on this device.")),
     Action("app.quit", "*", "ctrl+q", N_("Quit"), N_("Leave dmptui.")),
+    Action(
+        "app.demo_phone",
+        "*",
+        "f9",
+        N_("Demo phone"),
+        N_(
+            "In the demo only (dmptui demo): every SMS and email the demo host sent, the "
+            "codes included, newest first."
+        ),
+    ),
 )
 ACTION_BY_ID = {a.id: a for a in ACTIONS}
 

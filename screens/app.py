@@ -31,6 +31,7 @@ from screens.widgets.too_small import MIN_HEIGHT, MIN_WIDTH
 AnimationLevel = Literal["none", "basic", "full"]  # Textual's ``App.animation_level``
 if TYPE_CHECKING:  # dmptui.client loads after the login screen is painted (``warm_up``)
     from dmptui.client import Client
+    from dmptui.demo import DemoLink
     from dmptui.state import RecordState
 
 
@@ -52,8 +53,7 @@ class AppConfig:
     host_url: str
     lang: str = "fr"
     ins: str = ""  # pre-filled (the demo fills it)
-    demo_outbox: Path | None = None  # the demo phone reads this file
-    demo_password: str = ""  # shown on the demo phone, so a newcomer needs nothing else
+    demo: DemoLink | None = None  # ``dmptui demo``: its host's state, its phone (F9)
     transport: Any = None  # an httpx transport (tests)
     token_store: Any = None  # dmptui.session.TokenStore, for "remember me"
     idle_timeout: float = 900.0  # lock after 15 minutes without a key press
@@ -113,6 +113,12 @@ class DmpApp(App[None], inherit_bindings=False):
                 ),
                 ("ctrl+l", "ask_logout", catalogue.ACTION_BY_ID["app.logout"].label, "app.logout"),
                 ("ctrl+q", "ask_quit", catalogue.ACTION_BY_ID["app.quit"].label, "app.quit"),
+                (
+                    catalogue.ACTION_BY_ID["app.demo_phone"].key,
+                    "demo_phone",
+                    catalogue.ACTION_BY_ID["app.demo_phone"].label,
+                    "app.demo_phone",
+                ),
             )
         ),
         *(
@@ -241,6 +247,8 @@ class DmpApp(App[None], inherit_bindings=False):
         import threading
 
         gc.enable()  # off since launch (``dmptui.entry.cli._run_tui``), so as to paint sooner
+        if self.config.demo is not None:
+            self.config.demo.go()  # the demo host prepares its record now (``dmptui demo``)
         if self._client is not None or getattr(self, "_warming", False):
             return
         self._warming = True
@@ -290,6 +298,23 @@ class DmpApp(App[None], inherit_bindings=False):
         """Back to the screen below, never below home (nor the login screen)."""
         if len(self.screen_stack) > 2:
             self.pop_screen()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """The demo phone's key is there (and in the footer) in the demo only."""
+        if action == "demo_phone":
+            return self.config.demo is not None
+        return super().check_action(action, parameters)
+
+    def action_demo_phone(self) -> None:
+        """F9 in the demo: the demo phone over any screen; F9 or Esc again closes it."""
+        from screens.widgets.demo_phone import DemoPhoneScreen
+
+        if self.config.demo is None:
+            return
+        if isinstance(self.screen, DemoPhoneScreen):
+            self.screen.dismiss()
+        else:
+            self.push_screen(DemoPhoneScreen(self.config.demo))
 
     def action_help(self) -> None:
         from screens.help import HelpScreen

@@ -15,6 +15,7 @@ from textual.widgets import Button, Checkbox, Input, Label, Static
 
 from dmptui import catalogue
 from dmptui.actions import login as login_words
+from dmptui.demo import HOST_READY, HOST_STARTING, host_failed
 from dmptui.explain import BY_ERROR
 from dmptui.i18n import N_, _
 from dmptui.identifiers import IdentifierError, normalise, parse_ins, spaced_ins
@@ -93,10 +94,10 @@ class LoginScreen(Calls, Screen[bool]):
                     # First login: beside the code field when both fit (dmptui.tcss), else F4.
                     yield Static(id="qr")
             config = self.app.config
-            if config.demo_outbox is not None:
+            if config.demo is not None:
                 from screens.widgets.demo_phone import DemoPhone
 
-                yield DemoPhone(config.demo_outbox, config.demo_password)
+                yield DemoPhone(config.demo)
         yield MessageLog()
         yield KeyBar()
         yield TooSmall()
@@ -119,6 +120,8 @@ class LoginScreen(Calls, Screen[bool]):
 
     def _after_paint(self) -> None:
         self.app.warm_up()
+        if self.app.config.demo is not None:
+            return  # a fresh demo database: no remembered session can be valid there
         if not self.resume and not self.notice and self.app.config.token_store is not None:
             self._try_remembered()
 
@@ -193,11 +196,42 @@ class LoginScreen(Calls, Screen[bool]):
             self.say("error", _(login_words.PASSWORD_MISSING))
             self.query_one("#password", Input).focus()
             return
+        demo = self.app.config.demo
+        if demo is not None and not demo.ready():
+            # The demo host is still preparing its record: say so, and log in once it is ready.
+            self.say("wait", _(HOST_STARTING))
+            self._when_demo_ready(ins, password)
+            return
+        self._log_in(ins, password)
+
+    def _log_in(self, ins: str, password: str) -> None:
         self.call(
             _(login_words.CHECKING_PASSWORD),
             lambda: self.client.login(ins, password),
             self._challenged,
         )
+
+    @work(thread=True, exclusive=True, group="demo-host")
+    def _when_demo_ready(self, ins: str, password: str) -> None:
+        demo = self.app.config.demo
+        assert demo is not None
+        ready = demo.wait()
+        self.post_message(self.DemoHostStarted(ready, ins, password))
+
+    class DemoHostStarted(Message):
+        def __init__(self, ready: bool, ins: str, password: str) -> None:
+            super().__init__()
+            self.ready = ready
+            self.ins = ins
+            self.password = password
+
+    def on_login_screen_demo_host_started(self, message: DemoHostStarted) -> None:
+        demo = self.app.config.demo
+        if not message.ready:
+            self.say("error", host_failed((demo.problem() if demo else None) or "?"))
+            return
+        self.app.log_message("done", _(HOST_READY))
+        self._log_in(message.ins, message.password)
 
     def _account(self) -> str:
         """The INS as typed, without its spaces: the account the keyring knows."""

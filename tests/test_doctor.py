@@ -725,8 +725,11 @@ def test_json_has_the_same_facts(host: LiveHost, capsys: pytest.CaptureFixture[s
         "config_file",
         "data_dir",
         "trace",
+        "host_extra",
         "problems",
     }
+    # The tests run with the host installed (the dev group pulls dmptui[host]).
+    assert facts["host_extra"] == {"installed": True, "missing": [], "extra": "dmptui[host]"}
     assert facts["version"] == "0.1.0"
     assert facts["language"] == {"code": "fr", "source": "--lang", "value": "fr"}
     assert facts["host"]["url"] == host.url and facts["host"]["source"] == "--host"

@@ -27,14 +27,16 @@ FORBIDDEN = {
 }
 
 # All the host takes from the core: the package's version, the API contract, the identifiers'
-# rules, the Merkle tree's hashing (the client checks the same proofs) and the settings model
-# (one place reads every DMPTUI_* variable, the host's too; standard library only).
+# rules, the Merkle tree's hashing (the client checks the same proofs), the settings model
+# (one place reads every DMPTUI_* variable, the host's too; standard library only) and the demo
+# account (the demo fills it in before its host has started).
 HOST_FROM_CORE = {
     "dmptui",
     "dmptui.schema",
     "dmptui.identifiers",
     "dmptui.merkle",
     "dmptui.settings",
+    "dmptui.demo",
 }
 
 

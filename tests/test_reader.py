@@ -977,8 +977,30 @@ def test_the_demo_in_screen_reader_mode(tmp_path: Path, sessions: Any) -> None:
     code = s.match(r"Demo phone: SMS to .+: Votre code DMP : (\d{6}) .*").group(1)
     s.secret(code, "One-time code, 6 digits (not shown as you type; Enter alone goes back):")
     s.lines("Checking the code…", "Done: you are logged in.", "Screen: 1 — Home")
+    # d, on any menu: the demo phone read again, newest first (the login code, and the notices
+    # the demo host's maintenance may have sent meanwhile).
+    s.answer("d")
+    shown, total = s.match(
+        r"The demo phone: the latest (\d) of (\d) messages, newest first\."
+    ).groups()
+    assert 1 <= int(shown) == min(int(total), 5)
+    read = [s.match(r"Demo phone: (.*)").group(1) for _ in range(int(shown))]
+    assert sum(f"Votre code DMP : {code} " in line for line in read) == 1
     s.quit()
     assert s.output.count(password) == 1  # said once, by the demo; never echoed
+
+
+def test_the_demo_phone_command_outside_the_demo(
+    host: LiveHost, tmp_path: Path, sessions: Any
+) -> None:
+    s = open_reader(sessions, host, tmp_path)
+    log_in(s, host)
+    s.answer("d")
+    s.line(
+        "There is no demo phone here: this is not the demo. Your codes go to your own phone or "
+        "email. To try the app with a demo phone, run “dmptui demo”."
+    )
+    s.quit()
 
 
 # --- the same actions in both front ends -----------------------------------------------------

@@ -22,7 +22,6 @@ CHECKING_CODE = N_("Checking the code…")
 SEND_SMS = N_("Send me a code by SMS")  # a way to get the code, in a menu
 SEND_EMAIL = N_("Send me a code by email")
 STEP_UP_NEEDED = N_("This action needs a fresh one-time code.")
-DEMO_EMAIL = N_("Email")  # the demo phone's name for an email ("SMS" is the same in French)
 
 # "Remember me on this device": the refresh token kept in the OS keyring (``dmptui.session``).
 REMEMBER_ME = N_("Remember me on this device")

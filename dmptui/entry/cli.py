@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from dmptui import settings
 
 if TYPE_CHECKING:
+    from dmptui.entry.demo import DemoHost
     from dmptui.reader.app import ReaderConfig
     from dmptui.reader.io import Console
 
@@ -570,7 +571,9 @@ def _screen_reader(args: argparse.Namespace, conf: settings.Settings) -> str | N
     )
 
 
-def _run_reader(host: str | None, lang: str, why: str, ins: str = "", demo: bool = False) -> int:
+def _run_reader(
+    host: str | None, lang: str, why: str, ins: str = "", demo: DemoHost | None = None
+) -> int:
     from dmptui.reader.app import ReaderConfig, run
     from dmptui.session import TokenStore
 
@@ -582,31 +585,43 @@ def _run_reader(host: str | None, lang: str, why: str, ins: str = "", demo: bool
         device_id=_device_id(),
         token_store=TokenStore(),
     )
-    return run(config, start_host=_reader_demo if demo else None)
+    if demo is None:
+        return run(config)
+
+    @contextmanager
+    def on_demo(config: ReaderConfig, console: Console) -> Iterator[ReaderConfig]:
+        yield _reader_demo(demo, config, console)
+
+    return run(config, start_host=on_demo)
 
 
-@contextmanager
-def _reader_demo(config: ReaderConfig, console: Console) -> Iterator[ReaderConfig]:
-    """Screen-reader mode on the embedded demo host: started here (the reader never imports the
-    host), said in words, and the reader given its address, the demo INS and the demo phone."""
+def _reader_demo(demo: DemoHost, config: ReaderConfig, console: Console) -> ReaderConfig:
+    """Screen-reader mode on the embedded demo host (its process started here, after the first
+    line; the reader never imports the host): its start said in words, and the reader given its
+    address, the demo INS and the demo phone."""
     from dataclasses import replace
 
-    from dmptui.entry.demo import running_demo
+    from dmptui.demo import host_failed
+    from dmptui.entry.demo import DemoFailed
     from dmptui.i18n import _
 
-    console.emit("wait", _("Starting the demo record host on this computer…"))
-    with running_demo() as demo:
-        patient = demo.creds["patient"]
-        console.emit("done", _("the demo record host is ready."))
-        console.emit(
-            "info",
-            _(
-                "This is a demo. The INS is {ins} and the password is {password}. For the "
-                "code, choose 2 (SMS): the messages the demo host sends are written here, "
-                "each on a line that starts with “Demo phone:”."
-            ).format(ins=patient["ins"], password=patient["password"]),
-        )
-        yield replace(config, host_url=demo.url, ins=patient["ins"], outbox=demo.outbox)
+    if not demo.ready():
+        console.emit("wait", _("Starting the demo record host on this computer…"))
+    if not demo.wait():
+        problem = host_failed(demo.problem() or "?")
+        console.emit("error", problem)
+        raise DemoFailed(problem)
+    console.emit("done", _("the demo record host is ready."))
+    console.emit(
+        "info",
+        _(
+            "This is a demo. The INS is {ins} and the password is {password}. For the "
+            "code, choose 2 (SMS): the messages the demo host sends are written here, "
+            "each on a line that starts with “Demo phone:”. On any menu, d reads the demo "
+            "phone again: the codes that deleting, closing and the emergency choices ask for."
+        ).format(ins=demo.ins, password=demo.password),
+    )
+    return replace(config, host_url=demo.url, ins=demo.ins, demo=demo)
 
 
 def run_app(args: argparse.Namespace) -> int:
@@ -622,17 +637,14 @@ def run_app(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_USAGE
-    return _run_tui(
-        conf.host, lang, ins=conf.ins, outbox=None, theme=conf.theme, keymap=conf.keymap
-    )
+    return _run_tui(conf.host, lang, ins=conf.ins, theme=conf.theme, keymap=conf.keymap)
 
 
 def _run_tui(
     host: str,
     lang: str,
     ins: str,
-    outbox: Path | None,
-    password: str = "",
+    demo: DemoHost | None = None,
     theme: str = "",
     keymap: Mapping[str, str] | None = None,
 ) -> int:
@@ -651,8 +663,7 @@ def _run_tui(
         host_url=host,
         lang=lang,
         ins=ins,
-        demo_outbox=outbox,
-        demo_password=password,
+        demo=demo,
         token_store=TokenStore(),
         device_id=_device_id(),
         theme=theme,  # "dark", "light", "high-contrast"
@@ -676,23 +687,27 @@ def _device_id() -> str:
 
 
 def run_demo(args: argparse.Namespace) -> int:
-    from dmptui.entry.demo import running_demo
+    from dmptui.entry.extras import host_extra_problem
 
-    conf = _settings(args)
-    lang = _language(conf)
-    why = _screen_reader(args, conf)
-    if why:
-        return _run_reader(None, lang, why, demo=True)
-    with running_demo() as demo:
-        patient = demo.creds["patient"]
+    problem = host_extra_problem("dmptui demo")
+    if problem:
+        print(problem, file=sys.stderr)
+        return EXIT_USAGE
+    from dmptui.entry.demo import DemoFailed, DemoHost
+
+    # The demo's address and account are known at once; its host process starts once the login
+    # is painted (the TUI's ``warm_up``; reader mode after its first line), in the background.
+    with DemoHost() as demo:
+        conf = _settings(args)
+        lang = _language(conf)
+        why = _screen_reader(args, conf)
+        if why:
+            try:
+                return _run_reader(None, lang, why, demo=demo)
+            except DemoFailed:
+                return EXIT_REFUSED
         return _run_tui(
-            demo.url,
-            lang,
-            ins=patient["ins"],
-            outbox=demo.outbox,
-            password=patient["password"],
-            theme=conf.theme,
-            keymap=conf.keymap,
+            demo.url, lang, ins=demo.ins, demo=demo, theme=conf.theme, keymap=conf.keymap
         )
 
 
@@ -837,6 +852,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as e:
         return int(e.code or 0)
+    if args.command == "host" and args.host_command != "practitioner":
+        from dmptui.entry.extras import host_extra_problem
+
+        # Every host command but `practitioner` (an HTTP client) runs the host's own code.
+        problem = host_extra_problem(f"dmptui host {args.host_command}")
+        if problem:
+            print(problem, file=sys.stderr)
+            return EXIT_USAGE
     if not getattr(args, "func", None):
         parser.print_help()
         print("\nThe patient app arrives with the next issue; for now: `dmptui host serve --demo`.")

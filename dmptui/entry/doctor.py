@@ -870,6 +870,7 @@ def collect(
         },
         "data_dir": data_facts,
         "trace": trace,
+        "host_extra": _host_extra(),
     }
     return Report(facts, problems)
 
@@ -906,6 +907,15 @@ def trace_facts(data: Path, check: dict[str, Any] | None, url: str | None) -> di
         if isinstance(key, dict) and key.get("key_id"):
             out["pinned"] = visible(key["key_id"], 80)
     return out
+
+
+def _host_extra() -> dict[str, Any]:
+    """Whether the record host (``dmptui demo``, ``dmptui host …``) is installed: the extra
+    ``dmptui[host]``; the app alone does not need it."""
+    from dmptui.entry.extras import HOST_EXTRA, missing_host_modules
+
+    missing = missing_host_modules()
+    return {"installed": not missing, "missing": missing, "extra": HOST_EXTRA}
 
 
 # --- writing it out --------------------------------------------------------------------------
@@ -1058,6 +1068,17 @@ def render(report: Report) -> str:
                     "the trace)"
                 )
             )
+    x = f["host_extra"]
+    if x["installed"]:
+        lines.append(_("Record host (dmptui demo, dmptui host): installed"))
+    else:
+        lines.append(
+            _(
+                "Record host (dmptui demo, dmptui host): not installed ({missing} missing). "
+                "The app alone is enough with a host of your own (dmptui --host URL); for the "
+                "demo, install the extra: pip install '{extra}'."
+            ).format(missing=", ".join(x["missing"]), extra=x["extra"])
+        )
 
     if not report.problems:
         lines.append(_("No problem found."))

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from dmptui.demo import DEMO_INS, DEMO_PASSWORD
 from dmptui.identifiers import luhn_complete
 from dmptui.schema import DocType, Label, Profession
 
@@ -254,11 +255,11 @@ DEMO_PRACTITIONERS: list[dict] = [
 # --- patient ----------------------------------------------------------------------------------
 
 DEMO_PATIENT: dict = {
-    "ins": "284057512345672",  # a valid test NIR: woman, born May 1984, Paris
+    "ins": DEMO_INS,  # a valid test NIR: woman, born May 1984, Paris
     "display_name": "Camille Martin",
     "email": "camille.martin@example.org",
     "phone": "+33 6 12 34 56 78",
-    "password": "Tilleul-Brume-2026",  # demo only; accepted by auth.password_problem
+    "password": DEMO_PASSWORD,  # demo only; accepted by auth.password_problem
 }
 
 # --- documents --------------------------------------------------------------------------------

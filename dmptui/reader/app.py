@@ -36,6 +36,7 @@ from dmptui.state import RecordState
 
 if TYPE_CHECKING:
     from dmptui.client import Client
+    from dmptui.demo import DemoLink
 
 T = TypeVar("T")
 
@@ -49,6 +50,7 @@ COMMANDS = {
     "b": "app.back",
     "l": "app.logout",
     "q": "app.quit",
+    "d": "app.demo_phone",
 }
 
 
@@ -58,7 +60,7 @@ class ReaderConfig:
     lang: str = "en"
     reason: str = detect.FLAG  # why the mode is on (``detect``): said on the first line
     ins: str = ""  # pre-filled (the demo, or ``ins`` in the config file)
-    outbox: Path | None = None  # the demo phone: the demo host's file outbox
+    demo: DemoLink | None = None  # ``dmptui demo``: its host's state and its phone
     transport: Any = None  # an httpx transport (tests)
     idle_timeout: float = 900.0  # lock after 15 minutes without an answer
     page_size: int = 20
@@ -81,7 +83,6 @@ class Reader:
         self.screen = "home"
         self.ins = config.ins
         self.last_input = time.monotonic()
-        self.outbox_seen = 0
         self.remember = False  # "remember me on this device", as chosen at the login
         self.tried_remembered = False  # a remembered session is tried at the first login only
 
@@ -283,7 +284,7 @@ def run(
 ) -> int:
     """Screen-reader mode, from its first line to the end. ``start_host`` (the entry point's, for
     ``dmptui demo``) starts a host after the first line, says so, and gives the config to use
-    with it (its address, the INS, the demo phone's outbox); the host stops when the mode ends."""
+    with it (its address, the INS, the demo phone); the host stops when the mode ends."""
     import sys
 
     console = console or Console()

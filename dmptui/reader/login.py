@@ -4,16 +4,15 @@ it is sent), the demo phone, and a fresh code when the host asks for one (``step
 from __future__ import annotations
 
 import asyncio
-import json
 import re
 import time
 from collections.abc import Awaitable, Callable
 from functools import partial
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dmptui.actions import login as login_words
 from dmptui.actions.base import CANCEL
+from dmptui.demo import NOT_THE_DEMO, PHONE_EMPTY, message_body, message_heading
 from dmptui.explain import error_kind
 from dmptui.i18n import _
 from dmptui.identifiers import IdentifierError, parse_ins
@@ -309,30 +308,25 @@ async def send_code(
 
 # --- the demo phone --------------------------------------------------------------------------
 
-
-def read_outbox(path: Path) -> list[dict[str, Any]]:
-    try:
-        lines = path.read_text("utf-8").splitlines()
-    except (FileNotFoundError, UnicodeDecodeError):
-        return []
-    out = []
-    for line in lines:
-        try:
-            out.append(json.loads(line))
-        except ValueError:
-            continue
-    return out
+LATEST = 5  # messages read by the command "d" (the demo phone), newest first
 
 
 async def demo_messages(r: Reader) -> list[dict[str, Any]]:
-    if r.config.outbox is None:
+    """Every message the demo host sent, oldest first (none outside the demo)."""
+    if r.config.demo is None:
         return []
-    return await asyncio.to_thread(read_outbox, r.config.outbox)
+    return await asyncio.to_thread(r.config.demo.messages)
+
+
+def say_message(r: Reader, message: dict[str, Any]) -> None:
+    lines = message_body(message).splitlines()
+    body = " ".join(line.strip() for line in lines if line.strip())
+    r.say("demo", f"{message_heading(message)}: {body}")
 
 
 async def demo_phone(r: Reader, before: int, channel: str) -> None:
     """In the demo, say what the demo host sent (it delivers every half second)."""
-    if r.config.outbox is None:
+    if r.config.demo is None:
         return
     deadline = time.monotonic() + 5.0
     while True:
@@ -341,20 +335,33 @@ async def demo_phone(r: Reader, before: int, channel: str) -> None:
             break
         await asyncio.sleep(0.25)
     for m in new:
-        kind = "SMS" if m.get("channel") == "sms" else _(login_words.DEMO_EMAIL)
-        lines = str(m.get("body", "")).splitlines()
-        body = " ".join(line.strip() for line in lines if line.strip())
-        r.say(
-            "demo",
-            _("{kind} to {recipient}: {body}").format(
-                kind=kind, recipient=m.get("recipient", ""), body=body
-            ),
-        )
+        say_message(r, m)
     if not any(m.get("channel") == channel for m in new):
         r.say(
             "warning",
             _("the demo phone has no new message yet. Ask for a code again in a moment."),
         )
+
+
+@handles("app.demo_phone")
+async def read_demo_phone(r: Reader) -> None:
+    """d, on any menu: the latest messages of the demo phone, newest first."""
+    if r.config.demo is None:
+        r.say("info", _(NOT_THE_DEMO))
+        return
+    messages = await demo_messages(r)
+    if not messages:
+        r.say("info", _(PHONE_EMPTY))
+        return
+    latest = messages[-LATEST:][::-1]
+    r.say(
+        "info",
+        _("The demo phone: the latest {shown} of {total} messages, newest first.").format(
+            shown=len(latest), total=len(messages)
+        ),
+    )
+    for m in latest:
+        say_message(r, m)
 
 
 # --- a fresh code ----------------------------------------------------------------------------

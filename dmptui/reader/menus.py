@@ -86,6 +86,7 @@ LETTERS = {
     "app.back": N_("0 or b"),
     "app.logout": "l",
     "app.quit": "q",
+    "app.demo_phone": "d",
 }
 OTHER_KEYS = {
     "login.submit": N_("Enter, after the password"),
