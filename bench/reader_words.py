@@ -109,8 +109,14 @@ def measure(repo: Path, lang: str, dump: Path | None) -> dict[str, tuple[int, in
                 figures[task] = (old[0] + b, old[1] + n)  # log-in runs twice
 
         def visits(host: Any, reader: Any) -> None:
-            (login,) = [b for b in blocks if b.kind == "keys" and b.front == "reader"
-                        and b.task == "log-in" and b.lang == lang]
+            (login,) = [
+                b
+                for b in blocks
+                if b.kind == "keys"
+                and b.front == "reader"
+                and b.task == "log-in"
+                and b.lang == lang
+            ]
             reader.do(login)
             mark = len(reader.out)
             for number in VISITS:
@@ -146,13 +152,17 @@ def child(repo: Path, lang: str, dump: Path | None) -> dict[str, tuple[int, int]
     args = [sys.executable, str(Path(__file__).resolve()), "--measure", str(repo), "--lang", lang]
     if dump is not None:
         args += ["--dump", str(dump)]
-    out = subprocess.run(args, cwd=repo, env=env, check=True, capture_output=True, text=True)
+    out = subprocess.run(args, cwd=repo, env=env, capture_output=True, text=True)
+    if out.returncode:
+        sys.exit(f"measuring {repo} ({lang}) failed:\n{out.stderr[-4000:]}")
     return {k: tuple(v) for k, v in json.loads(out.stdout.strip().splitlines()[-1]).items()}
 
 
 def table(before: dict[str, tuple[int, int]], after: dict[str, tuple[int, int]], lang: str) -> None:
-    print(f"\n{lang.upper()}  {'task':<26}{'bytes before':>13}{'after':>8}{'ratio':>7}"
-          f"{'lines before':>14}{'after':>7}{'ratio':>7}")
+    print(
+        f"\n{lang.upper()}  {'task':<26}{'bytes before':>13}{'after':>8}{'ratio':>7}"
+        f"{'lines before':>14}{'after':>7}{'ratio':>7}"
+    )
     rows = ["visits", *(t for t in before if t != "visits")]
     for task in [*rows, "total (guide)"]:
         if task == "total (guide)":
@@ -160,15 +170,21 @@ def table(before: dict[str, tuple[int, int]], after: dict[str, tuple[int, int]],
             a = tuple(sum(after.get(t, (0, 0))[i] for t in rows if t != "visits") for i in (0, 1))
         else:
             b, a = before[task], after.get(task, (0, 0))
-        print(f"    {task:<26}{b[0]:>13}{a[0]:>8}{a[0] / max(b[0], 1):>7.2f}"
-              f"{b[1]:>14}{a[1]:>7}{a[1] / max(b[1], 1):>7.2f}")
+        print(
+            f"    {task:<26}{b[0]:>13}{a[0]:>8}{a[0] / max(b[0], 1):>7.2f}"
+            f"{b[1]:>14}{a[1]:>7}{a[1] / max(b[1], 1):>7.2f}"
+        )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repo", type=Path, default=HERE, help="the checkout measured as after")
-    parser.add_argument("--before", type=Path, help=f"the checkout measured as before "
-                        f"(default: {BRANCH_POINT}, extracted with git archive)")
+    parser.add_argument(
+        "--before",
+        type=Path,
+        help=f"the checkout measured as before "
+        f"(default: {BRANCH_POINT}, extracted with git archive)",
+    )
     parser.add_argument("--dump", type=Path, help="write every run's transcript in this folder")
     parser.add_argument("--measure", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--lang", choices=LANGS, help=argparse.SUPPRESS)

@@ -28,6 +28,7 @@ from dmptui.i18n import (
     paris_day_start,
     pick,
 )
+from dmptui.identifiers import spoken_rpps
 from dmptui.schema import DOC_TYPE_LABELS, DocType, Label
 
 # --- the labels of what is said ----------------------------------------------------------------
@@ -281,7 +282,7 @@ class Links:
             name=person.name,
             profession=profession_words(person.profession),
             facility=person.facility,
-            rpps=person.rpps,
+            rpps=spoken_rpps(person.rpps),
             status=self.status(person.rpps, person.may_access),
         )
         return f"{n}. {text}" if n is not None else text

@@ -455,6 +455,7 @@ def _reader_demo(config: ReaderConfig, console: Console) -> Iterator[ReaderConfi
 
     from dmptui.entry.demo import running_demo
     from dmptui.i18n import _
+    from dmptui.identifiers import spoken_ins
 
     console.emit("wait", _("Starting the demo record host on this computer…"))
     with running_demo() as demo:
@@ -466,7 +467,7 @@ def _reader_demo(config: ReaderConfig, console: Console) -> Iterator[ReaderConfi
                 "This is a demo. The INS is {ins} and the password is {password}. For the "
                 "code, choose 2 (SMS): the messages the demo host sends are written here, "
                 "each on a line that starts with “Demo phone:”."
-            ).format(ins=patient["ins"], password=patient["password"]),
+            ).format(ins=spoken_ins(patient["ins"]), password=patient["password"]),
         )
         yield replace(config, host_url=demo.url, ins=patient["ins"], outbox=demo.outbox)
 

@@ -11,13 +11,14 @@ import time
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from dmptui import catalogue
 from dmptui.actions import login as login_words
 from dmptui.actions.base import nothing_changed
-from dmptui.i18n import _
+from dmptui.i18n import _, spoken_datetime
 from dmptui.reader import detect, screens
 from dmptui.reader.flow import (
     Abort,
@@ -39,6 +40,10 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 EXIT_OK, EXIT_USAGE, EXIT_INTERRUPTED = 0, 2, 130
+# A read (loading a screen, opening a document, a search) says its waiting words only when the
+# host takes longer than this: what it loaded follows at once otherwise, and "Loading…" before
+# it would be one more line to hear. A change always says what it is doing.
+READ_QUIET = 1.0
 
 # The catalogue's actions of every screen, as typed on any menu's question.
 COMMANDS = {
@@ -60,7 +65,7 @@ class ReaderConfig:
     outbox: Path | None = None  # the demo phone: the demo host's file outbox
     transport: Any = None  # an httpx transport (tests)
     idle_timeout: float = 900.0  # lock after 15 minutes without an answer
-    page_size: int = 20
+    page_size: int = 10  # entries read at a time: ten sentences are as many as an ear holds
     device_id: str = ""  # a stable random id for this install (not a secret)
     data_dir: Path | None = None  # checked trace checkpoints (default: DMPTUI_DATA_DIR, XDG)
     timeout: float = 10.0  # seconds the client waits for the host's answer
@@ -80,6 +85,8 @@ class Reader:
         self.ins = config.ins
         self.last_input = time.monotonic()
         self.outbox_seen = 0
+        self.summary = True  # home reads the record's summary (after a login, or when asked)
+        self.zone_said = False  # "Paris time" was said on this screen
 
     # --- out ---------------------------------------------------------------------------------
 
@@ -89,7 +96,21 @@ class Reader:
     def enter(self, key: str) -> None:
         """Say which screen this is: ``Screen: 2 — Documents``."""
         self.screen = key if key != "login" else self.screen
+        self.zone_said = False
         self.say("screen", catalogue.screen_label(catalogue.BY_KEY[key]))
+
+    def zone_once(self) -> str:
+        """ " (Paris time)" the first time a screen says a time, then nothing: one zone, said
+        once per screen (a list's heading says it for its entries)."""
+        if self.zone_said:
+            return ""
+        self.zone_said = True
+        return " " + _("(Paris time)")
+
+    def when(self, moment: datetime) -> str:
+        """A time standing alone, as said: '7 December 2026 at 4:53 am (Paris time)' (the zone
+        once per screen)."""
+        return spoken_datetime(moment) + self.zone_once()
 
     # --- in ----------------------------------------------------------------------------------
 
@@ -109,6 +130,7 @@ class Reader:
         while True:
             answer = (await self.ask(question or _("Your choice:"))).strip().lower().rstrip(".")
             if answer == "m":
+                self.summary = False  # the menu, not the summary (1 reads the summary)
                 raise Navigate("home")
             if answer in COMMANDS:
                 await screens.HANDLERS[COMMANDS[answer]](self)  # raises, but for help
@@ -127,16 +149,25 @@ class Reader:
     # --- calls -------------------------------------------------------------------------------
 
     async def call(
-        self, waiting: str, make: Callable[[], Awaitable[T]], *, relogin: bool = True
+        self,
+        waiting: str,
+        make: Callable[[], Awaitable[T]],
+        *,
+        relogin: bool = True,
+        read: bool = False,
     ) -> T:
-        """``make()``, saying ``waiting`` first. A failure is explained and raises ``Failed``;
-        an ended session logs in again, a needed code is asked for, then the call is redone."""
+        """``make()``, saying ``waiting`` first (``read``: only if the host is slow, see
+        ``READ_QUIET``). A failure is explained and raises ``Failed``; an ended session logs in
+        again, a needed code is asked for, then the call is redone."""
         from dmptui.client import HostError, SessionExpired, Stale, StepUpRequired
         from dmptui.explain import app_failure, explain
 
         while True:
-            self.say("wait", waiting)
+            if not read:
+                self.say("wait", waiting)
             try:
+                if read:
+                    return await self._read(waiting, make)
                 return await make()
             except SessionExpired as error:
                 if not relogin:
@@ -163,6 +194,13 @@ class Reader:
             except (OSError, ValueError) as error:  # a file, a bad answer: never a traceback
                 self.say("error", app_failure(error))
                 raise Failed(error) from None
+
+    async def _read(self, waiting: str, make: Callable[[], Awaitable[T]]) -> T:
+        task = asyncio.ensure_future(make())
+        done, _pending = await asyncio.wait({task}, timeout=READ_QUIET)
+        if not done:
+            self.say("wait", waiting)
+        return await task
 
     # --- the loop ----------------------------------------------------------------------------
 

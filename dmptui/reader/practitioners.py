@@ -13,12 +13,13 @@ from dmptui import words as w
 from dmptui.actions import practitioners as actions
 from dmptui.actions.base import Plan
 from dmptui.explain import error_kind
-from dmptui.i18n import _, format_number, ngettext
+from dmptui.i18n import _
 from dmptui.reader.flow import Back, Failed
 from dmptui.reader.menus import (
     DIRECTORY_LIMIT,
     HANDLERS,
     PRACTITIONER_MENU,
+    Entry,
     attempt,
     choose_from,
     handles,
@@ -47,14 +48,14 @@ async def load_practitioners(r: Reader) -> None:
     await r.call(
         _(loading.LOADING_PRACTITIONERS),
         lambda: r.state.refresh(r.client, frozenset({PRACTITIONERS})),
+        read=True,
     )
 
 
 async def practitioners(r: Reader) -> None:
     r.enter("practitioners")
     st = Practitioners()
-    await load_practitioners(r)
-    r.say("done", _(loading.PRACTITIONERS_UP_TO_DATE))
+    await load_practitioners(r)  # the list follows: no "up to date"
     show_mine(r, st)
     while True:
         choice = await r.ask_choice()
@@ -76,10 +77,9 @@ def show_mine(r: Reader, st: Practitioners) -> None:
     people = links.people()
     r.say(
         "info",
-        _(
-            "Your practitioners ({n}): your médecin traitant, those you authorised and those "
-            "you blocked. A number: choose one; s: search the directory."
-        ).format(n=len(people)),
+        _("Your practitioners ({n}). A number: choose one; s: search the directory.").format(
+            n=len(people)
+        ),
     )
     for i, person in enumerate(people):
         r.say("item", links.sentence(person, i + 1))
@@ -97,7 +97,9 @@ async def search_directory(r: Reader, st: Practitioners) -> None:
             r.say("info", _(actions.SHOWING_MINE))
             return
         break
-    page = await r.call(actions.searching(q), lambda: r.client.directory(q, limit=DIRECTORY_LIMIT))
+    page = await r.call(
+        actions.searching(q), lambda: r.client.directory(q, limit=DIRECTORY_LIMIT), read=True
+    )
     st.query = q
     st.found = [
         w.Person(e.rpps, e.name, e.profession, e.facility, e.may_access) for e in page.items
@@ -113,13 +115,7 @@ async def directory_results(r: Reader, st: Practitioners) -> None:
     def show() -> None:
         r.say(
             "info",
-            ngettext(
-                "Directory results for “{q}”: {n} practitioner. This is the directory, not "
-                "your list. A number: choose one; 0: back to your practitioners.",
-                "Directory results for “{q}”: {n} practitioners. This is the directory, not "
-                "your list. A number: choose one; 0: back to your practitioners.",
-                len(st.found),
-            ).format(q=st.query, n=format_number(len(st.found))),
+            _("From the directory. A number: choose one; 0: back to your list."),
         )
         for i, person in enumerate(st.found):
             r.say("item", r.state.links.sentence(person, i + 1))
@@ -140,7 +136,8 @@ async def directory_results(r: Reader, st: Practitioners) -> None:
 
 
 async def person_menu(r: Reader, person: w.Person) -> None:
-    """What can be done for one practitioner; each change says the new status."""
+    """What can be done for one practitioner; each change says the new status (the name and
+    the status: who they are was said in the list they were chosen from)."""
     while True:
         links = r.state.links
         rpps = person.rpps
@@ -153,9 +150,14 @@ async def person_menu(r: Reader, person: w.Person) -> None:
             shown.append("practitioners.unblock")
         if not links.is_attending(rpps):
             shown.append("practitioners.attending")
-        r.say("info", links.sentence(person))
+        r.say(
+            "info",
+            _("{name}: {status}.").format(
+                name=person.name, status=links.status(person.rpps, person.may_access)
+            ),
+        )
         entries = numbered(PRACTITIONER_MENU, shown)
-        show_menu(r, _("What do you want to do? 0: back."), entries)
+        show_menu(r, _("What now?"), [*entries, Entry("0", _("back"))])
         answer = await choose_from(r, entries)
         if answer is None:
             return
