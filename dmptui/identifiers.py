@@ -84,9 +84,10 @@ def spelled(code: str) -> str:
 
 
 def spelled_groups(secret: str, size: int = 4) -> str:
-    """A long secret spelled in groups, a comma between groups: '4 U 7 Y, X P J D, …'."""
+    """A long secret letter by letter, a comma after each and a semicolon between groups:
+    '4, U, 7, Y; X, P, J, D; …' (espeak-ng says the A of "Q A Z" as the article "uh")."""
     value = secret.replace(" ", "")
-    return ", ".join(spelled(value[i : i + size]) for i in range(0, len(value), size))
+    return "; ".join(", ".join(value[i : i + size]) for i in range(0, len(value), size))
 
 
 def ins_key(first13: str) -> int:

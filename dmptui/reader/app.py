@@ -40,10 +40,10 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 EXIT_OK, EXIT_USAGE, EXIT_INTERRUPTED = 0, 2, 130
-# A read (loading a screen, opening a document, a search) says its waiting words only when the
-# host takes longer than this: what it loaded follows at once otherwise, and "Loading…" before
-# it would be one more line to hear. A change always says what it is doing.
-READ_QUIET = 1.0
+# A call says its waiting words ("Loading your documents…", "Checking the code…") only when the
+# host takes longer than this: otherwise what it loaded, or "Done: …", follows at once, and the
+# waiting words would be one more line to hear.
+QUIET = 1.0
 
 # The catalogue's actions of every screen, as typed on any menu's question.
 COMMANDS = {
@@ -154,21 +154,16 @@ class Reader:
         make: Callable[[], Awaitable[T]],
         *,
         relogin: bool = True,
-        read: bool = False,
     ) -> T:
-        """``make()``, saying ``waiting`` first (``read``: only if the host is slow, see
-        ``READ_QUIET``). A failure is explained and raises ``Failed``; an ended session logs in
-        again, a needed code is asked for, then the call is redone."""
+        """``make()``, saying ``waiting`` when the host is slow (``QUIET``). A failure is
+        explained and raises ``Failed``; an ended session logs in again, a needed code is asked
+        for, then the call is redone."""
         from dmptui.client import HostError, SessionExpired, Stale, StepUpRequired
         from dmptui.explain import app_failure, explain
 
         while True:
-            if not read:
-                self.say("wait", waiting)
             try:
-                if read:
-                    return await self._read(waiting, make)
-                return await make()
+                return await self._quiet(waiting, make)
             except SessionExpired as error:
                 if not relogin:
                     self.say("error", explain(error))
@@ -195,9 +190,9 @@ class Reader:
                 self.say("error", app_failure(error))
                 raise Failed(error) from None
 
-    async def _read(self, waiting: str, make: Callable[[], Awaitable[T]]) -> T:
+    async def _quiet(self, waiting: str, make: Callable[[], Awaitable[T]]) -> T:
         task = asyncio.ensure_future(make())
-        done, _pending = await asyncio.wait({task}, timeout=READ_QUIET)
+        done, _pending = await asyncio.wait({task}, timeout=QUIET)
         if not done:
             self.say("wait", waiting)
         return await task

@@ -89,7 +89,7 @@ async def load_documents(r: Reader, st: Documents) -> None:
     await st.pager.load(_(loading.LOADING_DOCUMENTS))
     st.total = len(st.pager.items) if st.pager.complete else None
     if st.total is None and not (st.type or st.query):
-        st.total = await r.call(_("Counting your documents…"), total, read=True)
+        st.total = await r.call(_("Counting your documents…"), total)
     st.sort = ""
     n = st.total
     if n is None:
@@ -251,7 +251,7 @@ async def open_document(r: Reader, st: Documents, index: int) -> None:
         r.say("info", line)  # split at its labels on a braille line
     try:
         data, content_type = await r.call(  # its title was just said
-            _("Opening the document…"), lambda: r.client.content(doc.id), read=True
+            _("Opening the document…"), lambda: r.client.content(doc.id)
         )
     except Failed as failed:
         await gone(r, st, failed)

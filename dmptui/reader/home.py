@@ -34,7 +34,7 @@ async def home(r: Reader) -> None:
     if r.summary:  # after a login, or asked for (1): ``m`` and back give the menu alone
         r.summary = False
         try:
-            await r.call(_(loading.LOADING_RECORD), lambda: r.state.refresh(r.client), read=True)
+            await r.call(_(loading.LOADING_RECORD), lambda: r.state.refresh(r.client))
         except Abort:
             pass
         else:  # the summary follows: no "up to date"

@@ -116,7 +116,7 @@ async def code_step(r: Reader, challenge: Any) -> bool:
             "info",
             _(
                 "First login: add your record to an authenticator app. Type this secret in "
-                "the app, letter by letter, without the spaces and commas:"
+                "the app, letter by letter, without the commas and semicolons:"
             ),
         )
         r.say("item", spelled_groups(secret))

@@ -304,14 +304,12 @@ class Pager:
         return self.cursor is None
 
     async def load(self, waiting: str) -> None:
-        page = await self.r.call(waiting, lambda: self.fetch(None, self.batch), read=True)
+        page = await self.r.call(waiting, lambda: self.fetch(None, self.batch))
         self.items, self.cursor, self.start = list(page.items), page.next_cursor, 0
 
     async def ensure(self, count: int) -> None:
         while len(self.items) < count and self.cursor is not None:
-            page = await self.r.call(
-                self.more_words, partial(self.fetch, self.cursor, self.batch), read=True
-            )
+            page = await self.r.call(self.more_words, partial(self.fetch, self.cursor, self.batch))
             self.items.extend(page.items)
             self.cursor = page.next_cursor
 

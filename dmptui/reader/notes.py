@@ -36,7 +36,7 @@ class Notes:
 
 async def notes(r: Reader) -> None:
     r.enter("notes")
-    answer = await r.call(_(loading.LOADING_NOTES), r.client.notes, read=True)
+    answer = await r.call(_(loading.LOADING_NOTES), r.client.notes)
     st = Notes(answer.text, answer.updated_at)  # the notes follow: no "loaded"
 
     def show() -> list[str]:

@@ -48,7 +48,6 @@ async def load_practitioners(r: Reader) -> None:
     await r.call(
         _(loading.LOADING_PRACTITIONERS),
         lambda: r.state.refresh(r.client, frozenset({PRACTITIONERS})),
-        read=True,
     )
 
 
@@ -97,9 +96,7 @@ async def search_directory(r: Reader, st: Practitioners) -> None:
             r.say("info", _(actions.SHOWING_MINE))
             return
         break
-    page = await r.call(
-        actions.searching(q), lambda: r.client.directory(q, limit=DIRECTORY_LIMIT), read=True
-    )
+    page = await r.call(actions.searching(q), lambda: r.client.directory(q, limit=DIRECTORY_LIMIT))
     st.query = q
     st.found = [
         w.Person(e.rpps, e.name, e.profession, e.facility, e.may_access) for e in page.items

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
 
 async def load_record(r: Reader, waiting: str) -> None:
-    await r.call(waiting, lambda: r.state.refresh(r.client, frozenset({RECORD})), read=True)
+    await r.call(waiting, lambda: r.state.refresh(r.client, frozenset({RECORD})))
 
 
 async def perform_or_abort(r: Reader, plan: Plan) -> None:
