@@ -12,7 +12,7 @@ from dmptui.actions import documents as actions
 from dmptui.actions.base import nothing_changed
 from dmptui.data_text import data_lines
 from dmptui.explain import error_kind
-from dmptui.i18n import _, format_number, ngettext, spoken_date
+from dmptui.i18n import _, format_number, ngettext
 from dmptui.reader.flow import Abort, Failed
 from dmptui.reader.menus import (
     DOCUMENT_MENU,
@@ -27,7 +27,6 @@ from dmptui.reader.menus import (
     show_menu,
 )
 from dmptui.reader.perform import perform
-from dmptui.schema import Label
 from dmptui.state import RECORD
 
 if TYPE_CHECKING:
@@ -156,30 +155,9 @@ def show_documents(r: Reader, st: Documents, brief: bool = False) -> None:
     seen: set[str] = set()  # an author's facility is said at their first document of the page
     for i in pager.shown():
         doc = pager.items[i]
-        r.say("item", document_sentence(i + 1, doc, facility=doc.author.name not in seen))
+        r.say("item", w.spoken_document(i + 1, doc, facility=doc.author.name not in seen))
         seen.add(doc.author.name)
     r.say("info", _("Also: s: search in titles, t: type, o: sort."))
-
-
-def document_sentence(n: int, doc: Any, facility: bool = True) -> str:
-    """One document, as said in a list whose heading says what every entry shares: the date is
-    the date of care (another date says so), visible unless said hidden; the author's facility
-    (``facility``) at the author's first document of the page."""
-    if doc.care_date:
-        when = spoken_date(doc.care_date)
-    else:
-        when = _("added on {date}").format(date=spoken_date(doc.deposited_at))
-    author = (
-        _("{author}, {facility}").format(author=doc.author.name, facility=doc.facility)
-        if facility
-        else doc.author.name
-    )
-    text = _("{n}. {title}, {type}, by {author}, {when}.").format(
-        n=n, title=doc.title, type=w.lower_first(w.type_label(doc.type)), author=author, when=when
-    )
-    if w.is_masked(doc):
-        text += " " + _("Hidden from practitioners.")
-    return text
 
 
 @handles("documents.search")
@@ -247,7 +225,7 @@ async def open_document(r: Reader, st: Documents, index: int) -> None:
     view = DocumentView(st, index)
     doc = view.doc
     r.say("info", _("Document {n}: {title}").format(n=index + 1, title=doc.title))
-    for line in metadata_lines(r, doc):
+    for line in w.spoken_details(doc, r.when):
         r.say("info", line)  # split at its labels on a braille line
     try:
         data, content_type = await r.call(  # its title was just said
@@ -291,24 +269,6 @@ async def open_document(r: Reader, st: Documents, index: int) -> None:
                 return
         except Abort:
             pass
-
-
-def metadata_lines(r: Reader, doc: Any) -> list[str]:
-    """One document's details, said once each: what every text document shares (its format, a
-    visibility without labels) is not said; a PDF says so when it is opened."""
-    lines = [
-        _("{type}, by {author}, {facility}.").format(
-            type=w.type_label(doc.type), author=doc.author.name, facility=doc.facility
-        ),
-        _("Date of care: {care}. Deposited: {deposited}.").format(
-            care=spoken_date(doc.care_date) if doc.care_date else _("not given"),
-            deposited=r.when(doc.deposited_at),
-        ),
-    ]
-    labels = [_(w.LABEL_WORDS[Label(lb)]) if lb in w.LABEL_WORDS else lb for lb in doc.labels]
-    if labels:
-        lines.append(_("Visibility: {value}").format(value="; ".join(labels)))
-    return lines
 
 
 async def gone(r: Reader, st: Documents, failed: Failed) -> None:

@@ -66,12 +66,7 @@ def summary_lines(r: Reader) -> list[str]:
     state = r.state
     if state.record is None:
         return []
-    # An emergency access allowed is the default: said only when refused.
-    allowed = {
-        _("Break-glass emergency access: {state}").format(state=_("allowed")),
-        _("Emergency call-centre access: {state}").format(state=_("allowed")),
-    }
-    lines = [line for line in w.record_summary(state.record) if line not in allowed]
+    lines = w.record_summary(state.record, defaults=False)  # an access allowed is not said
     heading, _unread = w.unread_summary(state.unread)
     if heading and state.unread is not None:
         lines.append(heading)

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from dmptui import loading
 from dmptui import words as w
 from dmptui.actions.base import nothing_changed
-from dmptui.i18n import _, format_number, paris_date, spoken_datetime
+from dmptui.i18n import _, format_number, paris_date
 from dmptui.identifiers import IdentifierError, parse_rpps, spoken_rpps
 from dmptui.reader.menus import (
     HANDLERS,
@@ -52,7 +52,7 @@ async def trace(r: Reader) -> None:
         elif answer.isdigit():
             index = await st.pager.index(answer)
             if index is not None:
-                for line in trace_lines(r, st.pager.items[index]):
+                for line in w.trace_lines(st.pager.items[index], when=r.when, rpps=spoken_rpps):
                     r.say("item", line)
         elif answer == "f":
             await attempt(HANDLERS["trace.filter"](r, st))
@@ -110,43 +110,9 @@ def show_trace(r: Reader, st: Trace) -> None:
     day = None
     for i in pager.shown():
         e = pager.items[i]
-        r.say("item", trace_sentence(i + 1, e, same_day=paris_date(e.at) == day))
+        r.say("item", w.spoken_trace_sentence(i + 1, e, same_day=paris_date(e.at) == day))
         day = paris_date(e.at)
     r.say("info", _("Also: f: filter, e: emergency accesses only."))
-
-
-def trace_sentence(n: int, e: Any, same_day: bool = False) -> str:
-    """One entry, as said in a page whose heading says what most share: Paris time, normal mode,
-    allowed. The day once for entries of the same day; a mode or an outcome only when it is
-    not those; an emergency access starts with EMERGENCY ACCESS."""
-    text = _("{when}, {who} {what}").format(
-        when=spoken_datetime(e.at, day=not same_day),
-        who=w.who_words(e),
-        what=w.what_words(e.action),
-    )
-    if e.mode != "normal":
-        mode = _(w.MODE_IN_SENTENCE[e.mode]) if e.mode in w.MODE_IN_SENTENCE else e.mode
-        text += " " + _("in {mode} mode").format(mode=mode)
-    detail = w.detail_words(e).rstrip(". ")
-    if e.outcome == "allowed" and (e.reason or "").startswith("rpps:"):
-        detail = _("practitioner RPPS {rpps}").format(rpps=spoken_rpps(e.reason[5:]))
-    if e.outcome != "allowed":
-        text += ": " + w.outcome_words(e) + (f" ({detail})" if detail else "")
-    elif detail:
-        text += ": " + detail
-    text += "."
-    if e.mode in w.EMERGENCY_MODES:
-        text = f"{_('EMERGENCY ACCESS:')} {text}"
-    return f"{n}. {text}"
-
-
-def trace_lines(r: Reader, e: Any) -> list[str]:
-    """One entry's details, as "Label: value" lines, its time and its RPPS as said."""
-    lines = w.trace_lines(e)
-    lines[0] = _("When: {when}").format(when=r.when(e.at))
-    if e.actor_rpps:
-        lines[1] = lines[1].replace(e.actor_rpps, spoken_rpps(e.actor_rpps))
-    return lines
 
 
 @handles("trace.filter")
