@@ -674,8 +674,10 @@ def test_close_then_log_in_and_reopen(host: LiveHost, tmp_path: Path, sessions: 
     s.lines(
         "Screen: 6 — My record",
         "Your record is OPEN: you and the practitioners you allow can use it.",
-        "What you can do: 1 Close my record, 3 Erase my record for good.",
+        # Each choice once, with what it does.
+        "1 Close my record: Nobody can access it any more; it is kept 10 years, then destroyed.",
     )
+    s.match(r"3 Erase my record for good: Every document, .+")
     # Cancel first, with Enter alone at the word: nothing changes.
     s.answer("1")
     s.line("Close your record?")
@@ -698,7 +700,11 @@ def test_close_then_log_in_and_reopen(host: LiveHost, tmp_path: Path, sessions: 
     s.line("Screen: 6 — My record")
     s.match(r"Your record is CLOSED since .+: nobody can access it, you included\.")
     s.match(r"It is kept until .+, then destroyed\. You can reopen it until then\.")
-    s.line("What you can do: 2 Reopen my record, 3 Erase my record for good.")
+    s.lines(
+        "2 Reopen my record: Everything comes back as it was.",
+        "3 Erase my record for good: Every document, note and authorisation is destroyed, at "
+        "once and for good.",
+    )
     s.answer("2")
     s.line("Reopen your record?")
     s.match(r"Your record will be open again: .+")

@@ -83,13 +83,14 @@ async def record(r: Reader) -> None:
         for line in record_actions.status_lines(r.state):
             r.say("info", line)
         shown = record_actions.available(r.state)
-        entries = numbered(RECORD_MENU, shown)
-        show_menu(r, _(record_actions.WHAT_YOU_CAN_DO), entries)
-        for action_id in shown:
+        # Each choice once, with what it does: "1 Close my record: Nobody can access it…".
+        for entry, action_id in zip(numbered(RECORD_MENU, shown), shown, strict=True):
             action = catalogue.ACTION_BY_ID[action_id]
             r.say(
-                "info",
-                _("{label}: {help}").format(label=_(action.label), help=_(action.help)),
+                "item",
+                _("{key} {label}: {help}").format(
+                    key=entry.key, label=entry.label, help=_(action.help)
+                ),
             )
         return shown
 
