@@ -294,3 +294,43 @@ def test_the_guide_run_is_heard_right_and_fits_a_braille_line(
     zone = i18n._("(Paris time)")
     screens = text.split(i18n._("Screen:") + " ")
     assert all(screen.count(zone) <= 1 for screen in screens), "a zone said twice on a screen"
+
+
+@pytest.mark.parametrize("lang", ["en", "fr"])
+def test_notifications_say_each_time_once_and_r_does_not_read_them_again(
+    host: LiveHost, lang: str, tmp_path: Path
+) -> None:
+    blocks = guide_blocks()
+    (login,) = [
+        b for b in blocks if (b.kind, b.front, b.task, b.lang) == ("keys", "reader", "log-in", lang)
+    ]
+    reader = Reader(host, lang, tmp_path)
+    try:
+        reader.question()
+        reader.do(login)
+        mark = len(reader.out)
+        reader.child.sendline("8")
+        reader.question()
+        page = spoken_lines(reader.out[mark:])
+        mark = len(reader.out)
+        reader.child.sendline("r")
+        reader.question()
+        after = spoken_lines(reader.out[mark:])
+    finally:
+        reader.close()
+    i18n.set_language(lang)
+    items = [line for line in page if re.match(r"\d+\. ", line)]
+    assert len(items) == 10, page
+    zone = i18n._("(Paris time)")
+    for item in items:
+        # Its time once (the host's message has it), the zone not at all (said in the heading).
+        assert len(TIMES[lang].findall(item)) == 1, item
+        assert zone not in item, item
+        for fragment in TIMES[lang].findall(item):
+            heard_time(fragment, lang)
+    heading = [line.casefold() for line in page if not re.match(r"\d+\. ", line)]
+    assert any(i18n._("Paris time").casefold() in line for line in heading), page
+    assert sum(i18n._("UNREAD") in item for item in items) == 2  # read, the default, is not said
+    # Mark all as read: done, and the page is not read out again.
+    assert any(line.startswith(i18n._("Done:")) for line in after), after
+    assert not [line for line in after if re.match(r"\d+\. ", line)], after
