@@ -543,14 +543,16 @@ class TraceFilter:
     def active(self) -> bool:
         return bool(self.actor or self.mode != "all" or self.since or self.until)
 
-    def words(self) -> str:
+    def words(self, rpps: Callable[[str], str] = str) -> str:
+        """The filter in words (``rpps`` says a practitioner searched by RPPS number)."""
         if not self.active:
             return _("Showing every entry.")
         parts = []
         if self.mode != "all":
             parts.append(_(MODE_CHOICES[self.mode]))
         if self.actor:
-            parts.append(_("practitioner “{who}”").format(who=self.actor))
+            who = rpps(self.actor) if self.actor.isdigit() else self.actor
+            parts.append(_("practitioner “{who}”").format(who=who))
         if self.since:
             parts.append(_("from {day}").format(day=format_date(self.since)))
         if self.until:

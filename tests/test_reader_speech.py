@@ -334,3 +334,15 @@ def test_notifications_say_each_time_once_and_r_does_not_read_them_again(
     # Mark all as read: done, and the page is not read out again.
     assert any(line.startswith(i18n._("Done:")) for line in after), after
     assert not [line for line in after if re.match(r"\d+\. ", line)], after
+
+
+def test_a_trace_filter_by_rpps_says_the_number_in_pairs() -> None:
+    from dmptui.words import TraceFilter
+
+    i18n.set_language("en")
+    words = TraceFilter(actor="10068733012").words(rpps=spoken_rpps)
+    assert words == "Filter: practitioner “10 06 87 33 01 2”."
+    said_one_by_one("10 06 87 33 01 2", "10 06 87 33 01 2".split(), "en")
+    assert TraceFilter(actor="Mercier").words(rpps=spoken_rpps) == (
+        "Filter: practitioner “Mercier”."
+    )

@@ -90,7 +90,7 @@ async def seal_trace(r: Reader, st: Trace) -> None:
 
 def show_trace(r: Reader, st: Trace) -> None:
     if st.filter.active:  # every entry, the default, is not said
-        r.say("info", st.filter.words())
+        r.say("info", st.filter.words(rpps=spoken_rpps))
     pager = st.pager
     if not pager.items:
         r.say("info", _("f: filter, e: emergency accesses only."))
