@@ -57,6 +57,39 @@ def spaced_ins(raw: str) -> str:
     return " ".join(groups)
 
 
+# Said, not shown (screen-reader mode): digits in groups a synthesizer says as small numbers, and
+# codes character by character. Groups of the INS are two spaces apart: espeak-ng's French takes
+# one space between groups of three digits for a thousands separator ("75 123 456": millions).
+SPOKEN_GAP = "  "
+
+
+def spoken_ins(raw: str) -> str:
+    """The INS in the carte Vitale's groups (sex, year, month, department, commune, order, key),
+    two spaces apart: '2  84  05  75  123  456  72'. Left as typed when not 15 characters."""
+    grouped = spaced_ins(raw)
+    return grouped.replace(" ", SPOKEN_GAP) if grouped != raw else raw
+
+
+def spoken_rpps(rpps: str) -> str:
+    """An RPPS number in pairs: '10031964207' -> '10 03 19 64 20 7' (not ten billion…)."""
+    value = rpps.strip()
+    if not _digits(value):
+        return rpps
+    return " ".join(value[i : i + 2] for i in range(0, len(value), 2))
+
+
+def spelled(code: str) -> str:
+    """A code or a secret character by character: '481027' -> '4 8 1 0 2 7'."""
+    return " ".join(code.replace(" ", ""))
+
+
+def spelled_groups(secret: str, size: int = 4) -> str:
+    """A long secret letter by letter, a comma after each and a semicolon between groups:
+    '4, U, 7, Y; X, P, J, D; …' (espeak-ng says the A of "Q A Z" as the article "uh")."""
+    value = secret.replace(" ", "")
+    return "; ".join(", ".join(value[i : i + size]) for i in range(0, len(value), size))
+
+
 def ins_key(first13: str) -> int:
     """Key = 97 - (number mod 97), with 2A -> 19 and 2B -> 18 (Corsica)."""
     digits = first13.replace("2A", "19").replace("2B", "18")

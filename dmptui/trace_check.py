@@ -76,12 +76,13 @@ class Seal:
         """The host's trace can't be trusted (as opposed to: could not check this time)."""
         return self.kind in FAILURES
 
-    def words(self) -> str:
+    def words(self, when: Callable[[datetime], str] | None = None) -> str:
+        """The seal in words; ``when`` says its time (screen-reader mode's spoken time, its zone
+        once per screen), or the date and time with its zone."""
         if self.kind == VERIFIED:
             assert self.signed_at is not None
-            text = _("Verified up to entry {n}, signed on {when}.").format(
-                n=self.size, when=format_datetime(self.signed_at, zone=True)
-            )
+            said = when(self.signed_at) if when else format_datetime(self.signed_at, zone=True)
+            text = _("Verified up to entry {n}, signed on {when}.").format(n=self.size, when=said)
             if self.key_changed_at is not None:
                 text += " " + _(
                     "The host changed its signing key on {date}, and its previous key vouched "

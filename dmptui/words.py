@@ -27,7 +27,10 @@ from dmptui.i18n import (
     paris_date,
     paris_day_start,
     pick,
+    spoken_date,
+    spoken_datetime,
 )
+from dmptui.identifiers import spoken_rpps
 from dmptui.schema import DOC_TYPE_LABELS, DocType, Label
 
 # --- the labels of what is said ----------------------------------------------------------------
@@ -138,6 +141,50 @@ def sort_key(name: str) -> Callable[[Any], Any]:
     if name == "author":
         return lambda d: (d.author.name.casefold(), -doc_date(d).toordinal())
     return lambda d: (-doc_date(d).toordinal(), -d.deposited_at.timestamp())
+
+
+# Said (screen-reader mode): what every entry of a page shares is said once, in its heading;
+# defaults are not said; dates and times as a synthesizer says them (``i18n.spoken_*``).
+
+
+def spoken_document(n: int, doc: Any, facility: bool = True) -> str:
+    """One document, as said in a list whose heading says what every entry shares: the date is
+    the date of care (another date says so), visible unless said hidden; the author's facility
+    (``facility``) at the author's first document of the page."""
+    if doc.care_date:
+        when = spoken_date(doc.care_date)
+    else:
+        when = _("added on {date}").format(date=spoken_date(doc.deposited_at))
+    author = (
+        _("{author}, {facility}").format(author=doc.author.name, facility=doc.facility)
+        if facility
+        else doc.author.name
+    )
+    text = _("{n}. {title}, {type}, by {author}, {when}.").format(
+        n=n, title=doc.title, type=lower_first(type_label(doc.type)), author=author, when=when
+    )
+    if is_masked(doc):
+        text += " " + _("Hidden from practitioners.")
+    return text
+
+
+def spoken_details(doc: Any, when: Callable[[datetime], str]) -> list[str]:
+    """One document's details, said once each (``when`` says the deposit's time, its zone once
+    per screen): what every text document shares (its format, a visibility without labels) is
+    not said; a PDF says so when it is opened."""
+    lines = [
+        _("{type}, by {author}, {facility}.").format(
+            type=type_label(doc.type), author=doc.author.name, facility=doc.facility
+        ),
+        _("Date of care: {care}. Deposited: {deposited}.").format(
+            care=spoken_date(doc.care_date) if doc.care_date else _("not given"),
+            deposited=when(doc.deposited_at),
+        ),
+    ]
+    labels = [_(LABEL_WORDS[Label(lb)]) if lb in LABEL_WORDS else lb for lb in doc.labels]
+    if labels:
+        lines.append(_("Visibility: {value}").format(value="; ".join(labels)))
+    return lines
 
 
 # --- saving a document -------------------------------------------------------------------------
@@ -283,7 +330,7 @@ class Links:
             name=person.name,
             profession=profession_words(person.profession),
             facility=person.facility,
-            rpps=person.rpps,
+            rpps=spoken_rpps(person.rpps),
             status=self.status(person.rpps, person.may_access),
         )
         return f"{n}. {text}" if n is not None else text
@@ -402,17 +449,20 @@ PREVIOUS_ATTENDING = {
 }
 
 
-def _reason_part(part: str) -> str:
+def _reason_part(part: str, rpps: Callable[[str], str] = str) -> str:
     """One part of a practitioners change's reason: ``rpps:<rpps>`` (who), or
     ``previous:<rpps>=<what>`` (what became of the former médecin traitant)."""
     if part.startswith("rpps:"):
-        return _("practitioner RPPS {rpps}").format(rpps=part[5:])
-    rpps, _sep, what = part.removeprefix("previous:").partition("=")
-    return _(PREVIOUS_ATTENDING[what]).format(rpps=rpps) if what in PREVIOUS_ATTENDING else part
+        return _("practitioner RPPS {rpps}").format(rpps=rpps(part[5:]))
+    number, _sep, what = part.removeprefix("previous:").partition("=")
+    if what in PREVIOUS_ATTENDING:
+        return _(PREVIOUS_ATTENDING[what]).format(rpps=rpps(number))
+    return part
 
 
-def detail_words(e: Any) -> str:
-    """The reason: why it was denied, the reason given for a break-glass, or what changed."""
+def detail_words(e: Any, rpps: Callable[[str], str] = str) -> str:
+    """The reason: why it was denied, the reason given for a break-glass, or what changed
+    (``rpps`` says an RPPS number: as written, or in groups)."""
     reason = e.reason or ""
     if e.outcome == "denied":
         return _(DENIALS[reason]) if reason in DENIALS else reason
@@ -421,7 +471,7 @@ def detail_words(e: Any) -> str:
     if e.mode == "break-glass":
         return _("Reason given: {reason}").format(reason=reason)
     if reason.startswith(("rpps:", "previous:")):
-        return "; ".join(_reason_part(part) for part in reason.split(";"))
+        return "; ".join(_reason_part(part, rpps) for part in reason.split(";"))
     if e.action == "oppositions":
         choices = dict(p.split("=", 1) for p in reason.split(";") if "=" in p)
         state = {"refused": _("refused"), "allowed": _("allowed")}
@@ -460,24 +510,50 @@ def mode_line(mode: str) -> str:
     return _(MODE_LINE[mode]) if mode in MODE_LINE else mode
 
 
-def trace_lines(e: Any) -> list[str]:
-    """One trace entry as "Label: value" lines."""
+def trace_lines(
+    e: Any,
+    when: Callable[[datetime], str] | None = None,
+    rpps: Callable[[str], str] = str,
+) -> list[str]:
+    """One trace entry as "Label: value" lines (``when`` and ``rpps`` say its time and RPPS
+    numbers; by default the date and time with the zone, the number as written)."""
     who = who_words(e)
     if e.actor_rpps:
-        who += " — " + _("RPPS {rpps}").format(rpps=e.actor_rpps)
+        who += " — " + _("RPPS {rpps}").format(rpps=rpps(e.actor_rpps))
     what = what_words(e.action)
     if e.document_id:
         what += " — " + _("document {id}").format(id=e.document_id)
     lines = [
-        _("When: {when}").format(when=format_datetime(e.at, zone=True)),
+        _("When: {when}").format(when=when(e.at) if when else format_datetime(e.at, zone=True)),
         _("Who: {who}").format(who=who),
         _("What: {what}").format(what=what),
         _("Mode: {mode}").format(mode=mode_line(e.mode)),
         _("Outcome: {outcome}").format(outcome=outcome_words(e)),
     ]
-    if detail := detail_words(e):
+    if detail := detail_words(e, rpps):
         lines.append(_("Details: {details}").format(details=detail))
     return lines
+
+
+def spoken_trace_sentence(n: int, e: Any, same_day: bool = False) -> str:
+    """One entry, as said in a page whose heading says what most share: Paris time, normal mode,
+    allowed. The day once for entries of the same day; a mode or an outcome only when it is
+    not those; an RPPS in groups; an emergency access starts with EMERGENCY ACCESS."""
+    text = _("{when}, {who} {what}").format(
+        when=spoken_datetime(e.at, day=not same_day), who=who_words(e), what=what_words(e.action)
+    )
+    if e.mode != "normal":
+        mode = _(MODE_IN_SENTENCE[e.mode]) if e.mode in MODE_IN_SENTENCE else e.mode
+        text += " " + _("in {mode} mode").format(mode=mode)
+    detail = detail_words(e, spoken_rpps).rstrip(". ")
+    if e.outcome != "allowed":
+        text += ": " + outcome_words(e) + (f" ({detail})" if detail else "")
+    elif detail:
+        text += ": " + detail
+    text += "."
+    if e.mode in EMERGENCY_MODES:
+        text = f"{_('EMERGENCY ACCESS:')} {text}"
+    return f"{n}. {text}"
 
 
 @dataclass(frozen=True)
@@ -491,14 +567,16 @@ class TraceFilter:
     def active(self) -> bool:
         return bool(self.actor or self.mode != "all" or self.since or self.until)
 
-    def words(self) -> str:
+    def words(self, rpps: Callable[[str], str] = str) -> str:
+        """The filter in words (``rpps`` says a practitioner searched by RPPS number)."""
         if not self.active:
             return _("Showing every entry.")
         parts = []
         if self.mode != "all":
             parts.append(_(MODE_CHOICES[self.mode]))
         if self.actor:
-            parts.append(_("practitioner “{who}”").format(who=self.actor))
+            who = rpps(self.actor) if self.actor.isdigit() else self.actor
+            parts.append(_("practitioner “{who}”").format(who=who))
         if self.since:
             parts.append(_("from {day}").format(day=format_date(self.since)))
         if self.until:
@@ -674,9 +752,10 @@ def notification_order(n: Any) -> tuple[bool, float, int]:
 # --- home: the record at a glance --------------------------------------------------------------
 
 
-def record_summary(record: Any) -> list[str]:
+def record_summary(record: Any, defaults: bool = True) -> list[str]:
     """The record's state in lines of words: status, médecin traitant, the two emergency choices,
-    counts (home, in both front ends)."""
+    counts (home, in both front ends; ``defaults=False``: an emergency access allowed, the
+    default, is not said, as screen-reader mode says it)."""
     status = {"active": _("open"), "closed": _("closed"), "erased": _("erased")}
     lines = [_("Record: {status}").format(status=status.get(record.status, record.status))]
     if record.status == "closed":
@@ -693,8 +772,10 @@ def record_summary(record: Any) -> list[str]:
         lines.append(_("Médecin traitant: none designated (screen 3 — Practitioners)"))
     bg = _("refused") if record.oppositions.break_glass else _("allowed")
     rg = _("refused") if record.oppositions.regulation else _("allowed")
-    lines.append(_("Break-glass emergency access: {state}").format(state=bg))
-    lines.append(_("Emergency call-centre access: {state}").format(state=rg))
+    if defaults or record.oppositions.break_glass:
+        lines.append(_("Break-glass emergency access: {state}").format(state=bg))
+    if defaults or record.oppositions.regulation:
+        lines.append(_("Emergency call-centre access: {state}").format(state=rg))
     if record.counts:
         lines.append(
             _(

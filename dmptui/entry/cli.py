@@ -604,6 +604,7 @@ def _reader_demo(demo: DemoHost, config: ReaderConfig, console: Console) -> Read
     from dmptui.demo import host_failed
     from dmptui.entry.demo import DemoFailed
     from dmptui.i18n import _
+    from dmptui.identifiers import spoken_ins
 
     if not demo.ready():
         console.emit("wait", _("Starting the demo record host on this computer…"))
@@ -619,7 +620,7 @@ def _reader_demo(demo: DemoHost, config: ReaderConfig, console: Console) -> Read
             "code, choose 2 (SMS): the messages the demo host sends are written here, "
             "each on a line that starts with “Demo phone:”. On any menu, d reads the demo "
             "phone again: the codes that deleting, closing and the emergency choices ask for."
-        ).format(ins=demo.ins, password=demo.password),
+        ).format(ins=spoken_ins(demo.ins), password=demo.password),
     )
     return replace(config, host_url=demo.url, ins=demo.ins, demo=demo)
 

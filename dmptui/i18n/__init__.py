@@ -136,6 +136,42 @@ def format_time(moment: datetime) -> str:
     return fmt(paris(moment), pattern, locale=locale)
 
 
+# Said, not shown: screen-reader mode's dates and times, for a speech synthesizer and a braille
+# line. The month in words; a time a synthesizer says as a time: "4:09 am", "2 pm", "midnight" /
+# "4 heures 9", "14 heures", "minuit" (espeak-ng, NVDA's default voice, says the "h" of "14 h 05"
+# as the letter "hache", and "00:00" as "zero zero zero"). No zone here: a screen says it once.
+
+
+def spoken_time(moment: datetime) -> str:
+    """'4:09 am', '2 pm', 'noon', 'midnight' / '4 heures 9', '14 heures', 'midi', 'minuit'."""
+    at = paris(moment)
+    hour, minute = at.hour, at.minute
+    if _language == "fr":
+        if minute == 0 and hour in (0, 12):
+            return "minuit" if hour == 0 else "midi"
+        hours = f"{hour} heure" if hour < 2 else f"{hour} heures"
+        return f"{hours} {minute}" if minute else hours
+    if minute == 0 and hour in (0, 12):
+        return "midnight" if hour == 0 else "noon"
+    half = "am" if hour < 12 else "pm"
+    twelve = hour % 12 or 12
+    return f"{twelve}:{minute:02d} {half}" if minute else f"{twelve} {half}"
+
+
+def spoken_date(day: date | datetime) -> str:
+    """'7 December 2026' / '7 décembre 2026': the month written out (an instant: its Paris day)."""
+    return format_date(day)
+
+
+def spoken_datetime(moment: datetime, *, day: bool = True) -> str:
+    """'7 December 2026 at 4:53 am' / '7 décembre 2026 à 4 heures 53' (``day=False``: the time
+    alone, for an entry on the same day as the one before it)."""
+    if not day:
+        return spoken_time(moment)
+    link = "à" if _language == "fr" else "at"
+    return f"{spoken_date(moment)} {link} {spoken_time(moment)}"
+
+
 def format_number(n: int) -> str:
     from babel.numbers import format_decimal
 

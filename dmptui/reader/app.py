@@ -11,13 +11,14 @@ import time
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from dmptui import catalogue
 from dmptui.actions import login as login_words
 from dmptui.actions.base import nothing_changed
-from dmptui.i18n import _
+from dmptui.i18n import _, spoken_datetime
 from dmptui.reader import detect, screens
 from dmptui.reader.flow import (
     Abort,
@@ -41,6 +42,10 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 EXIT_OK, EXIT_USAGE, EXIT_INTERRUPTED = 0, 2, 130
+# A call says its waiting words ("Loading your documents…", "Checking the code…") only when the
+# host takes longer than this: otherwise what it loaded, or "Done: …", follows at once, and the
+# waiting words would be one more line to hear.
+QUIET = 1.0
 
 # The catalogue's actions of every screen, as typed on any menu's question.
 COMMANDS = {
@@ -63,7 +68,7 @@ class ReaderConfig:
     demo: DemoLink | None = None  # ``dmptui demo``: its host's state and its phone
     transport: Any = None  # an httpx transport (tests)
     idle_timeout: float = 900.0  # lock after 15 minutes without an answer
-    page_size: int = 20
+    page_size: int = 10  # entries read at a time: ten sentences are as many as an ear holds
     device_id: str = ""  # a stable random id for this install (not a secret)
     token_store: Any = None  # dmptui.session.TokenStore, for "remember me on this device"
     data_dir: Path | None = None  # checked trace checkpoints (default: DMPTUI_DATA_DIR, XDG)
@@ -85,6 +90,8 @@ class Reader:
         self.last_input = time.monotonic()
         self.remember = False  # "remember me on this device", as chosen at the login
         self.tried_remembered = False  # a remembered session is tried at the first login only
+        self.summary = True  # home reads the record's summary (after a login, or when asked)
+        self.zone_said = False  # "Paris time" was said on this screen
 
     # --- out ---------------------------------------------------------------------------------
 
@@ -94,7 +101,21 @@ class Reader:
     def enter(self, key: str) -> None:
         """Say which screen this is: ``Screen: 2 — Documents``."""
         self.screen = key if key != "login" else self.screen
+        self.zone_said = False
         self.say("screen", catalogue.screen_label(catalogue.BY_KEY[key]))
+
+    def zone_once(self) -> str:
+        """ " (Paris time)" the first time a screen says a time, then nothing: one zone, said
+        once per screen (a list's heading says it for its entries)."""
+        if self.zone_said:
+            return ""
+        self.zone_said = True
+        return " " + _("(Paris time)")
+
+    def when(self, moment: datetime) -> str:
+        """A time standing alone, as said: '7 December 2026 at 4:53 am (Paris time)' (the zone
+        once per screen)."""
+        return spoken_datetime(moment) + self.zone_once()
 
     # --- in ----------------------------------------------------------------------------------
 
@@ -129,6 +150,7 @@ class Reader:
         while True:
             answer = (await self.ask(question or _("Your choice:"))).strip().lower().rstrip(".")
             if answer == "m":
+                self.summary = False  # the menu, not the summary (1 reads the summary)
                 raise Navigate("home")
             if answer == "w":
                 self.say("info", where_line(self.screen))
@@ -162,17 +184,21 @@ class Reader:
     # --- calls -------------------------------------------------------------------------------
 
     async def call(
-        self, waiting: str, make: Callable[[], Awaitable[T]], *, relogin: bool = True
+        self,
+        waiting: str,
+        make: Callable[[], Awaitable[T]],
+        *,
+        relogin: bool = True,
     ) -> T:
-        """``make()``, saying ``waiting`` first. A failure is explained and raises ``Failed``;
-        an ended session logs in again, a needed code is asked for, then the call is redone."""
+        """``make()``, saying ``waiting`` when the host is slow (``QUIET``). A failure is
+        explained and raises ``Failed``; an ended session logs in again, a needed code is asked
+        for, then the call is redone."""
         from dmptui.client import HostError, SessionExpired, Stale, StepUpRequired
         from dmptui.explain import app_failure, explain
 
         while True:
-            self.say("wait", waiting)
             try:
-                return await make()
+                return await self._quiet(waiting, make)
             except SessionExpired as error:
                 if not relogin:
                     self.say("error", explain(error))
@@ -198,6 +224,13 @@ class Reader:
             except (OSError, ValueError) as error:  # a file, a bad answer: never a traceback
                 self.say("error", app_failure(error))
                 raise Failed(error) from None
+
+    async def _quiet(self, waiting: str, make: Callable[[], Awaitable[T]]) -> T:
+        task = asyncio.ensure_future(make())
+        done, _pending = await asyncio.wait({task}, timeout=QUIET)
+        if not done:
+            self.say("wait", waiting)
+        return await task
 
     # --- the loop ----------------------------------------------------------------------------
 

@@ -108,24 +108,20 @@ async def load_documents(r: Reader, st: Documents) -> None:
             if st.type or st.query
             else _("your record has no documents."),
         )
-    elif n == 1:
-        r.say("done", _("1 document."))
-    else:
-        r.say("done", _("{n} documents.").format(n=format_number(n)))
-    if st.type or st.query:
-        say_view(r, st)
+    # n documents: the page's heading says how many ("Documents 1 to 10 of 43"), and the view.
 
 
-def say_view(r: Reader, st: Documents) -> None:
-    """Which documents the list holds, and in which order."""
-    kind = w.type_label(st.type) if st.type else _(w.ALL_TYPES)
-    order = _(w.SORT_WORDS[st.sort]) if st.sort else _("newest first")
-    r.say(
-        "info",
-        _("Showing: {kind}; search: {search}; order: {order}.").format(
-            kind=kind, search=st.query or _(w.NO_SEARCH), order=order
-        ),
-    )
+def view_words(st: Documents) -> str:
+    """Which documents the list holds, and in which order: what is not the default ("" when
+    it is every document, newest first)."""
+    parts = []
+    if st.type:
+        parts.append(_("type: {kind}").format(kind=w.type_label(st.type)))
+    if st.query:
+        parts.append(_("search: {search}").format(search=st.query))
+    if st.sort:
+        parts.append(_("order: {order}").format(order=_(w.SORT_WORDS[st.sort])))
+    return _("Showing: {view}.").format(view="; ".join(parts)) if parts else ""
 
 
 def show_documents(r: Reader, st: Documents, brief: bool = False) -> None:
@@ -136,21 +132,33 @@ def show_documents(r: Reader, st: Documents, brief: bool = False) -> None:
         r.say("info", _("s: search, t: filter by type."))
         return
     first, last = pager.span()
-    if st.total is not None:
-        head = _("Documents {first} to {last} of {total}.").format(
+    if st.total is not None and st.total <= pager.size:  # one page: no pages to turn
+        head = ngettext(
+            "{n} document, date of care. A number: open.",
+            "{n} documents, dates of care. A number: open.",
+            st.total,
+        ).format(n=format_number(st.total))
+    elif st.total is not None:
+        head = _("Documents {first} to {last} of {total}, dates of care.").format(
             first=first, last=last, total=format_number(st.total)
         )
+        head += " " + _("n: next, p: previous, a number: open.")
     else:
         head = _("Documents {first} to {last}, and more after these.").format(
             first=first, last=last
         )
-    r.say("info", head + " " + _("n: next, p: previous, a number: open."))
+        head += " " + _("n: next, p: previous, a number: open.")
+    view = view_words(st)
+    r.say("info", f"{view} {head}" if view else head)
     if brief:
         r.say("info", _("Enter alone reads this page again."))
         return
+    seen: set[str] = set()  # an author's facility is said at their first document of the page
     for i in pager.shown():
-        r.say("item", w.document_sentence(i + 1, pager.items[i]))
-    r.say("info", _("Also: s: search in titles, t: filter by type, o: sort."))
+        doc = pager.items[i]
+        r.say("item", w.spoken_document(i + 1, doc, facility=doc.author.name not in seen))
+        seen.add(doc.author.name)
+    r.say("info", _("Also: s: search in titles, t: type, o: sort."))
 
 
 @handles("documents.search")
@@ -194,7 +202,6 @@ async def sort_documents(r: Reader, st: Documents) -> None:
         "done",
         _("sorted by {sort}, here on this device.").format(sort=_(w.SORT_WORDS[st.sort])),
     )
-    say_view(r, st)
     show_documents(r, st)
 
 
@@ -219,11 +226,11 @@ async def open_document(r: Reader, st: Documents, index: int) -> None:
     view = DocumentView(st, index)
     doc = view.doc
     r.say("info", _("Document {n}: {title}").format(n=index + 1, title=doc.title))
-    for line in w.metadata_lines(doc):
-        r.say("item", line)
+    for line in w.spoken_details(doc, r.when):
+        r.say("info", line)  # split at its labels on a braille line
     try:
-        data, content_type = await r.call(
-            loading.opening(doc.title), lambda: r.client.content(doc.id)
+        data, content_type = await r.call(  # its title was just said
+            _("Opening the document…"), lambda: r.client.content(doc.id)
         )
     except Failed as failed:
         await gone(r, st, failed)
@@ -249,7 +256,7 @@ async def open_document(r: Reader, st: Documents, index: int) -> None:
             and not (a == "documents.unmask" and not w.is_masked(view.doc))
         ]
         entries = numbered(DOCUMENT_MENU, shown)
-        show_menu(r, _("What do you want to do with this document? 0: back to the list."), entries)
+        show_menu(r, _("What now?"), [*entries, Entry("0", _("back"))])
         answer = await choose_from(r, entries, why=partial(not_offered, r, view.doc))
         if answer is None:
             return

@@ -18,7 +18,6 @@ from dmptui.reader.menus import (
     reader_key,
     show_menu,
 )
-from dmptui.state import RecordState
 
 if TYPE_CHECKING:
     from dmptui.reader.app import Reader
@@ -32,15 +31,16 @@ def main_menu() -> list[Entry]:
 
 async def home(r: Reader) -> None:
     r.enter("home")
-    try:
-        await r.call(_(loading.LOADING_RECORD), lambda: r.state.refresh(r.client))
-    except Abort:
-        pass
-    else:
-        r.say("done", _(loading.RECORD_UP_TO_DATE))
-        for line in summary_lines(r.state):
-            r.say("info", line)
-    title = _("Main menu: type a screen's number, then Enter.")
+    if r.summary:  # after a login, or asked for (1): ``m`` and back give the menu alone
+        r.summary = False
+        try:
+            await r.call(_(loading.LOADING_RECORD), lambda: r.state.refresh(r.client))
+        except Abort:
+            pass
+        else:  # the summary follows: no "up to date"
+            for line in summary_lines(r):
+                r.say("info", line)
+    title = _("Main menu:")
     show_menu(r, title, main_menu())
     while True:
         try:
@@ -53,21 +53,28 @@ async def home(r: Reader) -> None:
             continue
         spec = next((s for s in catalogue.SCREENS if str(s.number) == answer), None)
         if spec is not None:
+            r.summary = spec.key == "home"
             raise Navigate(spec.key)
         r.wrong_choice(answer, _("Type a number from 1 to 9."))
 
 
-def summary_lines(state: RecordState) -> list[str]:
+def summary_lines(r: Reader) -> list[str]:
     """The record at a glance, from the record state: its status, the choices, the counts,
-    then the unread notifications."""
+    then the unread notifications (their times as said, the zone once)."""
+    from dmptui.reader.notifications import spoken_message
+
+    state = r.state
     if state.record is None:
         return []
-    lines = w.record_summary(state.record)
-    heading, unread = w.unread_summary(state.unread)
-    if heading:
+    lines = w.record_summary(state.record, defaults=False)  # an access allowed is not said
+    heading, _unread = w.unread_summary(state.unread)
+    if heading and state.unread is not None:
         lines.append(heading)
         prefix = _(w.EMERGENCY_ACCESS_PREFIX)
-        lines += [f"{prefix} {text}" if urgent else text for urgent, text in unread]
+        items = sorted(state.unread.items, key=lambda n: (not n.emergency, -n.id))
+        for item in items[: w.UNREAD_SHOWN]:
+            text = spoken_message(r, item)
+            lines.append(f"{prefix} {text}" if item.emergency else text)
     return lines
 
 

@@ -14,6 +14,7 @@ echoes a pipe). Neither is ever written back.
 from __future__ import annotations
 
 import asyncio
+import re
 import sys
 import threading
 from typing import Any, TextIO
@@ -26,6 +27,33 @@ LABELS = {"screen": N_("Screen:"), **KIND_LABELS, "demo": N_("Demo phone:")}
 # Kinds without a label: "info" (what the screen shows), "wait" (progress in words), "item" (one
 # entry of a list or menu), "text" (a document's or notes' own lines), "prompt" (a question).
 PLAIN_KINDS = frozenset({"info", "wait", "item", "text", "prompt"})
+
+
+# A braille display's line. A longer line is split where a label starts inside it ("… 2025.
+# Deposited: …", "…; Reason given: …": one to three words and a colon, after a sentence), each
+# part starting with its label; a list's entry (one entry, one line), a question and a
+# document's own lines are left whole.
+BRAILLE_WIDTH = 80
+MID_LABEL = re.compile(r"(?<=[.;] )(?=[^\W\d_][^\W\d]*(?: [^\W\d]+){0,2}[ \u00a0\u202f]?: )")
+WHOLE_KINDS = frozenset({"item", "text", "prompt", "demo"})
+
+
+def braille_lines(line: str) -> list[str]:
+    """``line`` in parts of at most ``BRAILLE_WIDTH`` characters, cut only where a label starts
+    (parts are joined again while they fit); a line without such a place stays whole."""
+    if len(line) <= BRAILLE_WIDTH:
+        return [line]
+    cuts = [m.start() for m in MID_LABEL.finditer(line)]
+    if not cuts:
+        return [line]
+    pieces = [line[a:b].rstrip() for a, b in zip([0, *cuts], [*cuts, len(line)], strict=True)]
+    out = [pieces[0]]
+    for piece in pieces[1:]:
+        if len(out[-1]) + 1 + len(piece) <= BRAILLE_WIDTH:
+            out[-1] += " " + piece
+        else:
+            out.append(piece)
+    return out
 
 
 class UnsafeLine(ValueError):
@@ -72,8 +100,11 @@ class Console:
         if kind not in LABELS and kind not in PLAIN_KINDS:
             raise ValueError(f"unknown kind of line: {kind!r}")
         parts = text.replace("\r\n", "\n").split("\n")
+        parts = [f"{label} {part}" if label and i == 0 else part for i, part in enumerate(parts)]
+        if kind not in WHOLE_KINDS:
+            parts = [p for part in parts for p in braille_lines(part)]
         for i, part in enumerate(parts):
-            line = speakable(f"{label} {part}" if label and i == 0 else part)
+            line = speakable(part)
             check_line(line)
             last = i == len(parts) - 1
             end = "" if kind == "prompt" and last and self.interactive else "\n"

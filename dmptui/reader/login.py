@@ -15,7 +15,13 @@ from dmptui.actions.base import CANCEL
 from dmptui.demo import NOT_THE_DEMO, PHONE_EMPTY, message_body, message_heading
 from dmptui.explain import error_kind
 from dmptui.i18n import _
-from dmptui.identifiers import IdentifierError, parse_ins
+from dmptui.identifiers import (
+    IdentifierError,
+    parse_ins,
+    spelled,
+    spelled_groups,
+    spoken_ins,
+)
 from dmptui.reader.flow import Back, Failed, Quit
 from dmptui.reader.menus import (
     HANDLERS,
@@ -59,6 +65,7 @@ async def login(r: Reader, resume: bool = False) -> None:
             if not resume or ins != held:
                 r.state.clear()
             r.last_input = time.monotonic()
+            r.summary = True  # home reads the record's summary once after a login
             r.say("done", _("you are logged in."))
             await remember(r, ins)
             return
@@ -160,7 +167,9 @@ async def remember(r: Reader, ins: str) -> None:
 async def ask_ins(r: Reader) -> str:
     while True:
         if r.ins:
-            question = _("INS (15 characters). Press Enter to keep {ins}:").format(ins=r.ins)
+            question = _("INS (15 characters). Press Enter to keep {ins}:").format(
+                ins=spoken_ins(r.ins)
+            )
         else:
             question = _("INS (national health identifier, 15 characters):")
         raw = (await r.ask(question)).strip()
@@ -197,18 +206,18 @@ async def code_step(r: Reader, challenge: Any) -> bool:
     """The one-time code of a login: True when logged in, False to start again."""
     if challenge.enrolment is not None:
         secret = challenge.enrolment.secret
-        grouped = " ".join(secret[i : i + 4] for i in range(0, len(secret), 4))
         r.say(
             "info",
             _(
                 "First login: add your record to an authenticator app. Type this secret in "
-                "the app (the spaces do not matter): {secret}"
-            ).format(secret=grouped),
+                "the app, letter by letter, without the commas and semicolons:"
+            ),
         )
+        r.say("item", spelled_groups(secret))
     channels = set(challenge.channels)
     while True:
         entries = code_entries(channels, Entry("0", _("Start again with the INS and password")))
-        show_menu(r, _("How do you want to get your one-time code?"), entries)
+        show_menu(r, _("One-time code:"), entries)
         if r.config.token_store is not None:
             r.say("item", remember_entry(r))
         answer = await ask_code_choice(r, "login")
@@ -292,6 +301,14 @@ async def send_email(r: Reader, challenge: str) -> None:
     await send_code(r, "email", lambda: r.client.send_code(challenge, "email"), relogin=False)
 
 
+CODE = re.compile(r"(?<![\w/.:-])[0-9]{6}(?![\w/.:-])")
+
+
+def spelled_codes(text: str) -> str:
+    """A message's one-time code digit by digit ('481027' -> '4 8 1 0 2 7'), not a number."""
+    return CODE.sub(lambda m: spelled(m.group()), text)
+
+
 def spoken_destination(destination: str) -> str:
     """ "•• •• •• 78" -> "… 78": the hidden part as one pause, not "bullet" six times."""
     return re.sub(r"•[•\s]*•|•", "…", destination).strip()
@@ -320,7 +337,7 @@ async def demo_messages(r: Reader) -> list[dict[str, Any]]:
 
 def say_message(r: Reader, message: dict[str, Any]) -> None:
     lines = message_body(message).splitlines()
-    body = " ".join(line.strip() for line in lines if line.strip())
+    body = spelled_codes(" ".join(line.strip() for line in lines if line.strip()))
     r.say("demo", f"{message_heading(message)}: {body}")
 
 
@@ -372,7 +389,7 @@ async def step_up(r: Reader) -> bool:
     r.say("info", _(login_words.STEP_UP_NEEDED))
     entries = code_entries({"totp", "sms", "email"}, Entry("0", _(CANCEL)))
     while True:
-        show_menu(r, _("How do you want to get your one-time code?"), entries)
+        show_menu(r, _("One-time code:"), entries)
         try:  # logged in: every question's commands (m, g3, l, q…); 0 or b cancels
             answer = await r.ask_choice()
         except Back:

@@ -113,11 +113,30 @@ class Entry:
     label: str
 
 
+WIDTH = 80  # a braille display's line: a menu's lines are filled up to it, split between entries
+
+
+def menu_lines(title: str | None, entries: list[Entry]) -> list[str]:
+    """A menu in as few lines as a braille line allows: the title, then "1 Label, 2 Label."
+    (a synthesizer says "one Label, two Label"; an entry is never split across two lines)."""
+    parts = [f"{e.key} {e.label}" for e in entries]
+    parts = [p + ("." if i == len(parts) - 1 else ",") for i, p in enumerate(parts)]
+    lines: list[str] = []
+    line = title or ""
+    for part in parts:
+        if line and len(line) + 1 + len(part) > WIDTH:
+            lines.append(line)
+            line = part
+        else:
+            line = f"{line} {part}" if line else part
+    if line:
+        lines.append(line)
+    return lines
+
+
 def show_menu(r: Reader, title: str | None, entries: list[Entry]) -> None:
-    if title:
-        r.say("info", title)
-    for entry in entries:
-        r.say("item", f"{entry.key}. {entry.label}")
+    for line in menu_lines(title, entries):
+        r.say("item", line)
 
 
 def numbered(ids: tuple[str, ...], shown: list[str]) -> list[Entry]:

@@ -38,8 +38,7 @@ class Notes:
 async def notes(r: Reader) -> None:
     r.enter("notes")
     answer = await r.call(_(loading.LOADING_NOTES), r.client.notes)
-    st = Notes(answer.text, answer.updated_at)
-    r.say("done", _("Your notes are loaded."))
+    st = Notes(answer.text, answer.updated_at)  # the notes follow: no "loaded"
 
     def show() -> list[str]:
         r.say("info", _(personal.NOTES_INTRO))

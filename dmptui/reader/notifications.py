@@ -45,12 +45,10 @@ async def notifications(r: Reader) -> None:
                     len(items),
                     sum(1 for n in items if not n.read),
                     sum(1 for n in items if n.emergency),
-                )
-                + " "
-                + _("Times are Paris time."),
+                ),
             )
 
-    def show() -> None:
+    def show(brief: bool = False) -> None:
         if not pager.items:
             return
         first, last = pager.span()
@@ -62,8 +60,13 @@ async def notifications(r: Reader) -> None:
             + " "
             + _("n: next, p: previous, r: mark all as read."),
         )
+        if brief:
+            r.say("info", _("Enter alone reads this page again."))
+            return
+        r.say("info", _("Paris time; read, unless said UNREAD."))
+        r.zone_said = True
         for i in pager.shown():
-            r.say("item", notification_sentence(i + 1, pager.items[i]))
+            r.say("item", notification_sentence(r, i + 1, pager.items[i]))
 
     await load()
     show()
@@ -77,32 +80,36 @@ async def notifications(r: Reader) -> None:
         elif answer.isdigit():
             index = await pager.index(answer)
             if index is not None:
-                r.say("item", notification_sentence(index + 1, pager.items[index]))
+                r.say("item", notification_sentence(r, index + 1, pager.items[index]))
         elif answer == "r":
             try:
                 await HANDLERS["notifications.read_all"](r, pager)
             except Abort:
                 continue
             await load()
-            show()
+            show(brief=True)  # the same page, now all read: not read out again
         else:
             r.wrong_choice(answer, _("Type n, p, a number, or r to mark all as read."))
 
 
-def notification_sentence(n: int, item: Any) -> str:
+def spoken_message(r: Reader, item: Any) -> str:
+    """The host's message, its time as said (the zone once per screen), and that time only: a
+    message that gives none starts with the notification's own time."""
+    message = pick(item.message)
+    host_time = format_datetime(item.at, zone=True)  # the host's own pattern (a test checks)
+    if host_time in message:
+        return message.replace(host_time, r.when(item.at), 1)
+    return _("{when}: {message}").format(when=r.when(item.at), message=message)
+
+
+def notification_sentence(r: Reader, n: int, item: Any) -> str:
+    """One notification: UNREAD when it is (read is the default), EMERGENCY ACCESS for one, then
+    the host's message (which says what it is about: no kind before it)."""
+    marks = [_(w.UNREAD)] if not item.read else []
     if item.emergency:
-        about = _(w.EMERGENCY_ACCESS)
-    elif item.kind in w.NOTIFICATION_KINDS:
-        about = _(w.NOTIFICATION_KINDS[item.kind])
-    else:
-        about = item.kind
-    return _("{n}. {about}, {status}, {when}: {message}").format(
-        n=n,
-        about=about,
-        status=_(w.READ) if item.read else _(w.UNREAD),
-        when=format_datetime(item.at),
-        message=pick(item.message),
-    )
+        marks.append(_(w.EMERGENCY_ACCESS))
+    text = spoken_message(r, item)
+    return f"{n}. {', '.join(marks)}: {text}" if marks else f"{n}. {text}"
 
 
 @handles("notifications.read_all")

@@ -14,7 +14,7 @@ from dmptui import words as w
 from dmptui.actions import practitioners as actions
 from dmptui.actions.base import Plan
 from dmptui.explain import error_kind
-from dmptui.i18n import _, format_number, ngettext
+from dmptui.i18n import _
 from dmptui.reader.flow import Back, Failed
 from dmptui.reader.menus import (
     DIRECTORY_LIMIT,
@@ -55,8 +55,7 @@ async def load_practitioners(r: Reader) -> None:
 async def practitioners(r: Reader) -> None:
     r.enter("practitioners")
     st = Practitioners()
-    await load_practitioners(r)
-    r.say("done", _(loading.PRACTITIONERS_UP_TO_DATE))
+    await load_practitioners(r)  # the list follows: no "up to date"
     show_mine(r, st)
     while True:
         choice = await r.ask_choice()
@@ -78,10 +77,9 @@ def show_mine(r: Reader, st: Practitioners) -> None:
     people = links.people()
     r.say(
         "info",
-        _(
-            "Your practitioners ({n}): your médecin traitant, those you authorised and those "
-            "you blocked. A number: choose one; s: search the directory."
-        ).format(n=len(people)),
+        _("Your practitioners ({n}). A number: choose one; s: search the directory.").format(
+            n=len(people)
+        ),
     )
     for i, person in enumerate(people):
         r.say("item", links.sentence(person, i + 1))
@@ -115,13 +113,7 @@ async def directory_results(r: Reader, st: Practitioners) -> None:
     def show() -> None:
         r.say(
             "info",
-            ngettext(
-                "Directory results for “{q}”: {n} practitioner. This is the directory, not "
-                "your list. A number: choose one; 0: back to your practitioners.",
-                "Directory results for “{q}”: {n} practitioners. This is the directory, not "
-                "your list. A number: choose one; 0: back to your practitioners.",
-                len(st.found),
-            ).format(q=st.query, n=format_number(len(st.found))),
+            _("From the directory. A number: choose one; 0: back to your list."),
         )
         for i, person in enumerate(st.found):
             r.say("item", r.state.links.sentence(person, i + 1))
@@ -157,19 +149,25 @@ def offered(r: Reader, person: w.Person) -> list[str]:
 
 
 async def person_menu(r: Reader, person: w.Person) -> None:
-    """What can be done for one practitioner; each change says the new status. A number not
-    offered says why (the plan's problem), not just that there is no such choice."""
+    """What can be done for one practitioner; each change says the new status (the name and
+    the status: who they are was said in the list they were chosen from). A number not offered
+    says why (the plan's problem), not just that there is no such choice."""
     while True:
         links = r.state.links
         shown = offered(r, person)
-        r.say("info", links.sentence(person))
+        r.say(
+            "info",
+            _("{name}: {status}.").format(
+                name=person.name, status=links.status(person.rpps, person.may_access)
+            ),
+        )
         entries = [
             Entry(e.key, actions.attending_label(r.state, person))
             if PRACTITIONER_MENU[int(e.key) - 1] == "practitioners.attending"
             else e
             for e in numbered(PRACTITIONER_MENU, shown)
         ]
-        show_menu(r, _("What do you want to do? 0: back."), entries)
+        show_menu(r, _("What now?"), [*entries, Entry("0", _("back"))])
         answer = await choose_from(r, entries, why=partial(not_offered, r, person))
         if answer is None:
             return

@@ -44,17 +44,19 @@ async def perform_or_abort(r: Reader, plan: Plan) -> None:
 
 async def emergency(r: Reader) -> None:
     r.enter("emergency")
-    await load_record(r, _(loading.LOADING_EMERGENCY))
-    r.say("done", _("Your emergency access choices are loaded."))
+    await load_record(r, _(loading.LOADING_EMERGENCY))  # the choices follow: no "loaded"
+
+    intro = [_(emergency_actions.INTRO)]  # said once a visit, not after each change
 
     def show() -> list[str]:
-        r.say("info", _(emergency_actions.INTRO))
+        while intro:
+            r.say("info", intro.pop())
         for which in (w.BREAK_GLASS, w.REGULATION):
             refused = r.state.refused(which)
             if refused is not None:
                 r.say("info", w.state_text(which, refused))
         entries = numbered(EMERGENCY_MENU, list(EMERGENCY_MENU))
-        show_menu(r, _("What do you want to change?"), entries)
+        show_menu(r, _("What now?"), entries)
         return list(EMERGENCY_MENU)
 
     await menu_loop(r, EMERGENCY_MENU, show)
@@ -75,20 +77,20 @@ async def change_regulation(r: Reader) -> None:
 
 async def record(r: Reader) -> None:
     r.enter("record")
-    await load_record(r, _(loading.LOADING_RECORD))
-    r.say("done", _("Your record is loaded."))
+    await load_record(r, _(loading.LOADING_RECORD))  # its status follows: no "loaded"
 
     def show() -> list[str]:
         for line in record_actions.status_lines(r.state):
             r.say("info", line)
         shown = record_actions.available(r.state)
-        entries = numbered(RECORD_MENU, shown)
-        show_menu(r, _(record_actions.WHAT_YOU_CAN_DO), entries)
-        for action_id in shown:
+        # Each choice once, with what it does: "1 Close my record: Nobody can access it…".
+        for entry, action_id in zip(numbered(RECORD_MENU, shown), shown, strict=True):
             action = catalogue.ACTION_BY_ID[action_id]
             r.say(
-                "info",
-                _("{label}: {help}").format(label=_(action.label), help=_(action.help)),
+                "item",
+                _("{key} {label}: {help}").format(
+                    key=entry.key, label=entry.label, help=_(action.help)
+                ),
             )
         return shown
 

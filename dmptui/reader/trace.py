@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Any
 from dmptui import loading
 from dmptui import words as w
 from dmptui.actions.base import nothing_changed
-from dmptui.i18n import _, format_number, ngettext
-from dmptui.identifiers import IdentifierError, parse_rpps
+from dmptui.i18n import _, format_number, paris_date
+from dmptui.identifiers import IdentifierError, parse_rpps, spoken_rpps
 from dmptui.reader.menus import (
     HANDLERS,
     Entry,
@@ -52,7 +52,7 @@ async def trace(r: Reader) -> None:
         elif answer.isdigit():
             index = await st.pager.index(answer)
             if index is not None:
-                for line in w.trace_lines(st.pager.items[index]):
+                for line in w.trace_lines(st.pager.items[index], when=r.when, rpps=spoken_rpps):
                     r.say("item", line)
         elif answer == "f":
             await attempt(HANDLERS["trace.filter"](r, st))
@@ -66,32 +66,13 @@ async def trace(r: Reader) -> None:
 
 async def load_trace(r: Reader, st: Trace) -> None:
     await st.pager.load(_(loading.LOADING_TRACE))
-    n = len(st.pager.items)
-    if n == 0:
-        text = (
+    if not st.pager.items:  # otherwise the page's heading says how many, and if older follow
+        r.say(
+            "done",
             _("no entry matches this filter.")
             if st.filter.active
-            else _("the access trace is empty.")
+            else _("the access trace is empty."),
         )
-    elif n == 1 and st.pager.complete:
-        text = _("1 entry in the access trace.")
-    elif st.pager.complete:
-        text = ngettext(
-            "{n} entry in the access trace, newest first.",
-            "{n} entries in the access trace, newest first.",
-            n,
-        ).format(n=format_number(n))
-    else:
-        text = ngettext(
-            "the newest {n} entry of the access trace is loaded; older ones load as you "
-            "turn the pages.",
-            "the newest {n} entries of the access trace are loaded; older ones load as you "
-            "turn the pages.",
-            n,
-        ).format(n=format_number(n))
-    if n:
-        text += " " + _("Times are Paris time.")
-    r.say("done", text)
 
 
 async def seal_trace(r: Reader, st: Trace) -> None:
@@ -104,11 +85,12 @@ async def seal_trace(r: Reader, st: Trace) -> None:
         store = CheckpointStore.in_dir(getattr(r.config, "data_dir", None))
         checker = r.trace_checker = TraceChecker(r.client, store)  # type: ignore[attr-defined]  # made on first use
     seal = await checker.check(st.pager.items, complete=not st.filter.active)
-    r.say("error" if seal.failed else "info", seal.words())
+    r.say("error" if seal.failed else "info", seal.words(when=r.when))
 
 
 def show_trace(r: Reader, st: Trace) -> None:
-    r.say("info", st.filter.words())
+    if st.filter.active:  # every entry, the default, is not said
+        r.say("info", st.filter.words(rpps=spoken_rpps))
     pager = st.pager
     if not pager.items:
         r.say("info", _("f: filter, e: emergency accesses only."))
@@ -123,8 +105,13 @@ def show_trace(r: Reader, st: Trace) -> None:
             first=first, last=last
         )
     r.say("info", head + " " + _("n: next, p: previous, a number: details."))
+    r.say("info", _("Paris time; normal mode and allowed, unless said."))
+    r.zone_said = True
+    day = None
     for i in pager.shown():
-        r.say("item", w.trace_sentence(i + 1, pager.items[i]))
+        e = pager.items[i]
+        r.say("item", w.spoken_trace_sentence(i + 1, e, same_day=paris_date(e.at) == day))
+        day = paris_date(e.at)
     r.say("info", _("Also: f: filter, e: emergency accesses only."))
 
 
