@@ -772,22 +772,20 @@ def test_an_idle_session_is_not_refreshed_the_reader_says_why_and_logs_in_again(
     s.send("2")
     s.lines(
         "Screen: 2 — Documents",
-        "Loading your documents…",
         "Warning: Your session ended after 15 minutes without activity, to protect your "
         "record. Log in again to continue.",
         "Screen: 0 — Log in",
     )
     assert host.sql("SELECT revoked_at IS NOT NULL FROM sessions") == [(True,)]
-    s.answer("", f"INS (15 characters). Press Enter to keep {host.ins}:")
+    s.answer("", f"INS (15 characters). Press Enter to keep {spoken_ins(host.ins)}:")
     s.secret(host.password, "Password (not shown as you type):")
     s.answer("1")
     s.secret(host.code(), "One-time code, 6 digits (not shown as you type; Enter alone goes back):")
     s.lines(
-        "Checking the code…",
         "Done: you are logged in.",
         "Screen: 2 — Documents",
-        "Loading your documents…",
-        f"Done: {visible_documents(host)} documents.",
+        f"Documents 1 to 10 of {visible_documents(host)}, dates of care. n: next, p: previous, "
+        "a number: open.",
     )
     s.quit()
 
