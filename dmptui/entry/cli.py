@@ -702,6 +702,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if ledger is not None and isinstance(e, ledger.LedgerKeyError):
             print(f"Erreur / Error: {e}", file=sys.stderr)
             return EXIT_REFUSED
+        db = sys.modules.get("dmptui.host.db")
+        if db is not None and isinstance(e, db.DatabaseFileError):
+            print(f"Erreur / Error: {e}", file=sys.stderr)
+            return EXIT_REFUSED
         raise
 
 

@@ -101,8 +101,9 @@ def read_key_file(path: Path) -> MasterKey:
     mode = stat.S_IMODE(path.stat().st_mode)
     if mode & 0o077:
         raise MasterKeyError(
-            f"The master key file {path} can be read by other users (mode {mode:o}). "
-            f"Make it private with: chmod 600 {path}"
+            f"La clé maîtresse {path} est lisible par d'autres utilisateurs (mode {mode:o}). "
+            f"Rendez-la privée avec : chmod 600 {path} / The master key file {path} can be read "
+            f"by other users (mode {mode:o}). Make it private with: chmod 600 {path}"
         )
     return parse_key(path.read_text("ascii"), f"The master key file {path}")
 

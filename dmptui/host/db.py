@@ -6,6 +6,9 @@ keys, secure_delete), any SQLAlchemy URL otherwise (PostgreSQL with psycopg in p
 
 from __future__ import annotations
 
+import logging
+import os
+import stat
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -341,11 +344,68 @@ class IdempotencyKey(Base):
 # --- engine --------------------------------------------------------------------------------
 
 
+SQLITE_SUFFIXES = ("", "-wal", "-shm", "-journal")
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The file of a SQLite URL (None: another database, in memory, or a ``file:`` URI)."""
+    if not url.startswith("sqlite"):
+        return None
+    from sqlalchemy.engine import make_url
+
+    name = make_url(url).database
+    if not name or name == ":memory:" or name.startswith("file:"):
+        return None
+    return Path(name)
+
+
+def private_sqlite_files(url: str) -> None:
+    """A SQLite database, its -wal, -shm and -journal readable by the owner alone (0600),
+    whatever the umask and wherever ``--db`` puts them. A missing database file is created
+    empty with mode 0600 before SQLite opens it: SQLite gives the -wal, -shm and -journal it
+    creates the database file's mode. An existing file others may read is made private (and
+    said in the log); one the host cannot chmod is refused, with the command to run."""
+    path = sqlite_path(url)
+    if path is None:
+        return
+    if path.parent.is_dir():
+        try:
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        except FileExistsError:
+            pass
+    for suffix in SQLITE_SUFFIXES:
+        f = Path(f"{path}{suffix}")
+        try:
+            mode = stat.S_IMODE(f.stat().st_mode)
+        except FileNotFoundError:
+            continue
+        if not mode & 0o077:
+            continue
+        try:
+            os.chmod(f, 0o600)
+        except OSError as e:
+            raise DatabaseFileError(
+                f"Le fichier de base {f} est lisible par d'autres utilisateurs (mode {mode:o}) "
+                f"et l'hôte ne peut pas le rendre privé. Lancez : chmod 600 {f} / The database "
+                f"file {f} can be read by other users (mode {mode:o}) and the host cannot make "
+                f"it private. Run: chmod 600 {f}"
+            ) from e
+        logging.getLogger("dmptui.host").warning(
+            "database file %s was readable by other users (mode %o): made private (600)", f, mode
+        )
+
+
+class DatabaseFileError(Exception):
+    """A database file others may read, that the host cannot make private (FR / EN)."""
+
+
 def make_engine(url: str) -> Engine:
     """``hide_parameters``: a database error's message (logged with its traceback by the
     server) never carries the statement's values — password hashes, token digests, TOTP
-    secrets, notes, document contents."""
+    secrets, notes, document contents. A SQLite file and its -wal, -shm are made private
+    (``private_sqlite_files``) before the first connection."""
     if url.startswith("sqlite"):
+        private_sqlite_files(url)
         engine = create_engine(
             url,
             connect_args={"timeout": SQLITE_BUSY_MS / 1000, "isolation_level": None},
@@ -437,8 +497,6 @@ def checkpoint(engine: Engine) -> None:
         busy = row[0] if row else 0
         cur.close()
         if busy:  # a reader kept it from finishing; the next checkpoint completes it
-            import logging
-
             logging.getLogger("dmptui.host").warning("WAL checkpoint after an erasure was busy")
     finally:
         raw.close()
@@ -491,6 +549,7 @@ def schema_revisions(url: str) -> tuple[set[str], set[str]]:
     from alembic.script import ScriptDirectory
 
     heads = set(ScriptDirectory.from_config(_alembic_config(url)).get_heads())
+    private_sqlite_files(url)
     engine = create_engine(url)
     try:
         with engine.connect() as conn:

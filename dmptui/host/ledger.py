@@ -337,6 +337,21 @@ def _decode_key(text: str) -> LedgerKey:
     return LedgerKey(Ed25519PrivateKey.from_private_bytes(raw))
 
 
+def read_key_file(path: Path) -> LedgerKey:
+    """The signing key in ``path``, refused if group or others may read it (as the master key
+    is): whoever reads it can sign checkpoints in the host's name."""
+    import stat
+
+    mode = stat.S_IMODE(path.stat().st_mode)
+    if mode & 0o077:
+        raise LedgerKeyError(
+            f"La clé de signature {path} est lisible par d'autres utilisateurs (mode {mode:o}). "
+            f"Rendez-la privée avec : chmod 600 {path} / The signing key file {path} can be read "
+            f"by other users (mode {mode:o}). Make it private with: chmod 600 {path}"
+        )
+    return _decode_key(path.read_text())
+
+
 def create_key_file(data_dir: Path) -> bool:
     """Create ``<data_dir>/ledger.key`` (mode 0600) unless it exists. True if created."""
     from cryptography.hazmat.primitives.serialization import NoEncryption, PrivateFormat
@@ -364,7 +379,7 @@ def load_key(data_dir: Path) -> LedgerKey:
         return _decode_key(env)
     with _lock:
         create_key_file(data_dir)
-        return _decode_key((data_dir / KEY_FILE).read_text())
+        return read_key_file(data_dir / KEY_FILE)
 
 
 # --- the keys' history and rotation ----------------------------------------------------------
@@ -399,7 +414,7 @@ def _candidates(data_dir: Path) -> list[LedgerKey]:
     out = []
     for name in (KEY_FILE, NEW_KEY_FILE):
         try:
-            out.append(_decode_key((data_dir / name).read_text()))
+            out.append(read_key_file(data_dir / name))
         except (FileNotFoundError, ValueError):
             continue
     return out

@@ -163,7 +163,13 @@ def _open_append(path: Path) -> tuple[int, bool]:
     try:
         fd = os.open(path, flags | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
-        return os.open(path, flags), False
+        fd = os.open(path, flags)
+        try:  # made by an older version, or copied with the umask's mode: private again
+            if os.fstat(fd).st_mode & 0o077:
+                os.fchmod(fd, 0o600)
+        except (AttributeError, OSError):  # pragma: no cover - not POSIX
+            pass
+        return fd, False
     try:
         os.fchmod(fd, 0o600)  # whatever the umask
     except (AttributeError, OSError):  # pragma: no cover - not POSIX
