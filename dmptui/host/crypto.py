@@ -7,8 +7,9 @@
   data binding the record id.
 - Each document has its own key (``documents.wrapped_key``), wrapped by the record key with
   associated data binding record and document; deleting the document shreds its key alone.
-- Titles and contents are sealed under the document key; notes and notification messages under
-  the record key; outbox bodies (they may carry one-time codes) under a host key derived from the
+- Titles and contents are sealed under the document key; notes, notification messages, the
+  patient's TOTP secret and the practitioners' break-glass reasons (in the trace) under the
+  record key; outbox bodies (they may carry one-time codes) under a host key derived from the
   master key with HKDF. Associated data binds record, document (or row kind and id) and the
   format version, so a ciphertext moved to another row fails to decrypt.
 
@@ -426,6 +427,30 @@ def seal_message(
 def open_message(s: Session, record_id: int, row_id: int, sealed: bytes) -> dict[str, str]:
     plain = open_sealed(record_cipher(s, record_id), sealed, aad("notification", record_id, row_id))
     return json.loads(plain)
+
+
+def seal_totp(s: Session, record_id: int, secret: str, now: datetime) -> bytes:
+    """The patient's authenticator secret, sealed under the record key: a copy of the database
+    and a cracked password no longer give the second factor; erasing the record shreds it."""
+    return seal(record_cipher(s, record_id, now), secret.encode("ascii"), aad("totp", record_id))
+
+
+def open_totp(s: Session, record_id: int, sealed: bytes | None) -> str | None:
+    if sealed is None:
+        return None
+    return open_sealed(record_cipher(s, record_id), sealed, aad("totp", record_id)).decode()
+
+
+def seal_reason(s: Session, record_id: int, seq: int, reason: str, now: datetime) -> bytes:
+    """A practitioner's own words in the trace (a break-glass reason), sealed under the record
+    key and bound to the entry's place in the record's trace."""
+    plain = reason.encode("utf-8")
+    return seal(record_cipher(s, record_id, now), plain, aad("trace-reason", record_id, seq))
+
+
+def open_reason(s: Session, record_id: int, seq: int, sealed: bytes) -> str:
+    plain = open_sealed(record_cipher(s, record_id), sealed, aad("trace-reason", record_id, seq))
+    return plain.decode("utf-8")
 
 
 def forget(s: Session, record_id: int, doc_id: str | None = None) -> None:

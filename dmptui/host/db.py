@@ -88,7 +88,8 @@ class Record(Base):
     email: Mapped[str | None] = mapped_column(String(254), nullable=True)
     phone: Mapped[str | None] = mapped_column(String(32), nullable=True)
     password_hash: Mapped[str | None] = mapped_column(String(200), nullable=True)
-    totp_secret: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # The authenticator secret, sealed under the record key (crypto.seal_totp).
+    totp_secret_sealed: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     totp_enrolled: Mapped[bool] = mapped_column(Boolean, default=False)
     totp_last_step: Mapped[int] = mapped_column(Integer, default=0)
     # Version counters of the patient's mutable resources (the ETags of the API): bumped by
@@ -183,7 +184,10 @@ class TraceEntry(Base):
     document_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
     mode: Mapped[str] = mapped_column(String(12), default="normal")
     outcome: Mapped[str] = mapped_column(String(8))
+    # The host's reason code of a refusal (policy.py), in clear; a practitioner's own words (a
+    # break-glass reason) go sealed under the record key in ``reason_sealed`` instead.
     reason: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    reason_sealed: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     # RFC 9162 leaf hash of the entry as the patient sees it (dmptui.merkle.entry_hash).
     leaf_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
     __table_args__ = (UniqueConstraint("record_id", "seq", name="uq_trace_record_seq"),)
@@ -528,6 +532,13 @@ def migrate(url: str, keyring: Any = None) -> None:
     cfg = _alembic_config(url, keyring)
     if not url.startswith("postgresql"):
         command.upgrade(cfg, "head")
+        # A migration that sealed values in place (0002, 0006) left the plaintext's old pages
+        # in the -wal: zeroed (secure_delete) pages copied over them, the WAL truncated.
+        engine = make_engine(url)
+        try:
+            checkpoint(engine)
+        finally:
+            engine.dispose()
         return
     from sqlalchemy import text
 

@@ -44,6 +44,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from dmptui import merkle
+from dmptui.host import crypto
 from dmptui.host.db import (
     LedgerKeyRow,
     Practitioner,
@@ -85,11 +86,16 @@ def append(
     now: datetime,
     allowed: bool,
     reason: str | None = None,
+    free_reason: str | None = None,
     document_id: str | None = None,
     mode: str = "normal",
     size_seen: int | None = None,
 ) -> int:
     """Append one entry; returns its sequence number in the record's trace.
+
+    ``reason``: the host's reason code (a refusal's), stored in clear. ``free_reason``: a
+    practitioner's own words (a break-glass reason), shown to the patient like a reason but
+    stored sealed under the record key (``crypto.seal_reason``); the leaf hash covers the words.
 
     ``size_seen``: the record's trace size as this transaction read it before (the patient's
     session check reads it). On PostgreSQL the counter update and the entry then go in one
@@ -112,9 +118,13 @@ def append(
             "document_id": document_id,
             "mode": mode,
             "outcome": "allowed" if allowed else "denied",
-            "reason": (reason or None) if reason != "ok" else None,
+            "reason": free_reason or ((reason or None) if reason != "ok" else None),
         }
-        values["leaf_hash"] = merkle.entry_hash(values)
+        values["leaf_hash"] = merkle.entry_hash(values)  # the entry as the patient sees it
+        values["reason_sealed"] = None
+        if free_reason:
+            values["reason"] = None
+            values["reason_sealed"] = crypto.seal_reason(s, record_id, seq, free_reason, now)
         return values
 
     if size_seen is not None and conn.dialect.name == "postgresql":

@@ -87,7 +87,7 @@ def erase(s: Session, record: Record, actor: ledger.Actor, now: datetime) -> Non
     record.email = None
     record.phone = None
     record.password_hash = None
-    record.totp_secret = None
+    record.totp_secret_sealed = None
     record.totp_enrolled = False
     record.trace_size = 0
     s.flush()

@@ -791,7 +791,10 @@ def clear_attending(request: Request) -> Response:
 # --- trace ---------------------------------------------------------------------------------
 
 
-def trace_out(e: TraceEntry) -> TraceEntryOut:
+def trace_out(s: Session, e: TraceEntry) -> TraceEntryOut:
+    reason = e.reason
+    if e.reason_sealed is not None:  # a practitioner's own words, sealed under the record key
+        reason = crypto.open_reason(s, e.record_id, e.seq, e.reason_sealed)
     return TraceEntryOut(
         seq=e.seq,
         at=e.at,
@@ -804,7 +807,7 @@ def trace_out(e: TraceEntry) -> TraceEntryOut:
         document_id=e.document_id,
         mode=e.mode,
         outcome=e.outcome,  # type: ignore[arg-type]  # a str column; the model checks it
-        reason=e.reason,
+        reason=reason,
     )
 
 
@@ -856,7 +859,7 @@ def trace(
             stmt = stmt.where(TraceEntry.seq < int(last_seq))
         rows = s.scalars(stmt.order_by(TraceEntry.seq.desc()).limit(limit + 1)).all()
         nxt = encode_cursor(rows[limit - 1].seq) if len(rows) > limit else None
-        return TracePage(items=[trace_out(e) for e in rows[:limit]], next_cursor=nxt)
+        return TracePage(items=[trace_out(s, e) for e in rows[:limit]], next_cursor=nxt)
 
 
 # --- oppositions, life of the record -------------------------------------------------------
