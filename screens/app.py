@@ -52,7 +52,9 @@ class AppConfig:
     host_url: str
     lang: str = "fr"
     ins: str = ""  # pre-filled (the demo fills it)
-    demo_outbox: Path | None = None  # the demo phone reads this file
+    # The demo phone: the demo host's file outbox, opened (``outbox_file.reader``, given by the
+    # entry point: the front end never reads the host's files itself).
+    demo_phone: Callable[[], list[dict[str, Any]]] | None = None
     demo_password: str = ""  # shown on the demo phone, so a newcomer needs nothing else
     transport: Any = None  # an httpx transport (tests)
     token_store: Any = None  # dmptui.session.TokenStore, for "remember me"

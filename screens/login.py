@@ -84,10 +84,10 @@ class LoginScreen(Calls, Screen[bool]):
                         yield Button(_(login_words.SEND_SMS), id="sms")
                         yield Button(_(login_words.SEND_EMAIL), id="email")
             config = self.app.config
-            if config.demo_outbox is not None:
+            if config.demo_phone is not None:
                 from screens.widgets.demo_phone import DemoPhone
 
-                yield DemoPhone(config.demo_outbox, config.demo_password)
+                yield DemoPhone(config.demo_phone, config.demo_password)
         yield MessageLog()
         yield KeyBar()
 

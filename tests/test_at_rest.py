@@ -6,12 +6,21 @@ a file here: the data dir is swept, and the columns are read back through SQL in
 
 from __future__ import annotations
 
+import json
+import uuid
+from pathlib import Path
+
 from hostkit import LiveHost
 
+from dmptui.host import outbox, outbox_file
 from dmptui.schema import DOC_TYPE_LABELS
 
 DOCS = "/v1/record/documents"
 REASON = "Patiente inconsciente, suspicion d'AVC hémorragique"
+
+
+def blob(value: object) -> bytes:
+    return bytes(value)  # type: ignore[arg-type]  # memoryview on PostgreSQL
 
 
 def ps_docs(host: LiveHost, role: str, **params: str) -> None:
@@ -65,3 +74,125 @@ def test_sms_and_email_name_no_reason_no_diagnosis(host: LiveHost) -> None:
     assert any(REASON in n["message"]["fr"] for n in notes)
     trace = client.get("/v1/record/trace", params={"mode": "break-glass"}).json()["items"]
     assert trace[0]["reason"] == REASON
+
+
+# --- the sweep -------------------------------------------------------------------------------
+
+
+def every_file(host: LiveHost) -> list[Path]:
+    """Every file a copy of the host would take: the data dir (keys, file outbox, anything
+    else) and the database with its -wal, -shm and -journal (SQLite)."""
+    found = [p for p in host.data_dir.rglob("*") if p.is_file()]
+    if host.db_path is not None:
+        found += [
+            Path(f"{host.db_path}{suffix}")
+            for suffix in ("", "-wal", "-shm", "-journal")
+            if Path(f"{host.db_path}{suffix}").exists()
+        ]
+    return found
+
+
+def readable(host: LiveHost, needles: dict[str, bytes]) -> list[str]:
+    """Which needles occur in which file; on PostgreSQL, also in which table (every row as
+    text: a bytea shows as hex, so only a value kept in clear can match)."""
+    hits = []
+    for path in every_file(host):
+        data = path.read_bytes()
+        hits += [f"{kind} in {path.name}" for kind, n in needles.items() if n in data]
+    if host.db_path is None:
+        tables = [
+            t for (t,) in host.sql("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+        ]
+        for t in tables:
+            text = "\n".join(r for (r,) in host.sql(f'SELECT t::text FROM "{t}" t'))
+            hits += [f"{kind} in table {t}" for kind, n in needles.items() if n.decode() in text]
+    return hits
+
+
+def deliver_to_file(host: LiveHost) -> Path:
+    """Send what the host queued to its file outbox (``<data dir>/outbox``)."""
+    files = outbox.FileTransport(outbox_file.default_path(host.data_dir).parent)
+    outbox.deliver_pending(
+        host.app.state.host.sessions, outbox.Router(files, files), now=host.clock()
+    )
+    return files.path
+
+
+def test_before_erasure_only_sealed_forms_after_it_nothing_at_all(host: LiveHost) -> None:
+    tag = uuid.uuid4().hex[:10]
+    title, content, note = f"Sérologie {tag}", f"Charge virale {tag}", f"Allergie {tag}"
+    reason = f"{REASON} {tag}"
+    with host.ps("author") as c:
+        r = c.post(
+            f"/v1/ps/records/{host.ins}/documents",
+            json={"type": "11502-2", "title": title, "content": content},
+        )
+        assert r.status_code == 201, r.text
+    ps_docs(host, "emergency", mode="break-glass", reason=reason)
+    client = host.login()
+    host.step_up(client)
+    assert client.put("/v1/record/notes", json={"text": note}).status_code == 200
+    assert client.post("/v1/auth/step-up/otp", json={"channel": "sms"}).status_code == 200
+    sent = deliver_to_file(host)
+    ((rid, name, phone, email),) = host.sql(
+        "SELECT id, display_name, phone, email FROM records WHERE ins = :i", {"i": host.ins}
+    )
+    assert name and phone and email
+    secret = host.creds["patient"]["totp_secret"]
+    private = {
+        "title": title.encode(),
+        "content": content.encode(),
+        "note": note.encode(),
+        "reason": reason.encode(),
+        "TOTP secret": secret.encode(),
+    }
+    identity = {"name": name.encode(), "phone": phone.encode(), "email": email.encode()}
+
+    # Before: the sealed forms are there (the scan sees them), never the texts.
+    messages = [m for m in outbox_file.read_messages(sent, host.app.state.host.keyring)]
+    mine = [m for m in messages if m["record_id"] == rid]
+    assert {m["recipient"] for m in mine} >= {phone, email}, "the reader opens the file"
+    assert any("Votre code DMP" in m["body"] for m in mine)
+    assert readable(host, private) == []
+    # The patient's name, phone and email are kept in clear in the records row (the host
+    # writes to them and finds the patient by them), and nowhere else: not in the outbox file
+    # nor any other file of the data dir.
+    if host.db_path is not None:
+        outside_db = [h for h in readable(host, identity) if host.db_path.name not in h]
+        assert outside_db == []
+    sealed = {
+        "record key": blob(
+            host.sql("SELECT wrapped_key FROM record_keys WHERE record_id = :r", {"r": rid})[0][0]
+        ),
+        "sealed TOTP": blob(
+            host.sql("SELECT totp_secret_sealed FROM records WHERE id = :r", {"r": rid})[0][0]
+        ),
+        "sealed notes": blob(host.sql("SELECT notes FROM records WHERE id = :r", {"r": rid})[0][0]),
+        "sealed outbox line": json.loads(sent.read_text().splitlines()[-1])["sealed"].encode(),
+    }
+    reasons = host.sql("SELECT reason_sealed FROM trace_entries WHERE reason_sealed IS NOT NULL")
+    assert reasons, "the break-glass reasons are sealed in the trace"
+    sealed |= {f"sealed reason {i}": blob(v) for i, (v,) in enumerate(reasons)}
+    titles = host.sql("SELECT title_sealed FROM documents WHERE record_id = :r", {"r": rid})
+    sealed |= {f"sealed title {i}": blob(v) for i, (v,) in enumerate(titles)}
+    if host.db_path is not None:
+        seen = readable(host, sealed)
+        assert len(seen) >= len(sealed), "the scan must see the sealed forms before erasure"
+
+    assert client.post("/v1/record/erase").status_code == 200
+
+    # After: nothing at all, neither in clear nor sealed, in any file (or any table).
+    assert readable(host, private | identity) == []
+    if host.db_path is not None:
+        assert readable(host, sealed) == []
+    else:  # the file outbox is swept on PostgreSQL too
+        data = sent.read_bytes()
+        assert [k for k, v in sealed.items() if v in data] == []
+    assert [
+        m
+        for m in outbox_file.read_messages(sent, host.app.state.host.keyring)
+        if m["record_id"] == rid
+    ] == []
+    assert host.sql(
+        "SELECT actor_role, actor_name, action FROM trace_entries WHERE record_id = :r", {"r": rid}
+    ) == [("patient", None, "erase")]

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from dmptui.entry.cli import EXIT_OK, EXIT_REFUSED, main
-from dmptui.host import crypto, ledger
+from dmptui.host import crypto, ledger, outbox
 from dmptui.host.app import create_app, run_maintenance
 from dmptui.host.context import Host
 from dmptui.host.outbox import FileTransport, Router
@@ -156,5 +156,8 @@ def test_an_outbox_file_others_can_read_is_made_private(tmp_path: Path) -> None:
         created_at=datetime.now(UTC),
     )
     message.body = "x"
+    with pytest.raises(ValueError, match="sealed"):  # never a message the outbox did not seal
+        files.send(message)
+    outbox.seal_for_file(crypto.Keyring(crypto.MasterKey(crypto.new_data_key())), message)
     files.send(message)
     assert mode(files.path) == 0o600

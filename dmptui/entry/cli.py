@@ -11,7 +11,7 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -214,7 +214,7 @@ def host_purge(args: argparse.Namespace) -> int:
     host = Host(url, _data_dir())
     with host.tx() as s:
         erased = purge_due(s, now)
-    host.checkpoint()
+    host.erased(erased)
     host.engine.dispose()
     _print(
         args,
@@ -468,7 +468,7 @@ def _reader_demo(config: ReaderConfig, console: Console) -> Iterator[ReaderConfi
                 "each on a line that starts with “Demo phone:”."
             ).format(ins=patient["ins"], password=patient["password"]),
         )
-        yield replace(config, host_url=demo.url, ins=patient["ins"], outbox=demo.outbox)
+        yield replace(config, host_url=demo.url, ins=patient["ins"], demo_phone=demo.phone)
 
 
 def run_app(args: argparse.Namespace) -> int:
@@ -486,7 +486,7 @@ def run_app(args: argparse.Namespace) -> int:
         )
         return EXIT_USAGE
     return _run_tui(
-        host, lang, ins=str(config.get("ins") or ""), outbox=None, theme=config.get("theme")
+        host, lang, ins=str(config.get("ins") or ""), demo_phone=None, theme=config.get("theme")
     )
 
 
@@ -494,7 +494,7 @@ def _run_tui(
     host: str,
     lang: str,
     ins: str,
-    outbox: Path | None,
+    demo_phone: Callable[[], list[dict[str, Any]]] | None,
     password: str = "",
     theme: object = None,
 ) -> int:
@@ -513,7 +513,7 @@ def _run_tui(
         host_url=host,
         lang=lang,
         ins=ins,
-        demo_outbox=outbox,
+        demo_phone=demo_phone,
         demo_password=password,
         token_store=TokenStore(),
         device_id=_device_id(),
@@ -550,7 +550,7 @@ def run_demo(args: argparse.Namespace) -> int:
             demo.url,
             lang,
             ins=patient["ins"],
-            outbox=demo.outbox,
+            demo_phone=demo.phone,
             password=patient["password"],
             theme=config.get("theme"),
         )

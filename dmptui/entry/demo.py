@@ -1,5 +1,6 @@
 """The embedded default: the host in-process on loopback, on a fresh SQLite file with the demo
-record, and its file outbox for the demo phone. Used by ``dmptui demo``."""
+record, and its file outbox for the demo phone (sealed: ``Demo.phone`` opens it with the demo's
+master key). Used by ``dmptui demo``."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import socket
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +21,8 @@ class Demo:
     outbox: Path
     creds: dict[str, Any]
     directory: Path
+    # The messages of the file outbox, opened (the demo phone calls it).
+    phone: Callable[[], list[dict[str, Any]]]
 
 
 @contextmanager
@@ -32,6 +35,7 @@ def running_demo(directory: Path | None = None) -> Iterator[Demo]:
     from dmptui.host.context import Host
     from dmptui.host.db import migrate
     from dmptui.host.outbox import FileTransport, Router
+    from dmptui.host.outbox_file import reader
     from dmptui.host.seed import seed_demo
 
     with tempfile.TemporaryDirectory(prefix="dmptui-demo-") as tmp:
@@ -55,7 +59,8 @@ def running_demo(directory: Path | None = None) -> Iterator[Demo]:
         while not server.started and thread.is_alive() and time.monotonic() < deadline:
             time.sleep(0.02)
         try:
-            yield Demo(f"http://127.0.0.1:{port}", files.path, creds, base)
+            phone = reader(files.path, base)
+            yield Demo(f"http://127.0.0.1:{port}", files.path, creds, base, phone)
         finally:
             server.should_exit = True
             thread.join(timeout=5)

@@ -123,7 +123,7 @@ def run_maintenance(
     with host.tx() as s:
         erased = lifecycle.purge_due(s, now)
     if erased:
-        host.checkpoint()
+        host.erased(erased)
     with host.tx() as s:
         concurrency.purge_keys(s, now)
     if transport is not None:

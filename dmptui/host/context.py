@@ -113,6 +113,14 @@ class Host:
         """After an erasure: leave no older page copy in SQLite's -wal file."""
         checkpoint(self.engine)
 
+    def erased(self, record_ids: list[int]) -> None:
+        """After the erasure of these records is committed: no older page copy in SQLite's -wal
+        file, and none of their lines in the file outbox (``<data_dir>/outbox/outbox.jsonl``)."""
+        from dmptui.host import outbox_file
+
+        self.checkpoint()
+        outbox_file.erase_records(outbox_file.default_path(self.data_dir), record_ids)
+
     @property
     def ledger_key(self) -> Any:
         """The trace-checkpoint signing key (``ledger.load_key``), loaded once."""

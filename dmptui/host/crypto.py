@@ -9,9 +9,10 @@
   associated data binding record and document; deleting the document shreds its key alone.
 - Titles and contents are sealed under the document key; notes, notification messages, the
   patient's TOTP secret and the practitioners' break-glass reasons (in the trace) under the
-  record key; outbox bodies (they may carry one-time codes) under a host key derived from the
-  master key with HKDF. Associated data binds record, document (or row kind and id) and the
-  format version, so a ciphertext moved to another row fails to decrypt.
+  record key; outbox bodies (they may carry one-time codes), and the lines of the file outbox
+  (outbox_file.py), under host keys derived from the master key with HKDF. Associated data
+  binds record, document (or row kind and id) and the format version, so a ciphertext moved to
+  another row fails to decrypt.
 
 A sealed value is ``version (1 byte) || nonce (12) || ciphertext || tag (16)``.
 """
@@ -207,6 +208,8 @@ class Keyring:
         self.by_id = {k.id: AESGCM(k.key) for k in [*(older or []), master]}
         self._master = self.by_id[master.id]
         self.outbox = AESGCM(_derive(master.key, b"dmptui outbox v1"))
+        # The file outbox's lines (outbox_file.py): what was sent, kept sealed on disk.
+        self.outbox_file = AESGCM(_derive(master.key, b"dmptui outbox file v1"))
         # Answers kept for Idempotency-Key retries hold titles, notes and names.
         self.answers = AESGCM(_derive(master.key, b"dmptui stored answers v1"))
 
@@ -257,12 +260,23 @@ class Keyring:
     def open_outbox(self, message_id_hint: str, sealed: bytes) -> str:
         return open_sealed(self.outbox, sealed, aad("outbox", message_id_hint)).decode("utf-8")
 
+    # the file outbox
+    def seal_outbox_file(self, message_id: int, record_id: int | None, plain: bytes) -> bytes:
+        return seal(self.outbox_file, plain, _outbox_file_aad(message_id, record_id))
+
+    def open_outbox_file(self, message_id: int, record_id: int | None, sealed: bytes) -> bytes:
+        return open_sealed(self.outbox_file, sealed, _outbox_file_aad(message_id, record_id))
+
     # stored answers (idempotency keys)
     def seal_answer(self, scope: str, key: str, body: bytes) -> bytes:
         return seal(self.answers, body, aad("answer", scope, key))
 
     def open_answer(self, scope: str, key: str, sealed: bytes) -> bytes:
         return open_sealed(self.answers, sealed, aad("answer", scope, key))
+
+
+def _outbox_file_aad(message_id: int, record_id: int | None) -> bytes:
+    return aad("outbox-file", int(message_id), "-" if record_id is None else int(record_id))
 
 
 def _derive(master: bytes, info: bytes) -> bytes:
@@ -473,7 +487,8 @@ def host_keyring(data_dir: Path) -> Keyring:
 
 def rotate_master_key(url: str, data_dir: Path) -> tuple[str, str, int]:
     """A new master key in ``<data_dir>/master.key``; every record key rewrapped by it (no data
-    re-encrypted), unsent outbox bodies and stored answers resealed, in one transaction. The old
+    re-encrypted), unsent outbox bodies and stored answers resealed, in one transaction, then the
+    file outbox's lines. The old
     key stays as ``master.key.old-<id>`` until that transaction is committed. Returns (old id,
     new id, record keys rewrapped). Interrupted, it can be run again: the old key files are read."""
     from sqlalchemy import select
@@ -516,6 +531,9 @@ def rotate_master_key(url: str, data_dir: Path) -> tuple[str, str, int]:
                 answer = before.open_answer(a.scope, a.key, a.body)
                 a.body = after.seal_answer(a.scope, a.key, answer)
         host.checkpoint()
+        from dmptui.host import outbox_file  # what was sent, kept sealed in the file outbox
+
+        outbox_file.reseal(outbox_file.default_path(data_dir), before, after)
         for p in old_key_paths(data_dir):
             p.unlink()
         _fsync_dir(path.parent)

@@ -278,6 +278,16 @@ class OutboxMessage(Base):
     def body(self, value: str) -> None:
         self.__dict__["_body"] = value
 
+    @property
+    def file_line(self) -> str | None:
+        """The message as the file outbox keeps it, sealed (``outbox_file.seal_line``): set by
+        ``outbox`` when it opens the row to send it (not stored)."""
+        return self.__dict__.get("_file_line")
+
+    @file_line.setter
+    def file_line(self, value: str) -> None:
+        self.__dict__["_file_line"] = value
+
 
 class AuthSession(Base):
     __tablename__ = "sessions"

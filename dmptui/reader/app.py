@@ -57,7 +57,9 @@ class ReaderConfig:
     lang: str = "en"
     reason: str = detect.FLAG  # why the mode is on (``detect``): said on the first line
     ins: str = ""  # pre-filled (the demo, or ``ins`` in the config file)
-    outbox: Path | None = None  # the demo phone: the demo host's file outbox
+    # The demo phone: the demo host's file outbox, opened (``outbox_file.reader``, given by the
+    # entry point: the front end never reads the host's files itself).
+    demo_phone: Callable[[], list[dict[str, Any]]] | None = None
     transport: Any = None  # an httpx transport (tests)
     idle_timeout: float = 900.0  # lock after 15 minutes without an answer
     page_size: int = 20

@@ -4,12 +4,10 @@ it is sent), the demo phone, and a fresh code when the host asks for one (``step
 from __future__ import annotations
 
 import asyncio
-import json
 import re
 import time
 from collections.abc import Awaitable, Callable
 from functools import partial
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dmptui.actions import login as login_words
@@ -208,29 +206,15 @@ async def send_code(
 # --- the demo phone --------------------------------------------------------------------------
 
 
-def read_outbox(path: Path) -> list[dict[str, Any]]:
-    try:
-        lines = path.read_text("utf-8").splitlines()
-    except (FileNotFoundError, UnicodeDecodeError):
-        return []
-    out = []
-    for line in lines:
-        try:
-            out.append(json.loads(line))
-        except ValueError:
-            continue
-    return out
-
-
 async def demo_messages(r: Reader) -> list[dict[str, Any]]:
-    if r.config.outbox is None:
+    if r.config.demo_phone is None:
         return []
-    return await asyncio.to_thread(read_outbox, r.config.outbox)
+    return await asyncio.to_thread(r.config.demo_phone)
 
 
 async def demo_phone(r: Reader, before: int, channel: str) -> None:
     """In the demo, say what the demo host sent (it delivers every half second)."""
-    if r.config.outbox is None:
+    if r.config.demo_phone is None:
         return
     deadline = time.monotonic() + 5.0
     while True:

@@ -1,10 +1,11 @@
-"""The demo phone: shows the SMS and emails the demo host sends (its file outbox), so a
-newcomer can log in with nothing else. Clearly marked as a demo."""
+"""The demo phone: shows the SMS and emails the demo host sends (its file outbox, opened by the
+function the entry point gives), so a newcomer can log in with nothing else. Clearly marked as
+a demo."""
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
+from collections.abc import Callable
+from typing import Any
 
 from textual import work
 from textual.app import ComposeResult
@@ -16,19 +17,7 @@ from dmptui.actions.login import DEMO_EMAIL
 from dmptui.i18n import _
 from screens.widgets.text import plain
 
-
-def read_outbox(path: Path, last: int = 6) -> list[dict]:
-    try:
-        lines = path.read_text("utf-8").splitlines()
-    except FileNotFoundError:
-        return []
-    out = []
-    for line in lines[-last:]:
-        try:
-            out.append(json.loads(line))
-        except ValueError:
-            continue
-    return out
+LAST = 6  # messages shown
 
 
 class DemoPhone(VerticalScroll):
@@ -37,9 +26,9 @@ class DemoPhone(VerticalScroll):
             super().__init__()
             self.messages = messages
 
-    def __init__(self, outbox: Path, password: str = "") -> None:
+    def __init__(self, read: Callable[[], list[dict[str, Any]]], password: str = "") -> None:
         super().__init__(id="demo-phone")
-        self.outbox = outbox
+        self.read = read
         self.password = password
         self._seen: list[dict] = []
 
@@ -64,7 +53,7 @@ class DemoPhone(VerticalScroll):
 
     @work(thread=True, exclusive=True)
     def poll(self) -> None:
-        self.post_message(self.Inbox(read_outbox(self.outbox)))
+        self.post_message(self.Inbox(self.read()[-LAST:]))
 
     def on_demo_phone_inbox(self, message: Inbox) -> None:
         if message.messages == self._seen:

@@ -943,8 +943,8 @@ def _lifecycle(
             record = _guard(s, request, call, action, now, "status")
             apply(s, call, now)
             answer = keyed.store(json_answer(done, tag=concurrency.record_etag(record, "status")))
-    if action == "erase":  # no older copy of the erased pages left in SQLite's WAL
-        host.checkpoint()
+    if action == "erase":  # no older copy in SQLite's WAL, no line in the file outbox
+        host.erased([call.record_id])
     return answer
 
 
