@@ -10,6 +10,7 @@ import json
 import uuid
 from pathlib import Path
 
+import pytest
 from hostkit import LiveHost
 
 from dmptui.host import outbox, outbox_file
@@ -196,3 +197,26 @@ def test_before_erasure_only_sealed_forms_after_it_nothing_at_all(host: LiveHost
     assert host.sql(
         "SELECT actor_role, actor_name, action FROM trace_entries WHERE record_id = :r", {"r": rid}
     ) == [("patient", None, "erase")]
+
+
+def test_the_outbox_command_opens_the_file_with_the_master_key(
+    host: LiveHost, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from dmptui.entry.cli import EXIT_OK, main
+    from dmptui.host import crypto
+
+    with host.ps("author") as c:
+        r = c.post(
+            f"/v1/ps/records/{host.ins}/documents",
+            json={"type": "11502-2", "title": "x", "content": "y"},
+        )
+        assert r.status_code == 201, r.text
+    path = deliver_to_file(host)
+    assert b"Ouvrez l'application" not in path.read_bytes()
+    monkeypatch.setenv("DMPTUI_DATA_DIR", str(host.data_dir))
+    monkeypatch.delenv(crypto.ENV_VAR, raising=False)
+    assert main(["host", "outbox", "--json"]) == EXIT_OK
+    messages = json.loads(capsys.readouterr().out)
+    assert any("Ouvrez l'application" in m["body"] for m in messages)
+    assert main(["host", "outbox"]) == EXIT_OK
+    assert "Open the app to read it." in capsys.readouterr().out
