@@ -7,6 +7,7 @@ a file here: the data dir is swept, and the columns are read back through SQL in
 from __future__ import annotations
 
 import json
+import stat
 import uuid
 from pathlib import Path
 
@@ -220,3 +221,23 @@ def test_the_outbox_command_opens_the_file_with_the_master_key(
     assert any("Ouvrez l'application" in m["body"] for m in messages)
     assert main(["host", "outbox"]) == EXIT_OK
     assert "Open the app to read it." in capsys.readouterr().out
+
+
+def test_rotating_the_master_key_reseals_the_file_outbox(
+    host: LiveHost, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dmptui.host import crypto
+
+    monkeypatch.delenv(crypto.ENV_VAR, raising=False)
+    ps_docs(host, "emergency", mode="break-glass", reason=REASON)
+    path = deliver_to_file(host)
+    old = host.app.state.host.keyring
+    before = outbox_file.read_messages(path, old)
+    assert len(before) >= 2
+    raw = path.read_bytes()
+    crypto.rotate_master_key(host.db_url, host.data_dir)
+    new = crypto.host_keyring(host.data_dir)
+    assert new.master.id != old.master.id
+    assert outbox_file.read_messages(path, new) == before
+    assert outbox_file.read_messages(path, old) == [] and path.read_bytes() != raw
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
