@@ -241,3 +241,31 @@ def test_rotating_the_master_key_reseals_the_file_outbox(
     assert outbox_file.read_messages(path, new) == before
     assert outbox_file.read_messages(path, old) == [] and path.read_bytes() != raw
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_a_file_outbox_written_in_clear_by_an_older_version_is_sealed_at_start(
+    host: LiveHost,
+) -> None:
+    from dmptui.host.app import create_app
+
+    ps_docs(host, "emergency", mode="break-glass", reason=REASON)
+    ((mid, rid),) = host.sql("SELECT id, record_id FROM outbox ORDER BY id DESC LIMIT 1")
+    path = outbox_file.default_path(host.data_dir)
+    path.parent.mkdir(mode=0o700, exist_ok=True)
+    old = [
+        {"id": mid, "channel": "sms", "recipient": "+33611223344", "subject": "DMP",
+         "body": f"Motif donné : {REASON}", "created_at": "2026-01-01T00:00:00+00:00"},
+        # A message of a record erased since: its row is gone, its line goes.
+        {"id": 987654, "channel": "email", "recipient": "efface@example.fr", "subject": "DMP",
+         "body": "Nouveau document : Sérologie", "created_at": "2026-01-01T00:00:00+00:00"},
+    ]  # fmt: skip
+    path.write_text("".join(json.dumps(x, ensure_ascii=False) + "\n" for x in old), "utf-8")
+    create_app(host.db_url, host.data_dir).state.host.engine.dispose()
+    raw = path.read_bytes()
+    for plain in (REASON, "+33611223344", "efface@example.fr", "Sérologie", "Motif"):
+        assert plain.encode() not in raw, plain
+    opened = outbox_file.read_messages(path, host.app.state.host.keyring)
+    assert [(m["id"], m["record_id"], m["recipient"]) for m in opened] == [
+        (mid, rid, "+33611223344")
+    ]
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600

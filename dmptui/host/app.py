@@ -147,7 +147,8 @@ def create_app(
     host = Host(db_url, data_dir, clock=clock, master_key=master_key)
     try:  # load (or create) the signing key now, not at the first visit; refuse a replaced one
         ledger.signing_key(host)
-    except ledger.LedgerKeyError:
+        host.seal_legacy_outbox()  # a file outbox an older version wrote in clear
+    except BaseException:
         host.engine.dispose()
         raise
     stop = threading.Event()

@@ -203,6 +203,36 @@ def reseal(path: Path, before: crypto.Keyring, after: crypto.Keyring) -> int:
     return _rewrite(path, again)
 
 
+def seal_legacy(
+    path: Path, keyring: crypto.Keyring, record_of: Callable[[int], tuple[bool, int | None]]
+) -> int:
+    """Seal the lines an older version wrote in clear (``{"id", "channel", "recipient",
+    "subject", "body", "created_at"}``). ``record_of(message id)``: whether the outbox row is
+    still there, and its record. A line whose row is gone belonged to an erased record: it goes.
+    Returns how many lines were sealed or dropped."""
+
+    def seal_them(lines: list[str]) -> list[str]:
+        out = []
+        for line in lines:
+            try:
+                old = json.loads(line)
+            except ValueError:
+                out.append(line)
+                continue
+            if not isinstance(old, dict) or "sealed" in old or "body" not in old:
+                out.append(line)
+                continue
+            kept, rid = record_of(int(old.get("id", 0)))
+            if not kept:
+                continue
+            fields = {k: old.get(k) for k in ("channel", "recipient", "subject", "body")}
+            fields["created_at"] = old.get("created_at")
+            out.append(seal_line(keyring, int(old["id"]), rid, fields))
+        return out
+
+    return _rewrite(path, seal_them)
+
+
 def _fsync_directory(directory: Path) -> None:
     try:
         fd = os.open(directory, os.O_RDONLY)
