@@ -262,8 +262,13 @@ def copy_key(src_dir: Path, dst_dir: Path) -> None:
 
 
 def copy_sqlite(src: Path, dst: Path) -> None:
+    """A copy of the database, private as the host keeps it (0600: the host would make a copy
+    with the umask's mode private at start, and say so in its log)."""
+    import os
+
     checkpoint(src)
     shutil.copyfile(src, dst)
+    os.chmod(dst, 0o600)
 
 
 def live_host(

@@ -13,8 +13,9 @@ What counts as a secret, learnt while the run goes (the host runs in the test pr
   challenges, practitioner credentials).
 
 The rule for one-time codes sent by design: the demo host writes each sent code into its demo
-outbox (``outbox.jsonl``), and the demo phone (in the TUI, and the reader's "Demo phone:" lines)
-shows it, because that outbox stands for the patient's real phone. So a code is not a leak in
+outbox (``outbox.jsonl``, sealed on disk since issue 16: a code there could only be a leak of an
+older format), and the demo phone (in the TUI, and the reader's "Demo phone:" lines) shows it,
+opened, because that outbox stands for the patient's real phone. So a code is not a leak in
 the demo outbox file, nor on a line that is a demo-phone or outbox message (``DEMO_MARKERS``).
 Anywhere else — a log record, a traceback, a stray print — it is. Passwords and tokens have no
 such exemption: nothing sends them anywhere by design. TOTP enrolment secrets are not scanned:

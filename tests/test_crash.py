@@ -198,7 +198,7 @@ def _check_tree(s: Session, record_id: int, size: int) -> None:
         select(TraceEntry).where(TraceEntry.record_id == record_id).order_by(TraceEntry.seq)
     ).all()
     leaves = [bytes(e.leaf_hash) for e in entries]
-    assert leaves == [merkle.entry_hash(trace_out(e)) for e in entries], record_id
+    assert leaves == [merkle.entry_hash(trace_out(s, e)) for e in entries], record_id
     assert host_ledger.root(s.connection(), record_id, size) == merkle.root(leaves), record_id
 
 

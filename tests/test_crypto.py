@@ -499,3 +499,60 @@ def test_migration_seals_rows_written_before(tmp_path: Path) -> None:
     finally:
         h.engine.dispose()
     assert words.encode() not in path.read_bytes()
+
+
+def test_migration_0007_seals_totp_secrets_and_break_glass_reasons(tmp_path: Path) -> None:
+    """Written in clear before 0007: the TOTP secret and a break-glass reason are sealed under
+    the record key (a record with no key yet gets one); the host's reason codes stay in clear;
+    without the master key the migration refuses."""
+    from sqlalchemy import create_engine, select, text
+
+    path = tmp_path / "old.sqlite3"
+    url = f"sqlite:///{path}"
+    _upgrade(url, "0005")
+    secret = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+    words = f"Patient inconscient {uuid.uuid4().hex[:12]}"
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO records (id, ins, status, created_at, refuses_break_glass, "
+                "refuses_regulation, trace_size, display_name, totp_secret, totp_enrolled, "
+                "totp_last_step) VALUES (1, '284057512345672', 'active', '2026-01-01', 0, 0, "
+                "2, 'P', :s, 0, 0)"
+            ),
+            {"s": secret},
+        )
+        for seq, outcome, reason in ((1, "allowed", words), (2, "denied", "blocked")):
+            conn.execute(
+                text(
+                    "INSERT INTO trace_entries (record_id, seq, at, actor_role, action, mode, "
+                    "outcome, reason, leaf_hash) VALUES (1, :q, '2026-01-02', 'practitioner', "
+                    "'documents.list', 'break-glass', :o, :r, :h)"
+                ),
+                {"q": seq, "o": outcome, "r": reason, "h": bytes(32)},
+            )
+    engine.dispose()
+    keyring = crypto.Keyring(crypto.MasterKey(crypto.new_data_key()))
+    with pytest.raises(RuntimeError, match="master key"):
+        _upgrade(url, "head")
+    _upgrade(url, "head", keyring)
+    h = Host(url, tmp_path, master_key=keyring.master.key)
+    try:
+        from dmptui.host.db import Record, TraceEntry
+
+        with h.sessions() as s:
+            record = s.get(Record, 1)
+            assert record is not None
+            assert crypto.open_totp(s, 1, record.totp_secret_sealed) == secret
+            entries = s.scalars(select(TraceEntry).order_by(TraceEntry.seq)).all()
+            assert entries[0].reason is None and entries[0].reason_sealed is not None
+            assert crypto.open_reason(s, 1, 1, entries[0].reason_sealed) == words
+            assert (entries[1].reason, entries[1].reason_sealed) == ("blocked", None)
+        h.checkpoint()
+    finally:
+        h.engine.dispose()
+    for suffix in ("", "-wal"):
+        f = Path(f"{path}{suffix}")
+        data = f.read_bytes() if f.exists() else b""
+        assert secret.encode() not in data and words.encode() not in data, suffix

@@ -347,6 +347,9 @@ def test_migration_computes_the_tree_of_existing_entries(host) -> None:
     cfg = Config()
     cfg.set_main_option("script_location", str(REPO / "dmptui" / "host" / "migrations"))
     cfg.set_main_option("sqlalchemy.url", host.db_url)
+    # The master key opens (going down) and seals again (going up) the TOTP secret and the
+    # break-glass reasons (0007).
+    cfg.attributes["keyring"] = host.app.state.host.keyring
     command.downgrade(cfg, "0003")  # the revision before the Merkle log
     columns = [row[1] for row in host.sql("PRAGMA table_info(trace_entries)")]
     assert "leaf_hash" not in columns and "id" in columns

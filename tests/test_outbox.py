@@ -21,7 +21,7 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from dmptui.host import crypto, outbox
+from dmptui.host import crypto, outbox, outbox_file
 from dmptui.host.db import OutboxMessage, make_engine, migrate, sessionmaker_for
 
 NOW = datetime(2025, 3, 14, 9, 30, tzinfo=UTC)
@@ -128,7 +128,12 @@ def test_bodies_are_sealed_at_rest(db: sessionmaker[Session]) -> None:
         KEYRING.open_outbox(str(message_id + 1), m.body_sealed)
 
 
-def test_file_transport_writes_private_json_lines_and_marks_sent(
+def sent_messages(path: Path) -> list[dict[str, Any]]:
+    """The file outbox, opened with the host's reader (its lines are sealed)."""
+    return outbox_file.read_messages(path, KEYRING)
+
+
+def test_file_transport_writes_private_sealed_json_lines_and_marks_sent(
     db: sessionmaker[Session], tmp_path: Path
 ) -> None:
     first = add(db)
@@ -141,17 +146,33 @@ def test_file_transport_writes_private_json_lines_and_marks_sent(
     assert stat.S_IMODE(directory.stat().st_mode) == 0o700
     path = directory / "outbox.jsonl"
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
-    lines = [json.loads(line) for line in path.read_text("utf-8").splitlines()]
+    lines = sent_messages(path)
     assert lines == [
         {
-            "id": first, "channel": "email", "recipient": "patiente@example.fr",
-            "subject": SUBJECT, "body": BODY, "created_at": NOW.isoformat(),
+            "id": first, "record_id": None, "channel": "email",
+            "recipient": "patiente@example.fr", "subject": SUBJECT, "body": BODY,
+            "created_at": NOW.isoformat(),
         },
         {
-            "id": second, "channel": "sms", "recipient": "+33612345678", "subject": SUBJECT,
-            "body": BODY, "created_at": (NOW + timedelta(seconds=1)).isoformat(),
+            "id": second, "record_id": None, "channel": "sms", "recipient": "+33612345678",
+            "subject": SUBJECT, "body": BODY,
+            "created_at": (NOW + timedelta(seconds=1)).isoformat(),
         },
     ]  # fmt: skip
+    # On disk, nothing readable: neither the code, nor the text, nor the recipients.
+    raw = path.read_bytes()
+    for plain in ("493027", "Ne le donnez", "patiente@example.fr", "+33612345678", "Code DMP"):
+        assert plain.encode() not in raw, plain
+    assert [set(json.loads(x)) for x in raw.decode().splitlines()] == [
+        {"id", "record_id", "sealed"}
+    ] * 2
+    # Another master key opens none of it; a line moved to another id does not open either.
+    assert (
+        outbox_file.read_messages(path, crypto.Keyring(crypto.MasterKey(crypto.new_data_key())))
+        == []
+    )
+    moved = json.loads(raw.decode().splitlines()[0]) | {"id": second}
+    assert outbox_file.open_line(KEYRING, json.dumps(moved)) is None
     for message_id in (first, second):
         m = row(db, message_id)
         assert m.sent_at is not None and m.sent_at >= NOW + timedelta(minutes=1)
@@ -164,7 +185,7 @@ def test_file_transport_writes_private_json_lines_and_marks_sent(
     # Later messages are appended to the same file.
     add(db, body="encore")
     assert outbox.deliver_pending(db, transport, now=NOW + timedelta(minutes=3)) == 1
-    assert json.loads(path.read_text("utf-8").splitlines()[-1])["body"] == "encore"
+    assert sent_messages(path)[-1]["body"] == "encore"
 
 
 # --- (2) SMTP ------------------------------------------------------------------------------
@@ -322,8 +343,7 @@ def test_oldest_first_limit_and_already_sent_skipped(
     ids = [add(db, body=f"m{i}", now=NOW - timedelta(minutes=i)) for i in range(3)]
     transport = outbox.FileTransport(tmp_path / "o")
     assert outbox.deliver_pending(db, transport, now=NOW, limit=2) == 2
-    sent = [json.loads(x)["id"] for x in (tmp_path / "o" / "outbox.jsonl").read_text().split("\n")
-            if x]  # fmt: skip
+    sent = [m["id"] for m in sent_messages(tmp_path / "o" / "outbox.jsonl")]
     assert sent == [ids[2], ids[1]]
     assert row(db, ids[0]).sent_at is None
     assert outbox.deliver_pending(db, transport, now=NOW) == 1
@@ -557,5 +577,5 @@ def test_transport_from_env_file_fallback_delivers(
     add(db, channel="sms", recipient="+33612345678", subject="DMP")
     router = outbox.transport_from_env(tmp_path / "data")
     assert outbox.deliver_pending(db, router, now=NOW) == 2
-    lines = (tmp_path / "data" / "outbox" / "outbox.jsonl").read_text("utf-8").splitlines()
-    assert [json.loads(x)["channel"] for x in lines] == ["email", "sms"]
+    lines = sent_messages(tmp_path / "data" / "outbox" / "outbox.jsonl")
+    assert [x["channel"] for x in lines] == ["email", "sms"]

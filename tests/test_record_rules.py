@@ -710,7 +710,7 @@ def test_erase_destroys_everything_readable(host: LiveHost) -> None:
         "record_keys",
     ):
         assert host.sql(f"SELECT count(*) FROM {table}") == [(0,)], table
-    assert host.sql("SELECT status, password_hash, totp_secret, notes FROM records") == [
+    assert host.sql("SELECT status, password_hash, totp_secret_sealed, notes FROM records") == [
         ("erased", None, None, None)
     ]
     assert host.sql("SELECT action FROM trace_entries") == [("erase",)]

@@ -60,13 +60,13 @@ def fixed_template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict
     crypto.ensure_master_key(path.parent)
     host = Host(url, path.parent, clock=Clock(FIXED_NOW))
     creds = seed_demo(host, now=FIXED_NOW)
-    from sqlalchemy import text
+    from sqlalchemy import select
 
-    with host.engine.begin() as conn:
-        conn.execute(
-            text("UPDATE records SET totp_secret = :s WHERE ins = :ins"),
-            {"s": FIXED_SECRET, "ins": creds["patient"]["ins"]},
-        )
+    from dmptui.host.db import Record
+
+    with host.tx() as s:  # sealed under the record key, as the host keeps it
+        record = s.scalars(select(Record).where(Record.ins == creds["patient"]["ins"])).one()
+        record.totp_secret_sealed = crypto.seal_totp(s, record.id, FIXED_SECRET, FIXED_NOW)
     host.engine.dispose()
     creds["patient"]["totp_secret"] = FIXED_SECRET
     return path, creds

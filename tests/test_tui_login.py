@@ -276,3 +276,57 @@ def test_idle_lock_after_inactivity(host: LiveHost) -> None:
             assert not app.client.logged_in
 
     run(go())
+
+
+def test_the_demo_phone_shows_the_sealed_outbox_opened(host: LiveHost) -> None:
+    """The demo phone reads the file outbox through the host's reader (the lines are sealed on
+    disk): the SMS with the code appears on it, and that code logs in."""
+    from dmptui.host import outbox, outbox_file
+
+    files = outbox.FileTransport(outbox_file.default_path(host.data_dir).parent)
+    phone = outbox_file.reader(files.path, host.data_dir)
+
+    class Link:
+        """The demo as the app sees it (``dmptui.demo.DemoLink``), over this test's host."""
+
+        ins, password = host.ins, host.password
+
+        def go(self) -> None:
+            pass
+
+        def ready(self) -> bool:
+            return True
+
+        def wait(self, timeout: float = 180.0) -> bool:
+            return True
+
+        def problem(self) -> str | None:
+            return None
+
+        def messages(self) -> list[dict]:
+            return phone()
+
+    async def go() -> None:
+        app = make_app(host, "en", demo=Link())
+        async with app.run_test(size=(120, 50)) as pilot:
+            app.screen.query_one("#password").focus()
+            await pilot.press(*host.password, "enter")
+            await wait_for(pilot, lambda: app.screen.query_one("#code-step").display)
+            await pilot.press("f2")
+            await wait_for(pilot, lambda: "was sent" in status(app))
+            outbox.deliver_pending(
+                host.app.state.host.sessions, outbox.Router(files, files), now=host.clock()
+            )
+            assert b"Votre code DMP" not in files.path.read_bytes()  # sealed on disk
+            shown = app.screen.query_one("#demo-messages")
+
+            def text() -> str:
+                return str(shown.render())
+
+            await wait_for(pilot, lambda: "Votre code DMP" in text())
+            code = text().split("Votre code DMP :")[1].split()[0]
+            app.screen.query_one("#code").focus()
+            await pilot.press(*code, "enter")
+            await wait_for(pilot, lambda: app.screen.__class__.__name__ == "HomeScreen")
+
+    run(go())

@@ -208,6 +208,22 @@ def host_seed_demo(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def host_outbox(args: argparse.Namespace) -> int:
+    """The file outbox's messages, opened with the data dir's master key (the demo's phone, or
+    a test machine without SMTP or SMS gateway): on disk every line is sealed."""
+    from dmptui.host import crypto, outbox_file
+
+    data_dir = _data_dir()
+    path = outbox_file.default_path(data_dir)
+    messages = outbox_file.read_messages(path, crypto.host_keyring(data_dir))
+    text = "\n\n".join(
+        f"[{m['created_at']}] {m['channel']} → {m['recipient']} — {m['subject']}\n{m['body']}"
+        for m in messages
+    )
+    _print(args, messages, text or f"Aucun message / No message ({path}).")
+    return EXIT_OK
+
+
 def host_purge(args: argparse.Namespace) -> int:
     from dmptui.host.context import Host
     from dmptui.host.lifecycle import purge_due
@@ -218,7 +234,7 @@ def host_purge(args: argparse.Namespace) -> int:
     host = Host(url, _data_dir())
     with host.tx() as s:
         erased = purge_due(s, now)
-    host.checkpoint()
+    host.erased(erased)
     host.engine.dispose()
     _print(
         args,
@@ -283,7 +299,11 @@ def host_serve(args: argparse.Namespace) -> int:
         host.engine.dispose()
         base = f"http://{args.host}:{args.port}"
         print(_demo_text(creds, base), flush=True)
-        print(f"  Outbox (SMS / email): {data_dir / 'outbox' / 'outbox.jsonl'}", flush=True)
+        print(
+            f"  Outbox (SMS / email), sealed: {data_dir / 'outbox' / 'outbox.jsonl'} — "
+            "lire / read: dmptui host outbox",
+            flush=True,
+        )
     if args.workers > 1:
         # Each worker process imports the factory and builds its own app from the environment.
         from dmptui.host import app as app_module
@@ -770,6 +790,11 @@ def _parser() -> argparse.ArgumentParser:
     with_db(
         hsub.add_parser("seed-demo", help="add the demo record and print its credentials")
     ).set_defaults(func=host_seed_demo)
+    p = hsub.add_parser(
+        "outbox", help="print the messages of the file outbox (sealed on disk), opened"
+    )
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=host_outbox)
     p = with_db(hsub.add_parser("serve", help="serve the host API over HTTP"))
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
@@ -881,6 +906,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return EXIT_REFUSED
         ledger = sys.modules.get("dmptui.host.ledger")
         if ledger is not None and isinstance(e, ledger.LedgerKeyError):
+            print(f"Erreur / Error: {e}", file=sys.stderr)
+            return EXIT_REFUSED
+        db = sys.modules.get("dmptui.host.db")
+        if db is not None and isinstance(e, db.DatabaseFileError):
             print(f"Erreur / Error: {e}", file=sys.stderr)
             return EXIT_REFUSED
         raise

@@ -36,23 +36,18 @@ class DemoFailed(Exception):
 
 
 def read_outbox(path: Path) -> list[dict[str, Any]]:
-    """Every message the demo host sent, oldest first. The one place that reads the demo outbox
-    (``DemoHost.messages``): both front ends' demo phones get it from there."""
-    import json
+    """Every message the demo host sent, oldest first, opened with the demo's master key (the
+    file outbox is sealed at rest: ``dmptui.host.outbox_file``). The one place that reads the
+    demo outbox (``DemoHost.messages``): both front ends' demo phones get it from there. Before
+    the host has made its key, there is no message."""
+    from dmptui.host import crypto, outbox_file
 
+    directory = path.parent.parent  # <demo directory>/outbox/outbox.jsonl
     try:
-        lines = path.read_text("utf-8").splitlines()
-    except (FileNotFoundError, UnicodeDecodeError):
+        keyring = crypto.host_keyring(directory)
+    except (crypto.MasterKeyError, OSError):
         return []
-    out = []
-    for line in lines:
-        try:
-            message = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(message, dict):
-            out.append(message)
-    return out
+    return outbox_file.read_messages(path, keyring)
 
 
 class DemoHost:

@@ -133,7 +133,7 @@ def run_maintenance(
     with host.tx() as s:
         erased = lifecycle.purge_due(s, now)
     if erased:
-        host.checkpoint()
+        host.erased(erased)
     with host.tx() as s:
         concurrency.purge_keys(s, now)
         lifecycle.purge_spent_refresh_tokens(s, now)
@@ -160,7 +160,8 @@ def create_app(
     host = Host(db_url, data_dir, clock=clock, master_key=master_key)
     try:  # load (or create) the signing key now, not at the first visit; refuse a replaced one
         ledger.signing_key(host)
-    except ledger.LedgerKeyError:
+        host.seal_legacy_outbox()  # a file outbox an older version wrote in clear
+    except BaseException:
         host.engine.dispose()
         raise
     stop = threading.Event()

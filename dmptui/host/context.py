@@ -113,6 +113,34 @@ class Host:
         """After an erasure: leave no older page copy in SQLite's -wal file."""
         checkpoint(self.engine)
 
+    def seal_legacy_outbox(self) -> int:
+        """At start: the lines an older version wrote in clear to the file outbox, sealed (or,
+        for a record since erased, taken out). Nothing to do once done."""
+        from sqlalchemy import select
+
+        from dmptui.host import outbox_file
+        from dmptui.host.db import OutboxMessage
+
+        path = outbox_file.default_path(self.data_dir)
+        if not path.exists() or b'"body"' not in path.read_bytes():
+            return 0
+        with self.sessions() as s:
+            result = s.execute(select(OutboxMessage.id, OutboxMessage.record_id))
+            rows = {message_id: record_id for message_id, record_id in result}
+
+        def record_of(message_id: int) -> tuple[bool, int | None]:
+            return message_id in rows, rows.get(message_id)
+
+        return outbox_file.seal_legacy(path, self.keyring, record_of)
+
+    def erased(self, record_ids: list[int]) -> None:
+        """After the erasure of these records is committed: no older page copy in SQLite's -wal
+        file, and none of their lines in the file outbox (``<data_dir>/outbox/outbox.jsonl``)."""
+        from dmptui.host import outbox_file
+
+        self.checkpoint()
+        outbox_file.erase_records(outbox_file.default_path(self.data_dir), record_ids)
+
     @property
     def ledger_key(self) -> Any:
         """The trace-checkpoint signing key (``ledger.load_key``), loaded once."""

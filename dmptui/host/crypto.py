@@ -7,10 +7,12 @@
   data binding the record id.
 - Each document has its own key (``documents.wrapped_key``), wrapped by the record key with
   associated data binding record and document; deleting the document shreds its key alone.
-- Titles and contents are sealed under the document key; notes and notification messages under
-  the record key; outbox bodies (they may carry one-time codes) under a host key derived from the
-  master key with HKDF. Associated data binds record, document (or row kind and id) and the
-  format version, so a ciphertext moved to another row fails to decrypt.
+- Titles and contents are sealed under the document key; notes, notification messages, the
+  patient's TOTP secret and the practitioners' break-glass reasons (in the trace) under the
+  record key; outbox bodies (they may carry one-time codes), and the lines of the file outbox
+  (outbox_file.py), under host keys derived from the master key with HKDF. Associated data
+  binds record, document (or row kind and id) and the format version, so a ciphertext moved to
+  another row fails to decrypt.
 
 A sealed value is ``version (1 byte) || nonce (12) || ciphertext || tag (16)``.
 """
@@ -103,8 +105,9 @@ def read_key_file(path: Path) -> MasterKey:
     mode = stat.S_IMODE(path.stat().st_mode)
     if mode & 0o077:
         raise MasterKeyError(
-            f"The master key file {path} can be read by other users (mode {mode:o}). "
-            f"Make it private with: chmod 600 {path}"
+            f"La clé maîtresse {path} est lisible par d'autres utilisateurs (mode {mode:o}). "
+            f"Rendez-la privée avec : chmod 600 {path} / The master key file {path} can be read "
+            f"by other users (mode {mode:o}). Make it private with: chmod 600 {path}"
         )
     return parse_key(path.read_text("ascii"), f"The master key file {path}")
 
@@ -207,6 +210,8 @@ class Keyring:
         self.by_id = {k.id: AESGCM(k.key) for k in [*(older or []), master]}
         self._master = self.by_id[master.id]
         self.outbox = AESGCM(_derive(master.key, b"dmptui outbox v1"))
+        # The file outbox's lines (outbox_file.py): what was sent, kept sealed on disk.
+        self.outbox_file = AESGCM(_derive(master.key, b"dmptui outbox file v1"))
         # Answers kept for Idempotency-Key retries hold titles, notes and names.
         self.answers = AESGCM(_derive(master.key, b"dmptui stored answers v1"))
 
@@ -257,12 +262,23 @@ class Keyring:
     def open_outbox(self, message_id_hint: str, sealed: bytes) -> str:
         return open_sealed(self.outbox, sealed, aad("outbox", message_id_hint)).decode("utf-8")
 
+    # the file outbox
+    def seal_outbox_file(self, message_id: int, record_id: int | None, plain: bytes) -> bytes:
+        return seal(self.outbox_file, plain, _outbox_file_aad(message_id, record_id))
+
+    def open_outbox_file(self, message_id: int, record_id: int | None, sealed: bytes) -> bytes:
+        return open_sealed(self.outbox_file, sealed, _outbox_file_aad(message_id, record_id))
+
     # stored answers (idempotency keys)
     def seal_answer(self, scope: str, key: str, body: bytes) -> bytes:
         return seal(self.answers, body, aad("answer", scope, key))
 
     def open_answer(self, scope: str, key: str, sealed: bytes) -> bytes:
         return open_sealed(self.answers, sealed, aad("answer", scope, key))
+
+
+def _outbox_file_aad(message_id: int, record_id: int | None) -> bytes:
+    return aad("outbox-file", int(message_id), "-" if record_id is None else int(record_id))
 
 
 def _derive(master: bytes, info: bytes) -> bytes:
@@ -429,6 +445,30 @@ def open_message(s: Session, record_id: int, row_id: int, sealed: bytes) -> dict
     return json.loads(plain)
 
 
+def seal_totp(s: Session, record_id: int, secret: str, now: datetime) -> bytes:
+    """The patient's authenticator secret, sealed under the record key: a copy of the database
+    and a cracked password no longer give the second factor; erasing the record shreds it."""
+    return seal(record_cipher(s, record_id, now), secret.encode("ascii"), aad("totp", record_id))
+
+
+def open_totp(s: Session, record_id: int, sealed: bytes | None) -> str | None:
+    if sealed is None:
+        return None
+    return open_sealed(record_cipher(s, record_id), sealed, aad("totp", record_id)).decode()
+
+
+def seal_reason(s: Session, record_id: int, seq: int, reason: str, now: datetime) -> bytes:
+    """A practitioner's own words in the trace (a break-glass reason), sealed under the record
+    key and bound to the entry's place in the record's trace."""
+    plain = reason.encode("utf-8")
+    return seal(record_cipher(s, record_id, now), plain, aad("trace-reason", record_id, seq))
+
+
+def open_reason(s: Session, record_id: int, seq: int, sealed: bytes) -> str:
+    plain = open_sealed(record_cipher(s, record_id), sealed, aad("trace-reason", record_id, seq))
+    return plain.decode("utf-8")
+
+
 def forget(s: Session, record_id: int, doc_id: str | None = None) -> None:
     """Drop unwrapped keys from memory after a deletion: the document's, or all the record's."""
     keyring_of(s).forget_keys(record_id, doc_id)
@@ -449,7 +489,8 @@ def host_keyring(data_dir: Path) -> Keyring:
 
 def rotate_master_key(url: str, data_dir: Path) -> tuple[str, str, int]:
     """A new master key in ``<data_dir>/master.key``; every record key rewrapped by it (no data
-    re-encrypted), unsent outbox bodies and stored answers resealed, in one transaction. The old
+    re-encrypted), unsent outbox bodies and stored answers resealed, in one transaction, then the
+    file outbox's lines. The old
     key stays as ``master.key.old-<id>`` until that transaction is committed. Returns (old id,
     new id, record keys rewrapped). Interrupted, it can be run again: the old key files are read."""
     from sqlalchemy import select
@@ -492,6 +533,9 @@ def rotate_master_key(url: str, data_dir: Path) -> tuple[str, str, int]:
                 answer = before.open_answer(a.scope, a.key, a.body)
                 a.body = after.seal_answer(a.scope, a.key, answer)
         host.checkpoint()
+        from dmptui.host import outbox_file  # what was sent, kept sealed in the file outbox
+
+        outbox_file.reseal(outbox_file.default_path(data_dir), before, after)
         for p in old_key_paths(data_dir):
             p.unlink()
         _fsync_dir(path.parent)

@@ -6,6 +6,9 @@ keys, secure_delete), any SQLAlchemy URL otherwise (PostgreSQL with psycopg in p
 
 from __future__ import annotations
 
+import logging
+import os
+import stat
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -85,7 +88,8 @@ class Record(Base):
     email: Mapped[str | None] = mapped_column(String(254), nullable=True)
     phone: Mapped[str | None] = mapped_column(String(32), nullable=True)
     password_hash: Mapped[str | None] = mapped_column(String(200), nullable=True)
-    totp_secret: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # The authenticator secret, sealed under the record key (crypto.seal_totp).
+    totp_secret_sealed: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     totp_enrolled: Mapped[bool] = mapped_column(Boolean, default=False)
     totp_last_step: Mapped[int] = mapped_column(Integer, default=0)
     # Version counters of the patient's mutable resources (the ETags of the API): bumped by
@@ -180,7 +184,10 @@ class TraceEntry(Base):
     document_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
     mode: Mapped[str] = mapped_column(String(12), default="normal")
     outcome: Mapped[str] = mapped_column(String(8))
+    # The host's reason code of a refusal (policy.py), in clear; a practitioner's own words (a
+    # break-glass reason) go sealed under the record key in ``reason_sealed`` instead.
     reason: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    reason_sealed: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     # RFC 9162 leaf hash of the entry as the patient sees it (dmptui.merkle.entry_hash).
     leaf_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
     __table_args__ = (UniqueConstraint("record_id", "seq", name="uq_trace_record_seq"),)
@@ -271,6 +278,16 @@ class OutboxMessage(Base):
     def body(self, value: str) -> None:
         self.__dict__["_body"] = value
 
+    @property
+    def file_line(self) -> str | None:
+        """The message as the file outbox keeps it, sealed (``outbox_file.seal_line``): set by
+        ``outbox`` when it opens the row to send it (not stored)."""
+        return self.__dict__.get("_file_line")
+
+    @file_line.setter
+    def file_line(self, value: str) -> None:
+        self.__dict__["_file_line"] = value
+
 
 class AuthSession(Base):
     __tablename__ = "sessions"
@@ -352,11 +369,68 @@ class IdempotencyKey(Base):
 # --- engine --------------------------------------------------------------------------------
 
 
+SQLITE_SUFFIXES = ("", "-wal", "-shm", "-journal")
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The file of a SQLite URL (None: another database, in memory, or a ``file:`` URI)."""
+    if not url.startswith("sqlite"):
+        return None
+    from sqlalchemy.engine import make_url
+
+    name = make_url(url).database
+    if not name or name == ":memory:" or name.startswith("file:"):
+        return None
+    return Path(name)
+
+
+def private_sqlite_files(url: str) -> None:
+    """A SQLite database, its -wal, -shm and -journal readable by the owner alone (0600),
+    whatever the umask and wherever ``--db`` puts them. A missing database file is created
+    empty with mode 0600 before SQLite opens it: SQLite gives the -wal, -shm and -journal it
+    creates the database file's mode. An existing file others may read is made private (and
+    said in the log); one the host cannot chmod is refused, with the command to run."""
+    path = sqlite_path(url)
+    if path is None:
+        return
+    if path.parent.is_dir():
+        try:
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        except FileExistsError:
+            pass
+    for suffix in SQLITE_SUFFIXES:
+        f = Path(f"{path}{suffix}")
+        try:
+            mode = stat.S_IMODE(f.stat().st_mode)
+        except FileNotFoundError:
+            continue
+        if not mode & 0o077:
+            continue
+        try:
+            os.chmod(f, 0o600)
+        except OSError as e:
+            raise DatabaseFileError(
+                f"Le fichier de base {f} est lisible par d'autres utilisateurs (mode {mode:o}) "
+                f"et l'hôte ne peut pas le rendre privé. Lancez : chmod 600 {f} / The database "
+                f"file {f} can be read by other users (mode {mode:o}) and the host cannot make "
+                f"it private. Run: chmod 600 {f}"
+            ) from e
+        logging.getLogger("dmptui.host").warning(
+            "database file %s was readable by other users (mode %o): made private (600)", f, mode
+        )
+
+
+class DatabaseFileError(Exception):
+    """A database file others may read, that the host cannot make private (FR / EN)."""
+
+
 def make_engine(url: str) -> Engine:
     """``hide_parameters``: a database error's message (logged with its traceback by the
     server) never carries the statement's values — password hashes, token digests, TOTP
-    secrets, notes, document contents."""
+    secrets, notes, document contents. A SQLite file and its -wal, -shm are made private
+    (``private_sqlite_files``) before the first connection."""
     if url.startswith("sqlite"):
+        private_sqlite_files(url)
         engine = create_engine(
             url,
             connect_args={"timeout": SQLITE_BUSY_MS / 1000, "isolation_level": None},
@@ -448,8 +522,6 @@ def checkpoint(engine: Engine) -> None:
         busy = row[0] if row else 0
         cur.close()
         if busy:  # a reader kept it from finishing; the next checkpoint completes it
-            import logging
-
             logging.getLogger("dmptui.host").warning("WAL checkpoint after an erasure was busy")
     finally:
         raw.close()
@@ -481,6 +553,13 @@ def migrate(url: str, keyring: Any = None) -> None:
     cfg = _alembic_config(url, keyring)
     if not url.startswith("postgresql"):
         command.upgrade(cfg, "head")
+        # A migration that sealed values in place (0002, 0007) left the plaintext's old pages
+        # in the -wal: zeroed (secure_delete) pages copied over them, the WAL truncated.
+        engine = make_engine(url)
+        try:
+            checkpoint(engine)
+        finally:
+            engine.dispose()
         return
     from sqlalchemy import text
 
@@ -502,6 +581,7 @@ def schema_revisions(url: str) -> tuple[set[str], set[str]]:
     from alembic.script import ScriptDirectory
 
     heads = set(ScriptDirectory.from_config(_alembic_config(url)).get_heads())
+    private_sqlite_files(url)
     engine = create_engine(url)
     try:
         with engine.connect() as conn:

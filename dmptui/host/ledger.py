@@ -44,6 +44,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from dmptui import merkle, settings
+from dmptui.host import crypto
 from dmptui.host.db import (
     LedgerKeyRow,
     Practitioner,
@@ -85,11 +86,16 @@ def append(
     now: datetime,
     allowed: bool,
     reason: str | None = None,
+    free_reason: str | None = None,
     document_id: str | None = None,
     mode: str = "normal",
     size_seen: int | None = None,
 ) -> int:
     """Append one entry; returns its sequence number in the record's trace.
+
+    ``reason``: the host's reason code (a refusal's), stored in clear. ``free_reason``: a
+    practitioner's own words (a break-glass reason), shown to the patient like a reason but
+    stored sealed under the record key (``crypto.seal_reason``); the leaf hash covers the words.
 
     ``size_seen``: the record's trace size as this transaction read it before (the patient's
     session check reads it). On PostgreSQL the counter update and the entry then go in one
@@ -112,9 +118,13 @@ def append(
             "document_id": document_id,
             "mode": mode,
             "outcome": "allowed" if allowed else "denied",
-            "reason": (reason or None) if reason != "ok" else None,
+            "reason": free_reason or ((reason or None) if reason != "ok" else None),
         }
-        values["leaf_hash"] = merkle.entry_hash(values)
+        values["leaf_hash"] = merkle.entry_hash(values)  # the entry as the patient sees it
+        values["reason_sealed"] = None
+        if free_reason:
+            values["reason"] = None
+            values["reason_sealed"] = crypto.seal_reason(s, record_id, seq, free_reason, now)
         return values
 
     if size_seen is not None and conn.dialect.name == "postgresql":
@@ -337,6 +347,21 @@ def _decode_key(text: str) -> LedgerKey:
     return LedgerKey(Ed25519PrivateKey.from_private_bytes(raw))
 
 
+def read_key_file(path: Path) -> LedgerKey:
+    """The signing key in ``path``, refused if group or others may read it (as the master key
+    is): whoever reads it can sign checkpoints in the host's name."""
+    import stat
+
+    mode = stat.S_IMODE(path.stat().st_mode)
+    if mode & 0o077:
+        raise LedgerKeyError(
+            f"La clé de signature {path} est lisible par d'autres utilisateurs (mode {mode:o}). "
+            f"Rendez-la privée avec : chmod 600 {path} / The signing key file {path} can be read "
+            f"by other users (mode {mode:o}). Make it private with: chmod 600 {path}"
+        )
+    return _decode_key(path.read_text())
+
+
 def create_key_file(data_dir: Path) -> bool:
     """Create ``<data_dir>/ledger.key`` (mode 0600) unless it exists. True if created."""
     from cryptography.hazmat.primitives.serialization import NoEncryption, PrivateFormat
@@ -364,7 +389,7 @@ def load_key(data_dir: Path) -> LedgerKey:
         return _decode_key(env)
     with _lock:
         create_key_file(data_dir)
-        return _decode_key((data_dir / KEY_FILE).read_text())
+        return read_key_file(data_dir / KEY_FILE)
 
 
 # --- the keys' history and rotation ----------------------------------------------------------
@@ -399,7 +424,7 @@ def _candidates(data_dir: Path) -> list[LedgerKey]:
     out = []
     for name in (KEY_FILE, NEW_KEY_FILE):
         try:
-            out.append(_decode_key((data_dir / name).read_text()))
+            out.append(read_key_file(data_dir / name))
         except (FileNotFoundError, ValueError):
             continue
     return out

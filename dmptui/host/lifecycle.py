@@ -100,11 +100,13 @@ def erase(s: Session, record: Record, actor: ledger.Actor, now: datetime) -> Non
     record.email = None
     record.phone = None
     record.password_hash = None
-    record.totp_secret = None
+    record.totp_secret_sealed = None
     record.totp_enrolled = False
     record.trace_size = 0
     s.flush()
-    ledger.append(s, rid, actor, "erase", now=now, allowed=True)
+    # The one entry left says who erased it by role: the patient's name goes with the rest.
+    by = ledger.Actor(actor.role) if actor.role == "patient" else actor
+    ledger.append(s, rid, by, "erase", now=now, allowed=True)
 
 
 def purge_due(s: Session, now: datetime) -> list[int]:

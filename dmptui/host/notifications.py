@@ -1,6 +1,11 @@
 """Notifications to the patient (in the app and through the outbox) and to practitioners
 (the médecin traitant, for emergency accesses). Messages are in French and English and never
-carry a document's title or content: only that something happened and what to do."""
+carry a document's title or content: only that something happened and what to do.
+
+What leaves by SMS or email crosses networks and lands in mailboxes the host does not control:
+it names no reason, no diagnosis, no document type, no practitioner, only what kind of thing
+happened and "open the app to read it" (``OUTSIDE``). The detail is in the app, in the
+notification sealed under the record key."""
 
 from __future__ import annotations
 
@@ -14,6 +19,42 @@ from dmptui.host.db import Notification, Practitioner, Record
 from dmptui.schema import DOC_TYPE_LABELS
 
 _SUBJECT = {"fr": "Votre dossier médical partagé", "en": "Your shared medical record"}
+
+# What the SMS or email says, per kind of notification: nothing but that, and where to read it.
+OUTSIDE: dict[str, dict[str, str]] = {
+    "new_document": {
+        "fr": "Un nouveau document a été ajouté à votre dossier médical partagé. "
+        "Ouvrez l'application pour le lire.",
+        "en": "A new document was added to your shared medical record. Open the app to read it.",
+    },
+    "emergency_access": {
+        "fr": "Votre dossier médical partagé a été ouvert en urgence. Ouvrez l'application "
+        "pour lire qui l'a ouvert et quand ; si vous ne reconnaissez pas cet accès, vous "
+        "pourrez y bloquer ce professionnel.",
+        "en": "Your shared medical record was opened in an emergency. Open the app to read "
+        "who opened it and when; if you do not recognise this access, you can block this "
+        "practitioner there.",
+    },
+    "authorisation": {
+        "fr": "Un professionnel de santé a maintenant accès à votre dossier médical partagé. "
+        "Ouvrez l'application pour lire qui ; vous pouvez y retirer cet accès.",
+        "en": "A practitioner now has access to your shared medical record. Open the app to "
+        "read who; you can remove this access there.",
+    },
+    "new_device": {
+        "fr": "Connexion à votre dossier médical partagé depuis un nouvel appareil. Ouvrez "
+        "l'application pour lire le détail ; si ce n'était pas vous, changez votre mot de "
+        "passe et contactez le support.",
+        "en": "Login to your shared medical record from a new device. Open the app to read "
+        "the details; if this was not you, change your password and contact support.",
+    },
+}
+# Any other kind (a document awaiting an announcement consultation, say): a message, no more.
+OUTSIDE_OTHER = {
+    "fr": "Un nouveau message vous attend dans votre dossier médical partagé. "
+    "Ouvrez l'application pour le lire.",
+    "en": "A new message awaits you in your shared medical record. Open the app to read it.",
+}
 
 
 # The DMP is a French service: times in messages are Paris times, said so, in each language.
@@ -83,7 +124,8 @@ def notify_patient(
     s.add(n)
     s.flush()  # the row's id goes into the associated data
     n.message_sealed = crypto.seal_message(s, record.id, n.id, message, now)
-    body = f"{message['fr']}\n\n{message['en']}\n"
+    outside = OUTSIDE.get(kind, OUTSIDE_OTHER)
+    body = f"{outside['fr']}\n\n{outside['en']}\n"
     if by_email and record.email:
         outbox.enqueue(
             s,
@@ -159,11 +201,12 @@ def emergency_access(
                 channel="email",
                 recipient=attending.email,
                 subject="DMP : accès en urgence / emergency access",
+                # Neither who nor why: an email is no place for either (see OUTSIDE).
                 body=(
                     f"Le dossier d'un patient dont vous êtes le médecin traitant a été ouvert "
-                    f"{words['fr']} par {who.name} ({who.facility}) le {_when_fr(now)}.\n"
+                    f"{words['fr']} le {_when_fr(now)}. Ouvrez son DMP pour lire le détail.\n"
                     f"A record of a patient you are the attending doctor of was opened "
-                    f"{words['en']} by {who.name} ({who.facility}) on {_when_en(now)}.\n"
+                    f"{words['en']} on {_when_en(now)}. Open their record to read the details.\n"
                 ),
                 record_id=record.id,
                 now=now,

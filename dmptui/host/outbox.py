@@ -17,9 +17,7 @@ from the master key, see crypto.py), blanked once delivered, never logged and ne
 
 from __future__ import annotations
 
-import json
 import logging
-import os
 import re
 import smtplib
 import ssl
@@ -36,7 +34,7 @@ from sqlalchemy import ColumnElement, func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from dmptui import settings
-from dmptui.host import crypto
+from dmptui.host import crypto, outbox_file
 from dmptui.host.db import OutboxMessage
 
 log = logging.getLogger(__name__)
@@ -106,13 +104,16 @@ def _has_line_break(value: str) -> bool:
 
 
 class FileTransport:
-    """Appends one JSON line per message to `directory/outbox.jsonl` (owner-only permissions).
+    """Appends one sealed JSON line per message to `directory/outbox.jsonl` (``outbox_file``:
+    owner-only permissions, nothing readable without the master key; read it with
+    ``outbox_file.read_messages``).
 
-    The default when no SMTP server or SMS gateway is configured: an operator (or a test) reads
-    the file. Each line is written with a single locked append and fsynced.
+    The default when no SMTP server or SMS gateway is configured: an operator (``dmptui host
+    outbox``), the demo phone or a test reads the file. Each line is written with a single
+    locked append and fsynced; an erased record's lines are taken out (``erase_record``).
     """
 
-    FILENAME = "outbox.jsonl"
+    FILENAME = outbox_file.FILENAME
 
     def __init__(self, directory: Path) -> None:
         self.directory = Path(directory)
@@ -122,75 +123,29 @@ class FileTransport:
         return self.directory / self.FILENAME
 
     def send(self, message: OutboxMessage) -> None:
-        line = json.dumps(
-            {
-                "id": message.id,
-                "channel": message.channel,
-                "recipient": message.recipient,
-                "subject": message.subject,
-                "body": message.body,
-                "created_at": message.created_at.isoformat(),
-            },
-            ensure_ascii=False,
-        )
-        data = (line + "\n").encode("utf-8")
-        self._ensure_directory()
-        fd, created = _open_append(self.path)
-        try:
-            _lock(fd)
-            view = memoryview(data)
-            while view:
-                written = os.write(fd, view)
-                view = view[written:]
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        if created:
-            _fsync_directory(self.directory)
+        line = message.file_line
+        if line is None:  # never the plaintext: the outbox seals the line when it sends
+            raise ValueError("an outbox message reaches the file sealed (outbox.seal_for_file)")
+        outbox_file.append(self.path, line)
 
-    def _ensure_directory(self) -> None:
-        if self.directory.is_dir():
-            return
-        self.directory.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            self.directory.mkdir(mode=0o700)
-        except FileExistsError:
-            return  # another process made it
-        os.chmod(self.directory, 0o700)  # whatever the umask
+    def erase_record(self, record_id: int) -> None:
+        outbox_file.erase_records(self.path, [record_id])
 
 
-def _open_append(path: Path) -> tuple[int, bool]:
-    flags = os.O_WRONLY | os.O_APPEND | getattr(os, "O_CLOEXEC", 0)
-    try:
-        fd = os.open(path, flags | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return os.open(path, flags), False
-    try:
-        os.fchmod(fd, 0o600)  # whatever the umask
-    except (AttributeError, OSError):  # pragma: no cover - not POSIX
-        pass
-    return fd, True
-
-
-def _lock(fd: int) -> None:
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - not POSIX
-        return
-    fcntl.flock(fd, fcntl.LOCK_EX)  # released when fd is closed
-
-
-def _fsync_directory(directory: Path) -> None:
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:  # pragma: no cover - e.g. Windows
-        return
-    try:
-        os.fsync(fd)
-    except OSError:  # pragma: no cover
-        pass
-    finally:
-        os.close(fd)
+def seal_for_file(keyring: crypto.Keyring, message: OutboxMessage) -> None:
+    """Set ``message.file_line``: the message as the file outbox keeps it, sealed."""
+    message.file_line = outbox_file.seal_line(
+        keyring,
+        message.id,
+        message.record_id,
+        {
+            "channel": message.channel,
+            "recipient": message.recipient,
+            "subject": message.subject,
+            "body": message.body,
+            "created_at": message.created_at.isoformat(),
+        },
+    )
 
 
 class SmtpTransport:
@@ -295,6 +250,13 @@ class Router:
         else:
             raise ValueError(f"unknown outbox channel {message.channel!r}")
 
+    def erase_record(self, record_id: int) -> None:
+        """Take an erased record's messages out of the transports that keep them (files)."""
+        for transport in {id(t): t for t in (self.email, self.sms)}.values():
+            erase = getattr(transport, "erase_record", None)
+            if erase is not None:
+                erase(record_id)
+
 
 def transport_from_env(data_dir: Path, env: Mapping[str, str] | None = None) -> Router:
     """SMTP if DMPTUI_SMTP_HOST is set, the SMS gateway if DMPTUI_SMS_GATEWAY_URL is set, and
@@ -392,12 +354,21 @@ def deliver_pending(
                 )
             continue
         with sessionmaker.begin() as s:
-            s.execute(
+            marked = s.execute(
                 update(OutboxMessage)
                 .where(OutboxMessage.id == message_id, OutboxMessage.sent_at.is_(None))
                 .values(sent_at=clock(), last_error=None, body_sealed=None)  # blanked once sent
                 .execution_options(synchronize_session=False)
             )
+            # An UPDATE's CursorResult has a rowcount (Session.execute is typed for any statement).
+            unmarked = not marked.rowcount  # type: ignore[attr-defined]
+            gone = unmarked and s.get(OutboxMessage, message_id) is None
+        if gone and message.record_id is not None:
+            # The record was erased while its message was on its way: what a transport keeps
+            # (the file outbox) goes too, as the erasure took the rest.
+            erase = getattr(transport, "erase_record", None)
+            if erase is not None:
+                erase(message.record_id)
         sent += 1
         log.info("outbox message %s (%s) sent", message_id, message.channel)
     return sent
@@ -438,8 +409,10 @@ def _claim(
         if message is None:  # pragma: no cover - deleted under us (record erased)
             return None
         s.expunge(message)  # keeps its loaded attributes once the session is gone
+        keyring = crypto.keyring_of(s)
         if message.body_sealed is not None:
-            message.body = crypto.keyring_of(s).open_outbox(str(message.id), message.body_sealed)
+            message.body = keyring.open_outbox(str(message.id), message.body_sealed)
+        seal_for_file(keyring, message)
         return message
 
 

@@ -80,7 +80,6 @@ def seed_demo(host: Host, now: datetime | None = None) -> dict[str, Any]:
             email=patient["email"],
             phone=patient["phone"],
             password_hash=auth.hash_password(patient["password"]),
-            totp_secret=secret,
             totp_enrolled=False,
             attending_rpps=roles["attending"]["rpps"],
             notes=None,
@@ -92,6 +91,7 @@ def seed_demo(host: Host, now: datetime | None = None) -> dict[str, Any]:
         s.add(record)
         s.flush()
         record.notes = crypto.seal_notes(s, record.id, demo_data.DEMO_NOTES, created)
+        record.totp_secret_sealed = crypto.seal_totp(s, record.id, secret, created)
         patient_actor = ledger.Actor.of_patient(record)
         for role in AUTHORISED_ROLES:
             s.add(Authorisation(record_id=record.id, rpps=roles[role]["rpps"], since=created))
@@ -192,6 +192,6 @@ def _past_break_glass(s: Any, record: Record, who: Practitioner, reason: str, at
         now=at,
         allowed=True,
         mode="break-glass",
-        reason=reason,
+        free_reason=reason,
     )
     notifications.emergency_access(s, record, who, "break-glass", reason, at)

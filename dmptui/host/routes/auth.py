@@ -11,7 +11,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from dmptui.host import auth, ledger, notifications, outbox
+from dmptui.host import auth, crypto, ledger, notifications, outbox
 from dmptui.host.context import ApiError, Refused
 from dmptui.host.db import (
     AuthSession,
@@ -134,10 +134,13 @@ def login(body: LoginRequest, request: Request) -> LoginChallengeOut:
         )
         channels = ["totp"] + [c for c, v in (("sms", record.phone), ("email", record.email)) if v]
         enrolment = None
-        if not record.totp_enrolled and record.totp_secret:
-            enrolment = TotpEnrolment(
-                secret=record.totp_secret, uri=auth.totp_uri(record.totp_secret, record.ins)
-            )
+        secret = (
+            None
+            if record.totp_enrolled
+            else crypto.open_totp(s, record.id, record.totp_secret_sealed)
+        )
+        if secret:
+            enrolment = TotpEnrolment(secret=secret, uri=auth.totp_uri(secret, record.ins))
         return LoginChallengeOut(challenge=challenge, channels=channels, enrolment=enrolment)
 
 
@@ -220,14 +223,17 @@ def _check_code_format(code: str) -> str:
     return code
 
 
-def _code_ok(record: Record, ch: LoginChallenge | None, code: str, now: datetime) -> bool:
+def _code_ok(
+    s: Session, record: Record, ch: LoginChallenge | None, code: str, now: datetime
+) -> bool:
     """A code sent for this challenge, or a fresh TOTP step (a used step is refused)."""
     if ch is not None and ch.code_hash and ch.code_expires_at and ch.code_expires_at > now:
         if auth.same(ch.code_hash, auth.digest(code)):
             ch.code_hash = None  # one use
             return True
-    if record.totp_secret:
-        step = auth.verify_totp(record.totp_secret, code, record.totp_last_step, now)
+    secret = crypto.open_totp(s, record.id, record.totp_secret_sealed)
+    if secret:
+        step = auth.verify_totp(secret, code, record.totp_last_step, now)
         if step is not None:
             record.totp_last_step = step
             return True
@@ -276,7 +282,7 @@ def verify(body: VerifyRequest, request: Request) -> Tokens:
                 field="challenge",
                 message="Too many wrong codes. Start again with your INS and password.",
             )
-        if not _code_ok(record, ch, code, now):
+        if not _code_ok(s, record, ch, code, now):
             ch.attempts += 1
             _fail(row, now)
             ledger.append(s, record.id, actor, "login", now=now, allowed=False, reason="bad_code")
@@ -287,7 +293,7 @@ def verify(body: VerifyRequest, request: Request) -> Tokens:
                 message="This code is wrong, expired or already used. Type a new code.",
             )
         ch.used_at = now
-        record.totp_enrolled = record.totp_enrolled or record.totp_secret is not None
+        record.totp_enrolled = record.totp_enrolled or record.totp_secret_sealed is not None
         row.failures = 0
         known = s.get(KnownDevice, (record.id, ch.device))
         if known is None:
@@ -491,7 +497,7 @@ def step_up(body: StepUpRequest, request: Request) -> StepUpDone:
         row = _throttle(s, record.ins, now)
         s.refresh(record, with_for_update=True)  # the TOTP step used, see verify()
         _check_locked(row, now)
-        if not _code_ok(record, ch, code, now):
+        if not _code_ok(s, record, ch, code, now):
             _fail(row, now)
             if ch is not None:
                 ch.attempts += 1

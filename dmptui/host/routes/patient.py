@@ -826,7 +826,10 @@ def clear_attending(request: Request, body: AttendingChange | None = Body(None))
 # --- trace ---------------------------------------------------------------------------------
 
 
-def trace_out(e: TraceEntry) -> TraceEntryOut:
+def trace_out(s: Session, e: TraceEntry) -> TraceEntryOut:
+    reason = e.reason
+    if e.reason_sealed is not None:  # a practitioner's own words, sealed under the record key
+        reason = crypto.open_reason(s, e.record_id, e.seq, e.reason_sealed)
     return TraceEntryOut(
         seq=e.seq,
         at=e.at,
@@ -839,7 +842,7 @@ def trace_out(e: TraceEntry) -> TraceEntryOut:
         document_id=e.document_id,
         mode=e.mode,
         outcome=e.outcome,  # type: ignore[arg-type]  # a str column; the model checks it
-        reason=e.reason,
+        reason=reason,
     )
 
 
@@ -891,7 +894,7 @@ def trace(
             stmt = stmt.where(TraceEntry.seq < last_seq)
         rows = s.scalars(stmt.order_by(TraceEntry.seq.desc()).limit(limit + 1)).all()
         nxt = encode_cursor(rows[limit - 1].seq) if len(rows) > limit else None
-        return TracePage(items=[trace_out(e) for e in rows[:limit]], next_cursor=nxt)
+        return TracePage(items=[trace_out(s, e) for e in rows[:limit]], next_cursor=nxt)
 
 
 # --- oppositions, life of the record -------------------------------------------------------
@@ -975,8 +978,8 @@ def _lifecycle(
             record = _guard(s, request, call, action, now, "status")
             apply(s, call, now)
             answer = keyed.store(json_answer(done, tag=concurrency.record_etag(record, "status")))
-    if action == "erase":  # no older copy of the erased pages left in SQLite's WAL
-        host.checkpoint()
+    if action == "erase":  # no older copy in SQLite's WAL, no line in the file outbox
+        host.erased([call.record_id])
     return answer
 
 

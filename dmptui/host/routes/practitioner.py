@@ -427,7 +427,7 @@ def list_documents(
             now=now,
             allowed=True,
             mode=mode.value,
-            reason=_trace_reason(mode, reason),
+            free_reason=_trace_reason(mode, reason),
         )
         _emergency(s, record, who, mode, reason, now)
         pf = practitioner_facts(who)
@@ -513,7 +513,7 @@ def read_document(
             allowed=True,
             document_id=doc.id,
             mode=mode.value,
-            reason=_trace_reason(mode, reason),
+            free_reason=_trace_reason(mode, reason),
         )
         _emergency(s, record, who, mode, reason, now)
         author = s.get(Practitioner, doc.author_rpps)
@@ -542,7 +542,7 @@ def read_notes(
             now=now,
             allowed=True,
             mode=mode.value,
-            reason=_trace_reason(mode, reason),
+            free_reason=_trace_reason(mode, reason),
         )
         _emergency(s, record, who, mode, reason, now)
         return NotesOut(
