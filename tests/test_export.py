@@ -49,7 +49,11 @@ def test_the_export_verifies_and_holds_what_the_patient_sees(host: Any, archive:
     docs = client.get("/v1/record/documents", params={"limit": 200}).json()["items"]
     with zipfile.ZipFile(archive) as zf:
         bundle = json.loads(zf.read(export_check.FHIR))
-        refs = [e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "DocumentReference"]
+        refs = [
+            e["resource"]
+            for e in bundle["entry"]
+            if e["resource"]["resourceType"] == "DocumentReference"
+        ]
         assert {r["identifier"][0]["value"] for r in refs} == {d["id"] for d in docs}
         for d in docs[:5]:
             original = client.get(f"/v1/record/documents/{d['id']}/content").content

@@ -12,6 +12,7 @@ from dmptui.actions import emergency as emergency_actions
 from dmptui.actions import record as record_actions
 from dmptui.actions.base import Plan
 from dmptui.i18n import _
+from dmptui.reader.export import offer_first
 from dmptui.reader.flow import Abort
 from dmptui.reader.menus import (
     EMERGENCY_MENU,
@@ -97,7 +98,10 @@ async def record(r: Reader) -> None:
 
 @handles("record.close")
 async def close_record(r: Reader) -> None:
-    await perform_or_abort(r, record_actions.close(r.state))
+    plan = record_actions.close(r.state)
+    if plan.problem is None:
+        await offer_first(r)
+    await perform_or_abort(r, plan)
 
 
 @handles("record.reactivate")
@@ -108,4 +112,7 @@ async def reopen_record(r: Reader) -> None:
 
 @handles("record.erase")
 async def erase_record(r: Reader) -> None:
-    await perform_or_abort(r, record_actions.erase(r.state))
+    plan = record_actions.erase(r.state)
+    if plan.problem is None:
+        await offer_first(r)
+    await perform_or_abort(r, plan)
