@@ -28,30 +28,24 @@ from pathlib import Path
 from typing import IO, Any
 
 from dmptui import merkle
+from dmptui.export_format import (  # re-exported: the archive's layout
+    CHECKPOINT,
+    ENTRIES,
+    FHIR,
+    KEY,
+    MANIFEST,
+    MANIFEST_SIG,
+    PROOFS,
+    REQUIRED,
+    document_member,
+    manifest_message,
+)
 from dmptui.i18n import N_, _, ngettext
 
-FHIR = "record.fhir.json"
-ENTRIES = "trace/entries.jsonl"
-PROOFS = "trace/proofs.jsonl"
-CHECKPOINT = "trace/checkpoint.json"
-KEY = "trace/key.json"
-MANIFEST = "manifest.json"
-MANIFEST_SIG = "manifest.sig"
-REQUIRED = (FHIR, ENTRIES, PROOFS, CHECKPOINT, KEY, MANIFEST, MANIFEST_SIG)
-MANIFEST_CONTEXT = b"dmptui-export-manifest/v1\n"
-EXTENSIONS = {"text/plain": "txt", "application/pdf": "pdf"}
-
-
-def document_member(doc_id: str, content_type: str) -> str:
-    """Where a document's original lies in the archive."""
-    safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in doc_id)
-    return f"documents/{safe}.{EXTENSIONS.get(content_type, 'bin')}"
-
-
-def manifest_message(manifest: bytes) -> bytes:
-    """The bytes the host signs for an export's manifest: its own context line (no checkpoint
-    or key endorsement can be read as one), then the manifest's SHA-256 in hex."""
-    return MANIFEST_CONTEXT + hashlib.sha256(manifest).hexdigest().encode()
+__all__ = [
+    "CHECKPOINT", "ENTRIES", "FHIR", "KEY", "MANIFEST", "MANIFEST_SIG", "PROOFS", "REQUIRED",
+    "Verdict", "document_member", "manifest_message", "verify",
+]  # fmt: skip
 
 
 class Broken(Exception):

@@ -11,6 +11,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
+from dmptui import catalogue
 from dmptui.actions import export as export_actions
 from dmptui.actions.base import CANCEL
 from dmptui.i18n import _
@@ -25,12 +26,13 @@ class ExportPathScreen(KeyWords, ModalScreen[Path | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
-            yield Label(plain(_("Export my whole record")), id="dialog-title")
+            action = catalogue.ACTION_BY_ID["record.export"]
+            yield Label(plain(_(action.label)), id="dialog-title")
             yield Static(plain(_(export_actions.TAKE_IT_FIRST)), id="consequence")
-            yield Label(_("The archive to write (a .zip file):"))
+            yield Label(_(export_actions.WHERE))
             yield Input(str(export_actions.default_path()), id="export-path")
             with Horizontal(id="dialog-buttons"):
-                yield Button(_("Export"), id="confirm", variant="primary")
+                yield Button(_(export_actions.EXPORT), id="confirm", variant="primary")
                 yield Button(_(CANCEL), id="cancel")
 
     def _chosen(self) -> None:

@@ -84,7 +84,7 @@ class RecordLifeScreen(RecordScreen):
 
         def chosen(path: Path | None) -> None:
             if path is None:
-                self.say("info", _("Nothing was exported."))
+                self.say("info", _(export_actions.NOTHING_EXPORTED))
                 return
             bar = self.query_one("#export-progress", ProgressBar)
             bar.update(total=None, progress=0)

@@ -179,4 +179,4 @@ def test_the_verify_export_command(archive: Path, tmp_path: Path) -> None:
     broken.write_bytes(archive.read_bytes()[:-200])
     done = run(str(broken), "--lang", "fr")
     assert done.returncode == 1 and "Traceback" not in done.stderr
-    assert "Verdict" not in done.stdout and "Verdict :" in done.stdout
+    assert "Verdict :" in done.stdout and "Verdict:" not in done.stdout

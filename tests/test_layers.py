@@ -28,7 +28,13 @@ FORBIDDEN = {
 
 # All the host takes from the core: the package's version, the API contract, the identifiers'
 # rules and the Merkle tree's hashing (the client checks the same proofs).
-HOST_FROM_CORE = {"dmptui", "dmptui.schema", "dmptui.identifiers", "dmptui.merkle"}
+HOST_FROM_CORE = {
+    "dmptui",
+    "dmptui.schema",
+    "dmptui.identifiers",
+    "dmptui.merkle",
+    "dmptui.export_format",
+}
 
 
 def is_module(name: str) -> bool:

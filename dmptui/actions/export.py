@@ -26,6 +26,9 @@ TAKE_IT_FIRST = N_(
 )
 TAKE_IT_FIRST_YES = N_("Export my record first")
 TAKE_IT_FIRST_NO = N_("Go on without exporting")
+NOTHING_EXPORTED = N_("Nothing was exported.")
+WHERE = N_("The archive to write (a .zip file):")
+EXPORT = N_("Export")
 
 
 def offer() -> Ask:
@@ -140,10 +143,10 @@ def plan(state: RecordState, where: Destination) -> Plan:
         ask=Ask(
             title=_("Export your whole record?"),
             consequence=consequence,
-            confirm_label=_("Export"),
+            confirm_label=_(EXPORT),
         ),
         # A login is fresh for a few minutes; after that the host asks for a code, and the
         # front end asks the patient for one, then calls again.
         step_up=False,
-        cancelled=_("Nothing was exported."),
+        cancelled=_(NOTHING_EXPORTED),
     )

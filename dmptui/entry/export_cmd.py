@@ -77,7 +77,9 @@ def run_export(args: argparse.Namespace) -> int:
         try:
             return await export_and_leave(reader, args.out)
         except (Quit, EndOfInput):
-            console.emit("info", _("Nothing was exported."))
+            from dmptui.actions.export import NOTHING_EXPORTED
+
+            console.emit("info", _(NOTHING_EXPORTED))
             return EXIT_FAILED
         finally:
             if client.logged_in:

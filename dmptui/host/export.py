@@ -38,7 +38,7 @@ from sqlalchemy import Connection, or_, select
 from sqlalchemy.orm import Session
 
 from dmptui import merkle
-from dmptui.export_check import (
+from dmptui.export_format import (
     CHECKPOINT,
     ENTRIES,
     FHIR,

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from dmptui.actions import export as export_actions
-from dmptui.actions.base import Plan
+from dmptui.actions.base import Plan, nothing_changed
 from dmptui.i18n import _
 from dmptui.reader.flow import Abort, Failed
 from dmptui.reader.menus import handles
@@ -47,7 +47,7 @@ async def ask_path(r: Reader) -> Path | None:
 async def export_record(r: Reader) -> None:
     path = await ask_path(r)
     if path is None:
-        r.say("info", _("Nothing was exported."))
+        r.say("info", _(export_actions.NOTHING_EXPORTED))
         raise Abort
     plan = export_actions.plan(r.state, export_actions.Destination(path, progress_lines(r)))
     if await perform(r, plan) is None:
@@ -59,7 +59,7 @@ async def offer_first(r: Reader) -> None:
     offer = Plan("record.export", ask=export_actions.offer())
     go, choice = await answer(r, offer)
     if not go:
-        r.say("info", _("Nothing was changed."))
+        r.say("info", nothing_changed())
         raise Abort
     if choice == "export":
         await export_record(r)
