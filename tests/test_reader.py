@@ -694,6 +694,14 @@ def test_trace_with_an_emergency_entry_and_refusing_break_glass(
     s.quit()
 
 
+def go_on_without_export(s: Session) -> None:
+    """Before closing or erasing, the offer to take the record first: 2, go on."""
+    s.line("Take your record with you first?")
+    s.match(r"Before you go on, you can take your whole record with you: .+")
+    s.lines("1. Export my record first", "2. Go on without exporting", "0. Cancel")
+    s.answer("2")
+
+
 def test_close_then_log_in_and_reopen(host: LiveHost, tmp_path: Path, sessions: Any) -> None:
     s = open_reader(sessions, host, tmp_path)
     log_in(s, host)
@@ -706,15 +714,18 @@ def test_close_then_log_in_and_reopen(host: LiveHost, tmp_path: Path, sessions: 
         "What you can do:",
         "1. Close my record",
         "3. Erase my record for good",
+        "4. Export my whole record",
     )
     # Cancel first, with Enter alone at the word: nothing changes.
     s.answer("1")
+    go_on_without_export(s)
     s.line("Close your record?")
     word_q = "To confirm, type the word “close”, then press Enter (Enter alone cancels):"
     s.answer("", word_q)
     s.line("Nothing was changed: your record is still open.")
     assert record_row(host)[0] == "active"
     s.answer("1")
+    go_on_without_export(s)
     s.answer("close", word_q)
     s.line("This action needs a fresh one-time code.")
     s.answer("1")
@@ -730,7 +741,12 @@ def test_close_then_log_in_and_reopen(host: LiveHost, tmp_path: Path, sessions: 
     s.lines("Screen: 6 — My record", "Loading your record…", "Done: Your record is loaded.")
     s.match(r"Your record is CLOSED since .+: nobody can access it, you included\.")
     s.match(r"It is kept until .+, then destroyed\. You can reopen it until then\.")
-    s.lines("What you can do:", "2. Reopen my record", "3. Erase my record for good")
+    s.lines(
+        "What you can do:",
+        "2. Reopen my record",
+        "3. Erase my record for good",
+        "4. Export my whole record",
+    )
     s.answer("2")
     s.line("Reopen your record?")
     s.match(r"Your record will be open again: .+")
@@ -1071,3 +1087,42 @@ def test_reader_never_imports_textual_or_screens() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=30
     )
     assert done.returncode == 0, done.stderr
+
+
+def test_export_first_then_erase(host: LiveHost, tmp_path: Path, sessions: Any) -> None:
+    """Before erasing, the record is offered for export: taken first (progress lines, then the
+    archive checked at once), then the erasure goes on; the archive still verifies offline."""
+    from datetime import datetime
+
+    from dmptui import export_check
+
+    s = open_reader(sessions, host, tmp_path)
+    log_in(s, host)
+    s.answer("6")
+    s.line("4. Export my whole record")
+    s.answer("3")
+    s.line("Take your record with you first?")
+    s.lines("1. Export my record first", "2. Go on without exporting", "0. Cancel")
+    s.answer("1")
+    target = tmp_path / "saved" / "my-record.zip"
+    default = tmp_path / "saved" / f"dmp-export-{datetime.now():%Y-%m-%d}.zip"
+    s.answer(str(target), f"Where to write the archive? Enter alone: {default}. 0: cancel.")
+    s.line("Export your whole record?")
+    s.match(r"Every document you can see, your choices and the access trace go into .+")
+    s.lines("1. Export", "0. Cancel")
+    s.answer("1")
+    s.line("Exporting your whole record…")
+    done = s.match(r"Done: Your record is exported to (.+) \(\d+ KB\) and checked: .+")
+    assert done.group(1) == str(target)
+    # Then the erasure it came from.
+    s.line("Erase your record for good?")
+    s.answer("erase", "To confirm, type the word “erase”, then press Enter (Enter alone cancels):")
+    s.line("This action needs a fresh one-time code.")
+    s.answer("1")
+    s.secret(host.code(), "One-time code, 6 digits (not shown as you type; Enter alone goes back):")
+    s.lines("Checking the code…", "Erasing your record…")
+    s.match(r"Done: Your record is erased for good.+")
+    assert record_row(host)[0] == "erased"
+    assert target.stat().st_mode & 0o777 == 0o600  # health data: the patient's only
+    verdict = export_check.verify(target)
+    assert verdict.ok, verdict.lines()

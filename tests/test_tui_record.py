@@ -35,6 +35,13 @@ async def modal(pilot: Pilot, name: str) -> None:
     await wait_for(pilot, lambda: pilot.app.screen.__class__.__name__ == name)
 
 
+async def go_on_without_export(pilot: Pilot) -> None:
+    """Before closing or erasing, the app offers to export the record first (the first
+    button, focused): Tab to "Go on without exporting", Enter."""
+    await modal(pilot, "ChoiceScreen")
+    await pilot.press("tab", "enter")
+
+
 async def confirm(pilot: Pilot) -> None:
     """On a ConfirmScreen the focus starts on Cancel: go back to the confirm button, press it."""
     await modal(pilot, "ConfirmScreen")
@@ -296,6 +303,7 @@ def test_close_then_log_in_and_reopen(host: LiveHost) -> None:
             assert "Your record is OPEN" in screen_text(app)
             # Cancel first: nothing changes.
             await pilot.press("c")
+            await go_on_without_export(pilot)
             await modal(pilot, "ConfirmScreen")
             assert "kept for 10 years" in screen_text(app)
             await cancel(pilot)
@@ -303,6 +311,7 @@ def test_close_then_log_in_and_reopen(host: LiveHost) -> None:
             assert record_row(host)[0] == "active"
             # Close for real.
             await pilot.press("c")
+            await go_on_without_export(pilot)
             await confirm(pilot)
             await give_code(pilot, host.code())
             await wait_for(pilot, lambda: app.screen.__class__.__name__ == "LoginScreen")
@@ -351,11 +360,13 @@ def test_erase_in_french_needs_the_typed_word_and_a_code(host: LiveHost) -> None
             assert "Effacer définitivement mon dossier" in screen_text(app)
             # Cancel: nothing is erased.
             await pilot.press("e")
+            await go_on_without_export(pilot)
             await modal(pilot, "TypedConfirmScreen")
             await pilot.press("escape")
             await wait_for(pilot, lambda: "toujours ouvert" in status(app))
             # The wrong word is refused, in words.
             await pilot.press("e")
+            await go_on_without_export(pilot)
             await modal(pilot, "TypedConfirmScreen")
             assert "« effacer »" in screen_text(app)
             await type_text(pilot, "erase")

@@ -48,11 +48,12 @@ class Destination:
 
 
 def default_path(now: datetime | None = None) -> Path:
-    """``dmp-export-<date>.zip`` in the Downloads folder when there is one, else the home."""
+    """``dmp-export-<date>.zip`` where the app saves documents (``DMPTUI_SAVE_DIR``, else the
+    home folder)."""
+    from dmptui.words import save_dir
+
     day = (now or datetime.now()).strftime("%Y-%m-%d")
-    home = Path.home()
-    folder = home / "Downloads" if (home / "Downloads").is_dir() else home
-    return folder / f"dmp-export-{day}.zip"
+    return save_dir() / f"dmp-export-{day}.zip"
 
 
 def size_words(count: int) -> str:
