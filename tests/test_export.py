@@ -180,3 +180,47 @@ def test_the_verify_export_command(archive: Path, tmp_path: Path) -> None:
     done = run(str(broken), "--lang", "fr")
     assert done.returncode == 1 and "Traceback" not in done.stderr
     assert "Verdict :" in done.stdout and "Verdict:" not in done.stdout
+
+
+def test_the_export_is_notified_and_needs_a_live_session(host: Any, archive: Path) -> None:
+    client = host.login()
+    kinds = [n["kind"] for n in client.get("/v1/record/notifications").json()["items"]]
+    assert "export" in kinds
+    assert "exported" in host.outbox_body("sms").lower() or "exporté" in host.outbox_body("sms")
+    anonymous = httpx.post(f"{host.url}/v1/record/export")
+    assert anonymous.status_code == 401
+
+
+def test_the_export_command_logs_in_as_the_reader_does(host: Any, tmp_path: Path) -> None:
+    """`dmptui export`: the INS, the password and the code asked as in screen-reader mode, the
+    progress said, the archive written and checked, exit status 0."""
+    import pexpect
+
+    out = tmp_path / "export.zip"
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(tmp_path),
+        "XDG_CONFIG_HOME": str(tmp_path / "config"),
+        "XDG_DATA_HOME": str(tmp_path / "data"),
+        "LANG": "C.UTF-8",
+        "TERM": "xterm-256color",
+        "PYTHON_KEYRING_BACKEND": "keyring.backends.null.Keyring",
+    }
+    child = pexpect.spawn(
+        sys.executable,
+        ["-m", "dmptui.entry.cli", "export", "--host", host.url, "--out", str(out), "--lang", "en"],
+        env=env, encoding="utf-8", timeout=60,
+    )  # fmt: skip
+    child.expect_exact("INS (national health identifier, 15 characters): ")
+    child.sendline(host.ins)
+    child.expect_exact("Password (not shown as you type): ")
+    child.sendline(host.password)
+    child.expect_exact("Your choice: ")
+    child.sendline("1")
+    child.expect_exact("(not shown as you type; Enter alone goes back): ")
+    child.sendline(host.code())
+    child.expect(r"Done: Your record is exported to .+ and checked")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0, child.before
+    assert export_check.verify(out).ok
