@@ -224,3 +224,38 @@ def test_the_export_command_logs_in_as_the_reader_does(host: Any, tmp_path: Path
     child.close()
     assert child.exitstatus == 0, child.before
     assert export_check.verify(out).ok
+
+
+def test_the_export_command_uses_the_session_remembered_on_this_device(
+    host: Any, tmp_path: Path
+) -> None:
+    """ "Remember me" kept a refresh token in the keyring: `dmptui export` asks nothing, exports,
+    keeps the rotated token there, and leaves the session open."""
+    tokens = host.login().tokens
+    store = tmp_path / "keyring.json"
+    store.write_text(
+        json.dumps(
+            {"dmptui\nlast-account": host.ins, f"dmptui\n{host.ins}": tokens["refresh_token"]}
+        )
+    )
+    out = tmp_path / "remembered.zip"
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(tmp_path),
+        "LANG": "C.UTF-8",
+        "PYTHONPATH": str(HERE),
+        "PYTHON_KEYRING_BACKEND": "filekeyring.FileKeyring",
+        "FILE_KEYRING": str(store),
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "dmptui.entry.cli", "export", "--host", host.url, "--out",
+         str(out), "--lang", "en"],
+        input="", capture_output=True, text=True, env=env, timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Password" not in done.stdout and "Done: Your record is exported to" in done.stdout
+    assert export_check.verify(out).ok
+    kept = json.loads(store.read_text())[f"dmptui\n{host.ins}"]
+    assert kept != tokens["refresh_token"]  # rotated, and the new one kept
+    again = httpx.post(f"{host.url}/v1/auth/refresh", json={"refresh_token": kept})
+    assert again.status_code == 200  # the remembered session is still open

@@ -403,6 +403,7 @@ def test_export_from_my_record_with_a_progress_bar_and_a_code(
     from dmptui import export_check
 
     monkeypatch.setenv("DMPTUI_SAVE_DIR", str(tmp_path))
+
     async def run() -> None:
         app = make_app(host, "en")
         async with app.run_test(size=(120, 40)) as pilot:

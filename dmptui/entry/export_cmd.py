@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
 EXPORT_HELP = "export your whole record to a zip archive you can check offline"
 VERIFY_HELP = "check an exported record offline: signatures, proofs and every file"
@@ -46,10 +47,34 @@ def run_verify(args: argparse.Namespace) -> int:
     return EXIT_OK if verdict.ok else EXIT_FAILED
 
 
+LAST_ACCOUNT = "last-account"  # the keyring entry the app keeps: the INS last remembered
+
+
+async def _remembered(client: Any) -> bool:
+    """The session "Remember me" kept on this device, if there is one that still works: its
+    refresh token from the keyring, refreshed (and the new one kept there, as the app does)."""
+    from dmptui.client import HostError
+    from dmptui.session import TokenStore, keep_in_sync
+
+    store = TokenStore()
+    account = store.load(LAST_ACCOUNT)
+    token = store.load(account) if account else None
+    if not account or not token:
+        return False
+    client.refresh_token = token
+    keep_in_sync(client, store, account)
+    try:
+        await client.refresh()
+    except HostError:
+        return False
+    return True
+
+
 def run_export(args: argparse.Namespace) -> int:
     import asyncio
     import os
 
+    from dmptui.actions.export import NOTHING_EXPORTED
     from dmptui.i18n import _
     from dmptui.reader.io import Console
 
@@ -74,15 +99,14 @@ def run_export(args: argparse.Namespace) -> int:
         config = ReaderConfig(host_url=host, lang=language())
         client = Client(host)
         reader = Reader(config, console, client)
+        remembered = await _remembered(client)
         try:
-            return await export_and_leave(reader, args.out)
+            return await export_and_leave(reader, args.out, remembered)
         except (Quit, EndOfInput):
-            from dmptui.actions.export import NOTHING_EXPORTED
-
             console.emit("info", _(NOTHING_EXPORTED))
             return EXIT_FAILED
         finally:
-            if client.logged_in:
+            if client.logged_in and not remembered:  # a remembered session stays remembered
                 await reader.logout()
             await client.aclose()
 

@@ -65,12 +65,13 @@ async def offer_first(r: Reader) -> None:
         await export_record(r)
 
 
-async def export_and_leave(r: Reader, path: Path) -> int:
-    """``dmptui export``: log in (or the session remembered on this device), export to
-    ``path``, log out. 0 when the archive is written and checked."""
+async def export_and_leave(r: Reader, path: Path, remembered: bool = False) -> int:
+    """``dmptui export``: log in (unless ``remembered``: the session this device remembers is
+    already in the client), export to ``path``. 0 when the archive is written and checked."""
     from dmptui.reader.login import login
 
-    await login(r)
+    if not remembered:
+        await login(r)
     plan = export_actions.plan(r.state, export_actions.Destination(path, progress_lines(r)))
     if plan.problem is not None:
         r.say(plan.problem.kind, plan.problem.text)
