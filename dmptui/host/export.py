@@ -68,6 +68,7 @@ CONSENT_CATEGORY = "http://loinc.org"
 CONSENT_POLICY = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
 CHUNK = 64 * 1024
 ENTRIES_PAGE = 1000
+PROOF_BATCH = 10 * MAX_PROOF_SEQS  # entries whose proofs are read in one statement
 
 
 def _ins_system(ins: str) -> str:
@@ -216,7 +217,10 @@ class Export:
 
     def stream(self) -> Iterator[bytes]:
         sink = _Sink()
-        with snapshot(self.host) as s, zipfile.ZipFile(sink, "w", zipfile.ZIP_DEFLATED) as zf:
+        with (
+            snapshot(self.host) as s,
+            zipfile.ZipFile(sink, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as zf,
+        ):
             record = s.get(Record, self.record_id)
             assert record is not None
             size = record.trace_size
@@ -295,7 +299,7 @@ class Export:
 
         for e in self._entries(s, size):
             batch.append(e.seq)
-            if len(batch) == MAX_PROOF_SEQS:
+            if len(batch) == PROOF_BATCH:
                 yield from flush()
         if batch:
             yield from flush()
