@@ -232,6 +232,14 @@ ACTIONS: tuple[Action, ...] = (
         step_up=True,
     ),
     Action(
+        "record.export",
+        "record",
+        "x",
+        N_("Export my whole record"),
+        N_("One archive of every document and of the access trace, that anyone can check."),
+        step_up=True,
+    ),
+    Action(
         "record.close",
         "record",
         "c",

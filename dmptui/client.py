@@ -798,6 +798,54 @@ class Client:
             raise InvalidResponse("the document came without a content type", status=200)
         return response.content, content_type
 
+    async def export(
+        self, out: Any, progress: Callable[[int, int | None], None] | None = None
+    ) -> int:
+        """The whole record as a zip archive (``POST /record/export``, a fresh code needed),
+        streamed into ``out`` (a binary file) as it comes: memory stays one chunk whatever the
+        record's size. ``progress(received, estimate)``: bytes so far, and the host's estimate
+        of the total (None if it gave none). Not retried: each export is traced."""
+        for attempt in range(2):
+            if self.access_token is None:
+                if self.refresh_token is None:
+                    raise SessionExpired("not logged in", code="not_logged_in")
+                await self._refresh_after(None)
+            used = self.access_token
+            request = self._http.build_request(
+                "POST", API_PREFIX + "/record/export", headers={"Authorization": f"Bearer {used}"}
+            )
+            try:
+                response = await self._http.send(request, stream=True)
+            except httpx.TimeoutException as e:
+                raise HostTimeout("the record host did not answer in time") from e
+            except httpx.TransportError as e:
+                raise HostUnreachable("could not connect to the record host") from e
+            try:
+                if response.status_code >= 300:
+                    await response.aread()
+                    error = error_from_response(response)
+                    if isinstance(error, SessionExpired) and attempt == 0 and self.refresh_token:
+                        await self._refresh_after(used)
+                        continue
+                    raise error
+                raw = response.headers.get("x-export-estimate", "")
+                estimate = int(raw) if raw.isdigit() else None
+                received = 0
+                try:
+                    async for chunk in response.aiter_bytes():
+                        out.write(chunk)
+                        received += len(chunk)
+                        if progress is not None:
+                            progress(received, estimate)
+                except httpx.TransportError as e:
+                    raise HostUnreachable(
+                        "the connection to the record host broke during the export"
+                    ) from e
+                return received
+            finally:
+                await response.aclose()
+        raise AssertionError("unreachable")  # pragma: no cover
+
     async def mask(self, doc_id: str) -> DocumentOut:
         path = f"/record/documents/{_segment(doc_id, 'doc_id')}/mask"
         return self._model(await self._change("POST", path, f"document:{doc_id}"), DocumentOut)

@@ -364,6 +364,7 @@ TRACE_ACTIONS = {
     "close": N_("closed the record"),
     "reactivate": N_("reopened the record"),
     "erase": N_("erased the record"),
+    "record.export": N_("exported the whole record"),
     "notes.read": N_("read the personal space"),
     "notes.write": N_("changed the personal space"),
     "notifications.read": N_("read the notifications"),

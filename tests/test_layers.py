@@ -28,8 +28,9 @@ FORBIDDEN = {
 
 # All the host takes from the core: the package's version, the API contract, the identifiers'
 # rules, the Merkle tree's hashing (the client checks the same proofs), the settings model
-# (one place reads every DMPTUI_* variable, the host's too; standard library only) and the demo
-# account (the demo fills it in before its host has started).
+# (one place reads every DMPTUI_* variable, the host's too; standard library only), the demo
+# account (the demo fills it in before its host has started) and the layout of an exported
+# record (the host writes it, the offline check reads it).
 HOST_FROM_CORE = {
     "dmptui",
     "dmptui.schema",
@@ -37,6 +38,7 @@ HOST_FROM_CORE = {
     "dmptui.merkle",
     "dmptui.settings",
     "dmptui.demo",
+    "dmptui.export_format",
 }
 
 

@@ -679,6 +679,14 @@ def test_trace_with_an_emergency_entry_and_refusing_break_glass(
     s.quit()
 
 
+def go_on_without_export(s: Session) -> None:
+    """Before closing or erasing, the offer to take the record first: 2, go on."""
+    s.line("Take your record with you first?")
+    s.match(r"Before you go on, you can take your whole record with you: .+")
+    s.line("1 Export my record first, 2 Go on without exporting, 0 Cancel.")
+    s.answer("2")
+
+
 def test_close_then_log_in_and_reopen(host: LiveHost, tmp_path: Path, sessions: Any) -> None:
     s = open_reader(sessions, host, tmp_path)
     log_in(s, host)
@@ -690,14 +698,17 @@ def test_close_then_log_in_and_reopen(host: LiveHost, tmp_path: Path, sessions: 
         "1 Close my record: Nobody can access it any more; it is kept 10 years, then destroyed.",
     )
     s.match(r"3 Erase my record for good: Every document, .+")
+    s.match(r"4 Export my whole record: One archive of every document .+")
     # Cancel first, with Enter alone at the word: nothing changes.
     s.answer("1")
+    go_on_without_export(s)
     s.line("Close your record?")
     word_q = "To confirm, type the word “close”, then press Enter (Enter alone cancels):"
     s.answer("", word_q)
     s.line("Nothing was changed: your record is still open.")
     assert record_row(host)[0] == "active"
     s.answer("1")
+    go_on_without_export(s)
     s.answer("close", word_q)
     s.line("This action needs a fresh one-time code.")
     s.answer("1")
@@ -716,6 +727,8 @@ def test_close_then_log_in_and_reopen(host: LiveHost, tmp_path: Path, sessions: 
         "2 Reopen my record: Everything comes back as it was.",
         "3 Erase my record for good: Every document, note and authorisation is destroyed, at "
         "once and for good.",
+        "4 Export my whole record: One archive of every document and of the access trace, that "
+        "anyone can check.",
     )
     s.answer("2")
     s.line("Reopen your record?")
@@ -1112,3 +1125,41 @@ def test_reader_never_imports_textual_or_screens() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=30
     )
     assert done.returncode == 0, done.stderr
+
+
+def test_export_first_then_erase(host: LiveHost, tmp_path: Path, sessions: Any) -> None:
+    """Before erasing, the record is offered for export: taken first (progress lines, then the
+    archive checked at once), then the erasure goes on; the archive still verifies offline."""
+    from datetime import datetime
+
+    from dmptui import export_check
+
+    s = open_reader(sessions, host, tmp_path)
+    log_in(s, host)
+    s.answer("6")
+    s.match(r"4 Export my whole record: .+")
+    s.answer("3")
+    s.line("Take your record with you first?")
+    s.match(r"Before you go on, .+")
+    s.line("1 Export my record first, 2 Go on without exporting, 0 Cancel.")
+    s.answer("1")
+    target = tmp_path / "saved" / "my-record.zip"
+    default = tmp_path / "saved" / f"dmp-export-{datetime.now():%Y-%m-%d}.zip"
+    s.answer(str(target), f"Where to write the archive? Enter alone: {default}. 0: cancel.")
+    s.line("Export your whole record?")
+    s.match(r"Every document you can see, your choices and the access trace go into .+")
+    s.line("1 Export, 0 Cancel.")
+    s.answer("1")
+    done = s.match(r"Done: Your record is exported to (.+) \(\d+ KB\) and checked: .+")
+    assert done.group(1) == str(target)
+    # Then the erasure it came from.
+    s.line("Erase your record for good?")
+    s.answer("erase", "To confirm, type the word “erase”, then press Enter (Enter alone cancels):")
+    s.line("This action needs a fresh one-time code.")
+    s.answer("1")
+    s.secret(host.code(), "One-time code, 6 digits (not shown as you type; Enter alone goes back):")
+    s.match(r"Done: Your record is erased for good.+")
+    assert record_row(host)[0] == "erased"
+    assert target.stat().st_mode & 0o777 == 0o600  # health data: the patient's only
+    verdict = export_check.verify(target)
+    assert verdict.ok, verdict.lines()

@@ -35,6 +35,13 @@ async def modal(pilot: Pilot, name: str) -> None:
     await wait_for(pilot, lambda: pilot.app.screen.__class__.__name__ == name)
 
 
+async def go_on_without_export(pilot: Pilot) -> None:
+    """Before closing or erasing, the app offers to export the record first (the first
+    button, focused): Tab to "Go on without exporting", Enter."""
+    await modal(pilot, "ChoiceScreen")
+    await pilot.press("tab", "enter")
+
+
 async def confirm(pilot: Pilot) -> None:
     """On a ConfirmScreen the focus starts on Cancel: go back to the confirm button, press it."""
     await modal(pilot, "ConfirmScreen")
@@ -296,6 +303,7 @@ def test_close_then_log_in_and_reopen(host: LiveHost) -> None:
             assert "Your record is OPEN" in screen_text(app)
             # Cancel first: nothing changes.
             await pilot.press("c")
+            await go_on_without_export(pilot)
             await modal(pilot, "ConfirmScreen")
             assert "kept for 10 years" in screen_text(app)
             await cancel(pilot)
@@ -303,6 +311,7 @@ def test_close_then_log_in_and_reopen(host: LiveHost) -> None:
             assert record_row(host)[0] == "active"
             # Close for real.
             await pilot.press("c")
+            await go_on_without_export(pilot)
             await confirm(pilot)
             await give_code(pilot, host.code())
             await wait_for(pilot, lambda: app.screen.__class__.__name__ == "LoginScreen")
@@ -351,11 +360,13 @@ def test_erase_in_french_needs_the_typed_word_and_a_code(host: LiveHost) -> None
             assert "Effacer définitivement mon dossier" in screen_text(app)
             # Cancel: nothing is erased.
             await pilot.press("e")
+            await go_on_without_export(pilot)
             await modal(pilot, "TypedConfirmScreen")
             await pilot.press("escape")
             await wait_for(pilot, lambda: "toujours ouvert" in status(app))
             # The wrong word is refused, in words.
             await pilot.press("e")
+            await go_on_without_export(pilot)
             await modal(pilot, "TypedConfirmScreen")
             assert "« effacer »" in screen_text(app)
             await type_text(pilot, "erase")
@@ -379,3 +390,52 @@ def test_erase_in_french_needs_the_typed_word_and_a_code(host: LiveHost) -> None
         )
 
     asyncio.run(run())
+
+
+def test_export_from_my_record_with_a_progress_bar_and_a_code(
+    host: LiveHost, tmp_path, monkeypatch
+) -> None:
+    """x on My record: the file's name (filled in), the question, a fresh code once the
+    login's own freshness is over, a progress bar while it comes, then the archive written
+    for the patient alone and checked; the trace says the patient exported the record."""
+    from textual.widgets import Input, ProgressBar
+
+    from dmptui import export_check
+
+    monkeypatch.setenv("DMPTUI_SAVE_DIR", str(tmp_path))
+
+    async def run() -> None:
+        app = make_app(host, "en")
+        async with app.run_test(size=(120, 40)) as pilot:
+            await login(pilot, host)
+            await goto(pilot, "record")
+            await settled(pilot)
+            assert "Press x — Export my whole record" in screen_text(app)
+            host.clock.advance(minutes=6)  # the login no longer counts as a fresh code
+            bar = app.screen.query_one("#export-progress", ProgressBar)
+            assert not bar.display
+            await pilot.press("x")
+            await modal(pilot, "ExportPathScreen")
+            field = app.screen.query_one("#export-path", Input)
+            assert field.value.startswith(str(tmp_path / "dmp-export-"))
+            field.value = str(tmp_path / "mine.zip")
+            await pilot.press("enter")
+            await confirm(pilot)
+            await give_code(pilot, host.code())
+            await wait_for(pilot, lambda: "Done: Your record is exported to" in status(app), 30)
+            # The bar moved with the bytes, against the host's estimate of the total.
+            assert bar.total is not None and 0 < (bar.progress or 0) <= bar.total
+            assert not bar.display  # gone once done
+
+    asyncio.run(run())
+    archive = tmp_path / "mine.zip"
+    assert archive.stat().st_mode & 0o777 == 0o600
+    assert export_check.verify(archive).ok
+    assert (
+        host.sql(
+            "SELECT count(*) FROM trace_entries t JOIN records r ON r.id = t.record_id "
+            "WHERE r.ins = :i AND t.action = 'record.export' AND t.outcome = 'allowed'",
+            {"i": host.ins},
+        )[0][0]
+        == 1
+    )

@@ -46,6 +46,13 @@ async def modal(pilot: Pilot, name: str) -> None:
     await wait_for(pilot, lambda: pilot.app.screen.__class__.__name__ == name)
 
 
+async def go_on_without_export(pilot: Pilot) -> None:
+    """Before closing or erasing, the app offers to export the record first (the first
+    button, focused): Tab to "Go on without exporting", Enter."""
+    await modal(pilot, "ChoiceScreen")
+    await pilot.press("tab", "enter")
+
+
 async def confirm(pilot: Pilot) -> None:
     """A ConfirmScreen's focus starts on Cancel: back to the confirm button, press it."""
     await modal(pilot, "ConfirmScreen")
@@ -224,6 +231,7 @@ def test_closed_then_reopened_then_erased(host: LiveHost) -> None:
             await goto(pilot, "record")
             await settled(pilot)
             await pilot.press("c")
+            await go_on_without_export(pilot)
             await confirm(pilot)
             await give_code(pilot, host)
             await wait_for(pilot, lambda: app.screen.__class__.__name__ == "LoginScreen")
@@ -245,6 +253,7 @@ def test_closed_then_reopened_then_erased(host: LiveHost) -> None:
             await goto(pilot, "record")
             await settled(pilot)
             await pilot.press("e")
+            await go_on_without_export(pilot)
             await modal(pilot, "TypedConfirmScreen")
             app.screen.query_one("#typed-word", Input).value = "erase"
             await pilot.press("enter")

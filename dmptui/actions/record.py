@@ -45,9 +45,9 @@ def available(state: RecordState) -> list[str]:
     """The ids of the actions the record's status allows, in the order they are offered."""
     status = state.status
     if status == "closed":
-        return ["record.reactivate", "record.erase"]
+        return ["record.reactivate", "record.erase", "record.export"]
     if status == "active":
-        return ["record.close", "record.erase"]
+        return ["record.close", "record.erase", "record.export"]
     return []
 
 

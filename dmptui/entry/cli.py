@@ -758,6 +758,9 @@ def _parser() -> argparse.ArgumentParser:
     doc = sub.add_parser("doctor", help=doctor.HELP, description=doctor.HELP, usage=doctor.USAGE)
     doctor.add_arguments(doc)
     doc.set_defaults(func=doctor.run)
+    from dmptui.entry import export_cmd
+
+    export_cmd.add_parsers(sub)
     host = sub.add_parser("host", help="run and manage the record host")
     hsub = host.add_subparsers(dest="host_command", required=True)
 

@@ -244,6 +244,22 @@ def new_device(s: Session, record: Record, now: datetime) -> None:
     )
 
 
+def exported(s: Session, record: Record, now: datetime) -> None:
+    notify_patient(
+        s,
+        record,
+        "export",
+        {
+            "fr": f"Votre dossier entier a été exporté le {_when_fr(now)}. Si ce n'était pas "
+            "vous, ouvrez l'application pour voir les accès à votre dossier.",
+            "en": f"Your whole record was exported on {_when_en(now)}. If this was not you, "
+            "open the app to see who accessed your record.",
+        },
+        now=now,
+        by_sms=True,
+    )
+
+
 def awaiting_consultation(
     s: Session, record: Record, doc_id: str, reveal: datetime, now: datetime
 ) -> None:

@@ -156,8 +156,13 @@ def awaiting_consultation_notice_due(doc: DocumentFacts, now: datetime) -> bool:
 
 # Patient actions on a record in each status. A closed record answers only reactivate and erase
 # (and the login that precedes them, and the status read that tells the app it is closed).
-PATIENT_ACTIONS_WHEN_CLOSED = frozenset({"login", "record.status", "reactivate", "erase", "logout"})
-STEP_UP_ACTIONS = frozenset({"document.delete", "close", "erase", "oppositions", "reactivate"})
+# A closed record is still the patient's: they may take it with them (export) before erasing it.
+PATIENT_ACTIONS_WHEN_CLOSED = frozenset(
+    {"login", "record.status", "reactivate", "erase", "logout", "record.export"}
+)
+STEP_UP_ACTIONS = frozenset(
+    {"document.delete", "close", "erase", "oppositions", "reactivate", "record.export"}
+)
 
 
 def patient_may(status: RecordStatus, action: str) -> Decision:

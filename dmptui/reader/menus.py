@@ -64,7 +64,7 @@ PRACTITIONER_MENU = (
     "practitioners.attending",
 )
 EMERGENCY_MENU = ("emergency.break_glass", "emergency.regulation")
-RECORD_MENU = ("record.close", "record.reactivate", "record.erase")
+RECORD_MENU = ("record.close", "record.reactivate", "record.erase", "record.export")
 NOTES_MENU = ("notes.save",)
 MENUS: tuple[tuple[tuple[str, ...], str | None], ...] = (
     (DOCUMENT_MENU, N_("{key}, in a document")),

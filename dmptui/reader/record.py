@@ -12,6 +12,7 @@ from dmptui.actions import emergency as emergency_actions
 from dmptui.actions import record as record_actions
 from dmptui.actions.base import Plan
 from dmptui.i18n import _
+from dmptui.reader.export import offer_first
 from dmptui.reader.flow import Abort
 from dmptui.reader.menus import (
     EMERGENCY_MENU,
@@ -84,8 +85,8 @@ async def record(r: Reader) -> None:
             r.say("info", line)
         shown = record_actions.available(r.state)
         # Each choice once, with what it does: "1 Close my record: Nobody can access it…".
-        for entry, action_id in zip(numbered(RECORD_MENU, shown), shown, strict=True):
-            action = catalogue.ACTION_BY_ID[action_id]
+        for entry in numbered(RECORD_MENU, shown):
+            action = catalogue.ACTION_BY_ID[RECORD_MENU[int(entry.key) - 1]]
             r.say(
                 "item",
                 _("{key} {label}: {help}").format(
@@ -99,7 +100,10 @@ async def record(r: Reader) -> None:
 
 @handles("record.close")
 async def close_record(r: Reader) -> None:
-    await perform_or_abort(r, record_actions.close(r.state))
+    plan = record_actions.close(r.state)
+    if plan.problem is None:
+        await offer_first(r)
+    await perform_or_abort(r, plan)
 
 
 @handles("record.reactivate")
@@ -110,4 +114,7 @@ async def reopen_record(r: Reader) -> None:
 
 @handles("record.erase")
 async def erase_record(r: Reader) -> None:
-    await perform_or_abort(r, record_actions.erase(r.state))
+    plan = record_actions.erase(r.state)
+    if plan.problem is None:
+        await offer_first(r)
+    await perform_or_abort(r, plan)

@@ -114,7 +114,7 @@ def ledger_key(request: Request) -> LedgerKeyOut:
     return LedgerKeyOut(key_id=key_id, public_key=_b64(public), chain=chain)
 
 
-def _signing_key(host: Any) -> ledger.LedgerKey:
+def signing_key_or_503(host: Any) -> ledger.LedgerKey:
     try:
         return ledger.signing_key(host)  # the newest key, re-read after a rotation
     except ledger.StaleLedgerKey as e:
@@ -130,7 +130,7 @@ def _signing_key(host: Any) -> ledger.LedgerKey:
 @router.get("/record/trace/checkpoint", response_model=CheckpointOut)
 def checkpoint(request: Request) -> Response:
     host = host_of(request)
-    key = _signing_key(host)  # before reading: it may write (a key the history lacks)
+    key = signing_key_or_503(host)  # before reading: it may write (a key the history lacks)
     with _reader(request) as (conn, caller):
         size = caller.trace_size
         root_hex = ledger.root(conn, caller.record_id, size).hex()

@@ -12,10 +12,11 @@ from typing import Any
 
 import pydantic_core
 from fastapi import APIRouter, Body, Depends, Query, Request, Response
+from fastapi.responses import StreamingResponse
 from sqlalchemy import Select, String, Text, bindparam, cast, func, or_, select, type_coerce
 from sqlalchemy.orm import Session
 
-from dmptui.host import concurrency, crypto, ledger, lifecycle, notifications, policy
+from dmptui.host import concurrency, crypto, export, ledger, lifecycle, notifications, policy
 from dmptui.host.concurrency import Keyed, json_answer
 from dmptui.host.context import ApiError, Refused, forbidden
 from dmptui.host.db import (
@@ -47,6 +48,7 @@ from dmptui.host.routes.common import (
     utc_moment,
     utc_moment_json,
 )
+from dmptui.host.routes.ledger import signing_key_or_503
 from dmptui.schema import (
     AttendingChange,
     AuthorisationRequest,
@@ -1050,6 +1052,42 @@ def erase(request: Request) -> Response:
                 "longer exist and cannot be recovered.",
             },
         ),
+    )
+
+
+# --- export --------------------------------------------------------------------------------
+
+
+@router.post(
+    "/record/export",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"application/zip": {}}}},
+    description="The whole record as a zip archive that can be checked offline "
+    "(`dmptui verify-export`): a FHIR R4 Bundle, the originals, the trace's entries with their "
+    "inclusion proofs, a signed checkpoint, the host's key chain and a signed manifest. Needs a "
+    "fresh code (401 `step_up_required`); traced and notified. Streamed: the answer starts at "
+    "once and holds one document at a time.",
+)
+def export_record(request: Request) -> Response:
+    host = host_of(request)
+    key = signing_key_or_503(host)  # before the trace entry: a replaced key answers 503 first
+    with host.tx() as s:
+        now = host.now()
+        call = patient_call(s, request, "record.export")
+        _trace(s, call, "record.export", now)
+        notifications.exported(s, call.record, now)
+        record_id = call.record_id
+        estimate = export.estimate(s, record_id, call.trace_size)
+    job = export.Export(host, record_id, now, key)
+    return StreamingResponse(
+        job.stream(),
+        media_type="application/zip",
+        headers={
+            "Content-Disposition": 'attachment; filename="dmp-export.zip"',
+            "Cache-Control": "no-store",
+            "X-Content-Type-Options": "nosniff",
+            "X-Export-Estimate": str(estimate),
+        },
     )
 
 
