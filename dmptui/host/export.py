@@ -50,7 +50,15 @@ from dmptui.export_format import (
     manifest_message,
 )
 from dmptui.host import crypto, ledger, policy
-from dmptui.host.db import READ_ONLY, Authorisation, Block, Document, Practitioner, Record
+from dmptui.host.db import (
+    READ_ONLY,
+    Authorisation,
+    Block,
+    Document,
+    DocumentBody,
+    Practitioner,
+    Record,
+)
 from dmptui.host.db import TraceEntry as TraceRow
 from dmptui.identifiers import NIR_OID, parse_ins
 from dmptui.schema import DOC_TYPE_LABELS, MAX_PROOF_SEQS, Label
@@ -238,7 +246,7 @@ class Export:
                 ).decode(),
             }
             for doc in self._documents(s):
-                content = crypto.document_content(s, doc)
+                content = _content(s, doc)
                 self.sha1[doc.id] = (
                     base64.b64encode(
                         hashlib.sha1(content, usedforsecurity=False).digest()
@@ -410,7 +418,7 @@ class Export:
     def _document_reference(self, s: Session, doc: Document) -> dict[str, Any]:
         from dmptui.host.routes.common import document_facts
 
-        title = crypto.document_title(s, doc)
+        title = crypto.open_title(_cipher(s, doc), doc.record_id, doc.id, doc.title_sealed)
         labels = policy.patient_labels(document_facts(doc), self.now)
         sha1, size = self.sha1[doc.id]
         resource: dict[str, Any] = {
@@ -570,6 +578,24 @@ class Export:
             }
         event["entity"] = [entity]
         return event
+
+
+def _cipher(s: Session, doc: Document) -> Any:
+    """The document's key, without adding it to the host's cache of document keys: an export
+    reads each document once, and ten thousand keys kept would be memory spent on nothing."""
+    keyring = crypto.keyring_of(s)
+    cached = keyring.cached_document_key(doc.record_id, doc.id, doc.wrapped_key)
+    if cached is not None:
+        return cached
+    record_key = crypto.record_cipher(s, doc.record_id)
+    return crypto.Keyring.unwrap_document_key(record_key, doc.record_id, doc.id, doc.wrapped_key)
+
+
+def _content(s: Session, doc: Document) -> bytes:
+    sealed = s.scalar(select(DocumentBody.data).where(DocumentBody.document_id == doc.id))
+    if sealed is None:
+        raise crypto.DecryptionError(f"document {doc.id} has no content")
+    return crypto.open_content(_cipher(s, doc), doc.record_id, doc.id, sealed)
 
 
 def _audit_action(action: str) -> str:
