@@ -497,7 +497,10 @@ def test_patient_may_sets() -> None:
         "login",
         "record.status",
         "logout",
+        "record.export",  # a closed record is still the patient's to take with them
     } == PATIENT_ACTIONS_WHEN_CLOSED
+    assert patient_may(RecordStatus.CLOSED, "record.export")
+    assert patient_may(RecordStatus.ERASED, "record.export").reason == "record_erased"
     assert patient_may(RecordStatus.ACTIVE, "reactivate").reason == "record_not_closed"
     assert patient_may(RecordStatus.ACTIVE, "close")
     assert patient_may(RecordStatus.CLOSED, "reactivate")
@@ -506,7 +509,14 @@ def test_patient_may_sets() -> None:
 
 
 def test_step_up_actions() -> None:
-    for action in ("document.delete", "close", "erase", "reactivate", "oppositions"):
+    for action in (
+        "document.delete",
+        "close",
+        "erase",
+        "reactivate",
+        "oppositions",
+        "record.export",
+    ):
         assert policy.needs_step_up(action)
     for action in ("login", "documents.list", "document.read", "trace.read"):
         assert not policy.needs_step_up(action)

@@ -69,19 +69,22 @@ async def _remembered(client: Any) -> bool:
 
 def run_export(args: argparse.Namespace) -> int:
     import asyncio
-    import os
 
+    from dmptui import settings
     from dmptui.actions.export import NOTHING_EXPORTED
     from dmptui.i18n import _
     from dmptui.reader.io import Console
 
-    _language(args.lang)
+    conf = settings.load(
+        {"host": args.host, "lang": args.lang}
+    )  # options, then DMPTUI_*, then file
+    _language(conf.lang)
     console = Console()
-    host = args.host or os.environ.get("DMPTUI_HOST")
+    host = conf.host
     if not host:
         console.emit(
             "error",
-            _("no record host is set. Give --host URL (or DMPTUI_HOST)."),
+            _("no record host is set. Give --host URL (or DMPTUI_HOST, or host in config.toml)."),
         )
         return EXIT_USAGE
 

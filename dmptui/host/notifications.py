@@ -48,6 +48,12 @@ OUTSIDE: dict[str, dict[str, str]] = {
         "en": "Login to your shared medical record from a new device. Open the app to read "
         "the details; if this was not you, change your password and contact support.",
     },
+    "export": {
+        "fr": "Votre dossier médical partagé entier a été exporté. Ouvrez l'application pour "
+        "lire quand ; si ce n'était pas vous, changez votre mot de passe.",
+        "en": "Your whole shared medical record was exported. Open the app to read when; if "
+        "this was not you, change your password.",
+    },
 }
 # Any other kind (a document awaiting an announcement consultation, say): a message, no more.
 OUTSIDE_OTHER = {
@@ -251,9 +257,9 @@ def exported(s: Session, record: Record, now: datetime) -> None:
         "export",
         {
             "fr": f"Votre dossier entier a été exporté le {_when_fr(now)}. Si ce n'était pas "
-            "vous, ouvrez l'application pour voir les accès à votre dossier.",
+            "vous, changez votre mot de passe, puis regardez les accès à votre dossier.",
             "en": f"Your whole record was exported on {_when_en(now)}. If this was not you, "
-            "open the app to see who accessed your record.",
+            "change your password, then look at who accessed your record.",
         },
         now=now,
         by_sms=True,
