@@ -16,13 +16,30 @@ MANIFEST = "manifest.json"
 MANIFEST_SIG = "manifest.sig"
 REQUIRED = (FHIR, ENTRIES, PROOFS, CHECKPOINT, KEY, MANIFEST, MANIFEST_SIG)
 MANIFEST_CONTEXT = b"dmptui-export-manifest/v1\n"
-EXTENSIONS = {"text/plain": "txt", "application/pdf": "pdf"}
+# A file name's extension by content type (its part before any ";"): the archive's originals
+# and the documents the apps save.
+EXTENSIONS = {
+    "text/plain": "txt",
+    "application/pdf": "pdf",
+    "image/png": "png",
+    "image/jpeg": "jpg",
+    "image/gif": "gif",
+    "image/tiff": "tif",
+    "application/dicom": "dcm",
+    "application/zip": "zip",
+    "application/rtf": "rtf",
+    "application/msword": "doc",
+}
+
+
+def extension(content_type: str) -> str:
+    return EXTENSIONS.get(content_type.split(";")[0].strip().lower(), "bin")
 
 
 def document_member(doc_id: str, content_type: str) -> str:
     """Where a document's original lies in the archive."""
     safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in doc_id)
-    return f"documents/{safe}.{EXTENSIONS.get(content_type, 'bin')}"
+    return f"documents/{safe}.{extension(content_type)}"
 
 
 def manifest_message(manifest: bytes) -> bytes:

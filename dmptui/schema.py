@@ -425,10 +425,30 @@ class LifecycleDone(BaseModel):
 # --- practitioner --------------------------------------------------------------------------
 
 
+# What a practitioner may deposit: UTF-8 text, text in the Windows-1252 encoding of older French
+# software (kept byte for byte, shown decoded), PDF, and the files care produces that the apps
+# cannot show but save as they are (images, DICOM, office documents, archives, any bytes).
+DepositType = Literal[
+    "text/plain",
+    "text/plain; charset=windows-1252",
+    "application/pdf",
+    "image/png",
+    "image/jpeg",
+    "image/gif",
+    "image/tiff",
+    "application/dicom",
+    "application/zip",
+    "application/rtf",
+    "application/msword",
+    "application/octet-stream",
+]
+LEGACY_TEXT = "text/plain; charset=windows-1252"
+
+
 class DepositRequest(Strict):
     type: DocType
     title: Line = Field(min_length=1, max_length=MAX_TITLE)
-    content_type: Literal["text/plain", "application/pdf"] = "text/plain"
+    content_type: DepositType = "text/plain"
     content: Text | None = Field(default=None, max_length=MAX_BODY_BYTES)
     content_base64: str | None = Field(default=None, max_length=MAX_BODY_BYTES * 4 // 3 + 4)
     care_date: date | None = None

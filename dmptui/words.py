@@ -84,6 +84,39 @@ def is_pdf(content_type: str) -> bool:
     return content_type.split(";")[0].strip().lower() == "application/pdf"
 
 
+def is_text(content_type: str) -> bool:
+    return content_type.split(";")[0].strip().lower() == "text/plain"
+
+
+def text_of(data: bytes, content_type: str) -> str:
+    """A text document's words: UTF-8, or the Windows-1252 its content type declares (text
+    from older software, kept as deposited)."""
+    encoding = "cp1252" if "windows-1252" in content_type.lower() else "utf-8"
+    return data.decode(encoding, errors="replace")
+
+
+FILE_KINDS = {
+    "image/png": N_("a PNG image"),
+    "image/jpeg": N_("a JPEG image"),
+    "image/gif": N_("a GIF image"),
+    "image/tiff": N_("a TIFF image"),
+    "application/dicom": N_("a DICOM medical image"),
+    "application/zip": N_("a zip archive"),
+    "application/rtf": N_("an RTF document"),
+    "application/msword": N_("a Word document"),
+}
+
+
+def file_kind(content_type: str) -> str:
+    """What a document that is neither text nor PDF is, in words: "a PNG image"."""
+    kind = FILE_KINDS.get(content_type.split(";")[0].strip().lower())
+    return (
+        _(kind)
+        if kind
+        else _("a file of another kind ({content_type})").format(content_type=content_type)
+    )
+
+
 def size_words(size: int) -> str:
     if size < 1024:
         return ngettext("{n} byte", "{n} bytes", size).format(n=format_number(size))
@@ -113,11 +146,14 @@ def document_sentence(n: int, doc: Any) -> str:
 def metadata_lines(doc: Any) -> list[str]:
     labels = [_(LABEL_WORDS[Label(lb)]) if lb in LABEL_WORDS else lb for lb in doc.labels]
     visibility = "; ".join(labels) if labels else _("visible to the practitioners you authorised")
-    kind = (
-        _("PDF, {size}").format(size=size_words(doc.size))
-        if is_pdf(doc.content_type)
-        else _("text, {size}").format(size=size_words(doc.size))
-    )
+    if is_pdf(doc.content_type):
+        kind = _("PDF, {size}").format(size=size_words(doc.size))
+    elif is_text(doc.content_type):
+        kind = _("text, {size}").format(size=size_words(doc.size))
+    else:
+        kind = _("{kind}, {size}").format(
+            kind=file_kind(doc.content_type), size=size_words(doc.size)
+        )
     return [
         _("Type: {value}").format(value=type_label(doc.type)),
         _("Title: {value}").format(value=doc.title),
@@ -204,8 +240,9 @@ def safe_stem(title: str) -> str:
 
 
 def file_name(doc: Any, content_type: str) -> str:
-    ext = ".pdf" if is_pdf(content_type) else ".txt"
-    return f"{doc_date(doc).isoformat()}_{safe_stem(doc.title)}{ext}"
+    from dmptui.export_format import extension
+
+    return f"{doc_date(doc).isoformat()}_{safe_stem(doc.title)}.{extension(content_type)}"
 
 
 def _write_new(directory: Path, name: str, data: bytes) -> Path:

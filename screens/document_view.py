@@ -18,7 +18,15 @@ from dmptui.actions import documents
 from dmptui.data_text import data_lines
 from dmptui.explain import error_kind
 from dmptui.i18n import _, format_date
-from dmptui.words import is_masked, is_pdf, metadata_lines, size_words
+from dmptui.words import (
+    file_kind,
+    is_masked,
+    is_pdf,
+    is_text,
+    metadata_lines,
+    size_words,
+    text_of,
+)
 from screens.base import Calls, StatusLine
 from screens.keys import key_in_use
 from screens.widgets.footer import KeyBar
@@ -106,8 +114,21 @@ class DocumentScreen(Calls, Screen[None]):
                 ).format(title=self.doc.title, key=save, back=back),
             )
             return
+        if not is_text(self.content_type):  # an image, DICOM, an archive: saved, not shown
+            save = key_in_use(SAVE.id, self.app.config.keymap)
+            text.update(
+                plain(
+                    _(
+                        "This document is {kind} ({size}). This app cannot show it: press {key} "
+                        "to save it to a file, then open that file with a program made for it."
+                    ).format(
+                        kind=file_kind(self.content_type), size=size_words(len(data)), key=save
+                    )
+                )
+            )
+            return
         # Lines broken where the data breaks them (CR LF too, which the host keeps as sent).
-        text.update(plain("\n".join(data_lines(data.decode("utf-8", errors="replace")))))
+        text.update(plain("\n".join(data_lines(text_of(data, self.content_type)))))
         self.say(
             "info",
             _(

@@ -323,33 +323,42 @@ def test_files_are_deposited_with_their_exact_bytes_and_type(
     assert read_back(host, json.loads(out)["id"])["content"] == "ligne 1\r\nligne 2"
 
 
-def test_files_the_host_does_not_take_are_named_and_nothing_is_deposited(
+def test_binary_and_non_utf8_files_are_deposited_as_they_are(
     host: LiveHost, tmp_path: Path
 ) -> None:
-    def count() -> int:
-        code, out, err = run_practitioner(host, "author", "list", host.ins, "--json")
-        assert code == EXIT_OK, err
-        return len(json.loads(out)["items"])
+    """Text from older software (Windows-1252) and binary files (an image whose name lies)
+    are deposited with the type their bytes say and the bytes kept; the patient gets them back
+    byte for byte, the text readable. Only a file that cannot be read is refused."""
+    import base64
 
-    before = count()
+    patient = host.login()
     latin1 = tmp_path / "ancien.txt"
-    latin1.write_bytes("Compte-rendu opératoire, fièvre à 39°.\n".encode("latin-1"))
-    code, _out, err = deposit_file(host, latin1)
-    assert code == EXIT_USAGE
-    assert f"The file {latin1} is text that is not UTF-8" in err
-    assert "iconv -f WINDOWS-1252 -t UTF-8" in err and "n'est pas en UTF-8" in err
-    assert "Traceback" not in err and "UnicodeDecodeError" not in err
+    raw = "Compte-rendu opératoire, fièvre à 39°, cœur régulier.\r\n".encode("cp1252")
+    latin1.write_bytes(raw)
+    code, out, err = deposit_file(host, latin1)
+    assert code == EXIT_OK, err
+    doc = json.loads(out)
+    assert doc["content_type"] == "text/plain; charset=windows-1252"
+    assert base64.b64decode(read_back(host, doc["id"])["content_base64"]) == raw
+    got = patient.get(f"/v1/record/documents/{doc['id']}/content")
+    assert got.content == raw and "windows-1252" in got.headers["content-type"]
     png = tmp_path / "radio.jpg"  # the name lies; the first bytes do not
-    png.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)))
-    code, _out, err = deposit_file(host, png)
-    assert code == EXIT_USAGE
-    assert f"The file {png} is image/png; the host takes only: text/plain, application/pdf" in err
-    assert "Traceback" not in err
+    image = b"\x89PNG\r\n\x1a\n" + bytes(range(256))
+    png.write_bytes(image)
+    code, out, err = deposit_file(host, png)
+    assert code == EXIT_OK, err
+    doc = json.loads(out)
+    assert doc["content_type"] == "image/png"
+    assert patient.get(f"/v1/record/documents/{doc['id']}/content").content == image
+    odd = tmp_path / "mesure.dat"  # no type the contract names: any bytes, kept
+    odd.write_bytes(b"\x00\x01\x02\xff" * 10)
+    code, out, err = deposit_file(host, odd)
+    assert code == EXIT_OK, err
+    assert json.loads(out)["content_type"] == "application/octet-stream"
     missing = tmp_path / "absent.pdf"
     code, _out, err = deposit_file(host, missing)
     assert code == EXIT_USAGE and f"The file {missing} cannot be read" in err
     assert "Traceback" not in err
-    assert count() == before
 
 
 def test_a_closed_pipe_ends_quietly(host: LiveHost) -> None:

@@ -164,3 +164,26 @@ def test_a_french_trace_sentence_reads_right(lang: None) -> None:
     sentence = words.trace_sentence(1, entry)
     assert "s'est" not in sentence and "(e)" not in sentence
     assert sentence.startswith("1. Le 28 juin 2026 à 1 h 58, vous : ")
+
+
+def test_documents_that_are_neither_text_nor_pdf_are_named_and_saved_with_their_kind() -> None:
+    from types import SimpleNamespace
+
+    from dmptui import i18n, words
+
+    i18n.set_language("en")
+    assert words.is_text("text/plain; charset=windows-1252") and not words.is_text("image/png")
+    assert words.text_of("fièvre à 39°".encode("cp1252"), "text/plain; charset=windows-1252") == (
+        "fièvre à 39°"
+    )
+    assert words.text_of("fièvre".encode(), "text/plain") == "fièvre"
+    assert words.file_kind("image/png") == "a PNG image"
+    assert words.file_kind("application/x-thing") == "a file of another kind (application/x-thing)"
+    doc = SimpleNamespace(title="Radio du thorax", care_date=date(2026, 3, 1), deposited_at=None)
+    names = {ct: words.file_name(doc, ct) for ct in ("image/jpeg", "application/dicom", "x/y")}
+    assert [n.rsplit(".", 1)[1] for n in names.values()] == ["jpg", "dcm", "bin"]
+    i18n.set_language("fr")
+    try:
+        assert words.file_kind("application/dicom") == "une image médicale DICOM"
+    finally:
+        i18n.set_language("en")

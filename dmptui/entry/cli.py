@@ -385,10 +385,13 @@ class FileRefused(Exception):
 
 
 def sniff(path: Path, data: bytes) -> str:
-    """A file's content type: from its first bytes (PDF, images, archives, Word), else
-    ``text/plain`` if it is UTF-8 text, else from its name (``mimetypes``), else
-    ``application/octet-stream``. Text that is not UTF-8 is ``text/plain; charset=unknown``."""
+    """A file's content type: from its first bytes (PDF, images, archives, Word, DICOM), else
+    ``text/plain`` if it is UTF-8 text, else Windows-1252 text (the encoding of older French
+    software) if it decodes as such with no control character, else from its name
+    (``mimetypes``), else ``application/octet-stream``."""
     import mimetypes
+
+    from dmptui.schema import LEGACY_TEXT
 
     for magic, content_type in MAGIC:
         if data.startswith(magic):
@@ -401,19 +404,23 @@ def sniff(path: Path, data: bytes) -> str:
         guessed = mimetypes.guess_type(path.name)[0]
         if guessed and not guessed.startswith("text/"):
             return guessed
-        # No NUL byte and mostly printable: text in another encoding (Latin-1, Windows-1252).
-        if not any(b < 0x20 and b not in b"\t\n\r\x0c" for b in data):
-            return "text/plain; charset=unknown"
-        return guessed or "application/octet-stream"
+        try:
+            text = data.decode("cp1252")
+        except UnicodeDecodeError:
+            return guessed or "application/octet-stream"
+        if not any(ord(c) < 0x20 and c not in "\t\n\r\x0c" for c in text):
+            return LEGACY_TEXT
+        return "application/octet-stream"
     return "text/plain"
 
 
 def _deposit_file(path: Path) -> tuple[bytes, str]:
-    """The file's bytes, as they are, and its content type; FileRefused when the host takes no
-    document of that type (the types of the contract, ``schema.DepositRequest``)."""
+    """The file's bytes, as they are, and its content type (one the contract names,
+    ``schema.DepositType``; any other is deposited as ``application/octet-stream``, the bytes
+    kept). FileRefused when it cannot be read."""
     from typing import get_args
 
-    from dmptui.schema import DepositRequest
+    from dmptui.schema import DepositType
 
     try:
         data = path.read_bytes()
@@ -423,24 +430,9 @@ def _deposit_file(path: Path) -> tuple[bytes, str]:
             f"The file {path} cannot be read ({e.strerror}). Check the path."
         ) from None
     content_type = sniff(path, data)
-    accepted = get_args(DepositRequest.model_fields["content_type"].annotation)
-    if content_type in accepted:
-        return data, content_type
-    listed = ", ".join(accepted)
-    if content_type.startswith("text/plain"):
-        raise FileRefused(
-            f"Le fichier {path} est du texte qui n'est pas en UTF-8 : l'hébergeur garde le "
-            f"texte en UTF-8 seulement ({listed}). Convertissez-le d'abord, par exemple : "
-            f"iconv -f WINDOWS-1252 -t UTF-8 fichier.txt > fichier-utf8.txt, ou faites-en un "
-            f"PDF. / The file {path} is text that is not UTF-8: the host keeps text in UTF-8 "
-            f"only ({listed}). Convert it first, e.g. iconv -f WINDOWS-1252 -t UTF-8 file.txt "
-            "> file-utf8.txt, or make a PDF of it."
-        )
-    raise FileRefused(
-        f"Le fichier {path} est de type {content_type} ; l'hébergeur prend seulement : "
-        f"{listed}. Faites-en un PDF. / The file {path} is {content_type}; the host takes "
-        f"only: {listed}. Make a PDF of it."
-    )
+    if content_type not in get_args(DepositType):  # a type the contract does not name
+        content_type = "application/octet-stream"  # deposited all the same, the bytes kept
+    return data, content_type
 
 
 # The host's refusals to a practitioner, worded in French and English (the JSON body follows,

@@ -243,9 +243,19 @@ async def open_document(r: Reader, st: Documents, index: int) -> None:
                 "choose “Save to a file”, then open the file with your PDF reader."
             ).format(size=w.size_words(len(data))),
         )
+    elif not w.is_text(content_type or doc.content_type):  # an image, DICOM: saved, not read
+        r.say(
+            "info",
+            _(
+                "This document is {kind} ({size}). Screen-reader mode cannot read it: choose "
+                "“Save to a file”, then open the file with a program made for it."
+            ).format(
+                kind=w.file_kind(content_type or doc.content_type), size=w.size_words(len(data))
+            ),
+        )
     else:
         r.say("info", _("The text of the document:"))
-        for line in data_lines(data.decode("utf-8", errors="replace")):
+        for line in data_lines(w.text_of(data, content_type or doc.content_type)):
             r.say("text", line)
         r.say("info", _("End of the document."))
     while not view.deleted:

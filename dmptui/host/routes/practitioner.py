@@ -46,6 +46,7 @@ from dmptui.host.routes.common import (
     record_facts,
 )
 from dmptui.schema import (
+    LEGACY_TEXT,
     MAX_BODY_BYTES,
     DepositRequest,
     DocumentContent,
@@ -297,14 +298,19 @@ def deposit(ins: str, request: Request, body: DepositRequest = Depends(deposit_b
             raise ApiError(
                 422, "invalid_input", field="content_base64", message="This is not a PDF file."
             )
-        if body.content_type == "text/plain":
-            # Text sent as base64 obeys the rule of text sent as text: UTF-8, no control
-            # character (else the base64 door would let escape sequences in).
+        if body.content_type in ("text/plain", LEGACY_TEXT):
+            # Text sent as base64 obeys the rule of text sent as text: UTF-8 (or the declared
+            # Windows-1252, kept as sent), no control character (else the base64 door would
+            # let escape sequences in).
+            encoding = "cp1252" if body.content_type == LEGACY_TEXT else "utf-8"
             try:
-                check_text(data.decode("utf-8"))
+                check_text(data.decode(encoding))
             except UnicodeDecodeError:
                 raise ApiError(
-                    422, "invalid_input", field="content_base64", message="Text must be UTF-8."
+                    422,
+                    "invalid_input",
+                    field="content_base64",
+                    message="Text must be UTF-8, or Windows-1252 as its content type says.",
                 ) from None
             except ValueError as e:
                 raise ApiError(
