@@ -615,9 +615,25 @@ class Histories(RuleBasedStateMachine):
             self.blocked.discard(rpps)
         self.check_links(r)
 
+    def change_attending(self, new: str | None, keeps: bool) -> None:
+        """The former médecin traitant, if another one (or none) takes their place, keeps
+        ordinary access (an authorisation of their own, or a new one without the hidden
+        documents) or, if the patient chose so, loses all access."""
+        former = self.attending
+        if former is not None and former != new:
+            if keeps:
+                self.authorised.setdefault(former, False)
+            else:
+                self.authorised.pop(former, None)
+        self.attending = new
+
+    @staticmethod
+    def keeps_body(keeps: bool | None) -> dict[str, Any]:
+        return {} if keeps is None else {"json": {"previous_keeps_access": keeps}}
+
     @precondition(lambda self: self.status != "erased")
-    @rule(role=st.sampled_from(ROLES))
-    def designate_attending(self, role: str) -> None:
+    @rule(role=st.sampled_from(ROLES), keeps=st.none() | st.booleans())
+    def designate_attending(self, role: str, keeps: bool | None) -> None:
         self.ensure_patient()
         p = self.people[role]
         ok = None
@@ -625,19 +641,28 @@ class Histories(RuleBasedStateMachine):
             ok = Expect(403, "blocked", 1, "attending.designate")
         elif p.profession != "medecin":
             ok = Expect(403, "attending_must_be_doctor", 1, "attending.designate")
-        r = self.patient("PUT", f"/v1/record/attending/{p.rpps}", "attending.designate", ok)
-        event(f"designate -> {r.status_code} {code_of(r)}")
+        r = self.patient(
+            "PUT",
+            f"/v1/record/attending/{p.rpps}",
+            "attending.designate",
+            ok,
+            **self.keeps_body(keeps),
+        )
+        event(f"designate keeps={keeps} -> {r.status_code} {code_of(r)}")
         if r.is_success:
-            self.attending = p.rpps
+            self.change_attending(p.rpps, keeps is not False)
         self.check_links(r)
 
     @precondition(lambda self: self.status != "erased")
-    @rule()
-    def clear_attending(self) -> None:
+    @rule(keeps=st.none() | st.booleans())
+    def clear_attending(self, keeps: bool | None) -> None:
         self.ensure_patient()
-        r = self.patient("DELETE", "/v1/record/attending", "attending.clear")
+        r = self.patient(
+            "DELETE", "/v1/record/attending", "attending.clear", **self.keeps_body(keeps)
+        )
+        event(f"clear keeps={keeps} -> {r.status_code} {code_of(r)}")
         if r.is_success:
-            self.attending = None
+            self.change_attending(None, keeps is not False)
         self.check_links(r)
 
     @precondition(lambda self: self.status != "erased")

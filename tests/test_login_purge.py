@@ -44,14 +44,17 @@ def test_spent_login_state_is_purged_and_live_state_kept(host: LiveHost) -> None
     assert count(host, "login_throttle") == 11  # the patient's own row too
     assert count(host, "login_challenges") == 2 and count(host, "sessions") == 1
 
-    host.clock.advance(seconds=auth.FAILURE_WINDOW.total_seconds() + 60)
+    # The patient keeps using the session (a request within the idle limit), so it stays live.
+    host.clock.advance(seconds=auth.CHALLENGE_TTL.total_seconds())
+    assert client.get("/v1/record").status_code == 200
+    host.clock.advance(seconds=(auth.FAILURE_WINDOW - auth.CHALLENGE_TTL).total_seconds() + 60)
     locked = unknown_ins(99)
     for _ in range(auth.MAX_FAILURES):
         fail_login(host, locked)
     assert fail_login(host, locked).status_code == 429
     maintain(host)
     # The ten windows and the patient's have passed; the lock is running; both challenges
-    # (10 minutes) have expired; the session (idle, not ended) is kept and still refreshes.
+    # (10 minutes) have expired; the session (used 6 minutes ago) is kept and still refreshes.
     assert host.sql("SELECT ins FROM login_throttle") == [(locked,)]
     assert count(host, "login_challenges") == 0
     assert count(host, "sessions") == 1
@@ -68,6 +71,13 @@ def test_spent_login_state_is_purged_and_live_state_kept(host: LiveHost) -> None
     assert count(host, "login_throttle") == 0
     # Its INS starts afresh, as it would have without the purge: a wrong password, not locked.
     assert fail_login(host, locked).status_code == 401
+    # 16 minutes without a request: the refresh is refused (idle) and ends the session; the
+    # ended row stays until its absolute lifetime has passed.
+    r = host.http.post("/v1/auth/refresh", json={"refresh_token": refresh})
+    assert r.status_code == 401 and r.json()["reason"] == "idle", r.text
+    assert host.sql("SELECT count(*) FROM sessions WHERE revoked_at IS NOT NULL") == [(1,)]
+    maintain(host)
+    assert count(host, "sessions") == 1
 
     # Past the session's absolute lifetime it is refused, then purged.
     host.clock.advance(seconds=auth.SESSION_ABSOLUTE.total_seconds())

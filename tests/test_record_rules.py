@@ -397,7 +397,9 @@ def test_a_new_attending_can_take_all_access_from_the_former_one(host: LiveHost)
     r = client.put(f"/v1/record/attending/{new}", json={"previous_keeps_access": False})
     assert r.status_code == 200, r.text
     assert former not in {link["practitioner"]["rpps"] for link in r.json()["authorised"]}
-    assert ps_docs(host, "attending").json()["reason"] == "not_authorised"
+    # Without a right, the former one is told no_access; the patient's trace says why.
+    assert ps_docs(host, "attending").json()["reason"] == "no_access"
+    assert traced_reason(host) == "not_authorised"
     [entry] = attending_trace(client, "attending.designate")
     assert entry["reason"] == f"rpps:{new};previous:{former}=removed"
     # A former médecin traitant who had an authorisation of their own loses it too.
@@ -406,7 +408,8 @@ def test_a_new_attending_can_take_all_access_from_the_former_one(host: LiveHost)
     assert r.status_code == 200 and r.json()["attending"]["rpps"] == other
     r = client.put(f"/v1/record/attending/{new}", json={"previous_keeps_access": False})
     assert r.status_code == 200
-    assert ps_docs(host, "authorised").json()["reason"] == "not_authorised"
+    assert ps_docs(host, "authorised").json()["reason"] == "no_access"
+    assert traced_reason(host) == "not_authorised"
 
 
 def test_the_attending_can_be_unset_keeping_or_ending_their_access(host: LiveHost) -> None:
@@ -427,7 +430,8 @@ def test_the_attending_can_be_unset_keeping_or_ending_their_access(host: LiveHos
     assert client.put(f"/v1/record/attending/{former}").status_code == 200
     r = client.request("DELETE", "/v1/record/attending", json={"previous_keeps_access": False})
     assert r.status_code == 200, r.text
-    assert ps_docs(host, "attending").json()["reason"] == "not_authorised"
+    assert ps_docs(host, "attending").json()["reason"] == "no_access"
+    assert traced_reason(host) == "not_authorised"
     assert attending_trace(client, "attending.clear")[0]["reason"] == f"previous:{former}=removed"
     # A body that is not the contract is refused, and changes nothing.
     for wrong in ("maybe", 0, None):

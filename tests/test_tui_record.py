@@ -69,6 +69,17 @@ async def type_text(pilot: Pilot, text: str) -> None:
     await pilot.press(*["space" if c == " " else c for c in text])
 
 
+def traced_reason(host: LiveHost) -> str:
+    """The reason of the patient's last trace entry: the real one, which a practitioner
+    without a right is not told (they get no_access)."""
+    rows = host.sql(
+        "SELECT t.reason FROM trace_entries t JOIN records r ON r.id = t.record_id "
+        "WHERE r.ins = :ins ORDER BY t.seq DESC LIMIT 1",
+        {"ins": host.ins},
+    )
+    return str(rows[0][0])
+
+
 def ps_mode(host: LiveHost, role: str, mode: str) -> tuple[int, str | None]:
     with host.ps(role) as c:
         r = c.get(
@@ -101,7 +112,9 @@ def test_refusing_break_glass_keeps_the_call_centre(host: LiveHost) -> None:
             assert "Emergency call-centre access (SAMU, centre 15): ALLOWED" in screen_text(app)
             assert any("break-glass access is now refused" in m.text for m in app.state.messages)
         assert record_row(host) == ("active", 1, 0)
-        assert ps_mode(host, "emergency", "break-glass") == (403, "break_glass_refused")
+        # The emergency doctor has no right to the record: told no_access, the trace says why.
+        assert ps_mode(host, "emergency", "break-glass") == (403, "no_access")
+        assert traced_reason(host) == "break_glass_refused"
         assert ps_mode(host, "regulation", "regulation") == (200, None)
 
     asyncio.run(run())

@@ -200,21 +200,35 @@ def test_trace_session_expiry_then_resume_on_the_same_screen(host):
         app = make_app(host, "en")
         async with app.run_test(size=(140, 40)) as pilot:
             await open_trace(pilot, host)
-            # Idle for 16 minutes: the access token has lapsed, the client refreshes it quietly.
-            host.clock.advance(minutes=16)
+
+            async def log_in_again() -> None:
+                await wait_for(pilot, lambda: app.screen.__class__.__name__ == "LoginScreen")
+                app.screen.query_one("#password").focus()
+                await pilot.press(*host.password, "enter")
+                await wait_for(pilot, lambda: app.screen.query_one("#code-step").display)
+                await pilot.press(*host.code(), "enter")
+                await wait_for(pilot, lambda: getattr(app.screen, "SCREEN_KEY", "") == "trace")
+                await settled(pilot)
+
+            # Idle for 14 minutes: the session is still live, the filter applies at once.
+            host.clock.advance(minutes=14)
             await pilot.press("e")
             await settled(pilot)
             assert app.screen.SCREEN_KEY == "trace"
             assert column(app, 3) == ["EMERGENCY — break-glass"]
+            # Idle for 16 minutes: the refresh is refused (idle) and the session ends: log in
+            # again, then back here with the filter asked for.
+            host.clock.advance(minutes=16)
+            await pilot.press("e")  # regulation only: the call meets an idle session
+            await log_in_again()
+            assert "Filter: call-centre (regulation) accesses only." in status(app)
+            assert app.screen.query_one("#trace-mode").value == "regulation"
             # Past the 12-hour limit the session is over: log in again, then back here.
             host.clock.advance(hours=13)
-            await pilot.press("e")  # regulation only: the call meets an ended session
-            await wait_for(pilot, lambda: app.screen.__class__.__name__ == "LoginScreen")
-            app.screen.query_one("#password").focus()
-            await pilot.press(*host.password, "enter")
-            await wait_for(pilot, lambda: app.screen.query_one("#code-step").display)
-            await pilot.press(*host.code(), "enter")
-            await wait_for(pilot, lambda: getattr(app.screen, "SCREEN_KEY", "") == "trace")
+            await pilot.press("e")  # back to all accesses: the call meets an ended session
+            await log_in_again()
+            assert app.screen.query_one("#trace-mode").value == "all"
+            await pilot.press("e", "e")  # regulation only, on the new session
             await settled(pilot)
             assert "Filter: call-centre (regulation) accesses only." in status(app)
             assert "No entry matches this filter." in status(app)
