@@ -34,6 +34,8 @@ from dmptui.client import (
     SessionExpired,
 )
 from dmptui.explain import BY_ERROR
+from dmptui.identifiers import spoken_ins
+from dmptui.reader.menus import BATCH
 
 DOCS = "/v1/record/documents"
 TIMEOUT = 0.6  # the client's timeout in these tests; the slow host waits longer
@@ -345,7 +347,9 @@ def test_reader_says_it_in_words_and_keeps_the_place(
         try:
             choice = i18n._("Your choice:")
             await run.until(
-                i18n._("INS (15 characters). Press Enter to keep {ins}:").format(ins=host.ins)
+                i18n._("INS (15 characters). Press Enter to keep {ins}:").format(
+                    ins=spoken_ins(host.ins)
+                )
             )
             run.type("")
             await run.log_in(choice)
@@ -353,11 +357,14 @@ def test_reader_says_it_in_words_and_keeps_the_place(
             run.type("2")
             await run.until(i18n._("Screen:"))
             first = await run.until(choice)
-            run.type("n")  # items 21-40: already loaded
-            page_two = _listed(await run.until(choice))
+            # Read on to the last page of the first batch (items 41-50 of 50): all loaded.
+            page_two: list[str] = []
+            for _page in range(BATCH // run.reader.config.page_size - 1):
+                run.type("n")
+                page_two = _listed(await run.until(choice))
             assert page_two
             wrapper.set(mode, DOCS)
-            run.type("n")  # items 41-60: the next batch is asked for, and fails
+            run.type("n")  # items 51-60: the next batch is asked for, and fails
             came = await run.until(choice, timeout=20)
             wrapper.clear()
             assert _words(name, lang) in came
@@ -384,7 +391,9 @@ def test_reader_session_ended_logs_in_and_comes_back(bad: Any, lang: str) -> Non
         try:
             choice = i18n._("Your choice:")
             await run.until(
-                i18n._("INS (15 characters). Press Enter to keep {ins}:").format(ins=host.ins)
+                i18n._("INS (15 characters). Press Enter to keep {ins}:").format(
+                    ins=spoken_ins(host.ins)
+                )
             )
             run.type("")
             await run.log_in(choice)
@@ -392,12 +401,16 @@ def test_reader_session_ended_logs_in_and_comes_back(bad: Any, lang: str) -> Non
             run.type("2")
             screen_line = await run.until(choice)
             assert "2 —" in screen_line
-            run.type("n")
-            await run.until(choice)
+            # Read on to the last page of the first batch (items 41-50 of 50): all loaded.
+            for _page in range(BATCH // run.reader.config.page_size - 1):
+                run.type("n")
+                await run.until(choice)
             wrapper.set("expire", DOCS, times=1)
-            run.type("n")
+            run.type("n")  # items 51-60: the next batch is asked for; the session has ended
             came = await run.until(
-                i18n._("INS (15 characters). Press Enter to keep {ins}:").format(ins=host.ins)
+                i18n._("INS (15 characters). Press Enter to keep {ins}:").format(
+                    ins=spoken_ins(host.ins)
+                )
             )
             assert _words("SessionExpired", lang) in came
             run.type("")

@@ -353,12 +353,14 @@ def test_the_screen_reader_says_hostile_values_as_visible_text(
     with compromised(host) as h:
         s = open_reader(sessions, h, tmp_path)
         log_in(s, h)
-        s.lines("Loading your record…", "Done: Your record is up to date.", "Record: open")
-        s.line(f"Médecin traitant: {SEEN[ESCAPES]} ({SEEN[BIDI]})")
+        # log_in heard "Screen: 1 — Home"; the waiting words ("Loading your record…") are said
+        # only when the host is slow, and may come between.
+        s.lines("Record: open", f"Médecin traitant: {SEEN[ESCAPES]} ({SEEN[BIDI]})")
         s.answer("2")
-        s.lines("Screen: 2 — Documents", "Loading your documents…")
-        s.match(r"Done: \d+ documents\.")
-        s.match(r"Documents 1 to 20 of \d+\. n: next, p: previous, a number: open\.")
+        # What the page's documents share (dates of care) is said once, in its heading;
+        # visible to your practitioners, the default, is not said.
+        s.line("Screen: 2 — Documents")
+        s.match(r"Documents 1 to 10 of \d+, dates of care\. n: next, p: previous, a number: open\.")
         for i in range(len(VALUES)):
             title = SEEN[VALUES[i % 6]]
             name = SEEN[VALUES[(1 + i) % 6]]
@@ -366,22 +368,19 @@ def test_the_screen_reader_says_hostile_values_as_visible_text(
             s.match(
                 re.escape(f"{i + 1}. {title}, ")
                 + r"[a-z ]+"
-                + re.escape(
-                    f", by {name} ({facility}), care date 2 January 2025, "
-                    "visible to your practitioners."
-                )
+                + re.escape(f", by {name}, {facility}, 2 January 2025.")
             )
         s.answer("1")
+        # The title is said once, in the heading; then the type, the author and the facility.
         s.lines(
             f"Document 1: {SEEN[MARKUP]}",
-            "Type: Immunisations",
-            f"Title: {SEEN[MARKUP]}",
-            f"Author: {SEEN[ESCAPES]}",
+            f"Immunisations, by {SEEN[ESCAPES]}, {SEEN[ZERO_WIDTH]}.",
+            "Date of care: 2 January 2025.",
         )
-        s.line(f'Opening "{SEEN[MARKUP]}"…')
+        # The waiting words ('Opening "…"…') are said only when the host is slow.
         s.lines("The text of the document:", *(SEEN[v] for v in SHORT_VALUES), LONG_WORD, "fin")
         s.line("End of the document.")
-        s.line("What do you want to do with this document? 0: back to the list.")
+        s.match(r"What now\? .*0 back\.")
         s.quit()  # and Session.check: no escape, no control character, no glyph written
 
 
@@ -396,25 +395,26 @@ def test_the_screen_reader_says_a_hostile_trace_entry_as_visible_text(
         s = open_reader(sessions, h, tmp_path)
         log_in(s, h)
         s.answer("4")
-        s.lines("Screen: 4 — Access trace", "Loading the access trace…")
+        s.line("Screen: 4 — Access trace")
         s.answer("e")
+        # The waiting words ("Loading the access trace…") only when the host is slow; what the
+        # entries share (the zone, allowed) is said once, before them.
         s.lines(
-            "Loading the access trace…",
-            "Done: 1 entry in the access trace. Times are Paris time.",
             "Filter: break-glass accesses only.",
             "Entries 1 to 1 of 1, newest first. n: next, p: previous, a number: details.",
+            "Paris time; normal mode and allowed, unless said.",
         )
         who = f"{SEEN[MARKUP]} (doctor, {SEEN[ESCAPES]})"
         s.match(
-            r"1\. EMERGENCY ACCESS: On \d+ June \d{4} at \d\d:\d\d, "
+            r"1\. EMERGENCY ACCESS: \d+ June \d{4} at \d{1,2}(:\d\d)? (am|pm), "
             + re.escape(
-                f"{who} listed your documents, in break-glass (emergency) mode: allowed. "
+                f"{who} listed your documents in break-glass (emergency) mode: "
                 f"Reason given: {SEEN[BIDI]}."
             )
         )
         s.answer("1")
         s.match(r"When: .+")
-        s.match(re.escape(f"Who: {who} — RPPS ") + r"\d{11}")
+        s.match(re.escape(f"Who: {who} — RPPS ") + r"\d\d( \d\d){4} \d")
         s.lines(
             "What: listed your documents",
             "Mode: EMERGENCY — break-glass",
