@@ -136,7 +136,20 @@ def test_crlf_line_ends_are_text_kept_as_sent(host: LiveHost) -> None:
 
 def test_text_sent_as_base64_must_be_utf8(host: LiveHost) -> None:
     r = deposit(host, content=None, content_base64=base64.b64encode(b"\xff\xfe").decode())
-    assert r.status_code == 422 and r.json()["message"] == "Text must be UTF-8."
+    assert r.status_code == 422 and r.json()["message"] == (
+        "Text must be UTF-8, or Windows-1252 as its content type says."
+    )
+    # Text from older software, declared as Windows-1252, is kept as sent; the control
+    # character rule holds for it too, decoded.
+    legacy = "text/plain; charset=windows-1252"
+    raw = "fièvre à 39°".encode("cp1252")
+    r = deposit(
+        host, content=None, content_type=legacy, content_base64=base64.b64encode(raw).decode()
+    )
+    assert r.status_code == 201, r.text
+    sneaky = base64.b64encode("rouge \x1b[31m".encode("cp1252")).decode()
+    r = deposit(host, content=None, content_type=legacy, content_base64=sneaky)
+    assert r.status_code == 422 and "not allowed" in r.json()["message"]
 
 
 @pytest.mark.parametrize(
