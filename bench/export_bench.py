@@ -7,8 +7,9 @@ streams, for a small record and a 10,000-document one built the same way, side b
 Each record is a host process of its own (``app_bench.host_process``: a fresh SQLite file, the
 demo record, then bulk inserts sealed and hashed as the host does). The bench logs in over HTTP,
 reads the host's resident memory (VmRSS), asks for the export and streams it to a file, then
-reads the host's peak (VmHWM). "Bounded memory" reads as: the peak's growth does not follow the
-record's size (the ratio of the two growths is printed). Then the archive is checked offline
+reads the host's peak (VmHWM). "Bounded memory" reads as: no document is held, so the peak
+grows only by what the zip format itself keeps until the end, its central directory (a few
+hundred bytes per file): under 2 MB per 1,000 more documents. Then the archive is checked offline
 (``dmptui.export_check``), timed too. It reports; it asserts nothing about time (exit 0).
 """
 
@@ -122,12 +123,15 @@ def main(argv: list[str] | None = None) -> int:
             )
     if len(results) >= 2:
         small, big = results[0], results[-1]
-        size_ratio = big["docs"] / max(small["docs"], 1)
-        growth_ratio = (big["growth_mb"] + 0.1) / (small["growth_mb"] + 0.1)
-        bounded = growth_ratio < size_ratio / 4
+        more = big["docs"] - small["docs"]
+        per_1000 = (big["growth_mb"] - small["growth_mb"]) * 1000 / max(more, 1)
+        # The zip format ends with a central directory listing every file: an archive written
+        # as a stream keeps a few hundred bytes per file until its end. What must not grow is
+        # anything like the documents themselves.
+        bounded = per_1000 < 2.0
         print(
-            f"{size_ratio:.0f}x the documents: {growth_ratio:.1f}x the host's peak growth "
-            f"(goal: bounded, far below {size_ratio:.0f}x): "
+            f"host peak growth per 1,000 more documents: {per_1000:.2f} MB (goal: the zip's "
+            "directory only, < 2 MB per 1,000 documents; no document held): "
             + ("goal met" if bounded else "goal NOT met")
         )
     return 0

@@ -175,7 +175,8 @@ class Export:
         self.key = key
         self.record_id = record_id
         self.now = now
-        self.manifest: list[dict[str, Any]] = []
+        # (name, SHA-256, size) per file: kept compact, one per document until the end.
+        self.manifest: list[tuple[str, bytes, int]] = []
         self.sha1: dict[str, tuple[str, int]] = {}  # document id -> (FHIR attachment hash, size)
 
     # --- reading ----------------------------------------------------------------------------
@@ -269,7 +270,10 @@ class Export:
                     "ins": record.ins,
                     "exported_at": _iso(self.now),
                     "key_id": key.key_id,
-                    "files": self.manifest,
+                    "files": [
+                        {"path": path, "sha256": sha.hex(), "size": n}
+                        for path, sha, n in self.manifest
+                    ],
                 }
             )
             zf.writestr(MANIFEST, manifest)
@@ -291,7 +295,7 @@ class Export:
                 size += len(piece)
                 if sink.size >= CHUNK:
                     yield sink.take()
-        self.manifest.append({"path": name, "sha256": digest.hexdigest(), "size": size})
+        self.manifest.append((name, digest.digest(), size))
         if sink.size:
             yield sink.take()
 
