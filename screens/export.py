@@ -28,7 +28,7 @@ class ExportPathScreen(KeyWords, ModalScreen[Path | None]):
         with Vertical(id="dialog"):
             action = catalogue.ACTION_BY_ID["record.export"]
             yield Label(plain(_(action.label)), id="dialog-title")
-            yield Static(plain(_(export_actions.TAKE_IT_FIRST)), id="consequence")
+            yield Static(plain(_(action.help)), id="consequence")
             yield Label(_(export_actions.WHERE))
             yield Input(str(export_actions.default_path()), id="export-path")
             with Horizontal(id="dialog-buttons"):
