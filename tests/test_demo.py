@@ -36,6 +36,11 @@ def test_the_demo_in_the_tui_login_while_the_host_starts_then_the_phone_everywhe
         with DemoHost(tmp_path / "demo") as demo:
             # The app starts with the host process: the host migrates and seeds a fresh database
             # (seconds), while the login form is painted and typed into (a fraction of one).
+            # Its start is held here until the password is submitted, so that the login meets a
+            # host that is not ready whatever the machine's speed (no timing in the test).
+            start = demo.go
+            held = [True]
+            demo.go = lambda: None if held[0] else start()  # type: ignore[method-assign]
             app = DmpApp(
                 AppConfig(
                     host_url=demo.url, lang="en", ins=demo.ins, demo=demo, data_dir=tmp_path / "a"
@@ -50,7 +55,9 @@ def test_the_demo_in_the_tui_login_while_the_host_starts_then_the_phone_everywhe
                 await pilot.press(*demo.password)
                 assert not demo.ready()  # the host is still seeding: the login waits for it
                 await pilot.press("enter")
-                assert status(app) == f"Please wait: {HOST_STARTING}"
+                await wait_for(pilot, lambda: status(app) == f"Please wait: {HOST_STARTING}")
+                held[0] = False
+                start()  # the host starts now; the waiting login goes on by itself
                 await wait_for(pilot, lambda: app.screen.query_one("#code-step").display, START)
                 assert demo.ready()
                 assert HOST_READY in [m.text for m in app.state.messages]

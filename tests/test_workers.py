@@ -4,6 +4,7 @@ login throttle counts failures across workers: nothing that must be shared lives
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -118,8 +119,11 @@ def test_replicas_starting_together_upgrade_the_schema_once(tmp_path: Path) -> N
         reset_postgres(PG_URL)
     url = PG_URL or f"sqlite:///{tmp_path / 'fresh.sqlite3'}"
     cmd = [sys.executable, "-m", "dmptui.entry.cli", "host", "init", "--db", url]
+    # Their own data dir (keys): not the home's, which other tests and runs may share.
+    env = {**os.environ, "DMPTUI_DATA_DIR": str(tmp_path / "data")}
     procs = [
-        subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT) for _ in range(3)
+        subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
+        for _ in range(3)
     ]
     outputs = [p.communicate(timeout=120)[0].decode(errors="replace") for p in procs]
     assert [p.returncode for p in procs] == [0, 0, 0], outputs

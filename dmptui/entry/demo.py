@@ -87,18 +87,16 @@ class DemoHost:
         fd = self._sock.fileno()
         mine = "own" if self._own_directory else "kept"
         try:
-            # A directory of its own is new (mode 0700; refused if the name exists already).
-            self.directory.mkdir(parents=not self._own_directory, exist_ok=not self._own_directory)
-            self.directory.chmod(0o700)
-            with open(self.log, "wb") as log:
-                proc = subprocess.Popen(  # noqa: S603 - this interpreter, this module
-                    [sys.executable, "-m", "dmptui.entry.demo", str(self.directory), str(fd), mine],
-                    stdin=subprocess.PIPE,
-                    stdout=subprocess.PIPE,
-                    stderr=log,
-                    pass_fds=(fd,),
-                    start_new_session=True,  # Ctrl+C in the terminal is the app's, not the host's
-                )
+            # The host process makes the directory (and its log) itself, first thing: an app
+            # killed at any moment leaves either no directory or a process that removes it.
+            proc = subprocess.Popen(  # noqa: S603 - this interpreter, this module
+                [sys.executable, "-m", "dmptui.entry.demo", str(self.directory), str(fd), mine],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,  # until the host process points it at its log
+                pass_fds=(fd,),
+                start_new_session=True,  # Ctrl+C in the terminal is the app's, not the host's
+            )
         except OSError as error:
             self._problem = f"{type(error).__name__}: {error}"
             self._over.set()
@@ -256,4 +254,11 @@ if __name__ == "__main__":
         print("usage: python -m dmptui.entry.demo DIRECTORY FD own|kept", file=sys.stderr)
         sys.exit(2)
     os.umask(0o077)
-    sys.exit(serve(Path(sys.argv[1]), int(sys.argv[2]), sys.argv[3] == "own"))
+    where, own_directory = Path(sys.argv[1]), sys.argv[3] == "own"
+    # A directory of its own is new (mode 0700; refused if the name exists already).
+    where.mkdir(mode=0o700, parents=not own_directory, exist_ok=not own_directory)
+    where.chmod(0o700)
+    log_fd = os.open(where / "host.log", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.dup2(log_fd, 2)  # this process's errors go to the demo's log
+    os.close(log_fd)
+    sys.exit(serve(where, int(sys.argv[2]), own_directory))
