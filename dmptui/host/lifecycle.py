@@ -30,12 +30,22 @@ from dmptui.host.db import (
 from dmptui.schema import Label, RecordStatus
 
 
-def revoke_sessions(s: Session, record_id: int, now: datetime) -> None:
-    s.execute(
-        update(AuthSession)
-        .where(AuthSession.record_id == record_id, AuthSession.revoked_at.is_(None))
-        .values(revoked_at=now)
+def revoke_sessions(s: Session, record_id: int, now: datetime, keep: int | None = None) -> int:
+    """End every live session of the record, but ``keep`` (a session id) if given; how many."""
+    query = update(AuthSession).where(
+        AuthSession.record_id == record_id, AuthSession.revoked_at.is_(None)
     )
+    if keep is not None:
+        query = query.where(AuthSession.id != keep)
+    result = s.execute(query.values(revoked_at=now))
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def forget_devices(s: Session, record_id: int) -> int:
+    """Forget every remembered device of the record: the next login from any of them is a new
+    device again (notified). How many were forgotten."""
+    result = s.execute(delete(KnownDevice).where(KnownDevice.record_id == record_id))
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def purge_spent_refresh_tokens(s: Session, now: datetime) -> int:
