@@ -20,3 +20,12 @@ def end_lock(s: Session, ins: str, now: datetime) -> bool:
     row.failures = 0
     row.window_start = now
     return was_locked
+
+
+def locked_until(s: Session, ins: str, now: datetime) -> datetime | None:
+    """When the login lock on ``ins`` ends, or None if it is not locked at ``now`` (for the
+    support desk's account view)."""
+    row = s.get(LoginThrottle, ins)
+    if row is None or row.locked_until is None or row.locked_until <= now:
+        return None
+    return row.locked_until
