@@ -36,6 +36,8 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import shlex
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -157,8 +159,16 @@ def key_of(m: re.Match[str]) -> Key:
 # --- the guide ----------------------------------------------------------------------------------
 
 FENCE = re.compile(
-    r"^```(?P<kind>keys|says) +(?P<front>tui|reader|both)(?P<attrs>( +[a-z]+=[a-z-]+)*) *$"
+    r"^```(?P<kind>keys|says|support)(?: +(?P<front>tui|reader|both))?"
+    r"(?P<attrs>( +[a-z]+=[a-z-]+)*) *$"
 )
+# The troubleshooting part of each language: sections (``### ``) that each start from their own
+# situation, made on a fresh demo host by the test (``CASES``), named on a ``Situation`` line.
+TROUBLE_PART = {"fr": "## Dépannage", "en": "## Troubleshooting"}
+SITUATION_LINE = {
+    "fr": re.compile(r"^Situation : \*\*(?P<words>[^*]+)\*\*"),
+    "en": re.compile(r"^Situation: \*\*(?P<words>[^*]+)\*\*"),
+}
 SCREEN_LINE = {
     "fr": re.compile(r"^Écran : \*\*(?P<label>(?P<number>\d) — [^*]+)\*\*"),
     "en": re.compile(r"^Screen: \*\*(?P<label>(?P<number>\d) — [^*]+)\*\*"),
@@ -167,7 +177,7 @@ SCREEN_LINE = {
 
 @dataclass
 class Block:
-    kind: str  # "keys" or "says"
+    kind: str  # "keys", "says" or "support" (the support desk's commands)
     front: str
     task: str
     lang: str
@@ -175,6 +185,8 @@ class Block:
     body: list[str]
     screen: str = ""  # the screen number the task's section names ("" if none)
     screen_label: str = ""
+    case: str = ""  # a troubleshooting section's situation ("": a task of the guide)
+    situation: str = ""  # the words of its Situation line
 
     @property
     def keys(self) -> tuple[Key, ...]:
@@ -185,31 +197,51 @@ class Block:
 
 
 def parse_guide(text: str) -> list[Block]:
-    """Every ``keys``/``says`` block, with its language (the ``# Français`` / ``# English``
-    part it is in, which must match its ``lang=``) and the screen line of its section."""
+    """Every ``keys``/``says``/``support`` block, with its language (the ``# Français`` /
+    ``# English`` part it is in, which must match its ``lang=``) and the screen line of its
+    section. In the troubleshooting part (``## Dépannage`` / ``## Troubleshooting``, to the end of
+    the language's part) every block names its section's situation (``case=``), the same for the
+    whole ``### `` section, which has a ``Situation`` line; support-desk blocks are only there."""
     blocks: list[Block] = []
     lang = ""
-    screen = label = ""
+    screen = label = situation = ""
+    trouble = False
+    case = ""  # the case of the troubleshooting section, once a block names it
     lines = text.splitlines()
     i = 0
     while i < len(lines):
         line = lines[i]
         if line.strip() in SECTIONS.values():
             lang = next(k for k, v in SECTIONS.items() if v == line.strip())
-            screen = label = ""
-        elif line.startswith("## "):
-            screen = label = ""
+            screen = label = situation = case = ""
+            trouble = False
+        elif lang and line.strip() == TROUBLE_PART[lang]:
+            trouble = True
+            screen = label = situation = case = ""
+        elif line.startswith("## ") or (trouble and line.startswith("### ")):
+            if line.startswith("## ") and trouble:
+                raise GuideError(f"line {i + 1}: the troubleshooting part ends the {lang!r} part")
+            screen = label = situation = case = ""
         elif lang and (m := SCREEN_LINE[lang].match(line)):
             screen, label = m.group("number"), m.group("label")
-        if line.startswith("```keys") or line.startswith("```says"):
+        elif trouble and (m := SITUATION_LINE[lang].match(line)):
+            situation = m.group("words")
+        if line.startswith(("```keys", "```says", "```support")):
             m = FENCE.match(line)
             if m is None:
                 raise GuideError(f"line {i + 1}: cannot read the fence {line!r}")
             attrs = dict(a.split("=", 1) for a in m.group("attrs").split())
-            if set(attrs) != {"task", "lang"}:
-                raise GuideError(f"line {i + 1}: a block needs task= and lang=, nothing else")
+            wanted = {"case", "task", "lang"} if trouble else {"task", "lang"}
+            if set(attrs) != wanted:
+                raise GuideError(f"line {i + 1}: a block needs {' '.join(sorted(wanted))}=")
             if attrs["lang"] != lang:
                 raise GuideError(f"line {i + 1}: lang={attrs['lang']} in the {lang!r} part")
+            if trouble:
+                if not situation:
+                    raise GuideError(f"line {i + 1}: the section has no Situation line before")
+                if case and attrs["case"] != case:
+                    raise GuideError(f"line {i + 1}: case={attrs['case']} in the {case} section")
+                case = attrs["case"]
             body: list[str] = []
             j = i + 1
             while j < len(lines) and lines[j].strip() != "```":
@@ -218,11 +250,22 @@ def parse_guide(text: str) -> list[Block]:
             if j == len(lines):
                 raise GuideError(f"line {i + 1}: the block is not closed")
             kind, front = m.group("kind"), m.group("front")
+            if kind == "support":
+                if front is not None or not trouble:
+                    raise GuideError(
+                        f"line {i + 1}: support blocks are for both front ends, in the "
+                        "troubleshooting part"
+                    )
+                front = "both"
+            elif front is None:
+                raise GuideError(f"line {i + 1}: a {kind} block is for tui, reader or both")
             if kind == "keys" and front == "both":
                 raise GuideError(f"line {i + 1}: keys are for tui or for reader, not both")
             for one in FRONT_ENDS if front == "both" else (front,):
                 content = [b.strip() for b in body if b.strip()]
-                blocks.append(Block(kind, one, attrs["task"], lang, i + 1, content, screen, label))
+                block = Block(kind, one, attrs["task"], lang, i + 1, content, screen, label)
+                block.case, block.situation = attrs.get("case", ""), situation
+                blocks.append(block)
             i = j
         i += 1
     return blocks
@@ -232,10 +275,11 @@ def guide_blocks() -> list[Block]:
     return parse_guide(GUIDE.read_text("utf-8"))
 
 
-def block_map(blocks: list[Block], kind: str) -> dict[tuple[str, str, str], Block]:
+def block_map(blocks: list[Block], kind: str, case: str = "") -> dict[tuple[str, str, str], Block]:
+    """The blocks of one kind of the guide's tasks (or of one troubleshooting ``case``)."""
     out: dict[tuple[str, str, str], Block] = {}
     for b in blocks:
-        if b.kind == kind:
+        if b.kind == kind and b.case == case:
             if (b.lang, b.front, b.task) in out:
                 raise GuideError(f"two {kind} blocks for {b.front} {b.task} in {b.lang}")
             out[(b.lang, b.front, b.task)] = b
@@ -483,6 +527,33 @@ def _erase_after(host: LiveHost, block: Block, _before: Any) -> None:
     assert count(host, "SELECT count(*) FROM documents") == 0, "documents are left"
 
 
+def _asks_nothing_before(host: LiveHost, block: Block) -> int:
+    return host.trace_size()
+
+
+def _asks_nothing_after(host: LiveHost, block: Block, size: int) -> None:
+    # Saying where the patient is needs nothing from the host: nothing was read nor changed.
+    assert host.trace_size() == size, "the host was asked something"
+
+
+def _practitioners_before(host: LiveHost, block: Block) -> int:
+    return patient_traced(host, "practitioners.list")
+
+
+def _practitioners_after(host: LiveHost, block: Block, lists: int) -> None:
+    assert patient_traced(host, "practitioners.list") > lists, "screen 3 did not load"
+
+
+def _login_closed_before(host: LiveHost, block: Block) -> int:
+    assert record_state(host)[0] == "closed", "the record is not closed before the task"
+    return _login_before(host, block)
+
+
+def _login_closed_after(host: LiveHost, block: Block, sessions: int) -> None:
+    _login_after(host, block, sessions)
+    assert record_state(host)[0] == "closed", "logging in changed the record"
+
+
 EFFECTS: dict[str, Effect] = {
     "log-in": Effect(_login_before, _login_after),
     "read-document": Effect(_read_before, _read_after),
@@ -497,6 +568,10 @@ EFFECTS: dict[str, Effect] = {
     "close-record": Effect(_status_is("active"), _status_becomes("closed")),
     "reopen-record": Effect(_status_is("closed"), _status_becomes("active")),
     "erase-record": Effect(_status_is("active"), _erase_after),
+    # Troubleshooting.
+    "where-am-i": Effect(_asks_nothing_before, _asks_nothing_after),
+    "go-to-screen": Effect(_practitioners_before, _practitioners_after),
+    "log-in-closed": Effect(_login_closed_before, _login_closed_after),
 }
 
 
@@ -536,27 +611,39 @@ def check_step(step: Step, says: Block | None) -> None:
 
 
 def start(
-    host: LiveHost, blocks: list[Block], lang: str, front: str, task: str
+    host: LiveHost, blocks: list[Block], lang: str, front: str, task: str, case: str = ""
 ) -> tuple[Block, Any, Block | None]:
-    """The task's keys and says blocks, once its preconditions are checked on the host."""
-    block = block_map(blocks, "keys")[(lang, front, task)]
+    """The task's keys (or support-desk) and says blocks, once its preconditions are checked on
+    the host."""
+    found = block_map(blocks, "keys", case).get((lang, front, task))
+    block = found or block_map(blocks, "support", case)[(lang, front, task)]
     try:
         before = EFFECTS[task].before(host, block)
     except AssertionError as e:
         raise AssertionError(f"{block.where()}: before the task: {e}") from None
-    return block, before, block_map(blocks, "says").get((lang, front, task))
+    return block, before, block_map(blocks, "says", case).get((lang, front, task))
 
 
 def verify(host: LiveHost, block: Block, step: Step, before: Any, says: Block | None) -> None:
     try:
         EFFECTS[block.task].after(host, block, before)
     except AssertionError as e:
-        keys_text = " ".join(str(k) for k in block.keys)
+        keys_text = (
+            " ".join(block.body) if block.kind == "support" else " ".join(map(str, block.keys))
+        )
         raise AssertionError(
             f"{block.where()}: the keys {keys_text!r} did not do the task: {e}\n"
             "the app said:\n" + "\n".join(step.lines[-30:])
         ) from None
     check_step(step, says)
+
+
+# A task of a run: (case, task), the case "" for the guide's tasks.
+Task = tuple[str, str]
+
+
+def tasks_of(tasks: tuple[str | Task, ...]) -> list[Task]:
+    return [t if isinstance(t, tuple) else ("", t) for t in tasks]
 
 
 # --- the TUI, under Pilot ---------------------------------------------------------------------
@@ -660,7 +747,10 @@ class Tui:
 
 
 def tui_flow(
-    host: LiveHost, lang: str, tasks: tuple[str, ...] = FLOW, blocks: list[Block] | None = None
+    host: LiveHost,
+    lang: str,
+    tasks: tuple[str | Task, ...] = FLOW,
+    blocks: list[Block] | None = None,
 ) -> None:
     """The guide's TUI sequences, one after the other, in one app: each task's keys, then its
     checks. The app as ``tuikit.make_app`` makes it, but without the INS pre-filled: the patient
@@ -675,9 +765,12 @@ def tui_flow(
         async with app.run_test(size=(100, 30)) as pilot:
             tui = Tui(pilot, host)
             await tui.settle()
-            for task in tasks:
-                block, before, says = start(host, blocks, lang, "tui", task)
-                step = await tui.do(block)
+            for case, task in tasks_of(tasks):
+                block, before, says = start(host, blocks, lang, "tui", task, case)
+                if block.kind == "support":
+                    step = support_desk(host, block)
+                else:
+                    step = await tui.do(block)
                 verify(host, block, step, before, says)
 
     asyncio.run(run())
@@ -775,7 +868,7 @@ def reader_flow(
     host: LiveHost,
     lang: str,
     tmp_path: Path,
-    tasks: tuple[str, ...] = FLOW,
+    tasks: tuple[str | Task, ...] = FLOW,
     blocks: list[Block] | None = None,
 ) -> None:
     """The guide's screen-reader sequences, one after the other, in one ``dmptui`` process."""
@@ -783,12 +876,113 @@ def reader_flow(
     reader = Reader(host, lang, tmp_path)
     try:
         reader.question()
-        for task in tasks:
-            block, before, says = start(host, blocks, lang, "reader", task)
-            step = reader.do(block)
+        for case, task in tasks_of(tasks):
+            block, before, says = start(host, blocks, lang, "reader", task, case)
+            step = support_desk(host, block) if block.kind == "support" else reader.do(block)
             verify(host, block, step, before, says)
     finally:
         reader.close()
+
+
+# --- the support desk's commands ---------------------------------------------------------------
+
+
+def support_desk(host: LiveHost, block: Block) -> Step:
+    """A support block's commands, each as the support desk types it (``dmptui host support
+    …``), run in a subprocess on the host's database; what they print is what it reads."""
+    step = Step(block, {block.screen_label})
+    env = {
+        **os.environ,
+        "DMPTUI_DATABASE_URL": host.db_url,
+        "DMPTUI_DATA_DIR": str(host.data_dir),
+        "LANG": "C.UTF-8",
+        "PYTHONPATH": str(ROOT),
+    }
+    for line in block.body:
+        words = shlex.split(line, comments=True)
+        if not words:
+            continue
+        if words[0] != "dmptui":
+            raise GuideError(f"{block.where()}: a support command starts with dmptui: {line!r}")
+        args = [host.ins if w == "<ins>" else w for w in words[1:]]
+        done = subprocess.run(
+            [sys.executable, "-m", "dmptui.entry.cli", *args],
+            env=env,
+            cwd=str(ROOT),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        said = done.stdout.splitlines() + done.stderr.splitlines()
+        step.lines += [x.strip() for x in said if x.strip()]
+        assert done.returncode == 0, f"{block.where()}: {line!r} failed:\n" + "\n".join(said)
+    return step
+
+
+# --- troubleshooting: each section on its own host, from its own situation ----------------------
+
+
+@dataclass(frozen=True)
+class Case:
+    """A troubleshooting section's situation: what the test makes on a fresh demo host before the
+    app starts, and the guide's tasks the patient has done before the section's keys."""
+
+    situation: Callable[[LiveHost], None]
+    first: tuple[str, ...] = ()
+
+
+def _nothing(host: LiveHost) -> None:
+    pass
+
+
+def _closed(host: LiveHost) -> None:
+    """The patient closed the record (from this app or another one)."""
+    client = host.login()
+    host.step_up(client)
+    assert client.post("/v1/record/close").status_code == 200  # and every session ends
+    assert record_state(host)[0] == "closed"
+
+
+CASES: dict[str, Case] = {
+    "lost-screen": Case(_nothing, first=("log-in", "see-trace")),
+    "closed-record": Case(_closed),
+}
+
+
+def case_tasks(blocks: list[Block], case: str, lang: str, front: str) -> list[str]:
+    """The tasks of a troubleshooting section, in the guide's order (keys and support)."""
+    out: list[str] = []
+    for b in blocks:
+        if b.case == case and b.lang == lang and b.front == front and b.kind != "says":
+            if b.task in out:
+                raise GuideError(f"{b.where()}: the task comes twice in its section")
+            out.append(b.task)
+    return out
+
+
+def guide_cases(blocks: list[Block]) -> list[str]:
+    return list(dict.fromkeys(b.case for b in blocks if b.case))
+
+
+def run_case(
+    host: LiveHost,
+    case: str,
+    front: str,
+    lang: str,
+    tmp_path: Path,
+    blocks: list[Block] | None = None,
+) -> None:
+    """One troubleshooting section in one front end and language: its situation made on the
+    host, the tasks done before, then the section's own keys and support steps, each checked."""
+    blocks = guide_blocks() if blocks is None else blocks
+    CASES[case].situation(host)
+    own = case_tasks(blocks, case, lang, front)
+    assert own, f"the guide has no {front} keys for {case} in {lang}"
+    tasks: tuple[Task, ...] = (*(("", t) for t in CASES[case].first), *((case, t) for t in own))
+    if front == "tui":
+        tui_flow(host, lang, tasks, blocks)
+    else:
+        reader_flow(host, lang, tmp_path, tasks, blocks)
 
 
 # --- the tests ------------------------------------------------------------------------------------
@@ -960,3 +1154,81 @@ def test_a_guide_that_lies_fails(host: LiveHost, tmp_path: Path) -> None:
     hide.body = ['m enter 2 enter s enter "sertraline" enter 1 enter 0 enter']
     with pytest.raises(AssertionError, match=r"task=hide-document\).*did not do the task"):
         reader_flow(host, "en", tmp_path, ("log-in", "hide-document"), blocks)
+
+
+def test_every_troubleshooting_section_is_run_in_both_front_ends_and_languages() -> None:
+    """Each section of the troubleshooting part: a situation the test makes, the same tasks in
+    both languages, keys for both front ends in the key language, a real screen per step, a check
+    for each task, and says blocks only for its own tasks."""
+    blocks = guide_blocks()
+    cases = guide_cases(blocks)
+    assert cases == list(CASES), (
+        f"the guide's sections {cases}, the test's situations {list(CASES)}"
+    )
+    screens = {str(s.number): s for s in (catalogue.LOGIN, *catalogue.SCREENS)}
+    for case in cases:
+        keys = block_map(blocks, "keys", case)
+        support = block_map(blocks, "support", case)
+        steps: set[tuple[str, str, str]] = set()
+        for front in FRONT_ENDS:
+            tasks = {lang: case_tasks(blocks, case, lang, front) for lang in LANGS}
+            assert tasks["fr"] == tasks["en"] and tasks["fr"], f"{case} {front}: {tasks}"
+            for lang in LANGS:
+                for task in tasks[lang]:
+                    steps.add((lang, front, task))
+                    assert task in EFFECTS, f"{case}: no check for the task {task}"
+                    block = keys.get((lang, front, task)) or support[(lang, front, task)]
+                    assert block.situation, f"{block.where()}: no Situation line"
+                    assert block.screen in screens, f"{block.where()}: no screen id before it"
+                    assert block.screen_label == label_in(lang, screens[block.screen]), (
+                        f"{block.where()}: the screen is not called {block.screen_label!r}"
+                    )
+                    if block.kind == "support":
+                        continue
+                    assert block.keys, f"{block.where()}: no keys"
+                    if front == "reader":
+                        check_reader_keys(block.keys)
+                    other = keys[("en" if lang == "fr" else "fr", front, task)]
+                    assert [k for k in block.keys if k.kind != "text"] == [
+                        k for k in other.keys if k.kind != "text"
+                    ], block.where()
+        says = set(block_map(blocks, "says", case))
+        assert says <= steps, f"{case}: says blocks for no task: {sorted(says - steps)}"
+
+
+def test_the_troubleshooting_format_is_checked() -> None:
+    ok = (
+        "# English\n## Troubleshooting\n### A. X\nSituation: **the record is closed**\n"
+        "Screen: **0 — Log in**\n```keys reader case=closed task=t lang=en\nw enter\n```\n"
+        "```support case=closed task=s lang=en\ndmptui host support x <ins>\n```\n"
+    )
+    keys, *support = parse_guide(ok)
+    assert (keys.case, keys.situation, keys.screen, keys.kind) == (
+        "closed",
+        "the record is closed",
+        "0",
+        "keys",
+    )
+    assert [(b.kind, b.front, b.task) for b in support] == [
+        ("support", "tui", "s"),
+        ("support", "reader", "s"),
+    ]
+    assert block_map(parse_guide(ok), "keys") == {}  # not one of the guide's tasks
+    for bad in (
+        ok.replace(" case=closed task=t", " task=t"),  # no case in the troubleshooting part
+        ok.replace("Situation: **the record is closed**\n", ""),
+        ok.replace("case=closed task=s", "case=other task=s"),  # two cases in one section
+        ok.replace("```support case", "```support tui case"),
+        ok.replace("## Troubleshooting\n", "## 1. Log in\n"),  # support and case, not there
+        ok + "## 14. More\n",  # the troubleshooting part ends the language's part
+    ):
+        with pytest.raises(GuideError):
+            parse_guide(bad)
+
+
+@pytest.mark.parametrize("lang", LANGS)
+@pytest.mark.parametrize("front", FRONT_ENDS)
+@pytest.mark.parametrize("case", list(CASES))
+def test_troubleshooting(host: LiveHost, case: str, front: str, lang: str, tmp_path: Path) -> None:
+    """Each troubleshooting section, from its situation on its own fresh demo host."""
+    run_case(host, case, front, lang, tmp_path)
