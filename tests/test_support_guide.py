@@ -801,6 +801,7 @@ class Reader:
         self.host = host
         self.out = ""
         self.mark = 0  # where the output of the next task starts
+        self.answered = 0  # the output's length when the last answer was sent
         self.child = pexpect.spawn(
             sys.executable,
             ["-m", "dmptui.entry.cli", "--screen-reader", "--host", host.url, "--lang", lang],
@@ -817,7 +818,9 @@ class Reader:
         """Wait until the app asks (a line left open, and nothing more comes); return it."""
         deadline = time.monotonic() + timeout
         while True:
-            asking = self.out.endswith(QUESTION_END)
+            # Only a question asked after the last answer: the one it answered is still at the
+            # end of the output until the answer's echo comes (late, on a busy machine).
+            asking = len(self.out) > self.answered and self.out.endswith(QUESTION_END)
             try:
                 self.out += self.child.read_nonblocking(65536, timeout=0.04 if asking else 0.5)
             except pexpect.TIMEOUT:
@@ -844,7 +847,7 @@ class Reader:
                     first = self.out.rfind("\n") + 1  # the question answered first
                 self.child.sendline(answer)
                 answer = ""
-                last = len(self.out)
+                last = self.answered = len(self.out)
             elif key.kind in ("text", "secret"):
                 answer += typed(key, self.host)
             else:
