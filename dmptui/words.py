@@ -183,21 +183,21 @@ def sort_key(name: str) -> Callable[[Any], Any]:
 # defaults are not said; dates and times as a synthesizer says them (``i18n.spoken_*``).
 
 
-def spoken_document(n: int, doc: Any, facility: bool = True) -> str:
+def spoken_document(n: int, doc: Any) -> str:
     """One document, as said in a list whose heading says what every entry shares: the date is
-    the date of care (another date says so), visible unless said hidden; the author's facility
-    (``facility``) at the author's first document of the page."""
+    the date of care (another date says so), visible unless said hidden. The author's facility
+    is said in the document's own heading, when it is opened, not in the list: a list says
+    what tells its entries apart."""
     if doc.care_date:
         when = spoken_date(doc.care_date)
     else:
         when = _("added on {date}").format(date=spoken_date(doc.deposited_at))
-    author = (
-        _("{author}, {facility}").format(author=doc.author.name, facility=doc.facility)
-        if facility
-        else doc.author.name
-    )
     text = _("{n}. {title}, {type}, by {author}, {when}.").format(
-        n=n, title=doc.title, type=lower_first(type_label(doc.type)), author=author, when=when
+        n=n,
+        title=doc.title,
+        type=lower_first(type_label(doc.type)),
+        author=doc.author.name,
+        when=when,
     )
     if is_masked(doc):
         text += " " + _("Hidden from practitioners.")
