@@ -171,6 +171,13 @@ class ErrorBody(BaseModel):
     reason: str | None = None
     field: str | None = None
     message: str = ""
+    # A wrong password or code (login, step-up), from the third failure in a row: how many
+    # tries are left before logging in (or confirming) pauses; 0 when this failure started
+    # a pause.
+    tries_left: int | None = None
+    # ``locked`` (429), or a failure that started a pause: when the pause ends (UTC). The
+    # Retry-After header gives the same in seconds.
+    locked_until: datetime | None = None
 
 
 # --- auth ----------------------------------------------------------------------------------

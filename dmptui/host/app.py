@@ -362,10 +362,14 @@ _ERRORS = {
     "403": "Refused by the record's rules (the refusal is traced on a known record).",
     "404": "No such object in the caller's reach.",
     "409": "The request conflicts with the record's present state.",
-    "410": "The record is erased.",
+    "410": "The record is erased (at login, error `account_erased`: the right password for "
+    "an erased record; the account no longer exists).",
     "413": "The request body is over 10 MB.",
     "422": "The input is invalid: `field` names it, `reason` says why.",
-    "429": "Too many attempts: wait (Retry-After) and try again.",
+    "429": "Too many attempts (`locked`): logging in (or, reason `step_up`, confirming with "
+    "a code) is paused until `locked_until` (Retry-After: in seconds); the attempt was neither "
+    "checked nor counted. From the third wrong password or code in a row, the 401 says "
+    "`tries_left` before a pause.",
     "503": "This host process holds a replaced trace signing key (restart it with the new one).",
 }
 
@@ -459,4 +463,6 @@ def _declare_headers(op: dict[str, Any], method: str, scheme: str | None) -> Non
 # Error answers beyond the defaults above, by (path, operationId).
 ERROR_CODES: dict[tuple[str, str], tuple[str, ...]] = {
     ("/v1/record/trace/checkpoint", "checkpoint_v1_record_trace_checkpoint_get"): ("503",),
+    # The right password for an erased record (``account_erased``): the account is gone.
+    ("/v1/auth/login", "login_v1_auth_login_post"): ("410",),
 }

@@ -330,12 +330,16 @@ class LoginChallenge(Base):
 
 
 class LoginThrottle(Base):
-    """Failed attempts per INS, known or not, so an unknown INS looks like a wrong password."""
+    """Failed attempts in a row per INS, known or not (so an unknown INS looks like a wrong
+    password), each counter apart (``scope``, policy.throttle_scope): the devices that never
+    logged in to the record share one, each known device has its own, and the step-up its own.
+    ``locked_until``: the end of the pause the last failure started (policy.after_failure)."""
 
     __tablename__ = "login_throttle"
     ins: Mapped[str] = mapped_column(String(15), primary_key=True)
+    scope: Mapped[str] = mapped_column(String(48), primary_key=True)
     failures: Mapped[int] = mapped_column(Integer, default=0)
-    window_start: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_failure_at: Mapped[datetime] = mapped_column(UTCDateTime)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 

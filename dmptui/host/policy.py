@@ -336,3 +336,87 @@ def emergency(mode: Mode) -> bool:
 def practitioner_reads_notes(record: RecordFacts, who: PractitionerFacts, mode: Mode) -> Decision:
     """The personal space is readable by authorised practitioners (and in emergency modes)."""
     return practitioner_access(record, who, mode, reason="checked")
+
+
+# --- logging in: tries and pauses (docs/rules.md "Logging in") ------------------------------
+
+FREE_TRIES = 5  # wrong passwords or codes in a row before the first pause
+WARN_FROM = 3  # from this failure on, the refusal says how many tries are left
+FIRST_PAUSE = timedelta(minutes=1)  # then 2, 4, 8 … for each further failure after a pause
+LONGEST_PAUSE = timedelta(minutes=60)
+# Failures are forgotten once this long has passed since the last one (or since the end of
+# the pause it caused): a pause keeps its length across attempts made after it, so waiting out
+# a pause does not reset the growth, but a quiet day does.
+FORGET_AFTER = timedelta(hours=24)
+
+# Who is counted apart. Every login attempt on an INS is counted in one of these:
+UNKNOWN_DEVICES = "shared"  # every device that never logged in to this record, and any INS
+KNOWN_DEVICE = "device:"  # + the device's id: a device that logged in to this record before
+STEP_UP = "step-up"  # a logged-in patient confirming an action with a fresh code
+KNOWN_DEVICE_ID_MIN = 16  # a device id shorter than this is not trusted to be the app's own
+
+
+@dataclass(frozen=True)
+class Tries:
+    """One counter's state: failures in a row, the last one, and the pause it runs (if any)."""
+
+    failures: int = 0
+    last_failure: datetime | None = None
+    paused_until: datetime | None = None
+
+
+@dataclass(frozen=True)
+class TryVerdict:
+    """What one failure leads to: the counter's new state, the tries left before a pause (only
+    from the ``WARN_FROM``-th failure, 0 when this failure starts a pause), and the pause."""
+
+    tries: Tries
+    tries_left: int | None
+    paused_until: datetime | None
+
+
+def throttle_scope(step_up: bool, device: str | None, device_known: bool) -> str:
+    """The counter an attempt goes to. A step-up has its own (a login pause never refuses it);
+    a device that logged in to this record before has its own, so failures from other devices
+    (a stranger who knows only the INS) never pause it; everything else shares one counter per
+    INS, whether or not the INS has a record (so no answer tells a stranger which)."""
+    if step_up:
+        return STEP_UP
+    if device is not None and device_known:
+        return KNOWN_DEVICE + device
+    return UNKNOWN_DEVICES
+
+
+def current_tries(tries: Tries, now: datetime) -> Tries:
+    """The counter as it stands at ``now``: forgotten after ``FORGET_AFTER`` of quiet."""
+    quiet_since = max(
+        (t for t in (tries.last_failure, tries.paused_until) if t is not None), default=None
+    )
+    if quiet_since is None or now - quiet_since >= FORGET_AFTER:
+        return Tries()
+    return tries
+
+
+def paused_until(tries: Tries, now: datetime) -> datetime | None:
+    """When the running pause ends, or None if attempts are allowed at ``now``. An attempt
+    during a pause is refused without being checked or counted, so it never lengthens it."""
+    if tries.paused_until is not None and tries.paused_until > now:
+        return tries.paused_until
+    return None
+
+
+def pause_length(failures: int) -> timedelta:
+    """The pause after the ``failures``-th failure in a row (none before ``FREE_TRIES``)."""
+    if failures < FREE_TRIES:
+        return timedelta(0)
+    doublings = min(failures - FREE_TRIES, 16)
+    return min(FIRST_PAUSE * 2**doublings, LONGEST_PAUSE)
+
+
+def after_failure(tries: Tries, now: datetime) -> TryVerdict:
+    """One more failure on the counter: maybe a pause (growing with each failure after it)."""
+    failures = current_tries(tries, now).failures + 1
+    pause = pause_length(failures)
+    until = now + pause if pause else None
+    left = max(FREE_TRIES - failures, 0)
+    return TryVerdict(Tries(failures, now, until), left if failures >= WARN_FROM else None, until)
