@@ -351,3 +351,65 @@ def test_the_support_command(host: LiveHost) -> None:
         "support.unlock",
         "support.unlock",
     ]
+
+
+# --- the app's own check of the trace accepts the support desk's entries ------------------------
+
+
+def test_the_apps_trace_check_verifies_the_support_entries(
+    host: LiveHost, desk: httpx.Client, tmp_path: Path
+) -> None:
+    import asyncio
+
+    from dmptui.client import Client
+    from dmptui.trace_check import CheckpointStore, Seal, TraceChecker
+
+    assert desk.get(f"/v1/support/accounts/{host.ins}").status_code == 200
+    _lock(host)
+    assert desk.post(f"/v1/support/accounts/{host.ins}/unlock").status_code == 200
+    tokens = host.login().tokens  # type: ignore[attr-defined]
+
+    async def visit() -> tuple[Seal, list[Any]]:
+        async with Client(host.url) as client:
+            client.access_token = tokens["access_token"]
+            client.refresh_token = tokens["refresh_token"]
+            page = await client.trace(limit=50)
+            store = CheckpointStore.in_dir(tmp_path / "app")
+            return await TraceChecker(client, store).check(page.items, complete=True), page.items
+
+    seal, items = asyncio.run(visit())
+    assert seal.verified, seal
+    assert {e.action for e in items if e.actor_role == "support"} == {
+        "support.lookup",
+        "support.unlock",
+    }
+
+
+# --- policy: what a support agent may do (pure) ---------------------------------------------------
+
+
+def test_policy_of_the_support_desk() -> None:
+    from dmptui.host import policy
+    from dmptui.schema import AccountState, RecordStatus
+
+    assert policy.account_state(RecordStatus.ACTIVE, True) == AccountState.OPEN
+    assert policy.account_state(RecordStatus.ACTIVE, False) == AccountState.NOT_ACTIVATED
+    assert policy.account_state(RecordStatus.CLOSED, False) == AccountState.CLOSED
+    assert policy.account_state(RecordStatus.ERASED, True) == AccountState.ERASED
+    may = policy.support_may
+    for state in AccountState:
+        assert may(policy.SUPPORT_LOOKUP, state, False)
+    assert may(policy.SUPPORT_UNLOCK, AccountState.OPEN, True)
+    assert may(policy.SUPPORT_UNLOCK, AccountState.CLOSED, True)  # to log in and reopen
+    assert may(policy.SUPPORT_UNLOCK, AccountState.OPEN, False).reason == "not_locked"
+    assert may(policy.SUPPORT_UNLOCK, AccountState.ERASED, True).reason == "record_erased"
+    assert may(policy.SUPPORT_ACTIVATION, AccountState.NOT_ACTIVATED, False)
+    assert may(policy.SUPPORT_ACTIVATION, AccountState.OPEN, False).reason == "already_activated"
+    # Nothing else, whatever it is called.
+    for action in ("document.read", "notes.read", "trace.read", "authorisation.grant", "erase"):
+        assert may(action, AccountState.OPEN, True).reason == "not_support"
+    assert policy.masked_phone("+33 6 12 34 56 78") == "06 •• •• •• 78"
+    assert policy.masked_phone("06.12.34.56.78") == "06 •• •• •• 78"
+    assert policy.masked_phone("123") == "•• ••"
+    assert policy.masked_email("marie.dupont@example.org") == "m•••@example.org"
+    assert policy.masked_email("not an address") == "•••"
