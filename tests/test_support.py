@@ -210,6 +210,13 @@ def test_each_action_is_in_the_patients_trace_and_notifications_in_both_language
         )
         assert "consultation de l'état de votre compte" in words.trace_sentence(2, lookup)
         assert words.what_words("support.unlock") == "déblocage de votre compte"
+        # Screen-reader mode says it, and the full-screen app's detail lines show it.
+        assert "le support (Léa Support) : déblocage" in words.spoken_trace_sentence(1, unlock)
+        assert "Qui : le support (Léa Support)" in words.trace_lines(unlock)
+        i18n.set_language("en")
+        assert "the support desk (Léa Support) unlocked" in words.spoken_trace_sentence(1, unlock)
+        assert "Who: the support desk (Léa Support)" in words.trace_lines(unlock)
+        assert words.NOTIFICATION_KINDS["support_unlock"] == "Support desk: account unlocked"
     finally:
         i18n.set_language("en")
     notes = patient.get("/v1/record/notifications").json()["items"]
