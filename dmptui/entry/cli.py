@@ -669,8 +669,19 @@ def host_support(args: argparse.Namespace) -> int:
 
     base = args.url.rstrip("/")
     path = f"/v1/support/accounts/{args.ins}"
-    with httpx.Client(base_url=base, headers={SUPPORT_HEADER: args.credential}, timeout=30) as c:
-        r = c.get(path) if args.action == "lookup" else c.post(f"{path}/{args.action}")
+    try:
+        with httpx.Client(
+            base_url=base, headers={SUPPORT_HEADER: args.credential}, timeout=30
+        ) as c:
+            r = c.get(path) if args.action == "lookup" else c.post(f"{path}/{args.action}")
+    except httpx.HTTPError as e:
+        print(
+            f"Erreur : l'hôte {base} ne répond pas ({type(e).__name__}). Vérifiez --url et "
+            f"que l'hôte tourne.\nError: the host at {base} does not answer "
+            f"({type(e).__name__}). Check --url and that the host runs.",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
     payload = r.json() if r.headers.get("content-type", "").startswith("application/json") else {}
     if r.status_code >= 400:
         words = SUPPORT_REFUSALS.get(str(payload.get("reason"))) or SUPPORT_REFUSALS.get(
