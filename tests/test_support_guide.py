@@ -42,6 +42,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -554,6 +555,64 @@ def _login_closed_after(host: LiveHost, block: Block, sessions: int) -> None:
     assert record_state(host)[0] == "closed", "logging in changed the record"
 
 
+def _locked_before(host: LiveHost, block: Block) -> int:
+    assert lock_ends(host), "logging in is not paused before the task"
+    return _login_before(host, block)
+
+
+def _still_locked_after(host: LiveHost, block: Block, sessions: int) -> None:
+    now = count(host, "SELECT count(*) FROM sessions WHERE revoked_at IS NULL")
+    assert now == sessions, "a session was opened during the pause"
+    assert lock_ends(host), "the pause ended"
+
+
+def _support_traced(host: LiveHost, action: str) -> int:
+    return count(
+        host,
+        "SELECT count(*) FROM trace_entries WHERE actor_role = 'support' AND action = :a "
+        "AND outcome = 'allowed'",
+        a=action,
+    )
+
+
+def _look_up_before(host: LiveHost, block: Block) -> int:
+    return _support_traced(host, "support.lookup")
+
+
+def _look_up_after(host: LiveHost, block: Block, looks: int) -> None:
+    assert _support_traced(host, "support.lookup") == looks + 1, "no look-up in the trace"
+
+
+def _unlock_before(host: LiveHost, block: Block) -> None:
+    assert lock_ends(host), "logging in is not paused before the unlock"
+
+
+def _unlock_after(host: LiveHost, block: Block, _before: Any) -> None:
+    assert not lock_ends(host), "logging in is still paused"
+    assert _support_traced(host, "support.unlock") == 1, "no unlock in the trace"
+
+
+def _erased_before(host: LiveHost, block: Block) -> int:
+    assert record_state(host)[0] == "erased", "the record is not erased before the task"
+    return _login_before(host, block)
+
+
+def _no_session_after(host: LiveHost, block: Block, sessions: int) -> None:
+    now = count(host, "SELECT count(*) FROM sessions WHERE revoked_at IS NULL")
+    assert now == sessions, "a session was opened"
+
+
+def _trace_left_before(host: LiveHost, block: Block) -> int:
+    assert record_state(host)[0] == "erased", "the record is not erased before the task"
+    return host.trace_size()
+
+
+def _no_trace_left_after(host: LiveHost, block: Block, size: int) -> None:
+    # An erased record has no trace to write to: the look-up adds nothing.
+    assert host.trace_size() == size, "the look-up of an erased record was traced"
+    assert record_state(host)[0] == "erased"
+
+
 EFFECTS: dict[str, Effect] = {
     "log-in": Effect(_login_before, _login_after),
     "read-document": Effect(_read_before, _read_after),
@@ -572,6 +631,11 @@ EFFECTS: dict[str, Effect] = {
     "where-am-i": Effect(_asks_nothing_before, _asks_nothing_after),
     "go-to-screen": Effect(_practitioners_before, _practitioners_after),
     "log-in-closed": Effect(_login_closed_before, _login_closed_after),
+    "log-in-paused": Effect(_locked_before, _still_locked_after),
+    "look-up": Effect(_look_up_before, _look_up_after),
+    "unlock": Effect(_unlock_before, _unlock_after),
+    "log-in-erased": Effect(_erased_before, _no_session_after),
+    "look-up-erased": Effect(_trace_left_before, _no_trace_left_after),
 }
 
 
@@ -595,6 +659,21 @@ class Step:
     lines: list[str] = field(default_factory=list)  # what the app said once the keys began
 
 
+# In a says line, ``<time>``: a time as the app says it (the end of a pause, Paris time), or as
+# the support desk's command prints it (UTC, ISO 8601).
+TIME = r"(?:\d{1,2}(?: h \d\d|:\d\d)|\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z)"
+
+
+def said(line: str, lines: list[str]) -> bool:
+    """The guide's line is one of the lines the app said (``<time>``: any time of day)."""
+    if "<time>" not in line:
+        return line in lines
+    pattern = re.compile(
+        "".join(TIME if p == "<time>" else re.escape(p) for p in re.split(r"(<time>)", line))
+    )
+    return any(pattern.fullmatch(x) for x in lines)
+
+
 def check_step(step: Step, says: Block | None) -> None:
     """The screen the guide names was shown on the way, and what it says the patient gets came."""
     block = step.block
@@ -604,7 +683,7 @@ def check_step(step: Step, says: Block | None) -> None:
     )
     if says is not None:
         for line in says.body:
-            assert line in step.lines, (
+            assert said(line, step.lines), (
                 f"{says.where()}: the guide says the patient then gets {line!r}; "
                 "the app said:\n" + "\n".join(step.lines[-30:])
             )
@@ -859,6 +938,10 @@ class Reader:
         prefix = f"{self.screen_word} "
         shown = self.lines_since(self.mark)
         step.screens = {line[len(prefix) :] for line in shown if line.startswith(prefix)}
+        # And the screen it starts on, when it is not said again (a login refused asks again).
+        before = [x for x in self.out[: self.mark].split("\n") if x.startswith(prefix)]
+        if before:
+            step.screens.add(before[-1].rstrip("\r")[len(prefix) :])
         self.mark = last
         return step
 
@@ -890,24 +973,41 @@ def reader_flow(
 # --- the support desk's commands ---------------------------------------------------------------
 
 
+SUPPORT_AGENT = "Léa Martin"
+VARIABLE = re.compile(r"\$(?P<name>[A-Z_]+)|\$\{(?P<braced>[A-Z_]+)\}")
+
+
+def support_credential(host: LiveHost) -> str:
+    """The support agent's credential on this host (``dmptui host support add`` does the same,
+    on the host's machine): made once per host."""
+    from dmptui.host import support_desk
+
+    if "support" not in host.creds:
+        with host.app.state.host.tx() as s:
+            _agent, credential = support_desk.add(s, SUPPORT_AGENT, host.clock())
+        host.creds = {**host.creds, "support": credential}
+    return str(host.creds["support"])
+
+
 def support_desk(host: LiveHost, block: Block) -> Step:
-    """A support block's commands, each as the support desk types it (``dmptui host support
-    …``), run in a subprocess on the host's database; what they print is what it reads."""
+    """A support block's commands, as the support desk types them (``dmptui host support …``),
+    each run in a subprocess: ``<ins>`` is the patient's, ``$DMPTUI_HOST`` the host's address and
+    ``$SUPPORT_CREDENTIAL`` the agent's own credential. What they print is what the desk reads."""
     step = Step(block, {block.screen_label})
-    env = {
-        **os.environ,
-        "DMPTUI_DATABASE_URL": host.db_url,
-        "DMPTUI_DATA_DIR": str(host.data_dir),
-        "LANG": "C.UTF-8",
-        "PYTHONPATH": str(ROOT),
-    }
+    values = {"DMPTUI_HOST": host.url, "SUPPORT_CREDENTIAL": support_credential(host)}
+    env = {**os.environ, "LANG": "C.UTF-8", "PYTHONPATH": str(ROOT)}
     for line in block.body:
         words = shlex.split(line, comments=True)
         if not words:
             continue
         if words[0] != "dmptui":
             raise GuideError(f"{block.where()}: a support command starts with dmptui: {line!r}")
-        args = [host.ins if w == "<ins>" else w for w in words[1:]]
+        args = [
+            host.ins
+            if w == "<ins>"
+            else VARIABLE.sub(lambda m: values[m.group("name") or m.group("braced")], w)
+            for w in words[1:]
+        ]
         done = subprocess.run(
             [sys.executable, "-m", "dmptui.entry.cli", *args],
             env=env,
@@ -946,9 +1046,36 @@ def _closed(host: LiveHost) -> None:
     assert record_state(host)[0] == "closed"
 
 
+def _locked(host: LiveHost) -> None:
+    """Logging in is paused after wrong passwords typed from another device (a stranger's, or
+    the patient's new phone: one that never logged in to the record)."""
+    for _ in range(5):
+        r = host.http.post("/v1/auth/login", json={"ins": host.ins, "password": "Pas-le-bon-2026"})
+        assert r.status_code in (401, 429), r.text
+    assert lock_ends(host), "logging in is not paused"
+
+
+def lock_ends(host: LiveHost) -> datetime | None:
+    """When the pause on the INS ends, as the support desk is told (None: not paused)."""
+    from dmptui.host import lockout
+
+    with host.app.state.host.sessions() as s:
+        return lockout.locked_until(s, host.ins, host.clock())
+
+
+def _erased(host: LiveHost) -> None:
+    """The patient erased the record (from this app or another one)."""
+    client = host.login()
+    host.step_up(client)
+    assert client.post("/v1/record/erase").status_code == 200  # and every session ends
+    assert record_state(host)[0] == "erased"
+
+
 CASES: dict[str, Case] = {
+    "locked-account": Case(_locked),
     "lost-screen": Case(_nothing, first=("log-in", "see-trace")),
     "closed-record": Case(_closed),
+    "erased-record": Case(_erased),
 }
 
 
