@@ -29,7 +29,18 @@ order, closing the record logging out, so the login sequence runs again before r
 each task's own keys: its own check on the host's database, the screen the guide names was
 shown, and its ``says`` lines came. One run per front end and language — 4 runs, not 48, each of
 which would log in again — keeps the file near a minute: the checks of each task stay its own,
-and a failure names the task and the guide's line."""
+and a failure names the task and the guide's line.
+
+The troubleshooting part (``## Dépannage`` / ``## Troubleshooting``, at the end of each
+language's part) has one ``### `` section per situation. Its blocks name the situation
+(``case=``), which the test makes on a fresh demo host before the app starts (``CASES``: a locked
+login, a closed or erased record…, and the guide's tasks done before, such as logging in); the
+section's ``Situation`` line says it in words. Its steps run in the guide's order in one app, each
+with its own check (``EFFECTS``), its screen and its ``says`` lines, as the tasks do; a
+``support`` block is the support desk's commands (``dmptui host support …``), run in a subprocess
+against the same host with a support agent's credential. In a ``says`` line, ``<time>`` is any
+time of day (the end of a pause), as the app or the command says it. Each section is one test per
+front end and language: a few seconds each, spread by pytest-xdist."""
 
 from __future__ import annotations
 
