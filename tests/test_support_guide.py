@@ -111,7 +111,10 @@ NAMED_KEYS = {
     **{f"f{n}": f"f{n}" for n in range(1, 13)},
     **{f"ctrl+{c}": f"ctrl+{c}" for c in "abcdefghijklmnopqrstuvwxyz"},
 }
-PLACEHOLDERS = ("ins", "password", "code")
+# The patient's: the INS, the password, a fresh code of the authenticator app, a code received
+# by SMS or by email (the newest the host sent), a new password they choose.
+PLACEHOLDERS = ("ins", "password", "code", "sms-code", "email-code", "new-password")
+NEW_PASSWORD = "Glycine-Orage-2027"
 TOKEN = re.compile(r'"(?P<text>[^"\n]*)"|<(?P<secret>[^>\s]*)>|(?P<word>[^\s"<]+)')
 
 
@@ -658,7 +661,18 @@ def typed(key: Key, host: LiveHost) -> str:
         return host.ins
     if key.value == "password":
         return host.password
+    if key.value == "new-password":
+        return NEW_PASSWORD
+    if key.value in ("sms-code", "email-code"):
+        return sent_code(host, key.value.removesuffix("-code"))
     return host.code()
+
+
+def sent_code(host: LiveHost, channel: str) -> str:
+    """The code in the newest message the host sent by SMS or email, as the patient reads it."""
+    found = re.search(r"\b(\d{6})\b", host.outbox_body(channel))
+    assert found, f"no code in the {channel} message"
+    return found.group(1)
 
 
 @dataclass
@@ -1147,6 +1161,11 @@ def test_the_key_language() -> None:
         Key("key", "enter"),
         Key("secret", "ins"),
         Key("key", "tab"),
+    )
+    assert parse_keys("<sms-code> <email-code> <new-password>") == (
+        Key("secret", "sms-code"),
+        Key("secret", "email-code"),
+        Key("secret", "new-password"),
     )
     assert parse_keys('"# n\'est pas un commentaire"') == (
         Key("text", "# n'est pas un commentaire"),
