@@ -74,6 +74,26 @@ BY_REASON = {
     "blocked": N_("This practitioner is blocked. Unblock them first."),
     "record_not_closed": N_("Your record is already open."),
     "step_up_required": N_("This action needs a fresh one-time code. Type the code to confirm."),
+    "bad_password": N_(
+        "Your current password is wrong. Type it again; after a few failures your account is "
+        "locked for a while."
+    ),
+    "password_too_short": N_(
+        "The new password is too short: use at least 12 characters (a few words together are "
+        "easy to remember)."
+    ),
+    "password_too_common": N_(
+        "The new password is too common or too simple: anyone could guess it. Choose another "
+        "one, a few unrelated words for example."
+    ),
+    "password_from_ins": N_(
+        "The new password is built from your INS: choose one that has nothing to do with it."
+    ),
+    "password_unchanged": N_(
+        "The new password is the same as your current one: choose a different one."
+    ),
+    "no_such_session": N_("That session had already ended. The list has been refreshed."),
+    "no_such_device": N_("That device was already forgotten. The list has been refreshed."),
 }
 
 BY_FIELD = {

@@ -407,6 +407,11 @@ TRACE_ACTIONS = {
     "notifications.read": N_("read the notifications"),
     "notifications.ack": N_("marked the notifications as read"),
     "notice.awaiting_consultation": N_("told you a document awaits a consultation"),
+    "sessions.read": N_("looked at your devices and sessions"),
+    "session.revoke": N_("ended a session"),
+    "device.forget": N_("forgot a device"),
+    "logout.everywhere": N_("logged out everywhere"),
+    "password.change": N_("changed the password"),
 }
 
 # The mode inside a sentence ("… in break-glass (emergency) mode").
@@ -459,6 +464,12 @@ DENIALS = {
     "record_not_closed": N_("the record was not closed"),
     "patient_note_is_patients": N_("patient notes are written by the patient"),
     "unknown_mode": N_("unknown access mode"),
+    "no_such_session": N_("that session had already ended"),
+    "no_such_device": N_("that device was not remembered any more"),
+    "password_too_short": N_("the new password was too short"),
+    "password_too_common": N_("the new password was too common"),
+    "password_from_ins": N_("the new password was built from the INS"),
+    "password_unchanged": N_("the new password was the same as the old one"),
 }
 
 

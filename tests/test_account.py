@@ -102,7 +102,7 @@ def test_ending_a_session_refuses_its_token(host: LiveHost) -> None:
     # Gone: a second time is a 404 naming the field, traced as refused.
     r = phone.delete(f"/v1/auth/sessions/{other['id']}")
     assert r.status_code == 404 and r.json()["field"] == "session_id"
-    assert _trace(host, "session.revoke") == [("allowed", None), ("denied", "not_found")]
+    assert _trace(host, "session.revoke") == [("allowed", None), ("denied", "no_such_session")]
     # Its own session: that is logging out.
     (mine,) = [s for s in phone.get("/v1/auth/sessions").json()["sessions"] if s["current"]]
     r = phone.delete(f"/v1/auth/sessions/{mine['id']}")
@@ -125,7 +125,7 @@ def test_forgetting_a_device_makes_its_next_login_a_new_device(host: LiveHost) -
     assert _kinds(host).count("new_device") == 2
     r = phone.delete(f"/v1/auth/devices/{laptop['id']}")
     assert r.status_code == 404 and r.json()["field"] == "device_id"
-    assert _trace(host, "device.forget") == [("allowed", None), ("denied", "not_found")]
+    assert _trace(host, "device.forget") == [("allowed", None), ("denied", "no_such_device")]
 
 
 def test_the_new_device_message_says_where_to_act(host: LiveHost) -> None:

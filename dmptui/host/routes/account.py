@@ -70,6 +70,7 @@ def _not_found(what: str) -> Refused:
     return Refused(
         404,
         "not_found",
+        reason=f"no_such_{what}",
         field="session_id" if what == "session" else "device_id",
         message=f"No such {what} on your account (it may have ended already). Reload the list.",
     )
@@ -140,7 +141,7 @@ def end_session(session_id: str, request: Request) -> AccountDone:
             .with_for_update()
         )
         if sess is None or not session_alive(sess, now):
-            _trace(s, call, "session.revoke", now, allowed=False, reason="not_found")
+            _trace(s, call, "session.revoke", now, allowed=False, reason="no_such_session")
             raise _not_found("session")
         sess.revoked_at = now
         current = sess.id == call.session.id
@@ -166,7 +167,7 @@ def forget_device(device_id: str, request: Request) -> AccountDone:
         now = host.now()
         call = patient_call(s, request, "device.forget")
         if not lifecycle.forget_device(s, call.record_id, device_id):
-            _trace(s, call, "device.forget", now, allowed=False, reason="not_found")
+            _trace(s, call, "device.forget", now, allowed=False, reason="no_such_device")
             raise _not_found("device")
         _trace(s, call, "device.forget", now)
         return AccountDone(
