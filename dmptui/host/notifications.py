@@ -257,13 +257,13 @@ def new_device(s: Session, record: Record, now: datetime) -> None:
         "new_device",
         {
             "fr": f"Connexion à votre dossier depuis un nouvel appareil le {_when_fr(now)}. Si ce "
-            "n'était pas vous : ouvrez l'écran 10 « Mes appareils et sessions » (touche 0, ou "
-            "depuis l'accueil), terminez cette session et oubliez cet appareil, puis changez "
-            "votre mot de passe sur ce même écran (touche p) et contactez le support.",
+            "n'était pas vous : ouvrez l'écran 10 « Mes appareils et sessions » (depuis le menu "
+            "principal), terminez cette session et oubliez cet appareil, puis changez votre mot "
+            "de passe sur ce même écran (« Changer mon mot de passe ») et contactez le support.",
             "en": f"Login to your record from a new device on {_when_en(now)}. If this was not "
-            'you: open screen 10 "My devices and sessions" (key 0, or from Home), end that '
+            'you: open screen 10 "My devices and sessions" (from the main menu), end that '
             "session and forget that device, then change your password on that same screen "
-            "(key p) and contact support.",
+            '("Change my password") and contact support.',
         },
         now=now,
     )
@@ -295,10 +295,10 @@ def logged_out_everywhere(s: Session, record: Record, now: datetime, ended: int)
         {
             "fr": f"Toutes vos sessions ({ended}) ont été terminées le {_when_fr(now)}, celle "
             "qui l'a demandé comprise. Si ce n'était pas vous, changez votre mot de passe "
-            "(écran « Mes appareils et sessions », touche p) et contactez le support.",
+            "(écran 10 « Mes appareils et sessions ») et contactez le support.",
             "en": f"All your sessions ({ended}) were ended on {_when_en(now)}, including the "
-            'one that asked. If this was not you, change your password ("My devices and '
-            'sessions" screen, key p) and contact support.',
+            'one that asked. If this was not you, change your password (screen 10 "My devices '
+            'and sessions") and contact support.',
         },
         now=now,
     )
