@@ -13,10 +13,10 @@ from fastapi import APIRouter, Depends, Request
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from dmptui.host import auth, ledger, lifecycle, notifications
-from dmptui.host.context import Refused
+from dmptui.host import auth, ledger, lifecycle, lockout, notifications, policy
+from dmptui.host.context import ApiError, Refused
 from dmptui.host.db import AuthSession, KnownDevice, LoginChallenge, Record
-from dmptui.host.routes.auth import _check_locked, _fail, _throttle
+from dmptui.host.routes.auth import _check_locked, _failed
 from dmptui.host.routes.common import (
     PatientCall,
     host_of,
@@ -202,6 +202,12 @@ def logout_everywhere(request: Request) -> AccountDone:
         )
 
 
+WRONG_CURRENT = ApiError(
+    401,
+    "invalid_credentials",
+    field="current_password",
+    message="The current password is wrong. Type it again.",
+)
 _WEAK = {
     "password_too_short": f"The new password is too short: use at least {auth.MIN_PASSWORD} "
     "characters (a few words together are easy to remember).",
@@ -217,31 +223,27 @@ _WEAK = {
 @router.post("/password", response_model=AccountDone)
 def change_password(body: PasswordChange, request: Request) -> AccountDone:
     """Change the password: a fresh code (step-up) and the current password are needed. A wrong
-    current password counts as a failed login attempt on the account (the same lock). The new
-    password follows the rules of every password (``auth.password_problem``) and differs from
-    the old one. Every other session ends; this one stays; the patient is notified by email and
-    SMS; pending logins started with the old password are cancelled."""
+    current password counts as a failed confirmation on the step-up's counter (the same pause).
+    The new password follows the rules of every password (``auth.password_problem``) and
+    differs from the old one. Every other session ends; this one stays; the patient is notified
+    by email and SMS; pending logins started with the old password are cancelled."""
     host = host_of(request)
     with host.tx() as s:
         now = host.now()
         call = patient_call(s, request, "password.change")
-        # Lock order as everywhere: session (touched above), throttle, record.
-        row = _throttle(s, call.ins, now)
+        # Lock order as everywhere: session (touched above), throttle, record. The counter is
+        # the step-up's: a logged-in session guessing the password pauses its own confirmations
+        # (and this change), never the patient's logins from their devices.
+        row = lockout.counter(s, call.ins, policy.STEP_UP, now)
         record = s.get(Record, call.record_id, with_for_update=True, populate_existing=True)
         assert record is not None
-        _check_locked(row, now)
+        _check_locked(row, now, step_up=True)
         if not auth.verify_password(record.password_hash, body.current_password):
-            _fail(row, now)
+            failed = _failed(row, now, WRONG_CURRENT, step_up=True)
+            failed.reason = "bad_password"
             _trace(s, call, "password.change", now, allowed=False, reason="bad_password")
-            raise Refused(
-                401,
-                "invalid_credentials",
-                reason="bad_password",
-                field="current_password",
-                message="The current password is wrong. Type it again; after a few failures "
-                "the account is locked for a while.",
-            )
-        row.failures = 0
+            raise failed
+        lockout.succeed(row)
         problem = auth.password_problem(body.new_password, call.ins)
         if problem is None and auth.verify_password(record.password_hash, body.new_password):
             problem = "password_unchanged"

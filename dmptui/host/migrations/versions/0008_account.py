@@ -1,7 +1,7 @@
 """the patient's devices and sessions: opaque ids, app, address and last seen
 
-Revision ID: 0008
-Revises: 0007
+Revision ID: 0008_account
+Revises: 0008_support
 Create Date: 2026-12-07 13:00:00
 
 Sessions and remembered devices get what the patient's "devices and sessions" screen shows: an
@@ -17,8 +17,8 @@ import secrets
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0008"
-down_revision = "0007"
+revision = "0008_account"
+down_revision = "0008_support"
 branch_labels = None
 depends_on = None
 
