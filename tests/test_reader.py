@@ -390,7 +390,8 @@ def test_log_in_page_through_documents_hide_save_and_delete(
     s.answer("m")  # the menu is its own heading
     s.lines(
         "Main menu: 1 Home, 2 Documents, 3 Practitioners, 4 Access trace,",
-        "5 Emergency access, 6 My record, 7 Personal space, 8 Notifications, 9 Help.",
+        "5 Emergency access, 6 My record, 7 Personal space, 8 Notifications, 9 Help,",
+        "10 My devices and sessions.",
     )
     s.answer("1")
     s.lines("Screen: 1 — Home", "Record: open")
