@@ -627,6 +627,45 @@ def _no_trace_left_after(host: LiveHost, block: Block, size: int) -> None:
     assert record_state(host)[0] == "erased"
 
 
+def totp_secret(host: LiveHost) -> str:
+    """The record's authenticator secret, as the host holds it (sealed)."""
+    from sqlalchemy import select
+
+    from dmptui.host import crypto
+    from dmptui.host.db import Record
+
+    with host.app.state.host.sessions() as s:
+        r = s.scalar(select(Record).where(Record.ins == host.ins))
+        return str(crypto.open_totp(s, r.id, r.totp_secret_sealed))
+
+
+def _reset_before(host: LiveHost, block: Block) -> int:
+    assert host.password != NEW_PASSWORD, "the new password is the password already"
+    return patient_traced(host, "password.reset")
+
+
+def _reset_after(host: LiveHost, block: Block, resets: int) -> None:
+    from dmptui.host import auth
+
+    assert patient_traced(host, "password.reset") == resets + 1, "no password reset traced"
+    (digest,) = host.sql("SELECT password_hash FROM records WHERE ins = :i", {"i": host.ins})[0]
+    assert auth.verify_password(digest, NEW_PASSWORD), "the new password does not work"
+    # From now on, the patient's password is the new one.
+    host.creds = {**host.creds, "patient": {**host.creds["patient"], "password": NEW_PASSWORD}}
+
+
+def _reenrol_before(host: LiveHost, block: Block) -> str:
+    return totp_secret(host)
+
+
+def _reenrol_after(host: LiveHost, block: Block, old: str) -> None:
+    new = totp_secret(host)
+    assert new != old, "the authenticator secret did not change"
+    assert patient_traced(host, "authenticator.reenrol") >= 1, "no new authenticator traced"
+    # The patient added it to the app of their new phone: its codes are the fresh ones now.
+    host.creds = {**host.creds, "patient": {**host.creds["patient"], "totp_secret": new}}
+
+
 EFFECTS: dict[str, Effect] = {
     "log-in": Effect(_login_before, _login_after),
     "read-document": Effect(_read_before, _read_after),
@@ -650,6 +689,8 @@ EFFECTS: dict[str, Effect] = {
     "unlock": Effect(_unlock_before, _unlock_after),
     "log-in-erased": Effect(_erased_before, _no_session_after),
     "look-up-erased": Effect(_trace_left_before, _no_trace_left_after),
+    "reset-password": Effect(_reset_before, _reset_after),
+    "new-authenticator": Effect(_reenrol_before, _reenrol_after),
 }
 
 
