@@ -185,8 +185,8 @@ SITUATION_LINE = {
     "en": re.compile(r"^Situation: \*\*(?P<words>[^*]+)\*\*"),
 }
 SCREEN_LINE = {
-    "fr": re.compile(r"^Écran : \*\*(?P<label>(?P<number>\d) — [^*]+)\*\*"),
-    "en": re.compile(r"^Screen: \*\*(?P<label>(?P<number>\d) — [^*]+)\*\*"),
+    "fr": re.compile(r"^Écran : \*\*(?P<label>(?P<number>\d+) — [^*]+)\*\*"),
+    "en": re.compile(r"^Screen: \*\*(?P<label>(?P<number>\d+) — [^*]+)\*\*"),
 }
 
 
