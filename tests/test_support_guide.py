@@ -1115,7 +1115,9 @@ def _closed(host: LiveHost) -> None:
 def _locked(host: LiveHost) -> None:
     """Logging in is paused after wrong passwords typed from another device (a stranger's, or
     the patient's new phone: one that never logged in to the record)."""
-    for _ in range(5):
+    from dmptui.host import policy
+
+    for _ in range(policy.FREE_TRIES):
         r = host.http.post("/v1/auth/login", json={"ins": host.ins, "password": "Pas-le-bon-2026"})
         assert r.status_code in (401, 429), r.text
     assert lock_ends(host), "logging in is not paused"
@@ -1433,3 +1435,12 @@ def test_the_troubleshooting_format_is_checked() -> None:
 def test_troubleshooting(host: LiveHost, case: str, front: str, lang: str, tmp_path: Path) -> None:
     """Each troubleshooting section, from its situation on its own fresh demo host."""
     run_case(host, case, front, lang, tmp_path)
+
+
+def test_a_troubleshooting_section_that_lies_fails(host: LiveHost, tmp_path: Path) -> None:
+    """A section whose keys do not do its step fails, naming the step and the guide's line."""
+    blocks = guide_blocks()
+    reopen = block_map(blocks, "keys", "closed-record")[("en", "reader", "reopen-record")]
+    reopen.body = ["g 6 enter 2 enter 0 enter"]  # "0": cancel, instead of "1", confirm
+    with pytest.raises(AssertionError, match=r"task=reopen-record\).*did not do the task"):
+        run_case(host, "closed-record", "reader", "en", tmp_path, blocks)
