@@ -51,6 +51,12 @@ BY_ERROR = {
         "Too many failed attempts: this account is locked for a while. Try again in "
         "{minutes} minutes."
     ),
+    "flow_expired": N_(
+        "This attempt has expired or had too many wrong codes. Start again with your INS."
+    ),
+    "recovery_limited": N_(
+        "Too many attempts to recover this account. Try again in {minutes} minutes."
+    ),
 }
 
 BY_REASON = {
@@ -73,6 +79,12 @@ BY_REASON = {
     ),
     "blocked": N_("This practitioner is blocked. Unblock them first."),
     "record_not_closed": N_("Your record is already open."),
+    "password_too_short": N_("This password is too short: use at least 12 characters."),
+    "password_too_common": N_(
+        "This password is too common or too simple: choose one that is hard to guess."
+    ),
+    "password_from_ins": N_("This password is taken from your INS: choose another one."),
+    "factors_missing": N_("Confirm the codes sent to you first, then choose a new password."),
     "step_up_required": N_("This action needs a fresh one-time code. Type the code to confirm."),
 }
 
@@ -105,9 +117,9 @@ def explain(error: Exception) -> str:
     field = getattr(error, "field", None)
     if reason and reason in BY_REASON:
         return _(BY_REASON[reason])
-    if kind == "locked":
+    if kind in ("locked", "recovery_limited"):
         seconds = getattr(error, "retry_after", None) or 900
-        return _(BY_ERROR["locked"]).format(minutes=max(1, (seconds + 59) // 60))
+        return _(BY_ERROR[kind]).format(minutes=max(1, (seconds + 59) // 60))
     if kind in BY_ERROR:
         return _(BY_ERROR[kind])
     if kind == "invalid_input" and field in BY_FIELD:

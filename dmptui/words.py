@@ -407,6 +407,10 @@ TRACE_ACTIONS = {
     "notifications.read": N_("read the notifications"),
     "notifications.ack": N_("marked the notifications as read"),
     "notice.awaiting_consultation": N_("told you a document awaits a consultation"),
+    "password.reset.start": N_("started a forgotten-password reset"),
+    "password.reset": N_("reset the password (forgotten password)"),
+    "authenticator.reenrol.start": N_("started replacing the authenticator app"),
+    "authenticator.reenrol": N_("replaced the authenticator app"),
 }
 
 # The mode inside a sentence ("… in break-glass (emergency) mode").
@@ -766,6 +770,8 @@ NOTIFICATION_KINDS = {
     "new_device": N_("Login from a new device"),
     "awaiting_consultation": N_("Document awaiting a consultation"),
     "emergency_access": N_("EMERGENCY ACCESS"),
+    "password_reset": N_("Password reset"),
+    "authenticator_reenrolled": N_("New authenticator app"),
 }
 
 

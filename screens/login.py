@@ -65,16 +65,14 @@ class LoginScreen(Calls, Screen[bool]):
         with Horizontal(id="login-row"):
             with VerticalScroll(id="login-form"):
                 with Vertical(id="credentials"):
-                    yield Label(
-                        _("INS (national health identifier, 15 characters)"), id="ins-label"
-                    )
+                    yield Label(_(login_words.INS_LABEL), id="ins-label")
                     yield Input(
                         value=spaced_ins(self.app.config.ins),
                         id="ins",
                         placeholder="1 84 05 75 123 456 72",
                         max_length=40,
                     )
-                    yield Label(_("Password"))
+                    yield Label(_(login_words.PASSWORD_LABEL))
                     yield Input(password=True, id="password", max_length=200)
                     yield TickBox(_(login_words.REMEMBER_ME), id="remember")
                     yield Button(_(SUBMIT.label), id="submit", variant="primary")

@@ -202,7 +202,8 @@ def test_codes_expire_and_tries_are_limited(host: LiveHost) -> None:
     # Bad codes are in the patient's trace.
     assert (
         host.sql(
-            "SELECT count(*) FROM trace_entries WHERE action = 'password.reset' AND outcome = 'denied'"
+            "SELECT count(*) FROM trace_entries"
+            " WHERE action = 'password.reset' AND outcome = 'denied'"
         )[0][0]
         >= auth.MAX_CODE_ATTEMPTS
     )
