@@ -26,6 +26,7 @@ LOST_PHONE_HELP = N_("Replace your authenticator app with your password and a co
 WORKING = N_("Asking the record host…")
 NEXT = N_("Continue")
 BACK_TO_LOGIN = N_("Back to the login: Esc.")
+BACK_TO_LOGIN_READER = N_("Back to the login")
 
 # Errors after which the flow starts again from the INS.
 RESTART = frozenset({"flow_expired", "recovery_limited", "invalid_credentials", "locked"})
