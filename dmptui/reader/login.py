@@ -52,7 +52,6 @@ async def login(r: Reader, resume: bool = False) -> None:
         return
     if not resume:
         r.say("info", _("Type your INS and your password, pressing Enter after each."))
-        r.say("info", recovery_hint())
     while True:
         ins = await ask_ins(r)
         try:
@@ -64,7 +63,9 @@ async def login(r: Reader, resume: bool = False) -> None:
             continue  # Enter alone: back to the INS
         try:
             challenge = await HANDLERS["login.submit"](r, ins, password)
-        except Failed:
+        except Failed as failed:
+            if error_kind(failed.error) in ("invalid_credentials", "locked"):
+                r.say("info", recovery_hint())  # a forgotten password: the way out
             continue
         if await code_step(r, challenge):
             if not resume or ins != held:
@@ -127,6 +128,16 @@ def recovery_hint() -> str:
     return _("At the password question, type f alone for “{forgot}”, p alone for “{lost}”.").format(
         forgot=_(words.FORGOT_PASSWORD), lost=_(words.LOST_PHONE)
     )
+
+
+@handles("login.forgot_password")
+async def forgot_password(r: Reader) -> None:
+    await recover(r, "reset")
+
+
+@handles("login.lost_phone")
+async def lost_phone(r: Reader) -> None:
+    await recover(r, "reenrol")
 
 
 async def recover(r: Reader, kind: str) -> None:
