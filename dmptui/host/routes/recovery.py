@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from dmptui.host import auth, crypto, ledger, lifecycle, lockout, notifications, outbox, policy
 from dmptui.host.context import ApiError, Refused
-from dmptui.host.db import LoginChallenge, Record, RecoveryFlow
+from dmptui.host.db import KnownDevice, LoginChallenge, Record, RecoveryFlow
 from dmptui.host.routes import auth as auth_routes
 from dmptui.host.routes.common import host_of
 from dmptui.identifiers import IdentifierError, parse_ins
@@ -334,13 +334,21 @@ def reenrol_start(body: ReenrolStart, request: Request) -> ReenrolStarted:
     ins = _ins(body.ins)
     with host.tx() as s:
         now = host.now()
-        row = auth_routes._throttle(s, ins, now)
+        record = _record(s, ins)
+        # The login's throttle, counted as a login is (policy.throttle_scope): a wrong password
+        # here is a wrong password, and a pause on logging in holds here too.
+        own = auth_routes._own_device(request)
+        known = (
+            own is not None
+            and record is not None
+            and s.get(KnownDevice, (record.id, own)) is not None
+        )
+        row = lockout.counter(s, ins, policy.throttle_scope(False, own, known), now)
         auth_routes._check_locked(row, now)
         _check_starts(s, ins, now)
-        record = _record(s, ins)
         ok = auth.verify_password(record.password_hash if record else None, body.password)
         if not ok or record is None:
-            auth_routes._fail(row, now)
+            failed = auth_routes._failed(row, now, auth_routes.INVALID)
             if record is not None:
                 ledger.append(
                     s,
@@ -351,8 +359,8 @@ def reenrol_start(body: ReenrolStart, request: Request) -> ReenrolStarted:
                     allowed=False,
                     reason="bad_password",
                 )
-            e = auth_routes.INVALID
-            raise Refused(e.status, e.error, message=e.message)
+            raise failed
+        lockout.succeed(row)
         channel = body.channel.value
         destination = record.phone if channel == "sms" else record.email
         if not destination:
