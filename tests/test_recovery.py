@@ -292,3 +292,30 @@ def test_reenrol_by_sms_and_refusals(host: LiveHost) -> None:
         "/v1/auth/reenrol/start", json={"ins": host.ins, "password": host.password, "channel": "x"}
     )
     assert r.status_code == 422 and r.json()["field"] == "channel"
+
+
+def test_an_erased_record_is_answered_as_no_record(host: LiveHost) -> None:
+    host.sql("UPDATE records SET status = 'erased' WHERE ins = :i", {"i": host.ins})
+    before = _outbox_count(host)
+    erased, unknown = _start(host).json(), _start(host, UNKNOWN_INS).json()
+    assert set(erased) == set(unknown) and erased["next"] == unknown["next"]
+    assert _outbox_count(host) == before  # nothing sent
+    assert _verify(host, erased["flow"], "123456").json() == (
+        _verify(host, unknown["flow"], "123456").json()
+    )
+
+
+def test_spent_flows_are_purged_after_the_start_window(host: LiveHost) -> None:
+    from dmptui.host import lifecycle
+
+    _start(host)
+    _start(host, UNKNOWN_INS)
+
+    def purge() -> int:
+        with host.app.state.host.tx() as s:
+            return lifecycle.purge_login_state(s, host.clock())["recovery_flows"]
+
+    assert purge() == 0  # still counted for the limit on starts
+    host.clock.advance(hours=1, minutes=1)
+    assert purge() == 2
+    assert host.sql("SELECT count(*) FROM recovery_flows") == [(0,)]
