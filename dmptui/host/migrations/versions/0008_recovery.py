@@ -1,7 +1,7 @@
 """recovery flows: the forgotten-password reset and the authenticator re-enrolment
 
 Revision ID: 0008_recovery
-Revises: 0008_support
+Revises: 0008_account
 Create Date: 2026-12-07 13:00:00
 
 One row per reset or re-enrolment started (``routes/recovery.py``), for any well-formed INS,
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0008_recovery"
-down_revision = "0008_support"
+down_revision = "0008_account"
 branch_labels = None
 depends_on = None
 
