@@ -302,7 +302,9 @@ def test_notifications_say_each_time_once_and_r_does_not_read_them_again(
 ) -> None:
     blocks = guide_blocks()
     (login,) = [
-        b for b in blocks if (b.kind, b.front, b.task, b.lang) == ("keys", "reader", "log-in", lang)
+        b
+        for b in blocks
+        if (b.kind, b.front, b.task, b.lang, b.case) == ("keys", "reader", "log-in", lang, "")
     ]
     reader = Reader(host, lang, tmp_path)
     try:
