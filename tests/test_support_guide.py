@@ -976,6 +976,9 @@ class Reader:
             if time.monotonic() > deadline:
                 raise AssertionError("no question came; dmptui said:\n" + self.out[-3000:])
 
+    def typed(self, key: Key) -> str:
+        return typed(key, self.host) if key.kind in ("text", "secret") else key.value
+
     def lines_since(self, start: int) -> list[str]:
         return [line.rstrip("\r") for line in self.out[start:].split("\n") if line.strip()]
 
@@ -983,20 +986,19 @@ class Reader:
         """Each answer once its question is asked; then wait for the next question."""
         check_reader_keys(block.keys)
         step = Step(block)
-        answer = ""
+        answer: list[Key] = []
         first = last = -1
         for key in block.keys:
             if key == Key("key", "enter"):
                 self.question()
                 if first < 0:
                     first = self.out.rfind("\n") + 1  # the question answered first
-                self.child.sendline(answer)
-                answer = ""
+                # Typed once asked: a code sent by SMS is sent by the answer before.
+                self.child.sendline("".join(self.typed(k) for k in answer))
+                answer = []
                 last = self.answered = len(self.out)
-            elif key.kind in ("text", "secret"):
-                answer += typed(key, self.host)
             else:
-                answer += key.value
+                answer.append(key)
         self.question()  # the task is done: the app asks what next
         step.lines = self.lines_since(first)
         # The screens shown on the way: since the previous task's last answer, whose screen this
@@ -1141,6 +1143,8 @@ def _erased(host: LiveHost) -> None:
 
 CASES: dict[str, Case] = {
     "locked-account": Case(_locked),
+    "forgotten-password": Case(_nothing),
+    "lost-phone": Case(_nothing),
     "lost-screen": Case(_nothing, first=("log-in", "see-trace")),
     "closed-record": Case(_closed),
     "erased-record": Case(_erased),
