@@ -354,6 +354,7 @@ _OPEN = {
     "/v1/auth/login",
     "/v1/auth/otp",
     "/v1/auth/verify",
+    "/v1/auth/activate",  # the first enrolment: a login's challenge and the letter's code
     "/v1/auth/refresh",
     "/v1/ledger/key",  # the public key that checks the trace checkpoints
 }
