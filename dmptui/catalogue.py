@@ -268,7 +268,9 @@ ACTIONS: tuple[Action, ...] = (
         N_("Every document, note and authorisation is destroyed, at once and for good."),
         confirm=N_(
             "Every document, note, authorisation and notification in your record will "
-            "be destroyed at once. This cannot be undone: nobody can recover them."
+            "be destroyed at once. This cannot be undone: nobody can recover them. Your "
+            "account goes with it: you will no longer be able to log in with this INS and "
+            "password."
         ),
         step_up=True,
     ),

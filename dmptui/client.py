@@ -117,6 +117,7 @@ class HostError(Exception):
         field: str | None = None,
         reason: str | None = None,
         retry_after: int | None = None,
+        tries_left: int | None = None,
     ) -> None:
         if code is not None:
             self.code = code
@@ -124,12 +125,13 @@ class HostError(Exception):
         self.field = field
         self.reason = reason
         self.retry_after = retry_after
+        self.tries_left = tries_left  # a wrong password or code: tries left before a pause
         self.message = message
         super().__init__(message or self.code)
 
     def __repr__(self) -> str:
         parts = [f"code={self.code!r}"]
-        for name in ("status", "field", "reason", "retry_after"):
+        for name in ("status", "field", "reason", "retry_after", "tries_left"):
             value = getattr(self, name)
             if value is not None:
                 parts.append(f"{name}={value!r}")
@@ -220,9 +222,16 @@ class InvalidInput(HostError):
 
 
 class Locked(HostError):
-    """Too many failed attempts; ``retry_after`` seconds."""
+    """Too many failed attempts: paused for ``retry_after`` seconds (reason ``step_up``: the
+    confirming codes are paused, not logging in)."""
 
     code = "locked"
+
+
+class AccountErased(HostError):
+    """The right password for a record that was erased: the account no longer exists."""
+
+    code = "account_erased"
 
 
 class InvalidCredentials(HostError):
@@ -267,6 +276,7 @@ BY_CODE: dict[str, type[HostError]] = {
     "invalid_input": InvalidInput,
     "too_large": InvalidInput,
     "locked": Locked,
+    "account_erased": AccountErased,
     "invalid_credentials": InvalidCredentials,
     "invalid_code": InvalidCode,
     "challenge_expired": ChallengeExpired,
@@ -320,6 +330,7 @@ def error_from_response(response: httpx.Response) -> HostError:
         field=body.field,
         reason=body.reason,
         retry_after=_retry_after(response.headers),
+        tries_left=body.tries_left,
     )
 
 

@@ -5,7 +5,9 @@ sentences. The same sentences serve the TUI and screen-reader mode."""
 
 from __future__ import annotations
 
-from dmptui.i18n import N_, _
+from datetime import UTC, datetime, timedelta
+
+from dmptui.i18n import N_, _, format_time, ngettext
 
 STALE_TEXT = N_(
     "This was changed elsewhere (in another session or on another device) since you loaded "
@@ -60,10 +62,30 @@ BY_ERROR = {
         "it, contact the support desk."
     ),
     "locked": N_(
-        "Too many failed attempts: this account is locked for a while. Try again in "
-        "{minutes} minutes."
+        "Too many failed attempts: logging in from this device is paused until {time} "
+        "({minutes} min). Try again then; each further wrong try pauses it longer. If these "
+        "attempts were not yours, a device you have logged in with before is not paused by them."
+    ),
+    "account_erased": N_(
+        "This record was erased, and its account with it: you can no longer log in, and "
+        "nothing that was in it can be recovered. To open a new record, contact your health "
+        "insurance fund (Assurance Maladie)."
     ),
 }
+
+# A wrong password or code, from the third failure in a row (docs/rules.md "Logging in").
+LOCKED_STEP_UP = N_(
+    "Too many wrong codes: confirming with a code is paused until {time} ({minutes} min). "
+    "You are still logged in; try again then."
+)
+PAUSE_STARTED = N_(
+    "That was the last try: logging in is paused until {time} ({minutes} min). Each further "
+    "wrong try after it pauses it longer."
+)
+PAUSE_STARTED_STEP_UP = N_(
+    "That was the last try: confirming with a code is paused until {time} ({minutes} min). "
+    "You are still logged in."
+)
 
 BY_REASON = {
     "idle": N_(
@@ -115,15 +137,39 @@ def error_kind(error: BaseException) -> str | None:
     return code if isinstance(code, str) else None
 
 
+def _pause(error: Exception) -> dict[str, str]:
+    """Until when a pause runs (Paris time) and for how many minutes, from ``retry_after``."""
+    seconds = getattr(error, "retry_after", None) or 60
+    until = datetime.now(UTC) + timedelta(seconds=seconds)
+    return {"time": format_time(until), "minutes": str(max(1, (seconds + 59) // 60))}
+
+
+def _tries(error: Exception, text: str) -> str:
+    """A wrong password or code, and what it leaves: tries before a pause, or the pause."""
+    left = getattr(error, "tries_left", None)
+    step_up = getattr(error, "reason", None) == "step_up"
+    if left is None:
+        return text
+    if left > 0:
+        more = ngettext(
+            "{n} try left before a pause.", "{n} tries left before a pause.", left
+        ).format(n=left)
+    else:
+        more = _(PAUSE_STARTED_STEP_UP if step_up else PAUSE_STARTED).format(**_pause(error))
+    return f"{text} {more}"
+
+
 def explain(error: Exception) -> str:
     kind = error_kind(error)
     reason = getattr(error, "reason", None)
     field = getattr(error, "field", None)
+    if kind == "locked":
+        words = LOCKED_STEP_UP if reason == "step_up" else BY_ERROR["locked"]
+        return _(words).format(**_pause(error))
+    if kind in ("invalid_credentials", "invalid_code"):
+        return _tries(error, _(BY_ERROR[kind]))
     if reason and reason in BY_REASON:
         return _(BY_REASON[reason])
-    if kind == "locked":
-        seconds = getattr(error, "retry_after", None) or 900
-        return _(BY_ERROR["locked"]).format(minutes=max(1, (seconds + 59) // 60))
     if kind in BY_ERROR:
         return _(BY_ERROR[kind])
     if kind == "invalid_input" and field in BY_FIELD:

@@ -410,7 +410,13 @@ class LoginScreen(Calls, Screen[bool]):
             else:
                 self.say("info", _(login_words.REMEMBERED_ENDED))
             return
-        if kind in ("challenge_expired", "invalid_credentials", "locked", "already_activated"):
+        if kind in (
+            "challenge_expired",
+            "invalid_credentials",
+            "locked",
+            "account_erased",
+            "already_activated",
+        ):
             self.challenge = None
             self._show_credentials(True)
             self.query_one("#password", Input).focus()

@@ -115,7 +115,11 @@ class LiveHost:
         )
         assert r.status_code == 200, r.text
         challenge = r.json()["challenge"]
-        r = self.http.post("/v1/auth/verify", json={"challenge": challenge, "code": self.code()})
+        r = self.http.post(
+            "/v1/auth/verify",
+            json={"challenge": challenge, "code": self.code()},
+            headers=headers,  # as the app does: its device id on every request
+        )
         assert r.status_code == 200, r.text
         tokens = r.json()
         client = httpx.Client(

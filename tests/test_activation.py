@@ -10,7 +10,7 @@ import httpx
 import pyotp
 from hostkit import LiveHost
 
-from dmptui.host import activation, auth
+from dmptui.host import activation, auth, policy
 from dmptui.schema import PRACTITIONER_HEADER
 
 NEW_INS = "299120612345651"  # a valid test NIR, not in the demo
@@ -206,7 +206,7 @@ def test_wrong_expired_and_malformed_codes_are_refused_and_count_on_the_throttle
     ]
     assert host.sql(_CODES.format("tries"), {"ins": NEW_INS}) == [(1,)]
     # Failures lock the INS as wrong passwords do: even the right code is then refused.
-    for _ in range(auth.MAX_FAILURES - 1):
+    for _ in range(policy.FREE_TRIES - 1):
         challenge = _login(host, NEW_INS, password)["challenge"]
         assert _activate(host, challenge, wrong).status_code == 401
     r = _activate(host, challenge, code)

@@ -714,11 +714,15 @@ def test_erase_destroys_everything_readable(host: LiveHost) -> None:
         "record_keys",
     ):
         assert host.sql(f"SELECT count(*) FROM {table}") == [(0,)], table
-    assert host.sql("SELECT status, password_hash, totp_secret_sealed, notes FROM records") == [
-        ("erased", None, None, None)
+    assert host.sql("SELECT status, totp_secret_sealed, notes FROM records") == [
+        ("erased", None, None)
     ]
     assert host.sql("SELECT action FROM trace_entries") == [("erase",)]
+    # The password's hash stays, for one answer: the right password is told the record was
+    # erased (410 account_erased, tests/test_lockout.py); any other gets the usual 401.
     r = host.http.post("/v1/auth/login", json={"ins": host.ins, "password": host.password})
+    assert r.status_code == 410 and r.json()["error"] == "account_erased"
+    r = host.http.post("/v1/auth/login", json={"ins": host.ins, "password": "Pas-le-bon-2026"})
     assert r.status_code == 401
     assert ps_docs(host, "attending").status_code == 403
 

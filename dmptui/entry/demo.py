@@ -39,7 +39,11 @@ def read_outbox(path: Path) -> list[dict[str, Any]]:
     """Every message the demo host sent, oldest first, opened with the demo's master key (the
     file outbox is sealed at rest: ``dmptui.host.outbox_file``). The one place that reads the
     demo outbox (``DemoHost.messages``): both front ends' demo phones get it from there. Before
-    the host has made its key, there is no message."""
+    the host has made its key, there is no message, nor before it has written its first one
+    (then the host's crypto is not even imported: the demo phone is asked for at the first paint).
+    """
+    if not path.exists():
+        return []
     from dmptui.host import crypto, outbox_file
 
     directory = path.parent.parent  # <demo directory>/outbox/outbox.jsonl

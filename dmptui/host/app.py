@@ -26,6 +26,7 @@ from dmptui.host.routes import auth as auth_routes
 from dmptui.host.routes import ledger as ledger_routes
 from dmptui.host.routes import patient as patient_routes
 from dmptui.host.routes import practitioner as practitioner_routes
+from dmptui.host.routes import support as support_routes
 from dmptui.host.routes.common import known_query, plain_params
 from dmptui.schema import MAX_BODY_BYTES
 
@@ -276,6 +277,7 @@ def create_app(
     app.include_router(patient_routes.router)
     app.include_router(ledger_routes.router)
     app.include_router(practitioner_routes.router)
+    app.include_router(support_routes.router)
     app.add_middleware(BodyLimit)
 
     def openapi() -> dict[str, Any]:
@@ -346,9 +348,11 @@ def get_openapi_of(app: FastAPI) -> dict[str, Any]:
 
 
 # Who may call what: the patient with a bearer session token, a practitioner with the CPS
-# credential header; login, verify, refresh and the code requests are open (they are the way in).
+# credential header, the support desk with its own credential header; login, verify, refresh and
+# the code requests are open (they are the way in).
 PATIENT_AUTH = "patientSession"
 PRACTITIONER_AUTH = "practitionerCard"
+SUPPORT_AUTH = "supportDesk"
 _OPEN = {
     "/v1/health",
     "/v1/auth/login",
@@ -363,10 +367,14 @@ _ERRORS = {
     "403": "Refused by the record's rules (the refusal is traced on a known record).",
     "404": "No such object in the caller's reach.",
     "409": "The request conflicts with the record's present state.",
-    "410": "The record is erased.",
+    "410": "The record is erased (at login, error `account_erased`: the right password for "
+    "an erased record; the account no longer exists).",
     "413": "The request body is over 10 MB.",
     "422": "The input is invalid: `field` names it, `reason` says why.",
-    "429": "Too many attempts: wait (Retry-After) and try again.",
+    "429": "Too many attempts (`locked`): logging in (or, reason `step_up`, confirming with "
+    "a code) is paused until `locked_until` (Retry-After: in seconds); the attempt was neither "
+    "checked nor counted. From the third wrong password or code in a row, the 401 says "
+    "`tries_left` before a pause.",
     "503": "This host process holds a replaced trace signing key (restart it with the new one).",
 }
 
@@ -376,13 +384,15 @@ def security_of(path: str) -> str | None:
         return None
     if path.startswith("/v1/ps/"):
         return PRACTITIONER_AUTH
+    if path.startswith("/v1/support/"):
+        return SUPPORT_AUTH
     return PATIENT_AUTH
 
 
 def document_contract(spec: dict[str, Any]) -> dict[str, Any]:
     """Declare in the OpenAPI what the host really does: the two ways to authenticate, and the
     error answers (all shaped as ``ErrorBody``) each operation can give."""
-    from dmptui.schema import PRACTITIONER_HEADER, DepositRequest, ErrorBody
+    from dmptui.schema import PRACTITIONER_HEADER, SUPPORT_HEADER, DepositRequest, ErrorBody
 
     components = spec.setdefault("components", {})
     schemas = components.setdefault("schemas", {})
@@ -397,6 +407,7 @@ def document_contract(spec: dict[str, Any]) -> dict[str, Any]:
     components["securitySchemes"] = {
         PATIENT_AUTH: {"type": "http", "scheme": "bearer"},
         PRACTITIONER_AUTH: {"type": "apiKey", "in": "header", "name": PRACTITIONER_HEADER},
+        SUPPORT_AUTH: {"type": "apiKey", "in": "header", "name": SUPPORT_HEADER},
     }
     error = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}
     for path, operations in spec.get("paths", {}).items():
@@ -412,6 +423,8 @@ def document_contract(spec: dict[str, Any]) -> dict[str, Any]:
                 codes |= {"403", "410"}
             if scheme == PRACTITIONER_AUTH:
                 codes |= {"403", "404", "410"}
+            if scheme == SUPPORT_AUTH:
+                codes |= {"404"} | ({"409", "410"} if method == "post" else set())
             if "{" in path:
                 codes |= {"404"}
             if path.startswith("/v1/auth/"):
@@ -460,4 +473,6 @@ def _declare_headers(op: dict[str, Any], method: str, scheme: str | None) -> Non
 # Error answers beyond the defaults above, by (path, operationId).
 ERROR_CODES: dict[tuple[str, str], tuple[str, ...]] = {
     ("/v1/record/trace/checkpoint", "checkpoint_v1_record_trace_checkpoint_get"): ("503",),
+    # The right password for an erased record (``account_erased``): the account is gone.
+    ("/v1/auth/login", "login_v1_auth_login_post"): ("410",),
 }

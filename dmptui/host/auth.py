@@ -1,5 +1,6 @@
 """Patient authentication primitives: argon2id passwords, TOTP with replay refusal, sent codes,
-opaque tokens, and the per-INS throttle. No HTTP here; the auth routes compose these."""
+and opaque tokens. No HTTP here; the auth routes compose these (the throttle: ``lockout.py``,
+its rule in ``policy.py``)."""
 
 from __future__ import annotations
 
@@ -22,9 +23,6 @@ CODE_TTL = timedelta(minutes=5)
 CHALLENGE_TTL = timedelta(minutes=10)
 MAX_CODE_ATTEMPTS = 5
 MAX_CODES_SENT = 3
-MAX_FAILURES = 5
-FAILURE_WINDOW = timedelta(minutes=15)
-LOCK_FOR = timedelta(minutes=15)
 ACCESS_IDLE = timedelta(minutes=15)
 SESSION_ABSOLUTE = timedelta(hours=12)
 FRESH_FOR = timedelta(minutes=5)

@@ -29,6 +29,8 @@ class ApiError(Exception):
         field: str | None = None,
         message: str = "",
         headers: dict[str, str] | None = None,
+        tries_left: int | None = None,
+        locked_until: datetime | None = None,
     ) -> None:
         super().__init__(error)
         self.status = status
@@ -37,6 +39,8 @@ class ApiError(Exception):
         self.field = field
         self.message = message
         self.headers = headers
+        self.tries_left = tries_left
+        self.locked_until = locked_until
 
     def body(self) -> dict[str, Any]:
         out: dict[str, Any] = {"error": self.error, "message": self.message}
@@ -44,6 +48,10 @@ class ApiError(Exception):
             out["reason"] = self.reason
         if self.field:
             out["field"] = self.field
+        if self.tries_left is not None:
+            out["tries_left"] = self.tries_left
+        if self.locked_until is not None:
+            out["locked_until"] = self.locked_until.isoformat().replace("+00:00", "Z")
         return out
 
 

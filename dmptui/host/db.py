@@ -114,6 +114,17 @@ class Practitioner(Base):
     credential_hash: Mapped[str | None] = mapped_column(String(64), unique=True, nullable=True)
 
 
+class SupportAgent(Base):
+    """A person of the support desk (``dmptui host support add``): a name for the patient's
+    trace and the digest of a credential shown once, in the ``X-Support-Credential`` header."""
+
+    __tablename__ = "support_agents"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    credential_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class Document(Base):
     __tablename__ = "documents"
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
@@ -348,12 +359,16 @@ class ActivationCode(Base):
 
 
 class LoginThrottle(Base):
-    """Failed attempts per INS, known or not, so an unknown INS looks like a wrong password."""
+    """Failed attempts in a row per INS, known or not (so an unknown INS looks like a wrong
+    password), each counter apart (``scope``, policy.throttle_scope): the devices that never
+    logged in to the record share one, each known device has its own, and the step-up its own.
+    ``locked_until``: the end of the pause the last failure started (policy.after_failure)."""
 
     __tablename__ = "login_throttle"
     ins: Mapped[str] = mapped_column(String(15), primary_key=True)
+    scope: Mapped[str] = mapped_column(String(48), primary_key=True)
     failures: Mapped[int] = mapped_column(Integer, default=0)
-    window_start: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_failure_at: Mapped[datetime] = mapped_column(UTCDateTime)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 

@@ -79,6 +79,10 @@ def erase(s: Session, record: Record, actor: ledger.Actor, now: datetime) -> Non
     of the record goes, and the account's secrets with it, and its data key (crypto-shredding:
     whatever copy of a ciphertext survives somewhere can no longer be opened). What remains is
     the record's row, marked erased, and one trace entry saying when and by whom it was erased.
+    The row keeps the INS and the password's hash (no health data): a login with the right
+    password is told that the record was erased, anyone else gets the usual wrong-password
+    answer (``routes/auth.login``). Nothing else of the account stays: no TOTP secret, no
+    contact, no device.
     The caller checkpoints SQLite's WAL after the commit (``Host.checkpoint``)."""
     rid = record.id
     for model in (
@@ -111,7 +115,6 @@ def erase(s: Session, record: Record, actor: ledger.Actor, now: datetime) -> Non
     record.display_name = ""
     record.email = None
     record.phone = None
-    record.password_hash = None
     record.totp_secret_sealed = None
     record.totp_enrolled = False
     record.trace_size = 0
@@ -173,10 +176,11 @@ def send_due_notices(s: Session, now: datetime) -> int:
 def purge_login_state(s: Session, now: datetime) -> dict[str, int]:
     """Delete the login state that no request can use any more, so it does not pile up:
 
-    - a throttle row whose failure window has passed and that holds no running lock: the next
-      attempt on its INS would start it afresh anyway (``_throttle``). Most are rows for an
-      INS no record has (kept so that an unknown INS is throttled like a known one): each one
-      now lasts at most the window, or the lock, plus one maintenance round;
+    - a throttle row whose failures the rule has forgotten (``policy.FORGET_AFTER`` since the
+      last failure and since the end of its pause): the next attempt on its INS would start it
+      afresh anyway (``lockout.counter``). Most are rows for an INS no record has (kept so that
+      an unknown INS is throttled like a known one): each one now lasts at most its last pause
+      and the quiet time, plus one maintenance round;
     - an expired login or step-up challenge (used or not);
     - a session past its absolute lifetime: neither its access nor its refresh token is
       accepted any more, revoked or not.
@@ -187,8 +191,11 @@ def purge_login_state(s: Session, now: datetime) -> dict[str, int]:
         (
             "login_throttle",
             delete(LoginThrottle).where(
-                LoginThrottle.window_start < now - auth.FAILURE_WINDOW,
-                or_(LoginThrottle.locked_until.is_(None), LoginThrottle.locked_until <= now),
+                LoginThrottle.last_failure_at <= now - policy.FORGET_AFTER,
+                or_(
+                    LoginThrottle.locked_until.is_(None),
+                    LoginThrottle.locked_until <= now - policy.FORGET_AFTER,
+                ),
             ),
         ),
         ("login_challenges", delete(LoginChallenge).where(LoginChallenge.expires_at <= now)),

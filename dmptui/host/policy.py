@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from dmptui.schema import DocType, Label, Mode, Profession, RecordStatus
+from dmptui.schema import AccountState, DocType, Label, Mode, Profession, RecordStatus
 
 INVISIBLE_NOTICE_AFTER = timedelta(days=14)
 RETENTION_YEARS = 10
@@ -351,3 +351,158 @@ def emergency(mode: Mode) -> bool:
 def practitioner_reads_notes(record: RecordFacts, who: PractitionerFacts, mode: Mode) -> Decision:
     """The personal space is readable by authorised practitioners (and in emergency modes)."""
     return practitioner_access(record, who, mode, reason="checked")
+
+
+# --- logging in: tries and pauses (docs/rules.md "Logging in") ------------------------------
+
+FREE_TRIES = 5  # wrong passwords or codes in a row before the first pause
+WARN_FROM = 3  # from this failure on, the refusal says how many tries are left
+FIRST_PAUSE = timedelta(minutes=1)  # then 2, 4, 8 … for each further failure after a pause
+LONGEST_PAUSE = timedelta(minutes=60)
+# Failures are forgotten once this long has passed since the last one (or since the end of
+# the pause it caused): a pause keeps its length across attempts made after it, so waiting out
+# a pause does not reset the growth, but a quiet day does.
+FORGET_AFTER = timedelta(hours=24)
+
+# Who is counted apart. Every login attempt on an INS is counted in one of these:
+UNKNOWN_DEVICES = "shared"  # every device that never logged in to this record, and any INS
+KNOWN_DEVICE = "device:"  # + the device's id: a device that logged in to this record before
+STEP_UP = "step-up"  # a logged-in patient confirming an action with a fresh code
+KNOWN_DEVICE_ID_MIN = 16  # a device id shorter than this is not trusted to be the app's own
+
+
+@dataclass(frozen=True)
+class Tries:
+    """One counter's state: failures in a row, the last one, and the pause it runs (if any)."""
+
+    failures: int = 0
+    last_failure: datetime | None = None
+    paused_until: datetime | None = None
+
+
+@dataclass(frozen=True)
+class TryVerdict:
+    """What one failure leads to: the counter's new state, the tries left before a pause (only
+    from the ``WARN_FROM``-th failure, 0 when this failure starts a pause), and the pause."""
+
+    tries: Tries
+    tries_left: int | None
+    paused_until: datetime | None
+
+
+def throttle_scope(step_up: bool, device: str | None, device_known: bool) -> str:
+    """The counter an attempt goes to. A step-up has its own (a login pause never refuses it);
+    a device that logged in to this record before has its own, so failures from other devices
+    (a stranger who knows only the INS) never pause it; everything else shares one counter per
+    INS, whether or not the INS has a record (so no answer tells a stranger which)."""
+    if step_up:
+        return STEP_UP
+    if device is not None and device_known:
+        return KNOWN_DEVICE + device
+    return UNKNOWN_DEVICES
+
+
+def current_tries(tries: Tries, now: datetime) -> Tries:
+    """The counter as it stands at ``now``: forgotten after ``FORGET_AFTER`` of quiet."""
+    quiet_since = max(
+        (t for t in (tries.last_failure, tries.paused_until) if t is not None), default=None
+    )
+    if quiet_since is None or now - quiet_since >= FORGET_AFTER:
+        return Tries()
+    return tries
+
+
+def paused_until(tries: Tries, now: datetime) -> datetime | None:
+    """When the running pause ends, or None if attempts are allowed at ``now``. An attempt
+    during a pause is refused without being checked or counted, so it never lengthens it."""
+    if tries.paused_until is not None and tries.paused_until > now:
+        return tries.paused_until
+    return None
+
+
+def pause_length(failures: int) -> timedelta:
+    """The pause after the ``failures``-th failure in a row (none before ``FREE_TRIES``)."""
+    if failures < FREE_TRIES:
+        return timedelta(0)
+    doublings = min(failures - FREE_TRIES, 16)
+    return min(FIRST_PAUSE * 2**doublings, LONGEST_PAUSE)
+
+
+def after_failure(tries: Tries, now: datetime) -> TryVerdict:
+    """One more failure on the counter: maybe a pause (growing with each failure after it)."""
+    failures = current_tries(tries, now).failures + 1
+    pause = pause_length(failures)
+    until = now + pause if pause else None
+    left = max(FREE_TRIES - failures, 0)
+    return TryVerdict(Tries(failures, now, until), left if failures >= WARN_FROM else None, until)
+
+
+# --- the support desk (docs/rules.md, "The support desk") -----------------------------------
+# A support agent helps a patient with their account, never with their health data: they may
+# see an account's state (status, lock, masked contact channels, last login), end a login lock,
+# and send a new activation code to an account not activated yet. Nothing else: no document, no
+# note, no practitioner, no trace. Every one of these, allowed or refused, is in the patient's
+# trace.
+
+SUPPORT_LOOKUP = "support.lookup"
+SUPPORT_UNLOCK = "support.unlock"
+SUPPORT_ACTIVATION = "support.activation"
+SUPPORT_ACTIONS = frozenset({SUPPORT_LOOKUP, SUPPORT_UNLOCK, SUPPORT_ACTIVATION})
+
+
+def account_state(status: RecordStatus, has_password: bool) -> AccountState:
+    """The account's state as the support desk says it: a record open but whose patient never
+    chose a password is not activated."""
+    if status == RecordStatus.ERASED:
+        return AccountState.ERASED
+    if status == RecordStatus.CLOSED:
+        return AccountState.CLOSED
+    return AccountState.OPEN if has_password else AccountState.NOT_ACTIVATED
+
+
+def support_sees_channels(state: AccountState) -> bool:
+    """The masked phone and email, and the last login: not of an erased record (its patient
+    is gone; only that it was erased is said)."""
+    return state != AccountState.ERASED
+
+
+def support_may(action: str, state: AccountState, locked: bool) -> Decision:
+    """What a support agent may do on an account in ``state`` (``locked``: its login is
+    locked now)."""
+    if action not in SUPPORT_ACTIONS:
+        return deny("not_support")
+    if action == SUPPORT_LOOKUP:
+        return ALLOW
+    if state == AccountState.ERASED:
+        return deny("record_erased")
+    if action == SUPPORT_UNLOCK:
+        return ALLOW if locked else deny("not_locked")
+    # SUPPORT_ACTIVATION
+    return ALLOW if state == AccountState.NOT_ACTIVATED else deny("already_activated")
+
+
+def support_traced(state: AccountState) -> bool:
+    """An erased record has no trace any more: a support action on it is not written."""
+    return state != AccountState.ERASED
+
+
+def masked_phone(phone: str) -> str:
+    """A phone number as the support desk sees it: its first two and last two digits, the
+    French way ("+33 6 12 34 56 78" -> "06 •• •• •• 78"), enough for the patient to recognise
+    it on the phone, not enough to call it."""
+    digits = "".join(ch for ch in phone if ch.isdigit())
+    if digits.startswith("33") and len(digits) == 11:
+        digits = "0" + digits[2:]
+    if len(digits) < 6:
+        return "•• ••"
+    hidden = " ".join(["••"] * ((len(digits) - 3) // 2))
+    return f"{digits[:2]} {hidden} {digits[-2:]}"
+
+
+def masked_email(email: str) -> str:
+    """An email address as the support desk sees it: its first letter and its domain
+    ("marie.dupont@example.org" -> "m•••@example.org")."""
+    name, at, domain = email.partition("@")
+    if not at or not name:
+        return "•••"
+    return f"{name[:1]}•••@{domain}"

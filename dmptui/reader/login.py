@@ -37,7 +37,13 @@ if TYPE_CHECKING:
 
 # --- screen 0: log in ------------------------------------------------------------------------
 
-RESTART = ("challenge_expired", "invalid_credentials", "locked", "too_many_codes")
+RESTART = (
+    "challenge_expired",
+    "invalid_credentials",
+    "locked",
+    "too_many_codes",
+    "account_erased",
+)
 
 
 async def login(r: Reader, resume: bool = False) -> None:

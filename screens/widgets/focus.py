@@ -8,17 +8,27 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 from weakref import WeakKeyDictionary
 
 from textual.geometry import Offset
 from textual.widget import Widget
-from textual.widgets import DataTable, OptionList, Select
 
 from dmptui.i18n import _
-from screens.widgets.paged_list import PagedList
+
+if TYPE_CHECKING:
+    from textual.widgets import DataTable, OptionList
+
+    from screens.widgets.paged_list import PagedList
 
 _titles: WeakKeyDictionary[Widget, Any] = WeakKeyDictionary()  # the titles before the marker
+
+
+def _is(widget: Widget, name: str) -> bool:
+    """Whether ``widget`` is a ``name`` (a class of that name among its bases). By name, not by
+    ``isinstance``: importing DataTable, OptionList and Select here would load them before the
+    login screen's first paint, which uses none of them (``bench/app_bench.py``)."""
+    return any(cls.__name__ == name for cls in type(widget).__mro__)
 
 
 def marker() -> str:
@@ -27,7 +37,7 @@ def marker() -> str:
 
 def _target(widget: Widget) -> Widget:
     """The widget that draws the border: a Select draws it on its current-value box."""
-    if isinstance(widget, Select):
+    if _is(widget, "Select"):
         found = widget.query("SelectCurrent")  # by its type's name: Textual does not export it
         if found:
             return found.first()
@@ -61,21 +71,27 @@ def cursor_spot(widget: Widget) -> Offset:
     if isinstance(spot, Offset) and region.contains_point(spot):
         return spot
     y = region.y
-    if isinstance(widget, DataTable) and widget.row_count:
-        above = sum(row.height for row in widget.ordered_rows[: widget.cursor_row])
-        header = widget.header_height if widget.show_header else 0
-        y = region.y + header + above - round(widget.scroll_y)  # the rows scroll, with the header
-        if widget.show_header and y < region.y + widget.header_height:
-            y = region.y + widget.header_height
-    elif isinstance(widget, PagedList) and widget.row_count:
-        line = widget.cursor_line()  # under the header; None when scrolled away
-        y = region.y + (line if line is not None else 1)
-    elif isinstance(widget, OptionList) and widget.highlighted is not None:
-        try:
-            # Textual has no public map from an option to its line (prompts can wrap).
-            line = widget._index_to_line[widget.highlighted]
-        except KeyError:
-            line = 0
-        y = region.y + line - round(widget.scroll_y)
+    if _is(widget, "DataTable"):
+        table = cast("DataTable[Any]", widget)
+        if table.row_count:
+            above = sum(row.height for row in table.ordered_rows[: table.cursor_row])
+            header = table.header_height if table.show_header else 0
+            y = region.y + header + above - round(table.scroll_y)  # rows scroll, with the header
+            if table.show_header and y < region.y + table.header_height:
+                y = region.y + table.header_height
+    elif _is(widget, "PagedList"):
+        paged = cast("PagedList", widget)
+        if paged.row_count:
+            line = paged.cursor_line()  # under the header; None when scrolled away
+            y = region.y + (line if line is not None else 1)
+    elif _is(widget, "OptionList"):
+        options = cast("OptionList", widget)
+        if options.highlighted is not None:
+            try:
+                # Textual has no public map from an option to its line (prompts can wrap).
+                line = options._index_to_line[options.highlighted]
+            except KeyError:
+                line = 0
+            y = region.y + line - round(options.scroll_y)
     y = min(max(y, region.y), region.bottom - 1)
     return Offset(region.x, y)

@@ -3,15 +3,14 @@ or email through the outbox); refresh, logout, and step-up for sensitive actions
 
 from __future__ import annotations
 
+import math
 from datetime import datetime
 
 from fastapi import APIRouter, Depends, Request, Response
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from dmptui.host import activation, auth, crypto, ledger, notifications, outbox
+from dmptui.host import activation, auth, crypto, ledger, lockout, notifications, outbox, policy
 from dmptui.host.context import ApiError, Refused
 from dmptui.host.db import (
     AuthSession,
@@ -31,6 +30,7 @@ from dmptui.schema import (
     LoginRequest,
     OtpRequest,
     OtpSent,
+    RecordStatus,
     RefreshRequest,
     StepUpDone,
     StepUpOtpRequest,
@@ -50,6 +50,12 @@ INVALID = ApiError(
     "invalid_credentials",
     message="The INS or the password is wrong. Check both and try again.",
 )
+WRONG_CODE = ApiError(
+    401,
+    "invalid_code",
+    field="code",
+    message="This code is wrong, expired or already used. Type a new code.",
+)
 
 
 def _device(request: Request) -> str:
@@ -57,41 +63,77 @@ def _device(request: Request) -> str:
     return auth.digest(raw)[:32]
 
 
-def _throttle(s: Session, ins: str, now: datetime) -> LoginThrottle:
-    """The INS's throttle row, created if missing and locked for this transaction: host
-    processes on one PostgreSQL database count every failure (no lost update, no duplicate-key
-    error when two first attempts race). On SQLite the transaction already holds the write lock."""
-    insert = pg_insert if s.get_bind().dialect.name == "postgresql" else sqlite_insert
-    s.execute(
-        insert(LoginThrottle)
-        .values(ins=ins, failures=0, window_start=now)
-        .on_conflict_do_nothing(index_elements=["ins"])
+def _own_device(request: Request) -> str | None:
+    """The device as ``_device`` names it, when the request carries the app's own random device
+    id (``X-Device-Id``, long enough to be one); None otherwise (a user agent is no id: anyone
+    can send the same). Only such a device, once it has logged in to a record, is counted apart."""
+    raw = request.headers.get(DEVICE_HEADER, "")
+    if len(raw.strip()) < policy.KNOWN_DEVICE_ID_MIN:
+        return None
+    return auth.digest(raw)[:32]
+
+
+def _minutes(until: datetime, now: datetime) -> tuple[int, int]:
+    seconds = max(1, math.ceil((until - now).total_seconds()))
+    return seconds, max(1, math.ceil(seconds / 60))
+
+
+def _locked(until: datetime, now: datetime, step_up: bool = False) -> Refused:
+    """The refusal during a pause: the attempt is neither checked nor counted."""
+    seconds, minutes = _minutes(until, now)
+    what = "confirming with a code" if step_up else "logging in"
+    return Refused(
+        429,
+        "locked",
+        reason="step_up" if step_up else None,
+        headers={"Retry-After": str(seconds)},
+        locked_until=until,
+        message=f"Too many failed attempts: {what} is paused until {until:%H:%M} UTC "
+        f"(in {minutes} min). Try again then.",
     )
-    row = s.get(LoginThrottle, ins, with_for_update=True, populate_existing=True)
-    assert row is not None
-    if now - row.window_start > auth.FAILURE_WINDOW:
-        row.failures = 0
-        row.window_start = now
-    return row
 
 
-def _check_locked(row: LoginThrottle, now: datetime) -> None:
-    if row.locked_until and row.locked_until > now:
-        seconds = int((row.locked_until - now).total_seconds()) + 1
-        raise Refused(
-            429,
-            "locked",
-            headers={"Retry-After": str(seconds)},
-            message=f"Too many failed attempts. Try again in {seconds // 60 + 1} minutes.",
+def _check_locked(row: LoginThrottle, now: datetime, step_up: bool = False) -> None:
+    until = policy.paused_until(lockout.tries(row), now)
+    if until is not None:
+        raise _locked(until, now, step_up)
+
+
+def _failed(row: LoginThrottle, now: datetime, error: ApiError, step_up: bool = False) -> Refused:
+    """Count the failure, and the refusal that says it: the tries left from the third failure
+    in a row, and when the pause ends if this failure started one."""
+    verdict = lockout.fail(row, now)
+    message = error.message
+    headers = None
+    if verdict.paused_until is not None:
+        seconds, minutes = _minutes(verdict.paused_until, now)
+        what = "confirming with a code" if step_up else "logging in"
+        message += (
+            f" Too many failed attempts: {what} is paused until "
+            f"{verdict.paused_until:%H:%M} UTC (in {minutes} min)."
         )
+        headers = {"Retry-After": str(seconds)}
+    elif verdict.tries_left is not None:
+        message += f" Tries left before a pause: {verdict.tries_left}."
+    return Refused(
+        error.status,
+        error.error,
+        reason="step_up" if step_up else error.reason,
+        field=error.field,
+        message=message,
+        headers=headers,
+        tries_left=verdict.tries_left,
+        locked_until=verdict.paused_until,
+    )
 
 
-def _fail(row: LoginThrottle, now: datetime) -> None:
-    row.failures += 1
-    if row.failures >= auth.MAX_FAILURES:
-        row.locked_until = now + auth.LOCK_FOR
-        row.failures = 0
-        row.window_start = now
+ERASED = ApiError(
+    410,
+    "account_erased",
+    message="This record was erased, and its account with it: logging in is no longer "
+    "possible, and nothing of the record can be recovered. To open a new record, contact "
+    "your health insurance fund.",
+)
 
 
 @router.post("/login", response_model=LoginChallengeOut)
@@ -103,12 +145,20 @@ def login(body: LoginRequest, request: Request) -> LoginChallengeOut:
         raise ApiError(422, "invalid_input", field="ins", reason=e.code, message=e.expected) from e
     with host.tx() as s:
         now = host.now()
-        row = _throttle(s, ins, now)
-        _check_locked(row, now)
         record = s.scalar(select(Record).where(Record.ins == ins))
+        # Counted apart only for a device that logged in to this record before: a stranger's
+        # device never has, so for a stranger every INS, with a record or not, shares one counter.
+        own = _own_device(request)
+        known = (
+            own is not None
+            and record is not None
+            and s.get(KnownDevice, (record.id, own)) is not None
+        )
+        row = lockout.counter(s, ins, policy.throttle_scope(False, own, known), now)
+        _check_locked(row, now)
         ok = auth.verify_password(record.password_hash if record else None, body.password)
         if not ok or record is None:
-            _fail(row, now)
+            failed = _failed(row, now, INVALID)
             if record is not None and record.status != "erased":
                 ledger.append(
                     s,
@@ -119,7 +169,11 @@ def login(body: LoginRequest, request: Request) -> LoginChallengeOut:
                     allowed=False,
                     reason="bad_password",
                 )
-            raise Refused(INVALID.status, INVALID.error, message=INVALID.message)
+            raise failed
+        if record.status == RecordStatus.ERASED:
+            # Only whoever knows the password learns it: everyone else got INVALID above. The
+            # erased row keeps the password's hash for this answer alone (lifecycle.erase).
+            raise Refused(ERASED.status, ERASED.error, message=ERASED.message)
         challenge = auth.new_token()
         s.add(
             LoginChallenge(
@@ -142,6 +196,22 @@ def login(body: LoginRequest, request: Request) -> LoginChallengeOut:
             enrolment=None,
             activation_required=record.activated_at is None,
         )
+
+
+ALREADY_ACTIVATED = ApiError(
+    409,
+    "already_activated",
+    field="activation_code",
+    message="This record is already activated: type a code of your authenticator app. If you "
+    "lost it, contact the support desk.",
+)
+WRONG_ACTIVATION_CODE = ApiError(
+    401,
+    "invalid_activation_code",
+    field="activation_code",
+    message="This activation code is wrong, expired or already used. Check the letter; if it "
+    "is older than 30 days, ask for a new one.",
+)
 
 
 def _not_activated() -> ApiError:
@@ -281,7 +351,9 @@ def verify(body: VerifyRequest, request: Request) -> Tokens:
         # deadlock; the record's lock guards the TOTP step used (a code is accepted once).
         ins = s.scalar(select(Record.ins).where(Record.id == ch.record_id))
         assert ins is not None
-        row = _throttle(s, ins, now)
+        own = _own_device(request)
+        own_known = own == ch.device and s.get(KnownDevice, (ch.record_id, own)) is not None
+        row = lockout.counter(s, ins, policy.throttle_scope(False, own, own_known), now)
         record = s.get(Record, ch.record_id, with_for_update=True, populate_existing=True)
         assert record is not None
         _check_locked(row, now)
@@ -298,17 +370,12 @@ def verify(body: VerifyRequest, request: Request) -> Tokens:
             )
         if not _code_ok(s, record, ch, code, now):
             ch.attempts += 1
-            _fail(row, now)
+            failed = _failed(row, now, WRONG_CODE)
             ledger.append(s, record.id, actor, "login", now=now, allowed=False, reason="bad_code")
-            raise Refused(
-                401,
-                "invalid_code",
-                field="code",
-                message="This code is wrong, expired or already used. Type a new code.",
-            )
+            raise failed
         ch.used_at = now
         record.totp_enrolled = record.totp_enrolled or record.totp_secret_sealed is not None
-        row.failures = 0
+        lockout.succeed(row)
         known = s.get(KnownDevice, (record.id, ch.device))
         if known is None:
             first_device = (
@@ -352,16 +419,19 @@ def activate(body: ActivateRequest, request: Request) -> TotpEnrolment:
     with host.tx() as s:
         now = host.now()
         ch = _challenge(s, body.challenge, now, "login")
-        # The lock order of verify(): challenge, throttle, record.
+        # The lock order of verify(): challenge, throttle, record; the same counter as a
+        # login's (a stranger's device shares the INS's one).
         ins = s.scalar(select(Record.ins).where(Record.id == ch.record_id))
         assert ins is not None
-        row = _throttle(s, ins, now)
+        own = _own_device(request)
+        own_known = own == ch.device and s.get(KnownDevice, (ch.record_id, own)) is not None
+        row = lockout.counter(s, ins, policy.throttle_scope(False, own, own_known), now)
         record = s.get(Record, ch.record_id, with_for_update=True, populate_existing=True)
         assert record is not None
         _check_locked(row, now)
         actor = ledger.Actor.of_patient(record)
         if record.activated_at is not None:
-            _fail(row, now)
+            failed = _failed(row, now, ALREADY_ACTIVATED)
             ledger.append(
                 s,
                 record.id,
@@ -371,13 +441,7 @@ def activate(body: ActivateRequest, request: Request) -> TotpEnrolment:
                 allowed=False,
                 reason="already_activated",
             )
-            raise Refused(
-                409,
-                "already_activated",
-                field="activation_code",
-                message="This record is already activated: type a code of your authenticator "
-                "app. If you lost it, contact the support desk.",
-            )
+            raise failed
         if ch.attempts >= auth.MAX_CODE_ATTEMPTS:
             ch.used_at = now
             raise Refused(
@@ -388,17 +452,11 @@ def activate(body: ActivateRequest, request: Request) -> TotpEnrolment:
             )
         if not activation.redeem(s, record, body.activation_code, now):
             ch.attempts += 1
-            _fail(row, now)
+            failed = _failed(row, now, WRONG_ACTIVATION_CODE)
             ledger.append(
                 s, record.id, actor, "activation", now=now, allowed=False, reason="bad_code"
             )
-            raise Refused(
-                401,
-                "invalid_activation_code",
-                field="activation_code",
-                message="This activation code is wrong, expired or already used. Check the "
-                "letter; if it is older than 30 days, ask for a new one.",
-            )
+            raise failed
         secret = activation.activate(s, record, now)
         ledger.append(s, record.id, actor, "activation", now=now, allowed=True)
         return TotpEnrolment(secret=secret, uri=auth.totp_uri(secret, record.ins))
@@ -591,19 +649,17 @@ def step_up(body: StepUpRequest, request: Request) -> StepUpDone:
             )
             .with_for_update()
         )
-        row = _throttle(s, record.ins, now)
+        # Its own counter: a login pause (a stranger's failures on the INS) never refuses the
+        # patient's step-up, and wrong codes here never pause logging in.
+        row = lockout.counter(s, record.ins, policy.STEP_UP, now)
         s.refresh(record, with_for_update=True)  # the TOTP step used, see verify()
-        _check_locked(row, now)
+        _check_locked(row, now, step_up=True)
         if not _code_ok(s, record, ch, code, now):
-            _fail(row, now)
+            failed = _failed(row, now, WRONG_CODE, step_up=True)
             if ch is not None:
                 ch.attempts += 1
-            raise Refused(
-                401,
-                "invalid_code",
-                field="code",
-                message="This code is wrong, expired or already used. Type a new code.",
-            )
+            raise failed
+        lockout.succeed(row)
         if ch is not None:
             ch.used_at = now
         sess.fresh_until = now + auth.FRESH_FOR

@@ -1,7 +1,7 @@
 """activation: a record opened by a practitioner is activated with a code sent by letter
 
-Revision ID: 0008
-Revises: 0007
+Revision ID: 0008_activation
+Revises: 0008_support
 Create Date: 2026-12-07 13:00:00
 
 ``records.activated_at``: when the patient first enrolled the authenticator with the activation
@@ -14,8 +14,8 @@ never did needs a code (a practitioner or the support desk issues it).
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0008"
-down_revision = "0007"
+revision = "0008_activation"
+down_revision = "0008_support"
 branch_labels = None
 depends_on = None
 
