@@ -13,7 +13,11 @@ replaces the record's unused ones.
 
 For the support desk (resending a code): ``issue(s, record, now)``, in the caller's transaction,
 returns the code and puts the letter in the outbox; the caller writes the trace entry and the
-notification, as its own actor.
+notification, as its own actor. A code only activates a record not yet activated
+(``record.activated_at is None``; POST /activate answers 409 ``already_activated`` otherwise):
+to let a patient who lost their authenticator enrol a new one, the caller also sets
+``record.activated_at = None``: from then on no login ends before the new code is given (the
+old authenticator is refused at once), and ``activate`` draws a new secret.
 """
 
 from __future__ import annotations
