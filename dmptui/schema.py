@@ -207,7 +207,8 @@ class ActivateRequest(Strict):
 
 
 class TotpEnrolment(BaseModel):
-    """Given once, at first login, so the patient can add the record to an authenticator app."""
+    """Given once, by POST /v1/auth/activate (the letter's activation code), so the patient can
+    add the record to an authenticator app."""
 
     secret: str
     uri: str
