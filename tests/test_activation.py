@@ -263,3 +263,14 @@ def test_a_retried_opening_with_its_idempotency_key_gets_the_same_answer(host: L
     assert first.status_code == again.status_code == 201
     assert first.json() == again.json()
     assert host.sql("SELECT count(*) FROM records WHERE ins = :ins", {"ins": NEW_INS}) == [(1,)]
+
+
+def test_a_record_never_activated_cannot_be_re_enrolled_with_the_password(host: LiveHost) -> None:
+    """The lost-authenticator path (password + a code sent) is no way round the letter's code."""
+    password = _open(host).json()["password"]
+    r = host.http.post(
+        "/v1/auth/reenrol/start", json={"ins": NEW_INS, "password": password, "channel": "sms"}
+    )
+    assert r.status_code == 403 and r.json()["error"] == "activation_required", r.text
+    assert host.sql(_CODES.format("count(*)"), {"ins": NEW_INS}) == [(1,)]
+    assert host.sql("SELECT count(*) FROM recovery_flows") == [(0,)]

@@ -1,7 +1,7 @@
 """activation: a record opened by a practitioner is activated with a code sent by letter
 
 Revision ID: 0008_activation
-Revises: 0008_support
+Revises: 0008_recovery
 Create Date: 2026-12-07 13:00:00
 
 ``records.activated_at``: when the patient first enrolled the authenticator with the activation
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0008_activation"
-down_revision = "0008_support"
+down_revision = "0008_recovery"
 branch_labels = None
 depends_on = None
 
