@@ -240,3 +240,39 @@ def test_the_words_of_tries_left_and_pauses_in_both_languages(host: LiveHost) ->
         assert "suspendue jusqu'à" in explain(locked) and "(1 min)" in explain(locked)
     finally:
         i18n.set_language("en")
+
+
+def test_the_rule_is_a_pure_function() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    now = datetime(2026, 12, 7, 12, tzinfo=UTC)
+    t = policy.Tries()
+    seen = []
+    for _ in range(9):
+        v = policy.after_failure(t, now)
+        seen.append((v.tries_left, v.paused_until and (v.paused_until - now)))
+        t = v.tries
+        now = v.paused_until or now + timedelta(seconds=1)
+    minute = timedelta(minutes=1)
+    assert seen == [
+        (None, None),
+        (None, None),
+        (2, None),
+        (1, None),
+        (0, minute),
+        (0, 2 * minute),
+        (0, 4 * minute),
+        (0, 8 * minute),
+        (0, 16 * minute),
+    ]
+    assert policy.pause_length(100) == policy.LONGEST_PAUSE
+    # A quiet day after the end of the last pause forgets everything.
+    assert policy.current_tries(t, t.paused_until + policy.FORGET_AFTER) == policy.Tries()
+    assert policy.current_tries(t, t.paused_until + timedelta(hours=23)) == t
+    assert policy.paused_until(t, t.paused_until - minute) == t.paused_until
+    assert policy.paused_until(t, t.paused_until) is None
+    # Who is counted apart.
+    assert policy.throttle_scope(False, None, False) == policy.UNKNOWN_DEVICES
+    assert policy.throttle_scope(False, "abc", False) == policy.UNKNOWN_DEVICES
+    assert policy.throttle_scope(False, "abc", True) == policy.KNOWN_DEVICE + "abc"
+    assert policy.throttle_scope(True, "abc", True) == policy.STEP_UP
