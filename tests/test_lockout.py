@@ -276,3 +276,61 @@ def test_the_rule_is_a_pure_function() -> None:
     assert policy.throttle_scope(False, "abc", False) == policy.UNKNOWN_DEVICES
     assert policy.throttle_scope(False, "abc", True) == policy.KNOWN_DEVICE + "abc"
     assert policy.throttle_scope(True, "abc", True) == policy.STEP_UP
+
+
+def test_screen_reader_login_says_tries_left_the_pause_and_an_erased_account(
+    host: LiveHost,
+) -> None:
+    from test_reader_nav import PASSWORD, drive, flat
+
+    async def script(run: Any) -> None:
+        for _ in range(2):
+            await run.answer("", "Press Enter to keep")
+            await run.answer("Pas-le-bon-mot-2026", PASSWORD)
+        for words in (
+            "2 tries left before a pause.",
+            "1 try left before a pause.",
+            "That was the last try: logging in is paused until",
+            "Too many failed attempts: logging in from this device is paused until",
+        ):
+            await run.answer("", "Press Enter to keep")
+            await run.answer("Pas-le-bon-mot-2026", PASSWORD)
+            await run.until("Press Enter to keep")
+            assert words in flat(run.text[-1500:]), run.text[-1500:]
+            run.mark -= len("Press Enter to keep")
+        # The record erased elsewhere: the right password says so, and what to do.
+        host.clock.advance(seconds=policy.LONGEST_PAUSE.total_seconds())
+        client = host.login()
+        host.step_up(client)
+        assert client.post("/v1/record/erase").status_code == 200
+        await run.answer("", "Press Enter to keep")
+        await run.answer(host.password, PASSWORD)
+        await run.until("Press Enter to keep")
+        assert "This record was erased, and its account with it" in flat(run.text[-1500:])
+
+    drive(host, script)
+
+
+def test_tui_login_says_an_erased_account_in_french(host: LiveHost) -> None:
+    import asyncio
+
+    from tuikit import make_app, status, wait_for
+
+    client = host.login()
+    host.step_up(client)
+    assert client.post("/v1/record/erase").status_code == 200
+
+    async def go() -> None:
+        app = make_app(host, "fr")
+        async with app.run_test(size=(120, 40)) as pilot:
+            pw = app.screen.query_one("#password")
+            pw.focus()
+            await pilot.press(*host.password, "enter")
+            await wait_for(pilot, lambda: "effacé" in status(app))
+            assert "Ce dossier a été effacé, et son compte avec lui" in status(app)
+            assert pw.value == "" and app.screen.query_one("#credentials").display
+
+    try:
+        asyncio.run(go())
+    finally:
+        i18n.set_language("en")
