@@ -17,6 +17,7 @@ MAX_TITLE = 200
 MAX_BODY_BYTES = 10 * 1024 * 1024
 MAX_NOTES = 100_000
 PRACTITIONER_HEADER = "X-Practitioner-Credential"
+SUPPORT_HEADER = "X-Support-Credential"
 DEVICE_HEADER = "X-Device-Id"
 
 # The one rule of control characters in text: C0 and C1 controls and DEL are refused; tab and
@@ -472,3 +473,37 @@ class DocumentContent(BaseModel):
 
 LoginChallenge.model_rebuild()
 RecordOut.model_rebuild()
+
+
+# --- the support desk (/v1/support/…, header ``X-Support-Credential``) ---------------------
+
+
+class AccountState(StrEnum):
+    """An account as the support desk sees it: open (activated), not activated yet (no
+    password chosen), closed or erased by its patient."""
+
+    OPEN = "open"
+    NOT_ACTIVATED = "not_activated"
+    CLOSED = "closed"
+    ERASED = "erased"
+
+
+class SupportAccountOut(BaseModel):
+    """What the support desk may know of an account: never a document, a note, a name of a
+    practitioner or the trace; the contact channels masked (``06 •• •• •• 78``,
+    ``m•••@example.org``)."""
+
+    ins: str
+    status: AccountState
+    locked: bool
+    locked_until: datetime | None = None
+    phone: str | None = None
+    email: str | None = None
+    last_login: datetime | None = None
+
+
+class SupportUnlockOut(BaseModel):
+    """The lock ended: the patient can log in again at once."""
+
+    ins: str
+    unlocked: bool

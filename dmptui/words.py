@@ -183,21 +183,21 @@ def sort_key(name: str) -> Callable[[Any], Any]:
 # defaults are not said; dates and times as a synthesizer says them (``i18n.spoken_*``).
 
 
-def spoken_document(n: int, doc: Any, facility: bool = True) -> str:
+def spoken_document(n: int, doc: Any) -> str:
     """One document, as said in a list whose heading says what every entry shares: the date is
-    the date of care (another date says so), visible unless said hidden; the author's facility
-    (``facility``) at the author's first document of the page."""
+    the date of care (another date says so), visible unless said hidden. The author's facility
+    is said in the document's own heading, when it is opened, not in the list: a list says
+    what tells its entries apart."""
     if doc.care_date:
         when = spoken_date(doc.care_date)
     else:
         when = _("added on {date}").format(date=spoken_date(doc.deposited_at))
-    author = (
-        _("{author}, {facility}").format(author=doc.author.name, facility=doc.facility)
-        if facility
-        else doc.author.name
-    )
     text = _("{n}. {title}, {type}, by {author}, {when}.").format(
-        n=n, title=doc.title, type=lower_first(type_label(doc.type)), author=author, when=when
+        n=n,
+        title=doc.title,
+        type=lower_first(type_label(doc.type)),
+        author=doc.author.name,
+        when=when,
     )
     if is_masked(doc):
         text += " " + _("Hidden from practitioners.")
@@ -407,6 +407,9 @@ TRACE_ACTIONS = {
     "notifications.read": N_("read the notifications"),
     "notifications.ack": N_("marked the notifications as read"),
     "notice.awaiting_consultation": N_("told you a document awaits a consultation"),
+    "support.lookup": N_("looked up your account's state (never your documents)"),
+    "support.unlock": N_("unlocked your account"),
+    "support.activation": N_("sent you a new activation code"),
 }
 
 # The mode inside a sentence ("… in break-glass (emergency) mode").
@@ -459,6 +462,8 @@ DENIALS = {
     "record_not_closed": N_("the record was not closed"),
     "patient_note_is_patients": N_("patient notes are written by the patient"),
     "unknown_mode": N_("unknown access mode"),
+    "not_locked": N_("the account was not locked"),
+    "already_activated": N_("the account was already activated"),
 }
 
 
@@ -467,6 +472,10 @@ def who_words(e: Any) -> str:
         return _("you")
     if e.actor_role == "system":
         return _("DMP system")
+    if e.actor_role == "support":
+        if e.actor_name:
+            return _("the support desk ({name})").format(name=e.actor_name)
+        return _("the support desk")
     name = e.actor_name or _("unknown practitioner")
     extra = [x for x in (profession_words(e.actor_profession), e.actor_facility) if x]
     return f"{name} ({', '.join(extra)})" if extra else name
@@ -766,6 +775,9 @@ NOTIFICATION_KINDS = {
     "new_device": N_("Login from a new device"),
     "awaiting_consultation": N_("Document awaiting a consultation"),
     "emergency_access": N_("EMERGENCY ACCESS"),
+    "support_lookup": N_("Support desk: account looked up"),
+    "support_unlock": N_("Support desk: account unlocked"),
+    "support_activation": N_("Support desk: new activation code"),
 }
 
 

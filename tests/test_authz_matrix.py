@@ -22,7 +22,7 @@ from hostkit import LiveHost
 from dmptui.host import auth
 from dmptui.host.db import AuthSession, Record
 from dmptui.identifiers import ins_key
-from dmptui.schema import PRACTITIONER_HEADER
+from dmptui.schema import PRACTITIONER_HEADER, SUPPORT_HEADER
 
 # --- the table: every operation has a case -------------------------------------------------
 
@@ -75,6 +75,11 @@ OWN_RECORD: list[tuple[str, str, dict[str, Any] | None]] = [
     ("POST", "/v1/record/erase", None),
     ("POST", "/v1/auth/logout", None),
 ]
+# Support desk operations (X-Support-Credential): an account's state, never health data.
+SUPPORT = {
+    ("GET", "/v1/support/accounts/{ins}"): "support.lookup",
+    ("POST", "/v1/support/accounts/{ins}/unlock"): "support.unlock",
+}
 PRACTITIONER = {
     ("POST", "/v1/ps/records/{ins}/documents"): "document.deposit",
     ("GET", "/v1/ps/records/{ins}/documents"): "documents.list",
@@ -115,6 +120,7 @@ def test_every_operation_of_the_app_has_a_case(host: LiveHost) -> None:
         | set(BY_DOCUMENT)
         | {(m, _template(p)) for m, p, _ in OWN_RECORD}
         | set(PRACTITIONER)
+        | set(SUPPORT)
     )
     assert operations - covered == set(), "operations without an authorisation case"
     assert covered - operations == set(), "cases for operations that no longer exist"
@@ -504,3 +510,81 @@ def test_a_practitioner_let_in_is_told_that_the_record_is_closed(host: LiveHost)
         r = ps.get(f"/v1/ps/records/{closed}/documents")
     assert r.status_code == 403
     assert (r.json()["error"], r.json()["reason"]) == ("forbidden", "record_closed")
+
+
+# --- the support desk ------------------------------------------------------------------------
+
+
+def _support_credential(host: LiveHost) -> str:
+    from dmptui.host import support_desk
+
+    with host.app.state.host.tx() as s:
+        return support_desk.add(s, "Agent Matrice", host.clock())[1]
+
+
+def _patient_calls(two: Two) -> list[tuple[str, str, Any]]:
+    """Every patient operation, on A's objects (the same list as above)."""
+    a_rpps = two.host.practitioner("authorised")["rpps"]
+    calls = [(m, p.format(doc_id=two.a_docs[0]), None) for m, p in sorted(BY_DOCUMENT)]
+    calls += [(m, p.format(rpps=a_rpps), body) for m, p, body in OWN_RECORD]
+    return calls
+
+
+def test_a_support_credential_opens_no_patient_or_practitioner_route(two: Two) -> None:
+    credential = _support_credential(two.host)
+    before = _snapshot(two)
+    practitioner_calls = [
+        (m, p.format(ins=two.a_ins, doc_id=two.a_docs[0]), None) for m, p in sorted(PRACTITIONER)
+    ]
+    for headers in (
+        {SUPPORT_HEADER: credential},
+        {PRACTITIONER_HEADER: credential},
+        {"Authorization": f"Bearer {credential}"},
+    ):
+        for method, path, body in [*_patient_calls(two), *practitioner_calls]:
+            r = two.host.http.request(
+                method, path, json=body, headers={**headers, **_IF_MATCH_GUESS}
+            )
+            assert r.status_code == 401, (method, path, headers.keys(), r.status_code, r.text)
+    assert _snapshot(two) == before
+
+
+@pytest.mark.parametrize(("method", "path"), sorted(SUPPORT))
+def test_a_patient_token_or_practitioner_credential_opens_no_support_route(
+    two: Two, method: str, path: str
+) -> None:
+    before = _snapshot(two)
+    practitioner = two.host.practitioner("attending")["credential"]
+    for headers in (
+        {"Authorization": two.b.headers["Authorization"]},
+        {PRACTITIONER_HEADER: practitioner},
+        {SUPPORT_HEADER: practitioner},
+        {SUPPORT_HEADER: two.b.headers["Authorization"].removeprefix("Bearer ")},
+        {},
+    ):
+        r = two.host.http.request(method, path.format(ins=two.a_ins), headers=headers)
+        assert r.status_code == 401, (headers.keys(), r.text)
+        assert r.json()["field"] == SUPPORT_HEADER
+    assert _snapshot(two) == before
+
+
+@pytest.mark.parametrize(("method", "path"), sorted(SUPPORT))
+def test_a_support_action_is_in_the_trace_of_the_record_it_was_about(
+    two: Two, method: str, path: str
+) -> None:
+    credential = _support_credential(two.host)
+    seq, b_seq = _a_seq(two), _b_seq(two)
+    r = two.host.http.request(
+        method, path.format(ins=two.a_ins), headers={SUPPORT_HEADER: credential}
+    )
+    assert r.status_code in (200, 409), r.text  # an unlock of an account that is not locked
+    outcome = "allowed" if r.status_code == 200 else "denied"
+    assert two.host.sql(
+        "SELECT action, actor_role, actor_name, outcome FROM trace_entries"
+        f" WHERE record_id = {two.a_id} AND seq > {seq} ORDER BY seq"
+    ) == [(SUPPORT[(method, path)], "support", "Agent Matrice", outcome)]
+    assert _b_trace(two, b_seq) == []  # nothing in anyone else's
+    # What the desk gets back is the account's state, never the record's content.
+    for doc_id in two.a_docs:
+        assert doc_id not in r.text
+    assert two.host.creds["patient"]["name"] not in r.text

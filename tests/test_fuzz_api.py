@@ -39,12 +39,12 @@ from schemathesis.checks import CHECKS, load_all_checks
 from schemathesis.core import NOT_SET
 from schemathesis.core.parameters import ParameterLocation
 
-from dmptui.host import auth, crypto
-from dmptui.host.app import PATIENT_AUTH, create_app, security_of
+from dmptui.host import auth, crypto, support_desk
+from dmptui.host.app import PATIENT_AUTH, SUPPORT_AUTH, create_app, security_of
 from dmptui.host.context import Host
 from dmptui.host.db import AuthSession, Record, migrate
 from dmptui.host.seed import seed_demo
-from dmptui.schema import PRACTITIONER_HEADER
+from dmptui.schema import PRACTITIONER_HEADER, SUPPORT_HEADER
 
 EXAMPLES = int(os.environ.get("DMPTUI_FUZZ_EXAMPLES", "200"))
 FIXED = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
@@ -78,6 +78,7 @@ class Fuzzed:
                     fresh_until=FIXED + auth.FRESH_FOR,
                 )
             )
+            self.support = support_desk.add(s, "Agent Fuzz", FIXED)[1]
         host.engine.dispose()
         checkpoint(self.template)
         self.ins = creds["patient"]["ins"]
@@ -100,6 +101,8 @@ class Fuzzed:
             return {}
         if scheme == PATIENT_AUTH:
             return {"Authorization": f"Bearer {self.token}"}
+        if scheme == SUPPORT_AUTH:
+            return {SUPPORT_HEADER: self.support}
         return {PRACTITIONER_HEADER: self.credential}
 
 

@@ -388,9 +388,8 @@ def test_log_in_page_through_documents_hide_save_and_delete(
     )
     # m gives the main menu, not the summary; 1 reads the summary, as the record is now: one
     # document less.
-    s.answer("m")
+    s.answer("m")  # the menu is its own heading
     s.lines(
-        "Screen: 1 — Home",
         "Main menu: 1 Home, 2 Documents, 3 Practitioners, 4 Access trace,",
         "5 Emergency access, 6 My record, 7 Personal space, 8 Notifications, 9 Help.",
     )
@@ -473,8 +472,8 @@ def test_give_remove_and_block_access(host: LiveHost, tmp_path: Path, sessions: 
     ) == [("blocked",)]
     # Home's summary (1 on the main menu) says the block at once (one record state), then back
     # to the practitioner.
-    s.answer("m")
-    s.line("Screen: 1 — Home")
+    s.answer("m")  # the main menu, its own heading: no "Screen: 1 — Home" before it
+    s.line("Main menu: 1 Home, 2 Documents, 3 Practitioners, 4 Access trace,")
     s.answer("1")
     s.lines("Screen: 1 — Home", "Record: open")
     s.match(r"Documents: \d+, authorised practitioners: \d+, blocked: 1\.")
@@ -626,8 +625,8 @@ def test_trace_with_an_emergency_entry_and_refusing_break_glass(
     )
     s.match(r"Details: Reason given: Patiente inconsciente .+")
     # Refuse break-glass access on screen 5: consequence, typed word, fresh code.
-    s.answer("m")
-    s.line("Screen: 1 — Home")
+    s.answer("m")  # the main menu, its own heading: no "Screen: 1 — Home" before it
+    s.line("Main menu: 1 Home, 2 Documents, 3 Practitioners, 4 Access trace,")
     s.answer("5")
     s.line("Screen: 5 — Emergency access")
     s.match(r"Two separate choices: .+")
@@ -662,8 +661,8 @@ def test_trace_with_an_emergency_entry_and_refusing_break_glass(
         {"ins": host.ins},
     ) == [("break_glass_refused",)]
     # Home's summary says the new choice; an access allowed, the default, is not said.
-    s.answer("m")
-    s.line("Screen: 1 — Home")
+    s.answer("m")  # the main menu, its own heading: no "Screen: 1 — Home" before it
+    s.line("Main menu: 1 Home, 2 Documents, 3 Practitioners, 4 Access trace,")
     s.answer("1")
     s.lines("Screen: 1 — Home", "Record: open")
     s.line("Break-glass emergency access: refused")
@@ -739,8 +738,8 @@ def test_close_then_log_in_and_reopen(host: LiveHost, tmp_path: Path, sessions: 
     s.line("Your record is OPEN: you and the practitioners you allow can use it.")
     assert record_row(host)[0] == "active"
     # Home's summary says it is open again (it said "closed" before the reopening).
-    s.answer("m")
-    s.line("Screen: 1 — Home")
+    s.answer("m")  # the main menu, its own heading: no "Screen: 1 — Home" before it
+    s.line("Main menu: 1 Home, 2 Documents, 3 Practitioners, 4 Access trace,")
     s.answer("1")
     s.lines("Screen: 1 — Home", "Record: open")
     s.quit()

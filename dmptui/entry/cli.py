@@ -551,6 +551,158 @@ def host_practitioner(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# --- the support desk ----------------------------------------------------------------------
+
+
+def host_support_agents(args: argparse.Namespace) -> int:
+    """add, list, remove: on the host's own database (``--db``), not over HTTP."""
+    from dmptui.host import support_desk
+    from dmptui.host.context import Host
+
+    url = _db_url(args.db)
+    data_dir = _data_dir()
+    _migrate(url, data_dir)
+    host = Host(url, data_dir)
+    try:
+        with host.tx() as s:
+            if args.action == "add":
+                try:
+                    agent, credential = support_desk.add(s, args.name, host.now())
+                except support_desk.BadName as e:
+                    print(f"Erreur / Error: {e}", file=sys.stderr)
+                    return EXIT_USAGE
+                _print(
+                    args,
+                    {"id": agent.id, "name": agent.name, "credential": credential},
+                    f"Agent du support ajouté / Support agent added: {agent.id} {agent.name}\n"
+                    f"Identifiant à donner à l'agent, affiché une seule fois (en-tête "
+                    f"X-Support-Credential) / Credential to give the agent, shown this once "
+                    f"(header X-Support-Credential):\n{credential}",
+                )
+                return EXIT_OK
+            if args.action == "list":
+                rows: list[dict[str, Any]] = [
+                    {"id": a.id, "name": a.name, "created_at": a.created_at.isoformat()}
+                    for a in support_desk.agents(s)
+                ]
+                text = "\n".join(
+                    f"{r['id']:>4}  {r['name']}  ({r['created_at'][:10]})" for r in rows
+                )
+                _print(args, rows, text or "Aucun agent / No agent.")
+                return EXIT_OK
+            removed = support_desk.remove(s, args.agent_id)
+            if removed is None:
+                print(
+                    f"Refusé : aucun agent {args.agent_id} (voir `dmptui host support list`).\n"
+                    f"Refused: no agent {args.agent_id} (see `dmptui host support list`).",
+                    file=sys.stderr,
+                )
+                return EXIT_REFUSED
+            _print(
+                args,
+                {"id": removed.id, "name": removed.name, "removed": True},
+                f"Agent retiré, son identifiant ne marche plus / Agent removed, their credential "
+                f"no longer works: {removed.id} {removed.name}",
+            )
+            return EXIT_OK
+    finally:
+        host.engine.dispose()
+
+
+# The host's answers to the support desk, worded in French and English (the JSON body follows).
+SUPPORT_REFUSALS: dict[str, tuple[str, str]] = {
+    "not_found": (
+        "aucun compte pour cet INS. Vérifiez les 15 caractères avec le patient (carte Vitale).",
+        "no account for this INS. Check the 15 characters with the patient (carte Vitale).",
+    ),
+    "not_locked": (
+        "la connexion de ce compte n'est pas bloquée : le patient peut se connecter.",
+        "this account's login is not locked: the patient can log in.",
+    ),
+    "already_activated": (
+        "ce compte est déjà activé : le patient se connecte avec son mot de passe.",
+        "this account is already activated: the patient logs in with their password.",
+    ),
+    "record_erased": (
+        "ce dossier a été effacé par son patient : il n'y a plus de compte.",
+        "this record was erased by its patient: there is no account any more.",
+    ),
+    "unauthenticated": (
+        "identifiant du support absent ou inconnu (--credential).",
+        "support credential missing or unknown (--credential).",
+    ),
+    "invalid_input": (
+        "INS mal formé : 15 caractères, sur la carte Vitale.",
+        "malformed INS: 15 characters, on the carte Vitale.",
+    ),
+}
+_STATES = {
+    "open": ("ouvert", "open"),
+    "not_activated": ("pas encore activé", "not activated yet"),
+    "closed": ("fermé par le patient", "closed by the patient"),
+    "erased": ("effacé", "erased"),
+}
+
+
+def _support_account_text(a: dict[str, Any]) -> str:
+    fr, en = _STATES.get(a["status"], (a["status"], a["status"]))
+    lines = [f"INS {a['ins']}", f"  État / Status: {fr} / {en}"]
+    if a["locked"]:
+        lines.append(f"  Connexion bloquée jusqu'à / Login locked until: {a['locked_until']} (UTC)")
+    else:
+        lines.append("  Connexion bloquée / Login locked: non / no")
+    none = "aucun / none"
+    if a["status"] != "erased":
+        lines.append(f"  Téléphone / Phone: {a.get('phone') or none}")
+        lines.append(f"  Email: {a.get('email') or none}")
+        lines.append(
+            f"  Dernière connexion / Last login: {a.get('last_login') or 'jamais / never'}"
+        )
+    return "\n".join(lines)
+
+
+def host_support(args: argparse.Namespace) -> int:
+    """lookup, unlock: the support desk's API over HTTP, with the agent's credential."""
+    import httpx
+
+    from dmptui.schema import SUPPORT_HEADER
+
+    base = args.url.rstrip("/")
+    path = f"/v1/support/accounts/{args.ins}"
+    try:
+        with httpx.Client(
+            base_url=base, headers={SUPPORT_HEADER: args.credential}, timeout=30
+        ) as c:
+            r = c.get(path) if args.action == "lookup" else c.post(f"{path}/{args.action}")
+    except httpx.HTTPError as e:
+        print(
+            f"Erreur : l'hôte {base} ne répond pas ({type(e).__name__}). Vérifiez --url et "
+            f"que l'hôte tourne.\nError: the host at {base} does not answer "
+            f"({type(e).__name__}). Check --url and that the host runs.",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    payload = r.json() if r.headers.get("content-type", "").startswith("application/json") else {}
+    if r.status_code >= 400:
+        words = SUPPORT_REFUSALS.get(str(payload.get("reason"))) or SUPPORT_REFUSALS.get(
+            str(payload.get("error"))
+        )
+        if words:
+            print(f"Refusé : {words[0]}\nRefused: {words[1]}", file=sys.stderr)
+        print(json.dumps(payload, ensure_ascii=False, indent=2), file=sys.stderr)
+        return EXIT_USAGE if r.status_code == 422 else EXIT_REFUSED
+    if args.action == "lookup":
+        _print(args, payload, _support_account_text(payload))
+    else:
+        _print(
+            args,
+            payload,
+            f"Connexion débloquée : le patient peut se connecter, et il est prévenu. / Login "
+            f"unlocked: the patient can log in, and is told so. (INS {payload['ins']})",
+        )
+    return EXIT_OK
+
+
 # --- the patient app -----------------------------------------------------------------------
 
 
@@ -827,6 +979,28 @@ def _parser() -> argparse.ArgumentParser:
     p.set_defaults(func=host_maintain)
 
     p = hsub.add_parser(
+        "support", help="the support desk: manage its agents; look up or unlock an account"
+    )
+    ssub = p.add_subparsers(dest="action", required=True)
+    q = with_db(ssub.add_parser("add", help="add an agent and print their credential, once"))
+    q.add_argument("--name", required=True, help="the agent's name, as patients read it")
+    q.set_defaults(func=host_support_agents)
+    with_db(ssub.add_parser("list", help="list the agents")).set_defaults(func=host_support_agents)
+    q = with_db(ssub.add_parser("remove", help="remove an agent (their credential stops)"))
+    q.add_argument("agent_id", type=int)
+    q.set_defaults(func=host_support_agents)
+    for name, what in (
+        ("lookup", "an account's state by INS (channels masked; traced, the patient told)"),
+        ("unlock", "end an account's login lock (traced, the patient told)"),
+    ):
+        q = ssub.add_parser(name, help=what)
+        q.add_argument("ins")
+        q.add_argument("--url", required=True, help="the host's URL")
+        q.add_argument("--credential", required=True, help="your support credential")
+        q.add_argument("--json", action="store_true", help="print JSON")
+        q.set_defaults(func=host_support)
+
+    p = hsub.add_parser(
         "practitioner", help="act as a practitioner (the credential stands for the CPS card)"
     )
     p.add_argument("--url", required=True)
@@ -867,16 +1041,23 @@ def _closed_pipe() -> int:
     return 1
 
 
+def _http_client_command(args: argparse.Namespace) -> bool:
+    """``host practitioner`` and the support desk's ``lookup`` and ``unlock`` are HTTP clients."""
+    if args.host_command == "practitioner":
+        return True
+    return args.host_command == "support" and args.action in ("lookup", "unlock")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     try:
         args = parser.parse_args(argv)
     except SystemExit as e:
         return int(e.code or 0)
-    if args.command == "host" and args.host_command != "practitioner":
+    if args.command == "host" and not _http_client_command(args):
         from dmptui.entry.extras import host_extra_problem
 
-        # Every host command but `practitioner` (an HTTP client) runs the host's own code.
+        # Every host command but the HTTP clients runs the host's own code.
         problem = host_extra_problem(f"dmptui host {args.host_command}")
         if problem:
             print(problem, file=sys.stderr)

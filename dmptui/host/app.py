@@ -26,6 +26,7 @@ from dmptui.host.routes import auth as auth_routes
 from dmptui.host.routes import ledger as ledger_routes
 from dmptui.host.routes import patient as patient_routes
 from dmptui.host.routes import practitioner as practitioner_routes
+from dmptui.host.routes import support as support_routes
 from dmptui.host.routes.common import known_query, plain_params
 from dmptui.schema import MAX_BODY_BYTES
 
@@ -276,6 +277,7 @@ def create_app(
     app.include_router(patient_routes.router)
     app.include_router(ledger_routes.router)
     app.include_router(practitioner_routes.router)
+    app.include_router(support_routes.router)
     app.add_middleware(BodyLimit)
 
     def openapi() -> dict[str, Any]:
@@ -346,9 +348,11 @@ def get_openapi_of(app: FastAPI) -> dict[str, Any]:
 
 
 # Who may call what: the patient with a bearer session token, a practitioner with the CPS
-# credential header; login, verify, refresh and the code requests are open (they are the way in).
+# credential header, the support desk with its own credential header; login, verify, refresh and
+# the code requests are open (they are the way in).
 PATIENT_AUTH = "patientSession"
 PRACTITIONER_AUTH = "practitionerCard"
+SUPPORT_AUTH = "supportDesk"
 _OPEN = {
     "/v1/health",
     "/v1/auth/login",
@@ -379,13 +383,15 @@ def security_of(path: str) -> str | None:
         return None
     if path.startswith("/v1/ps/"):
         return PRACTITIONER_AUTH
+    if path.startswith("/v1/support/"):
+        return SUPPORT_AUTH
     return PATIENT_AUTH
 
 
 def document_contract(spec: dict[str, Any]) -> dict[str, Any]:
     """Declare in the OpenAPI what the host really does: the two ways to authenticate, and the
     error answers (all shaped as ``ErrorBody``) each operation can give."""
-    from dmptui.schema import PRACTITIONER_HEADER, DepositRequest, ErrorBody
+    from dmptui.schema import PRACTITIONER_HEADER, SUPPORT_HEADER, DepositRequest, ErrorBody
 
     components = spec.setdefault("components", {})
     schemas = components.setdefault("schemas", {})
@@ -400,6 +406,7 @@ def document_contract(spec: dict[str, Any]) -> dict[str, Any]:
     components["securitySchemes"] = {
         PATIENT_AUTH: {"type": "http", "scheme": "bearer"},
         PRACTITIONER_AUTH: {"type": "apiKey", "in": "header", "name": PRACTITIONER_HEADER},
+        SUPPORT_AUTH: {"type": "apiKey", "in": "header", "name": SUPPORT_HEADER},
     }
     error = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}
     for path, operations in spec.get("paths", {}).items():
@@ -415,6 +422,8 @@ def document_contract(spec: dict[str, Any]) -> dict[str, Any]:
                 codes |= {"403", "410"}
             if scheme == PRACTITIONER_AUTH:
                 codes |= {"403", "404", "410"}
+            if scheme == SUPPORT_AUTH:
+                codes |= {"404"} | ({"409", "410"} if method == "post" else set())
             if "{" in path:
                 codes |= {"404"}
             if path.startswith("/v1/auth/"):

@@ -111,6 +111,17 @@ class Practitioner(Base):
     credential_hash: Mapped[str | None] = mapped_column(String(64), unique=True, nullable=True)
 
 
+class SupportAgent(Base):
+    """A person of the support desk (``dmptui host support add``): a name for the patient's
+    trace and the digest of a credential shown once, in the ``X-Support-Credential`` header."""
+
+    __tablename__ = "support_agents"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    credential_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class Document(Base):
     __tablename__ = "documents"
     id: Mapped[str] = mapped_column(String(32), primary_key=True)

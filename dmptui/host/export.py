@@ -603,7 +603,9 @@ def _content(s: Session, doc: Document) -> bytes:
 
 
 def _audit_action(action: str) -> str:
-    if action.startswith(("documents.list", "document.read", "document.download", "trace.read")):
+    if action.startswith(
+        ("documents.list", "document.read", "document.download", "trace.read", "support.lookup")
+    ):
         return "R"
     if action in ("document.deposit",):
         return "C"

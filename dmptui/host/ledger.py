@@ -58,7 +58,7 @@ from dmptui.host.db import (
 
 @dataclass(frozen=True)
 class Actor:
-    role: str  # "patient" | "practitioner" | "system"
+    role: str  # "patient" | "practitioner" | "support" | "system"
     name: str | None = None
     rpps: str | None = None
     profession: str | None = None
@@ -67,6 +67,11 @@ class Actor:
     @classmethod
     def of_practitioner(cls, p: Practitioner) -> Actor:
         return cls("practitioner", p.name, p.rpps, p.profession, p.facility)
+
+    @classmethod
+    def of_support(cls, agent: Any) -> Actor:
+        """A person of the support desk (``SupportAgent``): the patient reads their name."""
+        return cls("support", agent.name)
 
     @classmethod
     def of_patient(cls, r: Any) -> Actor:

@@ -54,6 +54,13 @@ OUTSIDE: dict[str, dict[str, str]] = {
         "en": "Your whole shared medical record was exported. Open the app to read when; if "
         "this was not you, change your password.",
     },
+    "support_unlock": {
+        "fr": "Le support a débloqué la connexion à votre dossier médical partagé. Ouvrez "
+        "l'application pour lire quand ; si vous n'avez pas appelé le support, changez votre "
+        "mot de passe.",
+        "en": "The support desk unlocked the login to your shared medical record. Open the app "
+        "to read when; if you did not call the support desk, change your password.",
+    },
 }
 # Any other kind (a document awaiting an announcement consultation, say): a message, no more.
 OUTSIDE_OTHER = {
@@ -283,4 +290,47 @@ def awaiting_consultation(
         },
         now=now,
         document_id=doc_id,
+    )
+
+
+# The support desk (routes/support.py): what it did, when, and what to do if the patient did
+# not ask for it. The agent's name is in the trace, not in the message.
+_SUPPORT = {
+    "support_lookup": (
+        "Le support a consulté l'état de votre compte (connexion, blocage, moyens de contact "
+        "masqués ; jamais vos documents) le {fr}. Si vous n'avez pas appelé le support, "
+        "regardez les accès à votre dossier et changez votre mot de passe.",
+        "The support desk looked up your account's state (login, lock, masked contact details; "
+        "never your documents) on {en}. If you did not call the support desk, look at who "
+        "accessed your record and change your password.",
+    ),
+    "support_unlock": (
+        "Le support a débloqué votre compte le {fr} : vous pouvez vous connecter de nouveau. "
+        "Si vous n'avez pas appelé le support, changez votre mot de passe.",
+        "The support desk unlocked your account on {en}: you can log in again. If you did not "
+        "call the support desk, change your password.",
+    ),
+    "support_activation": (
+        "Le support vous a envoyé un nouveau code d'activation le {fr}. Si vous n'avez pas "
+        "appelé le support, ne l'utilisez pas et contactez-le.",
+        "The support desk sent you a new activation code on {en}. If you did not call the "
+        "support desk, do not use it and contact them.",
+    ),
+}
+
+
+def support(s: Session, record: Record, kind: str, now: datetime) -> None:
+    """Tell the patient what the support desk did (``kind``: a key of ``_SUPPORT``). An unlock
+    goes out by email and SMS too (a locked-out patient cannot open the app to read it); a
+    lookup and a new code stay in the app."""
+    fr, en = _SUPPORT[kind]
+    outside = kind in OUTSIDE
+    notify_patient(
+        s,
+        record,
+        kind,
+        {"fr": fr.format(fr=_when_fr(now)), "en": en.format(en=_when_en(now))},
+        now=now,
+        by_email=outside,
+        by_sms=outside,
     )

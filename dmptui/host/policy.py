@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from dmptui.schema import DocType, Label, Mode, Profession, RecordStatus
+from dmptui.schema import AccountState, DocType, Label, Mode, Profession, RecordStatus
 
 INVISIBLE_NOTICE_AFTER = timedelta(days=14)
 RETENTION_YEARS = 10
@@ -420,3 +420,74 @@ def after_failure(tries: Tries, now: datetime) -> TryVerdict:
     until = now + pause if pause else None
     left = max(FREE_TRIES - failures, 0)
     return TryVerdict(Tries(failures, now, until), left if failures >= WARN_FROM else None, until)
+
+
+# --- the support desk (docs/rules.md, "The support desk") -----------------------------------
+# A support agent helps a patient with their account, never with their health data: they may
+# see an account's state (status, lock, masked contact channels, last login), end a login lock,
+# and send a new activation code to an account not activated yet. Nothing else: no document, no
+# note, no practitioner, no trace. Every one of these, allowed or refused, is in the patient's
+# trace.
+
+SUPPORT_LOOKUP = "support.lookup"
+SUPPORT_UNLOCK = "support.unlock"
+SUPPORT_ACTIVATION = "support.activation"
+SUPPORT_ACTIONS = frozenset({SUPPORT_LOOKUP, SUPPORT_UNLOCK, SUPPORT_ACTIVATION})
+
+
+def account_state(status: RecordStatus, has_password: bool) -> AccountState:
+    """The account's state as the support desk says it: a record open but whose patient never
+    chose a password is not activated."""
+    if status == RecordStatus.ERASED:
+        return AccountState.ERASED
+    if status == RecordStatus.CLOSED:
+        return AccountState.CLOSED
+    return AccountState.OPEN if has_password else AccountState.NOT_ACTIVATED
+
+
+def support_sees_channels(state: AccountState) -> bool:
+    """The masked phone and email, and the last login: not of an erased record (its patient
+    is gone; only that it was erased is said)."""
+    return state != AccountState.ERASED
+
+
+def support_may(action: str, state: AccountState, locked: bool) -> Decision:
+    """What a support agent may do on an account in ``state`` (``locked``: its login is
+    locked now)."""
+    if action not in SUPPORT_ACTIONS:
+        return deny("not_support")
+    if action == SUPPORT_LOOKUP:
+        return ALLOW
+    if state == AccountState.ERASED:
+        return deny("record_erased")
+    if action == SUPPORT_UNLOCK:
+        return ALLOW if locked else deny("not_locked")
+    # SUPPORT_ACTIVATION
+    return ALLOW if state == AccountState.NOT_ACTIVATED else deny("already_activated")
+
+
+def support_traced(state: AccountState) -> bool:
+    """An erased record has no trace any more: a support action on it is not written."""
+    return state != AccountState.ERASED
+
+
+def masked_phone(phone: str) -> str:
+    """A phone number as the support desk sees it: its first two and last two digits, the
+    French way ("+33 6 12 34 56 78" -> "06 •• •• •• 78"), enough for the patient to recognise
+    it on the phone, not enough to call it."""
+    digits = "".join(ch for ch in phone if ch.isdigit())
+    if digits.startswith("33") and len(digits) == 11:
+        digits = "0" + digits[2:]
+    if len(digits) < 6:
+        return "•• ••"
+    hidden = " ".join(["••"] * ((len(digits) - 3) // 2))
+    return f"{digits[:2]} {hidden} {digits[-2:]}"
+
+
+def masked_email(email: str) -> str:
+    """An email address as the support desk sees it: its first letter and its domain
+    ("marie.dupont@example.org" -> "m•••@example.org")."""
+    name, at, domain = email.partition("@")
+    if not at or not name:
+        return "•••"
+    return f"{name[:1]}•••@{domain}"

@@ -91,6 +91,9 @@ class Reader:
         self.remember = False  # "remember me on this device", as chosen at the login
         self.tried_remembered = False  # a remembered session is tried at the first login only
         self.summary = True  # home reads the record's summary (after a login, or when asked)
+        # ``m`` asked for the main menu: it is its own heading ("Main menu: …"), so home does
+        # not say "Screen: 1 — Home" before it (w still says where you are).
+        self.menu_asked = False
         self.zone_said = False  # "Paris time" was said on this screen
 
     # --- out ---------------------------------------------------------------------------------
@@ -98,11 +101,13 @@ class Reader:
     def say(self, kind: str, text: str) -> None:
         self.io.emit(kind, text)
 
-    def enter(self, key: str) -> None:
-        """Say which screen this is: ``Screen: 2 — Documents``."""
+    def enter(self, key: str, *, say: bool = True) -> None:
+        """Say which screen this is: ``Screen: 2 — Documents`` (unless ``say`` is false: the
+        screen's first line names it already)."""
         self.screen = key if key != "login" else self.screen
         self.zone_said = False
-        self.say("screen", catalogue.screen_label(catalogue.BY_KEY[key]))
+        if say:
+            self.say("screen", catalogue.screen_label(catalogue.BY_KEY[key]))
 
     def zone_once(self) -> str:
         """ " (Paris time)" the first time a screen says a time, then nothing: one zone, said
@@ -151,6 +156,7 @@ class Reader:
             answer = (await self.ask(question or _("Your choice:"))).strip().lower().rstrip(".")
             if answer == "m":
                 self.summary = False  # the menu, not the summary (1 reads the summary)
+                self.menu_asked = True
                 raise Navigate("home")
             if answer == "w":
                 self.say("info", where_line(self.screen))

@@ -153,11 +153,8 @@ def show_documents(r: Reader, st: Documents, brief: bool = False) -> None:
     if brief:
         r.say("info", _("Enter alone reads this page again."))
         return
-    seen: set[str] = set()  # an author's facility is said at their first document of the page
     for i in pager.shown():
-        doc = pager.items[i]
-        r.say("item", w.spoken_document(i + 1, doc, facility=doc.author.name not in seen))
-        seen.add(doc.author.name)
+        r.say("item", w.spoken_document(i + 1, pager.items[i]))
     r.say("info", _("Also: s: search in titles, t: type, o: sort."))
 
 

@@ -30,7 +30,8 @@ def main_menu() -> list[Entry]:
 
 
 async def home(r: Reader) -> None:
-    r.enter("home")
+    r.enter("home", say=not r.menu_asked)  # after m, "Main menu: …" is the heading
+    r.menu_asked = False
     if r.summary:  # after a login, or asked for (1): ``m`` and back give the menu alone
         r.summary = False
         try:

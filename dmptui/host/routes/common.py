@@ -25,10 +25,17 @@ from dmptui.host.db import (
     Document,
     Practitioner,
     Record,
+    SupportAgent,
     table,
 )
 from dmptui.identifiers import IdentifierError, parse_ins, parse_rpps
-from dmptui.schema import PRACTITIONER_HEADER, DocumentOut, PractitionerOut, RecordStatus
+from dmptui.schema import (
+    PRACTITIONER_HEADER,
+    SUPPORT_HEADER,
+    DocumentOut,
+    PractitionerOut,
+    RecordStatus,
+)
 
 
 def host_of(request: Request) -> Host:
@@ -112,6 +119,17 @@ async def practitioner_present(request: Request) -> None:
             "unauthenticated",
             field=PRACTITIONER_HEADER,
             message="A practitioner credential (CPS card) is required.",
+        )
+
+
+async def support_present(request: Request) -> None:
+    """Dependency: the same for support routes and the support desk's credential header."""
+    if not request.headers.get(SUPPORT_HEADER, ""):
+        raise ApiError(
+            401,
+            "unauthenticated",
+            field=SUPPORT_HEADER,
+            message="A support desk credential is required.",
         )
 
 
@@ -313,6 +331,29 @@ def practitioner_call(s: Session, request: Request) -> Practitioner:
             "unauthenticated",
             field=PRACTITIONER_HEADER,
             message="This practitioner credential is not recognised.",
+        )
+    return who
+
+
+def support_call(s: Session, request: Request) -> SupportAgent:
+    """The support agent behind the ``X-Support-Credential`` header (401 if none or unknown)."""
+    credential = request.headers.get(SUPPORT_HEADER, "")
+    if not credential:
+        raise ApiError(
+            401,
+            "unauthenticated",
+            field=SUPPORT_HEADER,
+            message="A support desk credential is required.",
+        )
+    who = s.scalar(
+        select(SupportAgent).where(SupportAgent.credential_hash == auth.digest(credential))
+    )
+    if who is None:
+        raise ApiError(
+            401,
+            "unauthenticated",
+            field=SUPPORT_HEADER,
+            message="This support desk credential is not recognised.",
         )
     return who
 
