@@ -5,6 +5,7 @@ patient's own device), the step-up counted apart, ``end_lock``, and an erased re
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -334,3 +335,38 @@ def test_tui_login_says_an_erased_account_in_french(host: LiveHost) -> None:
         asyncio.run(go())
     finally:
         i18n.set_language("en")
+
+
+def test_migration_0008_keeps_running_locks_as_the_shared_count(tmp_path: Path) -> None:
+    """A throttle row written before 0008 (one per INS) becomes its INS's count for the devices
+    that never logged in, running lock and failures kept; and back on downgrade."""
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import create_engine, text
+    from test_crypto import _upgrade
+
+    import dmptui.host.db as db
+
+    url = f"sqlite:///{tmp_path / 'old.sqlite3'}"
+    _upgrade(url, "0007")
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO login_throttle (ins, failures, window_start, locked_until) "
+                "VALUES ('175027512304256', 3, '2026-12-07 12:00:00', '2026-12-07 12:15:00')"
+            )
+        )
+    _upgrade(url, "0008")
+    query = "SELECT ins, scope, failures, locked_until IS NOT NULL FROM login_throttle"
+    with engine.connect() as conn:
+        rows = [tuple(r) for r in conn.execute(text(query))]
+    assert rows == [("175027512304256", policy.UNKNOWN_DEVICES, 3, 1)]
+    cfg = Config()
+    cfg.set_main_option("script_location", str(Path(db.__file__).parent / "migrations"))
+    cfg.set_main_option("sqlalchemy.url", url)
+    command.downgrade(cfg, "0007")
+    with engine.connect() as conn:
+        rows = [tuple(r) for r in conn.execute(text("SELECT ins, failures FROM login_throttle"))]
+    assert rows == [("175027512304256", 3)]
+    engine.dispose()
