@@ -282,6 +282,8 @@ def test_the_rule_is_a_pure_function() -> None:
 def test_screen_reader_login_says_tries_left_the_pause_and_an_erased_account(
     host: LiveHost,
 ) -> None:
+    import asyncio
+
     from test_reader_nav import PASSWORD, drive, flat
 
     async def script(run: Any) -> None:
@@ -308,6 +310,9 @@ def test_screen_reader_login_says_tries_left_the_pause_and_an_erased_account(
         await run.answer(host.password, PASSWORD)
         await run.until("Press Enter to keep")
         assert "This record was erased, and its account with it" in flat(run.text[-1500:])
+        run.type("q")  # the INS is asked again: leave
+        await run.until("Goodbye.")
+        assert await asyncio.wait_for(run.task, 10) == 0
 
     drive(host, script)
 
