@@ -49,6 +49,7 @@ from dmptui.i18n import _
 from dmptui.schema import (
     API_PREFIX,
     DEVICE_HEADER,
+    AccountDone,
     AttendingChange,
     AuthorisationRequest,
     CheckpointOut,
@@ -68,9 +69,20 @@ from dmptui.schema import (
     Oppositions,
     OtpRequest,
     OtpSent,
+    PasswordChange,
     PractitionersOut,
     RecordOut,
+    RecoveryCode,
+    ReenrolDone,
+    ReenrolStart,
+    ReenrolStarted,
     RefreshRequest,
+    ResetDone,
+    ResetPassword,
+    ResetProgress,
+    ResetStart,
+    ResetStarted,
+    SessionsOut,
     StepUpDone,
     StepUpOtpRequest,
     StepUpRequest,
@@ -248,6 +260,18 @@ class TooManyCodes(HostError):
     code = "too_many_codes"
 
 
+class FlowExpired(HostError):
+    """A password reset or re-enrolment that has expired, is spent, or had too many tries."""
+
+    code = "flow_expired"
+
+
+class RecoveryLimited(HostError):
+    """Too many resets or re-enrolments started for this INS; ``retry_after`` seconds."""
+
+    code = "recovery_limited"
+
+
 BY_CODE: dict[str, type[HostError]] = {
     "session_expired": SessionExpired,
     "unauthenticated": SessionExpired,
@@ -265,6 +289,8 @@ BY_CODE: dict[str, type[HostError]] = {
     "invalid_code": InvalidCode,
     "challenge_expired": ChallengeExpired,
     "too_many_codes": TooManyCodes,
+    "flow_expired": FlowExpired,
+    "recovery_limited": RecoveryLimited,
 }
 
 BY_STATUS: dict[int, type[HostError]] = {
@@ -710,6 +736,31 @@ class Client:
         self._set_tokens(tokens)
         return tokens
 
+    # --- account recovery (no session): forgotten password, lost authenticator ---------------
+
+    async def reset_start(self, ins: str) -> ResetStarted:
+        body = _request_body(ResetStart, ins=ins)
+        return self._model(await self._send("POST", "/auth/reset/start", json=body), ResetStarted)
+
+    async def reset_verify(self, flow: str, code: str) -> ResetProgress:
+        body = _request_body(RecoveryCode, flow=flow, code=code)
+        response = await self._send("POST", "/auth/reset/verify", json=body)
+        return self._model(response, ResetProgress)
+
+    async def reset_password(self, flow: str, password: str) -> ResetDone:
+        body = _request_body(ResetPassword, flow=flow, password=password)
+        return self._model(await self._send("POST", "/auth/reset/password", json=body), ResetDone)
+
+    async def reenrol_start(self, ins: str, password: str, channel: str) -> ReenrolStarted:
+        body = _request_body(ReenrolStart, ins=ins, password=password, channel=channel)
+        response = await self._send("POST", "/auth/reenrol/start", json=body)
+        return self._model(response, ReenrolStarted)
+
+    async def reenrol_verify(self, flow: str, code: str) -> ReenrolDone:
+        body = _request_body(RecoveryCode, flow=flow, code=code)
+        response = await self._send("POST", "/auth/reenrol/verify", json=body)
+        return self._model(response, ReenrolDone)
+
     async def refresh(self) -> Tokens:
         """New tokens for the refresh token (the host rotates both). A refusal ends the
         session: tokens cleared, ``SessionExpired``. A network failure keeps them."""
@@ -762,6 +813,38 @@ class Client:
     async def step_up_send(self, channel: str) -> OtpSent:
         body = _request_body(StepUpOtpRequest, channel=channel)
         return self._model(await self._call("POST", "/auth/step-up/otp", json=body), OtpSent)
+
+    # --- the patient's account: sessions, devices, password ------------------------------
+
+    async def account_sessions(self) -> SessionsOut:
+        """The live sessions and remembered devices of the account."""
+        return await self._get("/auth/sessions", SessionsOut)
+
+    async def end_session(self, session_id: str) -> AccountDone:
+        """End one session (by its opaque id). Ending this client's own drops its tokens."""
+        path = f"/auth/sessions/{_segment(session_id, 'session_id')}"
+        done = self._model(await self._call("DELETE", path), AccountDone)
+        if done.current_ended:
+            self.etags.clear()
+            self._clear_tokens()
+        return done
+
+    async def forget_device(self, device_id: str) -> AccountDone:
+        path = f"/auth/devices/{_segment(device_id, 'device_id')}"
+        return self._model(await self._call("DELETE", path), AccountDone)
+
+    async def logout_everywhere(self) -> AccountDone:
+        """End every session of the account, this one included: the tokens are dropped."""
+        done = self._model(await self._call("POST", "/auth/logout-everywhere"), AccountDone)
+        self.etags.clear()
+        self._clear_tokens()
+        return done
+
+    async def change_password(self, current: str, new: str) -> AccountDone:
+        """Needs a fresh step-up. Not retried once sent (a second try would find the password
+        already changed)."""
+        body = _request_body(PasswordChange, current_password=current, new_password=new)
+        return self._model(await self._call("POST", "/auth/password", json=body), AccountDone)
 
     # --- record and documents ----------------------------------------------------------
 

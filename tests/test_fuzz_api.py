@@ -206,7 +206,7 @@ TARGETED_ID = st.one_of(
     st.builds(lambda a, c, b: a + c + b, st.text(max_size=6), _CONTROL, st.text(max_size=6)),
     st.sampled_from(["\x00", "a" * 300, "%00", "..", "\U0001f600", "\ufffd"]),
 )
-_PATH_IDS = ("doc_id", "ins", "rpps")
+_PATH_IDS = ("doc_id", "ins", "rpps", "session_id", "device_id")
 
 
 def _sometimes(value: dict[str, Any], targeted: dict[str, st.SearchStrategy]) -> st.SearchStrategy:
@@ -327,6 +327,12 @@ _ACCEPTED = {
     },
     ("/v1/record/notes", "PUT"): {"text": "Allergie : pénicilline."},
     ("/v1/auth/login", "POST"): {"ins": FUZZED.ins, "password": "a password 12"},
+    ("/v1/auth/reset/start", "POST"): {"ins": FUZZED.ins},
+    ("/v1/auth/reenrol/start", "POST"): {
+        "ins": FUZZED.ins,
+        "password": "a password 12",
+        "channel": "email",
+    },
 }
 
 

@@ -60,6 +60,13 @@ class Base(DeclarativeBase):
     pass
 
 
+def new_public_id() -> str:
+    """An opaque id to show for a session or a device: random, unrelated to any token."""
+    import secrets
+
+    return secrets.token_urlsafe(12)
+
+
 def table(model: type[Base]) -> Table:
     """A mapped class's table, as a ``Table`` (``__table__`` is typed as any ``FromClause``)."""
     return Base.metadata.tables[model.__tablename__]
@@ -311,6 +318,11 @@ class AuthSession(Base):
     fresh_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     device: Mapped[str] = mapped_column(String(64))
+    # What the patient's "devices and sessions" screen shows: an opaque id (never a token's
+    # digest), the app (its User-Agent) and the address as the host saw it at login / refresh.
+    public_id: Mapped[str] = mapped_column(String(32), unique=True, default=new_public_id)
+    app: Mapped[str | None] = mapped_column(String(120), nullable=True)
+    address: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
 class SpentRefreshToken(Base):
@@ -354,11 +366,38 @@ class LoginThrottle(Base):
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
+class RecoveryFlow(Base):
+    """A forgotten-password reset or an authenticator re-enrolment under way (``routes/
+    recovery.py``). Started for any well-formed INS, known or not (``record_id`` None then: the
+    flow answers alike and never succeeds). Kept past its end for the per-INS start limit."""
+
+    __tablename__ = "recovery_flows"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # hash of the flow token
+    kind: Mapped[str] = mapped_column(String(10))  # "reset" | "reenrol"
+    ins: Mapped[str] = mapped_column(String(15), index=True)
+    record_id: Mapped[int | None] = mapped_column(ForeignKey("records.id"), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # The one code awaited now: its channel ("sms" | "email"), digest and end.
+    code_channel: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    code_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    code_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    proven: Mapped[str] = mapped_column(String(40), default="")  # "sms,totp", comma-separated
+    codes_sent: Mapped[int] = mapped_column(Integer, default=0)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
 class KnownDevice(Base):
     __tablename__ = "known_devices"
     record_id: Mapped[int] = mapped_column(ForeignKey("records.id"), primary_key=True)
     device: Mapped[str] = mapped_column(String(64), primary_key=True)
     first_seen: Mapped[datetime] = mapped_column(UTCDateTime)
+    # As on sessions: an opaque id, the app and address last seen, and when.
+    public_id: Mapped[str] = mapped_column(String(32), unique=True, default=new_public_id)
+    last_seen: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    app: Mapped[str | None] = mapped_column(String(120), nullable=True)
+    address: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
 class IdempotencyKey(Base):

@@ -23,6 +23,7 @@ from dmptui.host.db import (
     OutboxMessage,
     Record,
     RecordKey,
+    RecoveryFlow,
     SpentRefreshToken,
     TraceEntry,
     TraceNode,
@@ -46,6 +47,17 @@ def forget_devices(s: Session, record_id: int) -> int:
     device again (notified). How many were forgotten."""
     result = s.execute(delete(KnownDevice).where(KnownDevice.record_id == record_id))
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+def forget_device(s: Session, record_id: int, public_id: str) -> bool:
+    """Forget one remembered device of the record, named by its opaque id: the next login from
+    it is a new device again (notified). False if the record has no such device."""
+    result = s.execute(
+        delete(KnownDevice).where(
+            KnownDevice.record_id == record_id, KnownDevice.public_id == public_id
+        )
+    )
+    return bool(getattr(result, "rowcount", 0))
 
 
 def purge_spent_refresh_tokens(s: Session, now: datetime) -> int:
@@ -91,6 +103,7 @@ def erase(s: Session, record: Record, actor: ledger.Actor, now: datetime) -> Non
         Notification,
         KnownDevice,
         LoginChallenge,
+        RecoveryFlow,
         AuthSession,
         SpentRefreshToken,
         OutboxMessage,
@@ -197,6 +210,14 @@ def purge_login_state(s: Session, now: datetime) -> dict[str, int]:
             ),
         ),
         ("login_challenges", delete(LoginChallenge).where(LoginChallenge.expires_at <= now)),
+        (
+            # Kept past their end for the per-INS limit on starts, then gone.
+            "recovery_flows",
+            delete(RecoveryFlow).where(
+                RecoveryFlow.created_at <= now - policy.RECOVERY_WINDOW,
+                RecoveryFlow.expires_at <= now,
+            ),
+        ),
         (
             "sessions",
             delete(AuthSession).where(AuthSession.created_at < now - auth.SESSION_ABSOLUTE),
