@@ -42,6 +42,7 @@ SCREENS: tuple[ScreenSpec, ...] = (
     ScreenSpec(7, "notes", N_("Personal space")),
     ScreenSpec(8, "notifications", N_("Notifications")),
     ScreenSpec(9, "help", N_("Help")),
+    ScreenSpec(10, "account", N_("My devices and sessions")),
 )
 BY_KEY = {s.key: s for s in (LOGIN, *SCREENS)}
 
@@ -288,6 +289,54 @@ ACTIONS: tuple[Action, ...] = (
         N_("Mark all as read"),
         N_("Mark every notification as read."),
     ),
+    Action(
+        "account.end_session",
+        "account",
+        "e",
+        N_("End this session"),
+        N_(
+            "End the selected session: the device that uses it must log in again with your "
+            "password and a code. Ending this device's own session logs you out."
+        ),
+    ),
+    Action(
+        "account.forget_device",
+        "account",
+        "f",
+        N_("Forget this device"),
+        N_(
+            "Forget the selected device: its next login will be announced to you as a new "
+            "device. Its sessions go on until you end them."
+        ),
+    ),
+    Action(
+        "account.everywhere",
+        "account",
+        "a",
+        N_("Log out everywhere"),
+        N_("End every session of your account, on every device, this one included."),
+        confirm=N_(
+            "Every session of your account will end, on every device, this one included. "
+            "You will be back at the login screen; anyone else using your account must log "
+            "in again with your password and a code."
+        ),
+    ),
+    Action(
+        "account.password",
+        "account",
+        "p",
+        N_("Change my password"),
+        N_(
+            "Type your current password and a new one (12 characters or more, not built "
+            "from your INS), then a fresh one-time code. Your other sessions end."
+        ),
+        confirm=N_(
+            "Your password will change. Every other session of your account ends: the devices "
+            "using them must log in again with the new password. This session goes on. You "
+            "are told by email and SMS."
+        ),
+        step_up=True,
+    ),
     Action("app.help", "*", "f1", N_("Help"), N_("Help for this screen.")),
     Action("app.back", "*", "escape", N_("Back"), N_("Go back to the previous screen.")),
     Action("app.logout", "*", "ctrl+l", N_("Log out"), N_("End your session on this device.")),
@@ -329,11 +378,17 @@ def goto_id(spec: ScreenSpec) -> str:
     return f"app.goto.{spec.key}"
 
 
+def digit(spec: ScreenSpec) -> str:
+    """The default key that jumps to a screen: its number, and 0 for screen 10 (as on a
+    keyboard's row of digits; 0 is free: the login screen is never jumped to)."""
+    return str(spec.number % 10)
+
+
 # Every binding id a keymap can move: id -> (where it works: a screen's key, or "*" for every
 # screen; its default key).
 DEFAULT_KEYS: dict[str, tuple[str, str]] = {
     **{a.id: (a.screen, a.key) for a in (*ACTIONS, *TUI_ACTIONS)},
-    **{goto_id(s): ("*", str(s.number)) for s in SCREENS},
+    **{goto_id(s): ("*", digit(s)) for s in SCREENS},
 }
 
 

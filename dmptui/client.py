@@ -49,6 +49,7 @@ from dmptui.i18n import _
 from dmptui.schema import (
     API_PREFIX,
     DEVICE_HEADER,
+    AccountDone,
     AttendingChange,
     AuthorisationRequest,
     CheckpointOut,
@@ -68,9 +69,11 @@ from dmptui.schema import (
     Oppositions,
     OtpRequest,
     OtpSent,
+    PasswordChange,
     PractitionersOut,
     RecordOut,
     RefreshRequest,
+    SessionsOut,
     StepUpDone,
     StepUpOtpRequest,
     StepUpRequest,
@@ -762,6 +765,38 @@ class Client:
     async def step_up_send(self, channel: str) -> OtpSent:
         body = _request_body(StepUpOtpRequest, channel=channel)
         return self._model(await self._call("POST", "/auth/step-up/otp", json=body), OtpSent)
+
+    # --- the patient's account: sessions, devices, password ------------------------------
+
+    async def account_sessions(self) -> SessionsOut:
+        """The live sessions and remembered devices of the account."""
+        return await self._get("/auth/sessions", SessionsOut)
+
+    async def end_session(self, session_id: str) -> AccountDone:
+        """End one session (by its opaque id). Ending this client's own drops its tokens."""
+        path = f"/auth/sessions/{_segment(session_id, 'session_id')}"
+        done = self._model(await self._call("DELETE", path), AccountDone)
+        if done.current_ended:
+            self.etags.clear()
+            self._clear_tokens()
+        return done
+
+    async def forget_device(self, device_id: str) -> AccountDone:
+        path = f"/auth/devices/{_segment(device_id, 'device_id')}"
+        return self._model(await self._call("DELETE", path), AccountDone)
+
+    async def logout_everywhere(self) -> AccountDone:
+        """End every session of the account, this one included: the tokens are dropped."""
+        done = self._model(await self._call("POST", "/auth/logout-everywhere"), AccountDone)
+        self.etags.clear()
+        self._clear_tokens()
+        return done
+
+    async def change_password(self, current: str, new: str) -> AccountDone:
+        """Needs a fresh step-up. Not retried once sent (a second try would find the password
+        already changed)."""
+        body = _request_body(PasswordChange, current_password=current, new_password=new)
+        return self._model(await self._call("POST", "/auth/password", json=body), AccountDone)
 
     # --- record and documents ----------------------------------------------------------
 

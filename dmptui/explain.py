@@ -96,6 +96,23 @@ BY_REASON = {
     "blocked": N_("This practitioner is blocked. Unblock them first."),
     "record_not_closed": N_("Your record is already open."),
     "step_up_required": N_("This action needs a fresh one-time code. Type the code to confirm."),
+    "bad_password": N_("Your current password is wrong. Type it again."),
+    "password_too_short": N_(
+        "The new password is too short: use at least 12 characters (a few words together are "
+        "easy to remember)."
+    ),
+    "password_too_common": N_(
+        "The new password is too common or too simple: anyone could guess it. Choose another "
+        "one, a few unrelated words for example."
+    ),
+    "password_from_ins": N_(
+        "The new password is built from your INS: choose one that has nothing to do with it."
+    ),
+    "password_unchanged": N_(
+        "The new password is the same as your current one: choose a different one."
+    ),
+    "no_such_session": N_("That session had already ended. The list has been refreshed."),
+    "no_such_device": N_("That device was already forgotten. The list has been refreshed."),
 }
 
 BY_FIELD = {
@@ -131,7 +148,8 @@ def _pause(error: Exception) -> dict[str, str]:
 def _tries(error: Exception, text: str) -> str:
     """A wrong password or code, and what it leaves: tries before a pause, or the pause."""
     left = getattr(error, "tries_left", None)
-    step_up = getattr(error, "reason", None) == "step_up"
+    # A wrong current password (changing it) counts on the step-up's counter too.
+    step_up = getattr(error, "reason", None) in ("step_up", "bad_password")
     if left is None:
         return text
     if left > 0:
@@ -151,7 +169,8 @@ def explain(error: Exception) -> str:
         words = LOCKED_STEP_UP if reason == "step_up" else BY_ERROR["locked"]
         return _(words).format(**_pause(error))
     if kind in ("invalid_credentials", "invalid_code"):
-        return _tries(error, _(BY_ERROR[kind]))
+        said = BY_REASON.get(reason or "") if reason == "bad_password" else None
+        return _tries(error, _(said or BY_ERROR[kind]))
     if reason and reason in BY_REASON:
         return _(BY_REASON[reason])
     if kind in BY_ERROR:

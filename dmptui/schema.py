@@ -241,6 +241,49 @@ class StepUpDone(BaseModel):
     fresh_for: int
 
 
+# --- the patient's account: sessions, devices, password ------------------------------------
+
+
+class SessionOut(BaseModel):
+    """A live session of the patient. ``id`` is opaque (never a token or its digest)."""
+
+    id: str
+    first_seen: datetime
+    last_seen: datetime
+    app: str | None = None  # the app that logged in, as it named itself (User-Agent)
+    address: str | None = None  # the network address the host saw
+    current: bool = False  # the session making this request: "this device"
+
+
+class DeviceOut(BaseModel):
+    """A remembered device: a login from it is not announced as a new device."""
+
+    id: str
+    first_seen: datetime
+    last_seen: datetime | None = None
+    app: str | None = None
+    address: str | None = None
+    current: bool = False  # the device of the session making this request
+
+
+class SessionsOut(BaseModel):
+    sessions: list[SessionOut]
+    devices: list[DeviceOut]
+
+
+class AccountDone(BaseModel):
+    """What a change of the account did, in words (``fr``, ``en``)."""
+
+    message: dict[str, str]
+    sessions_ended: int = 0
+    current_ended: bool = False  # the caller's own session ended: log in again
+
+
+class PasswordChange(Strict):
+    current_password: str = Field(max_length=1024)
+    new_password: str = Field(max_length=1024)
+
+
 # --- record --------------------------------------------------------------------------------
 
 

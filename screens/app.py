@@ -45,6 +45,7 @@ SCREEN_CLASSES = {
     "notes": "screens.notes:NotesScreen",
     "notifications": "screens.notifications:NotificationsScreen",
     "help": "screens.help:HelpScreen",
+    "account": "screens.account:AccountScreen",
 }
 
 
@@ -123,7 +124,7 @@ class DmpApp(App[None], inherit_bindings=False):
         ),
         *(
             Binding(
-                str(spec.number),
+                catalogue.digit(spec),
                 f"goto('{spec.key}')",
                 spec.title,
                 id=catalogue.goto_id(spec),

@@ -37,7 +37,7 @@ class NotesScreen(RecordScreen):
             show=False,
         ),
         *(
-            Binding(str(spec.number), f"leave('{spec.key}')", spec.title, show=False)
+            Binding(catalogue.digit(spec), f"leave('{spec.key}')", spec.title, show=False)
             for spec in catalogue.SCREENS
         ),
     ]

@@ -68,13 +68,22 @@ OWN_RECORD: list[tuple[str, str, dict[str, Any] | None]] = [
     ("POST", "/v1/record/notifications/read", None),
     ("POST", "/v1/auth/step-up/otp", {"channel": "email"}),
     ("POST", "/v1/auth/step-up", {"code": "000000"}),
+    ("GET", "/v1/auth/sessions", None),
+    ("POST", "/v1/auth/password", {"current_password": "x", "new_password": "Pomme-Nuage-88"}),
     ("POST", "/v1/record/export", None),  # B's own record only (the archive is compressed:
     # test_export checks its checkpoint names the caller's INS)
     ("POST", "/v1/record/close", None),
     ("POST", "/v1/record/reactivate", None),
     ("POST", "/v1/record/erase", None),
     ("POST", "/v1/auth/logout", None),
+    ("POST", "/v1/auth/logout-everywhere", None),  # ends B's sessions, never A's
 ]
+# Patient operations on one of the caller's sessions or remembered devices, named by its opaque
+# id: called with A's ids.
+BY_ACCOUNT_ID = {
+    ("DELETE", "/v1/auth/sessions/{session_id}"): "session.revoke",
+    ("DELETE", "/v1/auth/devices/{device_id}"): "device.forget",
+}
 # Support desk operations (X-Support-Credential): an account's state, never health data.
 SUPPORT = {
     ("GET", "/v1/support/accounts/{ins}"): "support.lookup",
@@ -118,6 +127,7 @@ def test_every_operation_of_the_app_has_a_case(host: LiveHost) -> None:
     covered = (
         set(OPEN)
         | set(BY_DOCUMENT)
+        | set(BY_ACCOUNT_ID)
         | {(m, _template(p)) for m, p, _ in OWN_RECORD}
         | set(PRACTITIONER)
         | set(SUPPORT)
@@ -273,6 +283,42 @@ def test_patient_b_on_its_own_record_never_touches_or_sees_record_a(two: Two) ->
         )[0][0]
         > 5
     )
+
+
+@pytest.mark.parametrize(("method", "path"), sorted(BY_ACCOUNT_ID))
+def test_another_patients_session_or_device_is_not_reachable_by_id(
+    two: Two, method: str, path: str
+) -> None:
+    two.host.sql(
+        "INSERT INTO known_devices (record_id, device, first_seen, public_id) "
+        "VALUES (:r, 'a-device', :t, 'a-device-public-id')",
+        {"r": two.a_id, "t": two.host.clock().replace(tzinfo=None)},
+    )
+    a_sessions = [
+        row[0]
+        for row in two.host.sql(
+            f"SELECT public_id FROM sessions WHERE record_id = {two.a_id} AND revoked_at IS NULL"
+        )
+    ]
+    ids = a_sessions if "sessions" in path else ["a-device-public-id"]
+    assert ids
+    before = _snapshot(two)
+    devices = two.host.sql(f"SELECT count(*) FROM known_devices WHERE record_id = {two.a_id}")
+    for some_id in ids:
+        seq = _b_seq(two)
+        r = two.b.request(method, path.format(session_id=some_id, device_id=some_id))
+        assert r.status_code == 404, (method, path, r.status_code, r.text)
+        assert r.json()["error"] == "not_found"
+        assert some_id not in r.text
+        reason = "no_such_session" if "sessions" in path else "no_such_device"
+        assert _b_trace(two, seq) == [(BY_ACCOUNT_ID[(method, path)], None, "denied", reason)]
+    assert _snapshot(two) == before
+    assert (
+        two.host.sql(f"SELECT count(*) FROM known_devices WHERE record_id = {two.a_id}") == devices
+    )
+    # A's own session can end itself: the 404 above is about the record.
+    r = two.a.request(method, path.format(session_id=ids[0], device_id=ids[0]))
+    assert r.status_code == 200, r.text
 
 
 def test_b_sees_its_own_documents_only(two: Two) -> None:

@@ -206,7 +206,7 @@ TARGETED_ID = st.one_of(
     st.builds(lambda a, c, b: a + c + b, st.text(max_size=6), _CONTROL, st.text(max_size=6)),
     st.sampled_from(["\x00", "a" * 300, "%00", "..", "\U0001f600", "\ufffd"]),
 )
-_PATH_IDS = ("doc_id", "ins", "rpps")
+_PATH_IDS = ("doc_id", "ins", "rpps", "session_id", "device_id")
 
 
 def _sometimes(value: dict[str, Any], targeted: dict[str, st.SearchStrategy]) -> st.SearchStrategy:

@@ -498,6 +498,11 @@ def test_patient_may_sets() -> None:
         "record.status",
         "logout",
         "record.export",  # a closed record is still the patient's to take with them
+        # their own sessions and devices: seen and ended whatever the record's status
+        "sessions.read",
+        "session.revoke",
+        "device.forget",
+        "logout.everywhere",
     } == PATIENT_ACTIONS_WHEN_CLOSED
     assert patient_may(RecordStatus.CLOSED, "record.export")
     assert patient_may(RecordStatus.ERASED, "record.export").reason == "record_erased"
@@ -516,6 +521,7 @@ def test_step_up_actions() -> None:
         "reactivate",
         "oppositions",
         "record.export",
+        "password.change",
     ):
         assert policy.needs_step_up(action)
     for action in ("login", "documents.list", "document.read", "trace.read"):

@@ -187,7 +187,7 @@ def test_g_and_a_number_jumps_from_any_menu_and_w_says_where_you_are(host: LiveH
         await run.answer("g12")
         came = await run.until(CHOICE)
         assert (
-            "Error: “g12” is not a screen. Type g and a screen's number, from 1 to 9 "
+            "Error: “g12” is not a screen. Type g and a screen's number, from 1 to 10 "
             "(g3: practitioners); m: main menu."
         ) in flat(came)
         run.mark -= len(CHOICE)  # the question is answered below

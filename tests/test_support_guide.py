@@ -894,7 +894,7 @@ def test_the_screens_table_is_the_catalogue() -> None:
     """The guide's list of screens: every screen, its number and its name in each language."""
     text = GUIDE.read_text("utf-8")
     for lang in LANGS:
-        rows = set(re.findall(r"^\| (\d) \| ([^|]+) \|$", part(text, lang), re.M))
+        rows = set(re.findall(r"^\| (\d+) \| ([^|]+) \|$", part(text, lang), re.M))
         wanted = {
             tuple(label_in(lang, s).split(" — ", 1)) for s in (catalogue.LOGIN, *catalogue.SCREENS)
         }

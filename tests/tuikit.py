@@ -51,7 +51,7 @@ async def login(pilot: Pilot, host: LiveHost) -> None:
 async def goto(pilot: Pilot, key: str) -> None:
     from dmptui import catalogue
 
-    await pilot.press(str(catalogue.BY_KEY[key].number))
+    await pilot.press(catalogue.digit(catalogue.BY_KEY[key]))
     await wait_for(pilot, lambda: getattr(pilot.app.screen, "SCREEN_KEY", "") == key)
 
 

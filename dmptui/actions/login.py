@@ -22,6 +22,8 @@ CHECKING_CODE = N_("Checking the code…")
 SEND_SMS = N_("Send me a code by SMS")  # a way to get the code, in a menu
 SEND_EMAIL = N_("Send me a code by email")
 STEP_UP_NEEDED = N_("This action needs a fresh one-time code.")
+# Screen-reader mode says it as the heading of the menu of ways to get the code (one line).
+STEP_UP_MENU = N_("This needs a fresh one-time code:")
 
 # "Remember me on this device": the refresh token kept in the OS keyring (``dmptui.session``).
 REMEMBER_ME = N_("Remember me on this device")

@@ -22,6 +22,7 @@ from dmptui import __version__
 from dmptui.host import concurrency, crypto, ledger, lifecycle, outbox
 from dmptui.host.context import ApiError, Host
 from dmptui.host.db import utcnow
+from dmptui.host.routes import account as account_routes
 from dmptui.host.routes import auth as auth_routes
 from dmptui.host.routes import ledger as ledger_routes
 from dmptui.host.routes import patient as patient_routes
@@ -274,6 +275,7 @@ def create_app(
         return {"status": "ok", "version": __version__}
 
     app.include_router(auth_routes.router)
+    app.include_router(account_routes.router)
     app.include_router(patient_routes.router)
     app.include_router(ledger_routes.router)
     app.include_router(practitioner_routes.router)

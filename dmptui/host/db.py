@@ -60,6 +60,13 @@ class Base(DeclarativeBase):
     pass
 
 
+def new_public_id() -> str:
+    """An opaque id to show for a session or a device: random, unrelated to any token."""
+    import secrets
+
+    return secrets.token_urlsafe(12)
+
+
 def table(model: type[Base]) -> Table:
     """A mapped class's table, as a ``Table`` (``__table__`` is typed as any ``FromClause``)."""
     return Base.metadata.tables[model.__tablename__]
@@ -311,6 +318,11 @@ class AuthSession(Base):
     fresh_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     device: Mapped[str] = mapped_column(String(64))
+    # What the patient's "devices and sessions" screen shows: an opaque id (never a token's
+    # digest), the app (its User-Agent) and the address as the host saw it at login / refresh.
+    public_id: Mapped[str] = mapped_column(String(32), unique=True, default=new_public_id)
+    app: Mapped[str | None] = mapped_column(String(120), nullable=True)
+    address: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
 class SpentRefreshToken(Base):
@@ -359,6 +371,11 @@ class KnownDevice(Base):
     record_id: Mapped[int] = mapped_column(ForeignKey("records.id"), primary_key=True)
     device: Mapped[str] = mapped_column(String(64), primary_key=True)
     first_seen: Mapped[datetime] = mapped_column(UTCDateTime)
+    # As on sessions: an opaque id, the app and address last seen, and when.
+    public_id: Mapped[str] = mapped_column(String(32), unique=True, default=new_public_id)
+    last_seen: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    app: Mapped[str | None] = mapped_column(String(120), nullable=True)
+    address: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
 class IdempotencyKey(Base):

@@ -48,6 +48,17 @@ def forget_devices(s: Session, record_id: int) -> int:
     return int(getattr(result, "rowcount", 0) or 0)
 
 
+def forget_device(s: Session, record_id: int, public_id: str) -> bool:
+    """Forget one remembered device of the record, named by its opaque id: the next login from
+    it is a new device again (notified). False if the record has no such device."""
+    result = s.execute(
+        delete(KnownDevice).where(
+            KnownDevice.record_id == record_id, KnownDevice.public_id == public_id
+        )
+    )
+    return bool(getattr(result, "rowcount", 0))
+
+
 def purge_spent_refresh_tokens(s: Session, now: datetime) -> int:
     """Spent refresh tokens whose session has passed its absolute limit: they can no longer
     end anything (the session is over), so they go."""

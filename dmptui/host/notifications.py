@@ -43,10 +43,25 @@ OUTSIDE: dict[str, dict[str, str]] = {
     },
     "new_device": {
         "fr": "Connexion à votre dossier médical partagé depuis un nouvel appareil. Ouvrez "
-        "l'application pour lire le détail ; si ce n'était pas vous, changez votre mot de "
-        "passe et contactez le support.",
+        "l'application pour lire le détail ; si ce n'était pas vous, allez dans l'écran "
+        "« Mes appareils et sessions » : terminez cette session, oubliez cet appareil et "
+        "changez votre mot de passe, puis contactez le support.",
         "en": "Login to your shared medical record from a new device. Open the app to read "
-        "the details; if this was not you, change your password and contact support.",
+        'the details; if this was not you, go to the "My devices and sessions" screen: end '
+        "that session, forget that device and change your password, then contact support.",
+    },
+    "password_changed": {
+        "fr": "Le mot de passe de votre dossier médical partagé a été changé ; vos autres "
+        "sessions ont été terminées. Si ce n'était pas vous, contactez le support "
+        "immédiatement.",
+        "en": "The password of your shared medical record was changed; your other sessions "
+        "were ended. If this was not you, contact support at once.",
+    },
+    "logged_out_everywhere": {
+        "fr": "Toutes les sessions de votre dossier médical partagé ont été terminées. Si ce "
+        "n'était pas vous, changez votre mot de passe et contactez le support.",
+        "en": "Every session of your shared medical record was ended. If this was not you, "
+        "change your password and contact support.",
     },
     "export": {
         "fr": "Votre dossier médical partagé entier a été exporté. Ouvrez l'application pour "
@@ -249,9 +264,48 @@ def new_device(s: Session, record: Record, now: datetime) -> None:
         "new_device",
         {
             "fr": f"Connexion à votre dossier depuis un nouvel appareil le {_when_fr(now)}. Si ce "
-            "n'était pas vous, changez votre mot de passe et contactez le support.",
+            "n'était pas vous : ouvrez l'écran 10 « Mes appareils et sessions » (depuis le menu "
+            "principal), terminez cette session et oubliez cet appareil, puis changez votre mot "
+            "de passe sur ce même écran (« Changer mon mot de passe ») et contactez le support.",
             "en": f"Login to your record from a new device on {_when_en(now)}. If this was not "
-            "you, change your password and contact support.",
+            'you: open screen 10 "My devices and sessions" (from the main menu), end that '
+            "session and forget that device, then change your password on that same screen "
+            '("Change my password") and contact support.',
+        },
+        now=now,
+    )
+
+
+def password_changed(s: Session, record: Record, now: datetime, ended: int) -> None:
+    """The password was changed: told in the app, by email and by SMS."""
+    notify_patient(
+        s,
+        record,
+        "password_changed",
+        {
+            "fr": f"Votre mot de passe a été changé le {_when_fr(now)} ; vos autres sessions "
+            f"({ended}) ont été terminées. Si ce n'était pas vous, contactez le support "
+            "immédiatement.",
+            "en": f"Your password was changed on {_when_en(now)}; your other sessions "
+            f"({ended}) were ended. If this was not you, contact support at once.",
+        },
+        now=now,
+        by_sms=True,
+    )
+
+
+def logged_out_everywhere(s: Session, record: Record, now: datetime, ended: int) -> None:
+    notify_patient(
+        s,
+        record,
+        "logged_out_everywhere",
+        {
+            "fr": f"Toutes vos sessions ({ended}) ont été terminées le {_when_fr(now)}, celle "
+            "qui l'a demandé comprise. Si ce n'était pas vous, changez votre mot de passe "
+            "(écran 10 « Mes appareils et sessions ») et contactez le support.",
+            "en": f"All your sessions ({ended}) were ended on {_when_en(now)}, including the "
+            'one that asked. If this was not you, change your password (screen 10 "My devices '
+            'and sessions") and contact support.',
         },
         now=now,
     )

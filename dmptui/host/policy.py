@@ -158,10 +158,30 @@ def awaiting_consultation_notice_due(doc: DocumentFacts, now: datetime) -> bool:
 # (and the login that precedes them, and the status read that tells the app it is closed).
 # A closed record is still the patient's: they may take it with them (export) before erasing it.
 PATIENT_ACTIONS_WHEN_CLOSED = frozenset(
-    {"login", "record.status", "reactivate", "erase", "logout", "record.export"}
+    {
+        "login",
+        "record.status",
+        "reactivate",
+        "erase",
+        "logout",
+        "record.export",
+        # The patient's own sessions: a closed record's patient may still see and end them.
+        "sessions.read",
+        "session.revoke",
+        "device.forget",
+        "logout.everywhere",
+    }
 )
 STEP_UP_ACTIONS = frozenset(
-    {"document.delete", "close", "erase", "oppositions", "reactivate", "record.export"}
+    {
+        "document.delete",
+        "close",
+        "erase",
+        "oppositions",
+        "reactivate",
+        "record.export",
+        "password.change",
+    }
 )
 
 

@@ -168,7 +168,7 @@ class Reader:
                 self.say(
                     "error",
                     _(
-                        "“{answer}” is not a screen. Type g and a screen's number, from 1 to 9 "
+                        "“{answer}” is not a screen. Type g and a screen's number, from 1 to 10 "
                         "(g3: practitioners); m: main menu."
                     ).format(answer=answer),
                 )

@@ -56,7 +56,7 @@ async def home(r: Reader) -> None:
         if spec is not None:
             r.summary = spec.key == "home"
             raise Navigate(spec.key)
-        r.wrong_choice(answer, _("Type a number from 1 to 9."))
+        r.wrong_choice(answer, _("Type a number from 1 to 10."))
 
 
 def summary_lines(r: Reader) -> list[str]:

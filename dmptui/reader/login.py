@@ -392,10 +392,11 @@ async def read_demo_phone(r: Reader) -> None:
 
 async def step_up(r: Reader) -> bool:
     """Ask for a fresh one-time code and give it to the host: True when accepted."""
-    r.say("info", _(login_words.STEP_UP_NEEDED))
     entries = code_entries({"totp", "sms", "email"}, Entry("0", _(CANCEL)))
+    title = _(login_words.STEP_UP_MENU)  # why a code is asked, then the menu, in one heading
     while True:
-        show_menu(r, _("One-time code:"), entries)
+        show_menu(r, title, entries)
+        title = _("One-time code:")
         try:  # logged in: every question's commands (m, g3, l, q…); 0 or b cancels
             answer = await r.ask_choice()
         except Back:

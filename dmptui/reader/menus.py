@@ -66,12 +66,19 @@ PRACTITIONER_MENU = (
 EMERGENCY_MENU = ("emergency.break_glass", "emergency.regulation")
 RECORD_MENU = ("record.close", "record.reactivate", "record.erase", "record.export")
 NOTES_MENU = ("notes.save",)
+ACCOUNT_MENU = (
+    "account.end_session",
+    "account.forget_device",
+    "account.everywhere",
+    "account.password",
+)
 MENUS: tuple[tuple[tuple[str, ...], str | None], ...] = (
     (DOCUMENT_MENU, N_("{key}, in a document")),
     (PRACTITIONER_MENU, N_("{key}, for a practitioner chosen by number")),
     (EMERGENCY_MENU, None),
     (RECORD_MENU, None),
     (NOTES_MENU, None),
+    (ACCOUNT_MENU, None),
 )
 # Letters, in a list or on every question (the TUI's keys where those are letters).
 LETTERS = {

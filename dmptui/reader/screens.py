@@ -4,13 +4,14 @@ handler of every catalogue action (``HANDLERS``: each screen module registers it
 
 One module per screen: ``login`` (0), ``home`` (1, and 9: help), ``documents`` (2),
 ``practitioners`` (3), ``trace`` (4), ``record`` (5: emergency access, 6: my record), ``notes``
-(7), ``notifications`` (8); what they share is in ``menus``."""
+(7), ``notifications`` (8), ``account`` (10); what they share is in ``menus``."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
+from dmptui.reader.account import account
 from dmptui.reader.documents import documents
 from dmptui.reader.home import help_screen, home
 from dmptui.reader.menus import HANDLERS, reader_key
@@ -35,4 +36,5 @@ SCREENS: dict[str, Callable[[Reader], Awaitable[None]]] = {
     "notes": notes,
     "notifications": notifications,
     "help": help_screen,
+    "account": account,
 }

@@ -20,7 +20,13 @@ from dmptui.host.db import (
     Record,
     SpentRefreshToken,
 )
-from dmptui.host.routes.common import bearer, host_of, patient_present, session_alive
+from dmptui.host.routes.common import (
+    bearer,
+    host_of,
+    patient_present,
+    seen_from,
+    session_alive,
+)
 from dmptui.identifiers import IdentifierError, parse_ins
 from dmptui.schema import (
     DEVICE_HEADER,
@@ -294,8 +300,11 @@ def _code_ok(
     return False
 
 
-def _issue(s: Session, record: Record, device: str, now: datetime, fresh: bool) -> Tokens:
+def _issue(
+    s: Session, record: Record, device: str, now: datetime, fresh: bool, request: Request
+) -> Tokens:
     access, refresh = auth.new_token(), auth.new_token()
+    app, address = seen_from(request)
     s.add(
         AuthSession(
             record_id=record.id,
@@ -305,6 +314,8 @@ def _issue(s: Session, record: Record, device: str, now: datetime, fresh: bool) 
             last_seen_at=now,
             device=device,
             fresh_until=now + auth.FRESH_FOR if fresh else None,
+            app=app,
+            address=address,
         )
     )
     return Tokens(
@@ -346,16 +357,19 @@ def verify(body: VerifyRequest, request: Request) -> Tokens:
         ch.used_at = now
         record.totp_enrolled = record.totp_enrolled or record.totp_secret_sealed is not None
         lockout.succeed(row)
+        app, address = seen_from(request)
         known = s.get(KnownDevice, (record.id, ch.device))
         if known is None:
             first_device = (
                 s.scalar(select(KnownDevice).where(KnownDevice.record_id == record.id)) is None
             )
-            s.add(KnownDevice(record_id=record.id, device=ch.device, first_seen=now))
+            known = KnownDevice(record_id=record.id, device=ch.device, first_seen=now)
+            s.add(known)
             if not first_device:
                 notifications.new_device(s, record, now)
+        known.last_seen, known.app, known.address = now, app, address
         ledger.append(s, record.id, actor, "login", now=now, allowed=True)
-        return _issue(s, record, ch.device, now, fresh=True)
+        return _issue(s, record, ch.device, now, fresh=True, request=request)
 
 
 def _ended(reason: str | None = None) -> ApiError:
@@ -423,6 +437,10 @@ def refresh(body: RefreshRequest, request: Request) -> Tokens:
         sess.access_hash = auth.digest(access)
         sess.refresh_hash = auth.digest(new_refresh)
         sess.last_seen_at = now
+        sess.app, sess.address = seen_from(request)
+        known = s.get(KnownDevice, (sess.record_id, sess.device))
+        if known is not None:  # still remembered (not forgotten since)
+            known.last_seen, known.app, known.address = now, sess.app, sess.address
         left = auth.SESSION_ABSOLUTE - (now - sess.created_at)
         return Tokens(
             access_token=access,

@@ -194,6 +194,21 @@ def iso_datetime(value: object) -> object:
 IsoDatetime = Annotated[datetime, BeforeValidator(iso_datetime)]
 
 
+_UNPRINTABLE = re.compile(r"[^\x20-\x7e]")
+
+
+def seen_from(request: Request) -> tuple[str | None, str | None]:
+    """The app and the network address of a request, as the patient's sessions screen shows
+    them: the User-Agent (printable ASCII only, at most 120 characters: the client names
+    itself, and it is data) and the client's address as the server saw it. Behind a reverse
+    proxy, uvicorn's ``--proxy-headers`` and ``--forwarded-allow-ips`` (``FORWARDED_ALLOW_IPS``)
+    make it the address the trusted proxy forwarded; from anyone else, a forwarded header is
+    ignored."""
+    agent = _UNPRINTABLE.sub("", request.headers.get("user-agent", "")).strip()[:120]
+    address = request.client.host[:64] if request.client else None
+    return agent or None, address
+
+
 def session_alive(sess: Any, now: datetime) -> bool:
     """``sess``: an ``AuthSession``, or a row with the same columns."""
     return (
