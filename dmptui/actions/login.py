@@ -16,6 +16,8 @@ INS_PROBLEMS = {
 }
 INS_NOT_VALID = N_("it is not valid")
 
+INS_LABEL = N_("INS (national health identifier, 15 characters)")
+PASSWORD_LABEL = N_("Password")
 PASSWORD_MISSING = N_("Password: type your password.")
 CHECKING_PASSWORD = N_("Checking your INS and password…")
 CHECKING_CODE = N_("Checking the code…")
