@@ -69,6 +69,20 @@ ACTIONS: tuple[Action, ...] = (
         N_("The host sends a one-time code to your email address."),
     ),
     Action(
+        "login.forgot_password",
+        "login",
+        "f5",
+        N_("Forgot password"),
+        N_("Set a new password with a code sent to your phone and a code sent to your email."),
+    ),
+    Action(
+        "login.lost_phone",
+        "login",
+        "f6",
+        N_("Lost phone: new authenticator"),
+        N_("Replace your authenticator app with your password and a code sent to you."),
+    ),
+    Action(
         "documents.open",
         "documents",
         "enter",

@@ -72,7 +72,16 @@ from dmptui.schema import (
     PasswordChange,
     PractitionersOut,
     RecordOut,
+    RecoveryCode,
+    ReenrolDone,
+    ReenrolStart,
+    ReenrolStarted,
     RefreshRequest,
+    ResetDone,
+    ResetPassword,
+    ResetProgress,
+    ResetStart,
+    ResetStarted,
     SessionsOut,
     StepUpDone,
     StepUpOtpRequest,
@@ -251,6 +260,18 @@ class TooManyCodes(HostError):
     code = "too_many_codes"
 
 
+class FlowExpired(HostError):
+    """A password reset or re-enrolment that has expired, is spent, or had too many tries."""
+
+    code = "flow_expired"
+
+
+class RecoveryLimited(HostError):
+    """Too many resets or re-enrolments started for this INS; ``retry_after`` seconds."""
+
+    code = "recovery_limited"
+
+
 BY_CODE: dict[str, type[HostError]] = {
     "session_expired": SessionExpired,
     "unauthenticated": SessionExpired,
@@ -268,6 +289,8 @@ BY_CODE: dict[str, type[HostError]] = {
     "invalid_code": InvalidCode,
     "challenge_expired": ChallengeExpired,
     "too_many_codes": TooManyCodes,
+    "flow_expired": FlowExpired,
+    "recovery_limited": RecoveryLimited,
 }
 
 BY_STATUS: dict[int, type[HostError]] = {
@@ -712,6 +735,31 @@ class Client:
         self.etags.clear()  # a new login: what was seen before may be another record's
         self._set_tokens(tokens)
         return tokens
+
+    # --- account recovery (no session): forgotten password, lost authenticator ---------------
+
+    async def reset_start(self, ins: str) -> ResetStarted:
+        body = _request_body(ResetStart, ins=ins)
+        return self._model(await self._send("POST", "/auth/reset/start", json=body), ResetStarted)
+
+    async def reset_verify(self, flow: str, code: str) -> ResetProgress:
+        body = _request_body(RecoveryCode, flow=flow, code=code)
+        response = await self._send("POST", "/auth/reset/verify", json=body)
+        return self._model(response, ResetProgress)
+
+    async def reset_password(self, flow: str, password: str) -> ResetDone:
+        body = _request_body(ResetPassword, flow=flow, password=password)
+        return self._model(await self._send("POST", "/auth/reset/password", json=body), ResetDone)
+
+    async def reenrol_start(self, ins: str, password: str, channel: str) -> ReenrolStarted:
+        body = _request_body(ReenrolStart, ins=ins, password=password, channel=channel)
+        response = await self._send("POST", "/auth/reenrol/start", json=body)
+        return self._model(response, ReenrolStarted)
+
+    async def reenrol_verify(self, flow: str, code: str) -> ReenrolDone:
+        body = _request_body(RecoveryCode, flow=flow, code=code)
+        response = await self._send("POST", "/auth/reenrol/verify", json=body)
+        return self._model(response, ReenrolDone)
 
     async def refresh(self) -> Tokens:
         """New tokens for the refresh token (the host rotates both). A refusal ends the

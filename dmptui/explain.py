@@ -59,6 +59,12 @@ BY_ERROR = {
         "nothing that was in it can be recovered. To open a new record, contact your health "
         "insurance fund (Assurance Maladie)."
     ),
+    "flow_expired": N_(
+        "This attempt has expired or had too many wrong codes. Start again with your INS."
+    ),
+    "recovery_limited": N_(
+        "Too many attempts to recover this account. Try again in {minutes} minutes."
+    ),
 }
 
 # A wrong password or code, from the third failure in a row (docs/rules.md "Logging in").
@@ -95,6 +101,7 @@ BY_REASON = {
     ),
     "blocked": N_("This practitioner is blocked. Unblock them first."),
     "record_not_closed": N_("Your record is already open."),
+    "factors_missing": N_("Confirm the codes sent to you first, then choose a new password."),
     "step_up_required": N_("This action needs a fresh one-time code. Type the code to confirm."),
     "bad_password": N_("Your current password is wrong. Type it again."),
     "password_too_short": N_(
@@ -173,6 +180,9 @@ def explain(error: Exception) -> str:
         return _tries(error, _(said or BY_ERROR[kind]))
     if reason and reason in BY_REASON:
         return _(BY_REASON[reason])
+    if kind == "recovery_limited":
+        seconds = getattr(error, "retry_after", None) or 900
+        return _(BY_ERROR[kind]).format(minutes=max(1, (seconds + 59) // 60))
     if kind in BY_ERROR:
         return _(BY_ERROR[kind])
     if kind == "invalid_input" and field in BY_FIELD:

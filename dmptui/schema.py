@@ -241,6 +241,65 @@ class StepUpDone(BaseModel):
     fresh_for: int
 
 
+# --- recovery: forgotten password, lost authenticator ---------------------------------------
+
+RecoveryStep = Literal["sms", "email", "password"]
+
+
+class ResetStart(Strict):
+    ins: Line = Field(max_length=40)
+
+
+class ResetStarted(BaseModel):
+    """Said alike whether the INS has a record or not: a code went to its registered phone if
+    it has one."""
+
+    flow: str
+    next: RecoveryStep  # the code awaited: "sms" first (or the authenticator's code)
+    expires_in: int  # seconds the flow lives
+
+
+class RecoveryCode(Strict):
+    flow: str = Field(max_length=100)
+    code: str = Field(max_length=12)
+
+
+class ResetProgress(BaseModel):
+    proven: list[str]  # "sms", "email", "totp"
+    next: RecoveryStep  # "email" (a code was sent there), then "password"
+    expires_in: int
+
+
+class ResetPassword(Strict):
+    flow: str = Field(max_length=100)
+    password: str = Field(max_length=1024)
+
+
+class ResetDone(BaseModel):
+    sessions_ended: int
+    devices_forgotten: int
+
+
+class ReenrolStart(Strict):
+    ins: Line = Field(max_length=40)
+    password: str = Field(max_length=1024)
+    channel: Channel
+
+
+class ReenrolStarted(BaseModel):
+    flow: str
+    channel: Channel
+    destination: str  # masked
+    expires_in: int
+
+
+class ReenrolDone(BaseModel):
+    """The new authenticator secret, given once: the old one is refused from now on."""
+
+    enrolment: TotpEnrolment
+    sessions_ended: int
+
+
 # --- the patient's account: sessions, devices, password ------------------------------------
 
 

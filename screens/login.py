@@ -30,6 +30,8 @@ from screens.widgets.too_small import TooSmall
 
 SUBMIT = catalogue.ACTION_BY_ID["login.submit"]
 QUIT = catalogue.ACTION_BY_ID["app.quit"]
+FORGOT = catalogue.ACTION_BY_ID["login.forgot_password"]
+LOST_PHONE = catalogue.ACTION_BY_ID["login.lost_phone"]
 SHOW_QR = N_("Show the QR code (F4)")
 
 
@@ -65,19 +67,20 @@ class LoginScreen(Calls, Screen[bool]):
         with Horizontal(id="login-row"):
             with VerticalScroll(id="login-form"):
                 with Vertical(id="credentials"):
-                    yield Label(
-                        _("INS (national health identifier, 15 characters)"), id="ins-label"
-                    )
+                    yield Label(_(login_words.INS_LABEL), id="ins-label")
                     yield Input(
                         value=spaced_ins(self.app.config.ins),
                         id="ins",
                         placeholder="1 84 05 75 123 456 72",
                         max_length=40,
                     )
-                    yield Label(_("Password"))
+                    yield Label(_(login_words.PASSWORD_LABEL))
                     yield Input(password=True, id="password", max_length=200)
                     yield TickBox(_(login_words.REMEMBER_ME), id="remember")
                     yield Button(_(SUBMIT.label), id="submit", variant="primary")
+                    with Horizontal(id="recovery-buttons"):
+                        yield Button(_(FORGOT.label), id="forgot-password")
+                        yield Button(_(LOST_PHONE.label), id="lost-phone")
                 # Once the password is accepted, one line stands for the form, so the QR code
                 # and the code field fit on the screen together.
                 yield Static(id="credentials-done")
@@ -180,6 +183,8 @@ class LoginScreen(Calls, Screen[bool]):
             "show-qr": self.action_show_qr,
             "sms": self.action_act_send_sms,
             "email": self.action_act_send_email,
+            "forgot-password": self.action_act_forgot_password,
+            "lost-phone": self.action_act_lost_phone,
         }
         actions[event.button.id or ""]()
 
@@ -277,6 +282,30 @@ class LoginScreen(Calls, Screen[bool]):
             ),
         )
         self.query_one("#code", Input).focus()
+
+    # --- forgotten password, lost phone (screens/recovery.py) -------------------------------
+
+    def action_act_forgot_password(self) -> None:
+        from dmptui.actions.recovery import Reset
+
+        self._recover(Reset(self._account()))
+
+    def action_act_lost_phone(self) -> None:
+        from dmptui.actions.recovery import Reenrol
+
+        self._recover(Reenrol(self._account()))
+
+    def _recover(self, recovery: Any) -> None:
+        from screens.recovery import RecoveryScreen
+
+        def back(done: bool | None) -> None:
+            self.challenge = None
+            self._show_credentials(True)
+            if done:
+                self.say("done", recovery.ask().help)
+            self.query_one("#password", Input).focus()
+
+        self.app.push_screen(RecoveryScreen(recovery), back)
 
     # --- step 2: the code ------------------------------------------------------------------
 

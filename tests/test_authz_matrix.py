@@ -32,6 +32,11 @@ OPEN = {
     ("POST", "/v1/auth/otp"): "the way in: sends a code for a challenge",
     ("POST", "/v1/auth/verify"): "the way in: challenge + code",
     ("POST", "/v1/auth/refresh"): "the way in: a refresh token is its own credential",
+    ("POST", "/v1/auth/reset/start"): "forgotten password: an INS, answered alike known or not",
+    ("POST", "/v1/auth/reset/verify"): "forgotten password: the flow + a code sent to its record",
+    ("POST", "/v1/auth/reset/password"): "forgotten password: the flow, once its codes are proven",
+    ("POST", "/v1/auth/reenrol/start"): "lost authenticator: INS + password, as a login",
+    ("POST", "/v1/auth/reenrol/verify"): "lost authenticator: the flow + a code sent to its record",
     ("GET", "/v1/ledger/key"): "the host's public key that checks trace checkpoints, no record",
 }
 

@@ -327,6 +327,12 @@ _ACCEPTED = {
     },
     ("/v1/record/notes", "PUT"): {"text": "Allergie : pénicilline."},
     ("/v1/auth/login", "POST"): {"ins": FUZZED.ins, "password": "a password 12"},
+    ("/v1/auth/reset/start", "POST"): {"ins": FUZZED.ins},
+    ("/v1/auth/reenrol/start", "POST"): {
+        "ins": FUZZED.ins,
+        "password": "a password 12",
+        "channel": "email",
+    },
 }
 
 

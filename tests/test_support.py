@@ -18,7 +18,7 @@ import pytest
 from hostkit import LiveHost
 
 from dmptui import i18n, words
-from dmptui.host import auth, support_desk
+from dmptui.host import auth, policy, support_desk
 from dmptui.host.db import Record
 from dmptui.identifiers import ins_key
 from dmptui.schema import PRACTITIONER_HEADER, SUPPORT_HEADER, TraceEntryOut
@@ -39,7 +39,7 @@ def desk(host: LiveHost) -> httpx.Client:
 
 
 def _lock(host: LiveHost) -> None:
-    for _ in range(auth.MAX_FAILURES):
+    for _ in range(policy.FREE_TRIES):
         r = host.http.post("/v1/auth/login", json={"ins": host.ins, "password": "not it 12345"})
         assert r.status_code == 401, r.text
     r = host.http.post("/v1/auth/login", json={"ins": host.ins, "password": host.password})
@@ -108,7 +108,7 @@ def test_lookup_shows_the_account_masked_and_no_health_data(
     a = desk.get(f"/v1/support/accounts/{host.ins}").json()
     assert a["locked"] is True
     until = datetime.fromisoformat(a["locked_until"])
-    assert abs(until - (host.clock() + auth.LOCK_FOR)) < timedelta(seconds=5)
+    assert abs(until - (host.clock() + policy.FIRST_PAUSE)) < timedelta(seconds=5)
     assert _support_trace(host) == [
         ("support.lookup", "support", AGENT, "allowed", None),
         ("support.lookup", "support", AGENT, "allowed", None),
@@ -396,7 +396,6 @@ def test_the_apps_trace_check_verifies_the_support_entries(
 
 
 def test_policy_of_the_support_desk() -> None:
-    from dmptui.host import policy
     from dmptui.schema import AccountState, RecordStatus
 
     assert policy.account_state(RecordStatus.ACTIVE, True) == AccountState.OPEN

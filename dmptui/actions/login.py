@@ -16,12 +16,16 @@ INS_PROBLEMS = {
 }
 INS_NOT_VALID = N_("it is not valid")
 
+INS_LABEL = N_("INS (national health identifier, 15 characters)")
+PASSWORD_LABEL = N_("Password")
 PASSWORD_MISSING = N_("Password: type your password.")
 CHECKING_PASSWORD = N_("Checking your INS and password…")
 CHECKING_CODE = N_("Checking the code…")
 SEND_SMS = N_("Send me a code by SMS")  # a way to get the code, in a menu
 SEND_EMAIL = N_("Send me a code by email")
 STEP_UP_NEEDED = N_("This action needs a fresh one-time code.")
+# Screen-reader mode says it as the heading of the menu of ways to get the code (one line).
+STEP_UP_MENU = N_("This needs a fresh one-time code:")
 
 # "Remember me on this device": the refresh token kept in the OS keyring (``dmptui.session``).
 REMEMBER_ME = N_("Remember me on this device")

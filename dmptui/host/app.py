@@ -27,6 +27,7 @@ from dmptui.host.routes import auth as auth_routes
 from dmptui.host.routes import ledger as ledger_routes
 from dmptui.host.routes import patient as patient_routes
 from dmptui.host.routes import practitioner as practitioner_routes
+from dmptui.host.routes import recovery as recovery_routes
 from dmptui.host.routes import support as support_routes
 from dmptui.host.routes.common import known_query, plain_params
 from dmptui.schema import MAX_BODY_BYTES
@@ -275,6 +276,7 @@ def create_app(
         return {"status": "ok", "version": __version__}
 
     app.include_router(auth_routes.router)
+    app.include_router(recovery_routes.router)
     app.include_router(account_routes.router)
     app.include_router(patient_routes.router)
     app.include_router(ledger_routes.router)
@@ -361,6 +363,12 @@ _OPEN = {
     "/v1/auth/otp",
     "/v1/auth/verify",
     "/v1/auth/refresh",
+    # Account recovery: the flow is its own credential (routes/recovery.py).
+    "/v1/auth/reset/start",
+    "/v1/auth/reset/verify",
+    "/v1/auth/reset/password",
+    "/v1/auth/reenrol/start",
+    "/v1/auth/reenrol/verify",
     "/v1/ledger/key",  # the public key that checks the trace checkpoints
 }
 _ERRORS = {
@@ -474,6 +482,9 @@ def _declare_headers(op: dict[str, Any], method: str, scheme: str | None) -> Non
 # Error answers beyond the defaults above, by (path, operationId).
 ERROR_CODES: dict[tuple[str, str], tuple[str, ...]] = {
     ("/v1/record/trace/checkpoint", "checkpoint_v1_record_trace_checkpoint_get"): ("503",),
+    # A new password before the codes are proven.
+    ("/v1/auth/reset/password", "reset_password_v1_auth_reset_password_post"): ("403",),
+    ("/v1/auth/reenrol/verify", "reenrol_verify_v1_auth_reenrol_verify_post"): ("403",),
     # The right password for an erased record (``account_erased``): the account is gone.
     ("/v1/auth/login", "login_v1_auth_login_post"): ("410",),
 }

@@ -366,6 +366,28 @@ class LoginThrottle(Base):
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
+class RecoveryFlow(Base):
+    """A forgotten-password reset or an authenticator re-enrolment under way (``routes/
+    recovery.py``). Started for any well-formed INS, known or not (``record_id`` None then: the
+    flow answers alike and never succeeds). Kept past its end for the per-INS start limit."""
+
+    __tablename__ = "recovery_flows"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # hash of the flow token
+    kind: Mapped[str] = mapped_column(String(10))  # "reset" | "reenrol"
+    ins: Mapped[str] = mapped_column(String(15), index=True)
+    record_id: Mapped[int | None] = mapped_column(ForeignKey("records.id"), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # The one code awaited now: its channel ("sms" | "email"), digest and end.
+    code_channel: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    code_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    code_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    proven: Mapped[str] = mapped_column(String(40), default="")  # "sms,totp", comma-separated
+    codes_sent: Mapped[int] = mapped_column(Integer, default=0)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
 class KnownDevice(Base):
     __tablename__ = "known_devices"
     record_id: Mapped[int] = mapped_column(ForeignKey("records.id"), primary_key=True)

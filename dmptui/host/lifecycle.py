@@ -23,6 +23,7 @@ from dmptui.host.db import (
     OutboxMessage,
     Record,
     RecordKey,
+    RecoveryFlow,
     SpentRefreshToken,
     TraceEntry,
     TraceNode,
@@ -102,6 +103,7 @@ def erase(s: Session, record: Record, actor: ledger.Actor, now: datetime) -> Non
         Notification,
         KnownDevice,
         LoginChallenge,
+        RecoveryFlow,
         AuthSession,
         SpentRefreshToken,
         OutboxMessage,
@@ -208,6 +210,14 @@ def purge_login_state(s: Session, now: datetime) -> dict[str, int]:
             ),
         ),
         ("login_challenges", delete(LoginChallenge).where(LoginChallenge.expires_at <= now)),
+        (
+            # Kept past their end for the per-INS limit on starts, then gone.
+            "recovery_flows",
+            delete(RecoveryFlow).where(
+                RecoveryFlow.created_at <= now - policy.RECOVERY_WINDOW,
+                RecoveryFlow.expires_at <= now,
+            ),
+        ),
         (
             "sessions",
             delete(AuthSession).where(AuthSession.created_at < now - auth.SESSION_ABSOLUTE),

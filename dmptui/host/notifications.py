@@ -69,6 +69,20 @@ OUTSIDE: dict[str, dict[str, str]] = {
         "en": "Your whole shared medical record was exported. Open the app to read when; if "
         "this was not you, change your password.",
     },
+    "password_reset": {
+        "fr": "Le mot de passe de votre dossier médical partagé a été changé (mot de passe "
+        "oublié) ; toutes les sessions ont été fermées. Si ce n'était pas vous, contactez le "
+        "support tout de suite.",
+        "en": "The password of your shared medical record was changed (forgotten password); "
+        "every session was ended. If this was not you, contact support at once.",
+    },
+    "authenticator_reenrolled": {
+        "fr": "Une nouvelle application d'authentification a été associée à votre dossier "
+        "médical partagé ; l'ancienne ne fonctionne plus. Si ce n'était pas vous, changez votre "
+        "mot de passe et contactez le support.",
+        "en": "A new authenticator app was linked to your shared medical record; the old one no "
+        "longer works. If this was not you, change your password and contact support.",
+    },
     "support_unlock": {
         "fr": "Le support a débloqué la connexion à votre dossier médical partagé. Ouvrez "
         "l'application pour lire quand ; si vous n'avez pas appelé le support, changez votre "
@@ -344,6 +358,44 @@ def awaiting_consultation(
         },
         now=now,
         document_id=doc_id,
+    )
+
+
+def password_reset(s: Session, record: Record, now: datetime) -> None:
+    """A forgotten password was reset: told on both channels, and in the app."""
+    notify_patient(
+        s,
+        record,
+        "password_reset",
+        {
+            "fr": f"Votre mot de passe a été changé le {_when_fr(now)} (mot de passe oublié). "
+            "Toutes vos sessions ont été fermées et vos appareils oubliés. Si ce n'était pas "
+            "vous, contactez le support tout de suite.",
+            "en": f"Your password was changed on {_when_en(now)} (forgotten password). Every "
+            "session was ended and your devices forgotten. If this was not you, contact support "
+            "at once.",
+        },
+        now=now,
+        by_sms=True,
+    )
+
+
+def authenticator_reenrolled(s: Session, record: Record, now: datetime) -> None:
+    """A new authenticator was issued (the old secret revoked): told on both channels."""
+    notify_patient(
+        s,
+        record,
+        "authenticator_reenrolled",
+        {
+            "fr": f"Une nouvelle application d'authentification a été associée à votre dossier "
+            f"le {_when_fr(now)} ; l'ancienne ne fonctionne plus. Si ce n'était pas vous, "
+            "changez votre mot de passe et contactez le support.",
+            "en": f"A new authenticator app was linked to your record on {_when_en(now)}; the "
+            "old one no longer works. If this was not you, change your password and contact "
+            "support.",
+        },
+        now=now,
+        by_sms=True,
     )
 
 

@@ -11,7 +11,15 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from dmptui.schema import AccountState, DocType, Label, Mode, Profession, RecordStatus
+from dmptui.schema import (
+    AccountState,
+    DocType,
+    Label,
+    Mode,
+    Profession,
+    RecordStatus,
+    RecoveryStep,
+)
 
 INVISIBLE_NOTICE_AFTER = timedelta(days=14)
 RETENTION_YEARS = 10
@@ -356,6 +364,63 @@ def emergency(mode: Mode) -> bool:
 def practitioner_reads_notes(record: RecordFacts, who: PractitionerFacts, mode: Mode) -> Decision:
     """The personal space is readable by authorised practitioners (and in emergency modes)."""
     return practitioner_access(record, who, mode, reason="checked")
+
+
+# --- recovery: forgotten password, lost authenticator -----------------------------------------
+
+# A forgotten password is reset with two factors out of three: a code sent by SMS to the
+# registered phone, a code sent to the registered email, and the authenticator (TOTP), which may
+# stand in for ONE of the two sent codes. One factor alone, whichever, never suffices: whoever
+# holds one (a stolen phone, a read mailbox) cannot take the account.
+RESET_FACTORS = frozenset({"sms", "email", "totp"})
+# A new authenticator (the phone is lost): the password, and a code sent by email or by SMS.
+REENROL_SENT = frozenset({"sms", "email"})
+# Starts of a reset or re-enrolment per INS (known or not) in the window.
+RECOVERY_STARTS = 3
+RECOVERY_WINDOW = timedelta(hours=1)
+# How long a reset or re-enrolment may take, start to end.
+RECOVERY_TTL = timedelta(minutes=15)
+
+
+def reset_may_set_password(proven: frozenset[str]) -> Decision:
+    """May a new password be set, the factors ``proven`` so far?"""
+    if len(proven & RESET_FACTORS) >= 2:
+        return ALLOW
+    return deny("factors_missing")
+
+
+def reset_next(proven: frozenset[str]) -> RecoveryStep:
+    """What the reset asks for next: the code sent by ``"sms"`` (first), then by ``"email"``,
+    then ``"password"`` once enough factors are proven. The authenticator's code is taken in
+    place of the one asked, once (``reset_takes_totp``)."""
+    if reset_may_set_password(proven):
+        return "password"
+    if "sms" not in proven and "totp" not in proven:
+        return "sms"
+    return "email"
+
+
+def reset_takes_totp(proven: frozenset[str]) -> bool:
+    """The authenticator's code stands in for one sent code, never for both."""
+    return "totp" not in proven and not reset_may_set_password(proven)
+
+
+def reenrol_may_issue(password_ok: bool, proven: frozenset[str]) -> Decision:
+    """May a new authenticator secret be issued (the old one revoked)? The password and a code
+    sent by email or SMS; the authenticator itself does not count (it is what was lost)."""
+    if not password_ok:
+        return deny("password_required")
+    if not proven & REENROL_SENT:
+        return deny("factors_missing")
+    return ALLOW
+
+
+def recovery_may_start(recent_starts: int) -> Decision:
+    """Starts already made for this INS in ``RECOVERY_WINDOW``: the same rule whether the INS
+    has a record or not."""
+    if recent_starts >= RECOVERY_STARTS:
+        return deny("too_many_starts")
+    return ALLOW
 
 
 # --- logging in: tries and pauses (docs/rules.md "Logging in") ------------------------------

@@ -60,12 +60,18 @@ async def login(r: Reader, resume: bool = False) -> None:
         r.say("info", _("Type your INS and your password, pressing Enter after each."))
     while True:
         ins = await ask_ins(r)
-        password = await ask_password(r)
+        try:
+            password = await ask_password(r)
+        except Recover as chosen:
+            await recover(r, chosen.kind)
+            continue
         if password is None:
             continue  # Enter alone: back to the INS
         try:
             challenge = await HANDLERS["login.submit"](r, ins, password)
-        except Failed:
+        except Failed as failed:
+            if error_kind(failed.error) in ("invalid_credentials", "locked"):
+                r.say("info", recovery_hint())  # a forgotten password: the way out
             continue
         if await code_step(r, challenge):
             if not resume or ins != held:
@@ -95,7 +101,8 @@ def login_command(r: Reader, raw: str, help_about: str = "login") -> bool:
 
 async def ask_password(r: Reader) -> str | None:
     """The password (not echoed), or None for Enter alone (back to the INS). ``q``, ``h`` or
-    ``w`` alone is the command, never a password."""
+    ``w`` alone is the command, never a password; ``f`` (forgotten password) or ``p`` (lost
+    phone) alone starts that recovery (``Recover``)."""
     while True:
         password = await r.ask(_("Password (not shown as you type):"), secret=True)
         if not password.strip():
@@ -103,7 +110,89 @@ async def ask_password(r: Reader) -> str | None:
             return None
         if login_command(r, password):
             continue
+        if password.strip().lower() in RECOVERY_KEYS:
+            raise Recover(RECOVERY_KEYS[password.strip().lower()])
         return password
+
+
+# --- forgotten password, lost phone (dmptui.actions.recovery) -------------------------------
+
+RECOVERY_KEYS = {"f": "reset", "p": "reenrol"}  # typed alone at the password question
+
+
+class Recover(Exception):
+    """The patient chose a recovery at the password question."""
+
+    def __init__(self, kind: str) -> None:
+        super().__init__(kind)
+        self.kind = kind
+
+
+def recovery_hint() -> str:
+    from dmptui.actions import recovery as words
+
+    return _("At the password question, type f alone for “{forgot}”, p alone for “{lost}”.").format(
+        forgot=_(words.FORGOT_PASSWORD), lost=_(words.LOST_PHONE)
+    )
+
+
+@handles("login.forgot_password")
+async def forgot_password(r: Reader) -> None:
+    await recover(r, "reset")
+
+
+@handles("login.lost_phone")
+async def lost_phone(r: Reader) -> None:
+    await recover(r, "reenrol")
+
+
+async def recover(r: Reader, kind: str) -> None:
+    """A forgotten password or a lost phone, step by step (the core says every word); Enter
+    alone at a question goes back to the login."""
+    from dmptui.actions import recovery as words
+
+    recovery = words.Reset(r.ins) if kind == "reset" else words.Reenrol(r.ins)
+    r.say("info", f"{_(recovery.title)}. {recovery.intro()}")
+    while not recovery.finished:
+        ask = recovery.ask()
+        if ask.field == "enrolment" and recovery.enrolment is not None:
+            r.say("info", _(words.ENROLMENT_SPOKEN))
+            r.say("item", spelled_groups(recovery.enrolment.secret))
+            r.say("info", ask.help)
+            value = ""
+        elif ask.choices:
+            entries = [Entry(str(i), label) for i, (_v, label) in enumerate(ask.choices, 1)]
+            entries.append(Entry("0", _(words.BACK_TO_LOGIN_READER)))
+            show_menu(r, ask.label, entries)
+            answer = await ask_code_choice(r, "login")
+            if answer in ("0", "b"):
+                return
+            if not answer.isdigit() or not 1 <= int(answer) <= len(ask.choices):
+                r.wrong_choice(answer, _("Type one of the numbers above."))
+                continue
+            value = ask.choices[int(answer) - 1][0]
+        else:
+            r.say("info", ask.help)
+            raw = await r.ask(f"{ask.label}:", secret=ask.secret)
+            if not raw.strip():
+                r.say("info", _(words.BACK_TO_LOGIN_READER))
+                return
+            if login_command(r, raw):
+                continue
+            value = raw.strip() if ask.field in ("ins", "code") else raw
+        try:
+            said = await r.call(
+                _(words.WORKING), partial(recovery.give, r.client, value), relogin=False
+            )
+        except words.Problem as problem:
+            r.say("error", problem.text)
+            continue
+        except Failed as failed:
+            recovery.failed(failed.error)  # said already; back where it must start again
+            continue
+        if said:
+            r.say("done", said)
+    r.say("info", recovery.ask().help)
 
 
 # --- "remember me on this device": the refresh token in the OS keyring ------------------------
@@ -392,10 +481,11 @@ async def read_demo_phone(r: Reader) -> None:
 
 async def step_up(r: Reader) -> bool:
     """Ask for a fresh one-time code and give it to the host: True when accepted."""
-    r.say("info", _(login_words.STEP_UP_NEEDED))
     entries = code_entries({"totp", "sms", "email"}, Entry("0", _(CANCEL)))
+    title = _(login_words.STEP_UP_MENU)  # why a code is asked, then the menu, in one heading
     while True:
-        show_menu(r, _("One-time code:"), entries)
+        show_menu(r, title, entries)
+        title = _("One-time code:")
         try:  # logged in: every question's commands (m, g3, l, q…); 0 or b cancels
             answer = await r.ask_choice()
         except Back:

@@ -99,6 +99,8 @@ OTHER_KEYS = {
     "login.submit": N_("Enter, after the password"),
     "login.send_sms": N_("2, at the code question"),
     "login.send_email": N_("3, at the code question"),
+    "login.forgot_password": N_("f alone, at the password question"),
+    "login.lost_phone": N_("p alone, at the password question"),
     "documents.open": N_("a document's number, in the list"),
 }
 
