@@ -121,7 +121,7 @@ class PasswordScreen(KeyWords, ModalScreen[tuple[str, str, str] | None]):
                 yield Input(id=field_id, password=True, max_length=1024)
             yield StatusLine(id="password-status")
             with Horizontal(id="dialog-buttons"):
-                yield Button(_("Continue"), id="confirm", variant="primary")
+                yield Button(_(actions.PASSWORD_NEXT), id="confirm", variant="primary")
                 yield Button(_(CANCEL), id="cancel")
 
     def on_mount(self) -> None:
