@@ -32,7 +32,6 @@ PASSWORD_INTRO = N_(
 )
 WHICH_SESSION = N_("Which session? Type its number.")
 WHICH_DEVICE = N_("Which device? Type its number.")
-PASSWORD_NEXT = N_("Continue")  # the password dialog's button: the confirmation follows
 PASSWORD_UNCHANGED = N_("Nothing was changed: your password is the same.")
 NOTHING_SELECTED_SESSION = N_("Choose a session in the list first.")
 NOTHING_SELECTED_DEVICE = N_("Choose a remembered device in the list first.")
