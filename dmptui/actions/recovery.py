@@ -24,7 +24,7 @@ FORGOT_PASSWORD_HELP = N_(
 )
 LOST_PHONE_HELP = N_("Replace your authenticator app with your password and a code sent to you.")
 WORKING = N_("Asking the record host…")
-NEXT = N_("Continue")
+NEXT = N_("Next step")
 BACK_TO_LOGIN = N_("Back to the login: Esc.")
 BACK_TO_LOGIN_READER = N_("Back to the login")
 
