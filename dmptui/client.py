@@ -50,6 +50,7 @@ from dmptui.schema import (
     API_PREFIX,
     DEVICE_HEADER,
     AccountDone,
+    ActivateRequest,
     AttendingChange,
     AuthorisationRequest,
     CheckpointOut,
@@ -87,6 +88,7 @@ from dmptui.schema import (
     StepUpOtpRequest,
     StepUpRequest,
     Tokens,
+    TotpEnrolment,
     TracePage,
     VerifyRequest,
 )
@@ -260,6 +262,20 @@ class TooManyCodes(HostError):
     code = "too_many_codes"
 
 
+class ActivationRequired(HostError):
+    """403: the record is not activated yet; the activation code comes first."""
+
+    code = "activation_required"
+
+
+class InvalidActivationCode(HostError):
+    code = "invalid_activation_code"
+
+
+class AlreadyActivated(HostError):
+    code = "already_activated"
+
+
 class FlowExpired(HostError):
     """A password reset or re-enrolment that has expired, is spent, or had too many tries."""
 
@@ -289,6 +305,9 @@ BY_CODE: dict[str, type[HostError]] = {
     "invalid_code": InvalidCode,
     "challenge_expired": ChallengeExpired,
     "too_many_codes": TooManyCodes,
+    "activation_required": ActivationRequired,
+    "invalid_activation_code": InvalidActivationCode,
+    "already_activated": AlreadyActivated,
     "flow_expired": FlowExpired,
     "recovery_limited": RecoveryLimited,
 }
@@ -728,6 +747,12 @@ class Client:
     async def send_code(self, challenge: str, channel: str) -> OtpSent:
         body = _request_body(OtpRequest, challenge=challenge, channel=channel)
         return self._model(await self._send("POST", "/auth/otp", json=body), OtpSent)
+
+    async def activate(self, challenge: str, activation_code: str) -> TotpEnrolment:
+        """The first enrolment: the login's challenge and the letter's activation code give
+        the authenticator's secret (once); then ``verify`` with a code of the authenticator."""
+        body = _request_body(ActivateRequest, challenge=challenge, activation_code=activation_code)
+        return self._model(await self._send("POST", "/auth/activate", json=body), TotpEnrolment)
 
     async def verify(self, challenge: str, code: str) -> Tokens:
         body = _request_body(VerifyRequest, challenge=challenge, code=code)

@@ -15,6 +15,7 @@ from dmptui.i18n import N_, _
 DEMO_INS = "284057512345672"  # a valid test NIR: woman, born May 1984, Paris
 DEMO_PASSWORD = "Tilleul-Brume-2026"  # noqa: S105 - demo only; accepted by auth.password_problem
 DEMO_EMAIL = N_("Email")  # the demo phone's name for an email ("SMS" is the same in French)
+DEMO_LETTER = N_("Letter")  # a letter by post (an activation code), shown on the demo phone
 
 HOST_STARTING = N_(
     "The demo host is still starting (it prepares the demo record). Your login goes on by "
@@ -67,7 +68,8 @@ class DemoLink(Protocol):
 
 def message_heading(message: dict[str, Any]) -> str:
     """ "SMS to +33 6 …" / "Email to camille@…": the first line of a message on the phone."""
-    kind = "SMS" if message.get("channel") == "sms" else _(DEMO_EMAIL)
+    channel = message.get("channel")
+    kind = "SMS" if channel == "sms" else _(DEMO_LETTER) if channel == "letter" else _(DEMO_EMAIL)
     return _("{kind} to {recipient}").format(kind=kind, recipient=str(message.get("recipient", "")))
 
 

@@ -49,6 +49,18 @@ BY_ERROR = {
         "This login attempt has expired. Start again with your INS and password."
     ),
     "too_many_codes": N_("Too many codes were sent. Wait a few minutes, then start again."),
+    "activation_required": N_(
+        "Your record is not activated yet. Type the activation code of the letter you received."
+    ),
+    "invalid_activation_code": N_(
+        "This activation code is wrong, expired or already used. Check the letter and type it "
+        "again; if it is older than 30 days, ask your pharmacist or the support desk for a new "
+        "one."
+    ),
+    "already_activated": N_(
+        "Your record is already activated: type a code of your authenticator app. If you lost "
+        "it, contact the support desk."
+    ),
     "locked": N_(
         "Too many failed attempts: logging in from this device is paused until {time} "
         "({minutes} min). Try again then; each further wrong try pauses it longer. If these "
@@ -128,6 +140,10 @@ BY_FIELD = {
         "Check it on your carte Vitale."
     ),
     "code": N_("The code has 6 digits. Type it again."),
+    "activation_code": N_(
+        "The activation code has 12 letters and digits, as on the letter (ABCD-EFGH-JKLM). "
+        "Type it again."
+    ),
     "password": N_("Type your password."),
     "text": N_("The text contains characters that cannot be saved. Remove them and save again."),
     "cursor": N_(

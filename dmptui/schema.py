@@ -192,14 +192,85 @@ class LoginRequest(Strict):
 class LoginChallenge(BaseModel):
     challenge: str
     channels: list[str]  # "totp" and/or "sms", "email"
-    enrolment: TotpEnrolment | None = None
+    enrolment: TotpEnrolment | None = None  # no longer given at login: see ``ActivateRequest``
+    # A record not yet activated: the next step is POST /v1/auth/activate with the activation
+    # code the patient received by letter; no code is asked nor accepted before that.
+    activation_required: bool = False
+
+
+class ActivateRequest(Strict):
+    """The first enrolment of the authenticator: the challenge of a login with the password,
+    and the activation code of the letter. Answered with the ``TotpEnrolment``."""
+
+    challenge: str = Field(max_length=100)
+    activation_code: str = Field(max_length=40)
 
 
 class TotpEnrolment(BaseModel):
-    """Given once, at first login, so the patient can add the record to an authenticator app."""
+    """Given once, by POST /v1/auth/activate (the letter's activation code), so the patient can
+    add the record to an authenticator app."""
 
     secret: str
     uri: str
+
+
+# --- opening a record (a practitioner, with the patient's carte Vitale) ------------------------
+
+_PHONE_FR = re.compile(r"^(?:\+33|0033|0)([1-9]\d{8})$")
+_PHONE_INTL = re.compile(r"^\+([1-9]\d{7,14})$")
+_EMAIL = re.compile(
+    r"^[^@\s]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$"
+)
+
+
+def normal_phone(value: str) -> str:
+    """A French number (06 12 34 56 78, +33 6 12 34 56 78) as "+33 6 12 34 56 78", or another
+    country's in international form (+ and 8 to 15 digits); anything else is refused."""
+    compact = re.sub(r"[\s.\-()]", "", value)
+    fr = _PHONE_FR.match(compact)
+    if fr:
+        d = fr.group(1)
+        return f"+33 {d[0]} {d[1:3]} {d[3:5]} {d[5:7]} {d[7:9]}"
+    if _PHONE_INTL.match(compact):
+        return compact
+    raise ValueError(
+        "a phone number is 10 digits (06 12 34 56 78) or international (+33 6 12 34 56 78)"
+    )
+
+
+def normal_email(value: str) -> str:
+    value = value.strip()
+    if len(value) > 254 or not _EMAIL.match(value):
+        raise ValueError("an email address looks like name@example.org")
+    return value
+
+
+def _name(value: str) -> str:
+    value = " ".join(value.split())
+    if not value:
+        raise ValueError("the patient's name is required")
+    return value
+
+
+class RecordOpenRequest(Strict):
+    """A practitioner opens a record for a patient (INS read from the carte Vitale)."""
+
+    ins: Line = Field(max_length=40)
+    name: Annotated[Line, AfterValidator(_name)] = Field(max_length=200)
+    phone: Annotated[Line, AfterValidator(normal_phone)] | None = Field(None, max_length=32)
+    email: Annotated[Line, AfterValidator(normal_email)] | None = Field(None, max_length=254)
+
+
+class RecordOpened(BaseModel):
+    """The record opened. ``password`` is the provisional password the practitioner hands to
+    the patient; the activation code goes to the patient by letter only (never in this answer:
+    whoever holds both could enrol the authenticator in the patient's place)."""
+
+    ins: str
+    name: str
+    password: str
+    activation: Literal["letter"] = "letter"
+    activation_expires_at: datetime
 
 
 class OtpRequest(Strict):

@@ -378,6 +378,8 @@ class Links:
 TRACE_ACTIONS = {
     "login": N_("logged in"),
     "logout": N_("logged out"),
+    "record.open": N_("opened your record"),
+    "activation": N_("activated the record with the activation code"),
     "session.reuse": N_("tried to renew a session with a key that was already used"),
     "record.read": N_("looked at the record's summary"),
     "record.status": N_("looked at the record's summary"),

@@ -16,7 +16,7 @@ from textual.widgets import Button, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from dmptui.actions import account as actions
-from dmptui.actions.base import CANCEL
+from dmptui.actions.base import CANCEL, CONTINUE
 from dmptui.i18n import _
 from screens.base import RecordScreen, StatusLine, catalogue_bindings
 from screens.keys import KeyWords
@@ -121,7 +121,7 @@ class PasswordScreen(KeyWords, ModalScreen[tuple[str, str, str] | None]):
                 yield Input(id=field_id, password=True, max_length=1024)
             yield StatusLine(id="password-status")
             with Horizontal(id="dialog-buttons"):
-                yield Button(_("Continue"), id="confirm", variant="primary")
+                yield Button(_(CONTINUE), id="confirm", variant="primary")
                 yield Button(_(CANCEL), id="cancel")
 
     def on_mount(self) -> None:

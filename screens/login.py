@@ -1,5 +1,6 @@
 """Screen 0 — Log in: INS, password, then the one-time code (authenticator app, or a code sent
-by SMS or email). First login enrols the authenticator with a QR code and the secret as text."""
+by SMS or email). A record not yet activated asks first for the activation code of the letter,
+which enrols the authenticator: a QR code and the secret as text."""
 
 from __future__ import annotations
 
@@ -59,7 +60,8 @@ class LoginScreen(Calls, Screen[bool]):
         self.resume = resume
         self.notice = notice
         self.challenge: str | None = None
-        self.qr = ""  # the enrolment QR code, as text, on first login
+        self.channels: set[str] = set()
+        self.qr = ""  # the enrolment QR code, as text, once the record is activated
 
     def compose(self) -> ComposeResult:
         yield Static(plain(catalogue.screen_label(catalogue.LOGIN)), id="screen-id")
@@ -86,8 +88,12 @@ class LoginScreen(Calls, Screen[bool]):
                 yield Static(id="credentials-done")
                 with Horizontal(id="code-step"):
                     with Vertical(id="code-form"):
+                        # A record not yet activated: the letter's code first (then hidden).
+                        yield Label(_(login_words.ACTIVATION_CODE_LABEL), id="activation-label")
+                        yield Input(id="activation-code", max_length=40)
+                        yield Button(_(login_words.ACTIVATE), id="activate", variant="primary")
                         yield Static(id="enrolment")
-                        yield Label(_("One-time code (6 digits)"))
+                        yield Label(_("One-time code (6 digits)"), id="code-label")
                         yield Input(id="code", max_length=12, restrict=r"[0-9 ]*")
                         with Horizontal(id="code-buttons"):
                             yield Button(_("Confirm the code"), id="verify", variant="primary")
@@ -175,6 +181,8 @@ class LoginScreen(Calls, Screen[bool]):
             self.action_act_submit()
         elif event.input.id == "code":
             self.action_act_verify()
+        elif event.input.id == "activation-code":
+            self.action_activate()
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         actions = {
@@ -183,6 +191,7 @@ class LoginScreen(Calls, Screen[bool]):
             "show-qr": self.action_show_qr,
             "sms": self.action_act_send_sms,
             "email": self.action_act_send_email,
+            "activate": self.action_activate,
             "forgot-password": self.action_act_forgot_password,
             "lost-phone": self.action_act_lost_phone,
         }
@@ -259,21 +268,15 @@ class LoginScreen(Calls, Screen[bool]):
             )
         )
         self._show_credentials(False)
-        channels = set(challenge.channels)
-        self.query_one("#sms", Button).display = "sms" in channels
-        self.query_one("#email", Button).display = "email" in channels
-        enrol = self.query_one("#enrolment", Static)
-        self.qr = qr_text(challenge.enrolment.uri) if challenge.enrolment is not None else ""
-        if challenge.enrolment is not None:
-            text = _(
-                "First login: add your record to an authenticator app. Scan this QR code, "
-                "or type this secret in the app: {secret}"
-            ).format(secret=challenge.enrolment.secret)
-            enrol.update(plain(text))
-        else:
-            enrol.update("")
-        self.query_one("#qr", Static).update(plain(self.qr))
-        self.query_one("#login-form").set_class(bool(self.qr), "-enrolling")
+        self.channels = set(challenge.channels)
+        if challenge.activation_required:
+            self._activation_step(True)
+            self._enrolled(None)
+            self.say("info", _(login_words.ACTIVATION_ASKED))
+            self.query_one("#activation-code", Input).focus()
+            return
+        self._activation_step(False)
+        self._enrolled(None)
         self.say(
             "info",
             _(
@@ -281,6 +284,47 @@ class LoginScreen(Calls, Screen[bool]):
                 "code by SMS or email."
             ),
         )
+        self.query_one("#code", Input).focus()
+
+    def _activation_step(self, shown: bool) -> None:
+        """The activation code's field (a record not yet activated), or the one-time code's."""
+        for name in ("#activation-label", "#activation-code", "#activate"):
+            self.query_one(name).display = shown
+        for name in ("#code-label", "#code", "#code-buttons"):
+            self.query_one(name).display = not shown
+        self.query_one("#sms", Button).display = "sms" in self.channels
+        self.query_one("#email", Button).display = "email" in self.channels
+
+    def _enrolled(self, enrolment: Any) -> None:
+        """The secret as text and its QR code (after an activation), or nothing."""
+        enrol = self.query_one("#enrolment", Static)
+        self.qr = qr_text(enrolment.uri) if enrolment is not None else ""
+        enrol.update(plain(login_words.activated(enrolment.secret)) if enrolment else "")
+        self.query_one("#qr", Static).update(plain(self.qr))
+        self.query_one("#login-form").set_class(bool(self.qr), "-enrolling")
+
+    def action_activate(self) -> None:
+        field = self.query_one("#activation-code", Input)
+        raw = field.value
+        if not self.challenge:
+            self.action_act_submit()
+            return
+        if problem := login_words.activation_problem(raw):
+            self.say("error", problem)
+            field.focus()
+            return
+        challenge = self.challenge
+        field.value = ""
+        self.call(
+            _(login_words.CHECKING_ACTIVATION),
+            lambda: self.client.activate(challenge, raw),
+            self._activated,
+        )
+
+    def _activated(self, enrolment: Any) -> None:
+        self._activation_step(False)
+        self._enrolled(enrolment)
+        self.say("done", login_words.activated(enrolment.secret))
         self.query_one("#code", Input).focus()
 
     # --- forgotten password, lost phone (screens/recovery.py) -------------------------------
@@ -322,6 +366,7 @@ class LoginScreen(Calls, Screen[bool]):
         event.stop()
         self.challenge = None
         self.query_one("#code", Input).value = ""
+        self.query_one("#activation-code", Input).value = ""
         self._show_credentials(True)
         self.query_one("#password", Input).focus()
         self.say("info", _("Type your INS and your password, then press Enter."))
@@ -383,6 +428,7 @@ class LoginScreen(Calls, Screen[bool]):
         kind = error_kind(message.error)
         self.query_one("#password", Input).value = ""
         self.query_one("#code", Input).value = ""
+        self.query_one("#activation-code", Input).value = ""
         if kind == "session_expired" and not self.challenge:
             # A remembered session that has ended: forget it, and log in as usual.
             store = self.app.config.token_store
@@ -393,7 +439,13 @@ class LoginScreen(Calls, Screen[bool]):
             else:
                 self.say("info", _(login_words.REMEMBERED_ENDED))
             return
-        if kind in ("challenge_expired", "invalid_credentials", "locked", "account_erased"):
+        if kind in (
+            "challenge_expired",
+            "invalid_credentials",
+            "locked",
+            "account_erased",
+            "already_activated",
+        ):
             self.challenge = None
             self._show_credentials(True)
             self.query_one("#password", Input).focus()

@@ -15,13 +15,14 @@ def _login(host: LiveHost, ins: str | None = None, password: str | None = None):
     )
 
 
-def test_login_with_totp_gives_tokens_and_first_login_enrols(host: LiveHost) -> None:
+def test_login_with_totp_gives_tokens_and_never_the_secret(host: LiveHost) -> None:
     r = _login(host)
     assert r.status_code == 200
     body = r.json()
     assert body["channels"][0] == "totp" and {"sms", "email"} <= set(body["channels"])
-    assert body["enrolment"]["secret"] == host.creds["patient"]["totp_secret"]
-    assert body["enrolment"]["uri"].startswith("otpauth://totp/")
+    # The demo patient is seeded activated: the password alone gives no secret, even before
+    # the first login (the first enrolment needs an activation code, test_activation.py).
+    assert body["enrolment"] is None and body["activation_required"] is False
     r = host.http.post(
         "/v1/auth/verify", json={"challenge": body["challenge"], "code": host.code()}
     )
@@ -31,7 +32,6 @@ def test_login_with_totp_gives_tokens_and_first_login_enrols(host: LiveHost) -> 
     # Tokens are stored as digests only.
     stored = host.sql("SELECT access_hash, refresh_hash FROM sessions")
     assert stored == [(auth.digest(tokens["access_token"]), auth.digest(tokens["refresh_token"]))]
-    # Enrolled: the secret is not handed out again.
     assert _login(host).json()["enrolment"] is None
     # The login is traced.
     assert host.sql("SELECT action, outcome FROM trace_entries ORDER BY id DESC LIMIT 1") == [

@@ -31,6 +31,7 @@ OPEN = {
     ("POST", "/v1/auth/login"): "the way in: INS + password, answers a challenge",
     ("POST", "/v1/auth/otp"): "the way in: sends a code for a challenge",
     ("POST", "/v1/auth/verify"): "the way in: challenge + code",
+    ("POST", "/v1/auth/activate"): "the way in: challenge + the letter's activation code",
     ("POST", "/v1/auth/refresh"): "the way in: a refresh token is its own credential",
     ("POST", "/v1/auth/reset/start"): "forgotten password: an INS, answered alike known or not",
     ("POST", "/v1/auth/reset/verify"): "forgotten password: the flow + a code sent to its record",
@@ -101,6 +102,9 @@ PRACTITIONER = {
     ("GET", "/v1/ps/records/{ins}/notes"): "notes.read",
 }
 
+# Practitioner operations that name no existing record: opening one (policy.may_open_record).
+OPENING = {("POST", "/v1/ps/records"): "record.open"}
+
 
 # An ETag of the right form (a guess): a change that needs If-Match is looked up, not refused
 # with 428 before it.
@@ -135,6 +139,7 @@ def test_every_operation_of_the_app_has_a_case(host: LiveHost) -> None:
         | set(BY_ACCOUNT_ID)
         | {(m, _template(p)) for m, p, _ in OWN_RECORD}
         | set(PRACTITIONER)
+        | set(OPENING)
         | set(SUPPORT)
     )
     assert operations - covered == set(), "operations without an authorisation case"
@@ -561,6 +566,60 @@ def test_a_practitioner_let_in_is_told_that_the_record_is_closed(host: LiveHost)
         r = ps.get(f"/v1/ps/records/{closed}/documents")
     assert r.status_code == 403
     assert (r.json()["error"], r.json()["reason"]) == ("forbidden", "record_closed")
+
+
+# --- opening a record ----------------------------------------------------------------------
+
+
+def _records(host: LiveHost) -> list[tuple[Any, ...]]:
+    return host.sql("SELECT id, ins, status, display_name, password_hash FROM records ORDER BY id")
+
+
+@pytest.mark.parametrize(
+    "profession",
+    [
+        "infirmier",
+        "kinesitherapeute",
+        "chirurgien_dentiste",
+        "sage_femme",
+        "medecin_du_travail",
+        "medecin_conseil_assurance",
+    ],
+)
+def test_only_doctors_and_pharmacists_open_a_record(two: Two, profession: str) -> None:
+    before, a_before = _records(two.host), _snapshot(two)
+    person = next(p for p in two.host.creds["practitioners"] if str(p["profession"]) == profession)
+    first13 = "1850533063045"
+    with _ps_client(two.host, person["credential"]) as ps:
+        for ins in (f"{first13}{ins_key(first13):02d}", two.a_ins):
+            r = ps.post("/v1/ps/records", json={"ins": ins, "name": "Quelqu'un"})
+            assert r.status_code == 403, (profession, r.text)
+            assert r.json()["error"] == "forbidden"
+            assert r.json()["reason"] in ("profession_may_not_open", "profession_never_has_access")
+    assert _records(two.host) == before and _snapshot(two) == a_before
+
+
+@pytest.mark.parametrize("credential", [None, "", "cps-not-a-card", "Bearer x", "patient"])
+def test_opening_needs_a_practitioner_credential(two: Two, credential: str | None) -> None:
+    before = _records(two.host)
+    with _ps_client(two.host, None if credential == "patient" else credential) as ps:
+        if credential == "patient":
+            ps.headers["Authorization"] = two.a.headers["Authorization"]
+        r = ps.post("/v1/ps/records", json={"ins": "185053306304523", "name": "X"})
+    assert r.status_code == 401, r.text
+    assert _records(two.host) == before
+
+
+@pytest.mark.parametrize("role", ["attending", "pharmacist", "emergency"])
+def test_opening_an_existing_record_is_refused_and_changes_nothing(two: Two, role: str) -> None:
+    before, a_before = _records(two.host), _snapshot(two)
+    with two.host.ps(role) as ps:
+        for ins in (two.a_ins, two.b_ins):
+            r = ps.post("/v1/ps/records", json={"ins": ins, "name": "Usurpateur"})
+            assert r.status_code == 409, r.text
+            assert (r.json()["error"], r.json()["field"]) == ("record_exists", "ins")
+            assert "Usurpateur" not in r.text and "Zoé" not in r.text
+    assert _records(two.host) == before and _snapshot(two) == a_before
 
 
 # --- the support desk ------------------------------------------------------------------------

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from hostkit import LiveHost
 
@@ -31,8 +32,11 @@ def test_init_seed_and_purge(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     assert json.loads(capsys.readouterr().out)["schema"] == "up to date"
     assert main(["host", "seed-demo", "--db", db, "--json"]) == EXIT_OK
     creds = json.loads(capsys.readouterr().out)
-    assert set(creds) == {"patient", "practitioners"}
+    assert set(creds) == {"patient", "practitioners", "new_patient"}
     assert {"ins", "password", "totp_secret"} <= set(creds["patient"])
+    # The second patient: a record opened by the pharmacist, to activate with the letter's code.
+    assert {"ins", "password", "activation_code"} <= set(creds["new_patient"])
+    assert creds["new_patient"]["ins"] != creds["patient"]["ins"]
     roles = {p["role"] for p in creds["practitioners"]}
     assert {"author", "authorised", "attending", "emergency", "regulation", "pharmacist"} <= roles
     assert all(p["credential"] and p["rpps"] for p in creds["practitioners"])
@@ -41,6 +45,47 @@ def test_init_seed_and_purge(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     capsys.readouterr()
     assert main(["host", "purge", "--db", db, "--now", "2040-01-01", "--json"]) == EXIT_OK
     assert json.loads(capsys.readouterr().out)["erased"] == 0
+
+
+def test_seed_demo_json_logs_in_and_activates_over_http(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The printed fields keep their meaning: the demo patient logs in with the printed TOTP
+    secret, as before; the second patient activates with the printed code."""
+    import pyotp
+    from hostkit import serve
+
+    from dmptui.host.app import create_app
+
+    db = f"sqlite:///{tmp_path / 'seeded.sqlite3'}"
+    assert main(["host", "seed-demo", "--db", db, "--json"]) == EXIT_OK
+    creds = json.loads(capsys.readouterr().out)
+    with serve(create_app(db, tmp_path / "data")) as url, httpx.Client(base_url=url) as http:
+        p = creds["patient"]
+        login = http.post("/v1/auth/login", json={"ins": p["ins"], "password": p["password"]})
+        assert login.json()["activation_required"] is False
+        code = pyotp.TOTP(p["totp_secret"]).now()
+        r = http.post(
+            "/v1/auth/verify", json={"challenge": login.json()["challenge"], "code": code}
+        )
+        assert r.status_code == 200, r.text
+        new = creds["new_patient"]
+        login = http.post("/v1/auth/login", json={"ins": new["ins"], "password": new["password"]})
+        assert login.json()["activation_required"] is True and login.json()["enrolment"] is None
+        r = http.post(
+            "/v1/auth/activate",
+            json={
+                "challenge": login.json()["challenge"],
+                "activation_code": new["activation_code"],
+            },
+        )
+        assert r.status_code == 200 and r.json()["secret"], r.text
+    # Without --json the code is printed too.
+    db2 = f"sqlite:///{tmp_path / 'seeded2.sqlite3'}"
+    assert main(["host", "seed-demo", "--db", db2]) == EXIT_OK
+    text = capsys.readouterr().out
+    assert "Activation code (letter)" in text and "Provisional password" in text
+    assert "Secret TOTP" in text
 
 
 def test_bad_usage_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
@@ -70,6 +115,32 @@ def test_practitioner_commands_over_http(
 
     assert ps("author", "list", host.ins) == EXIT_OK
     assert host.ins not in capsys.readouterr().err
+    # Opening a record: the provisional password is printed, the code goes by letter.
+    fresh = "1850533063045"
+    fresh += f"{ins_key(fresh):02d}"
+    opening = ("open", fresh, "--name", "Léa Dubois", "--phone", "06 11 22 33 44")
+    assert ps("pharmacist", *opening, "--email", "lea@example.org") == EXIT_OK
+    out = capsys.readouterr().out
+    assert "Provisional password, to hand to the patient" in out and "by letter" in out
+    assert host.sql("SELECT phone FROM records WHERE ins = :i", {"i": fresh}) == [
+        ("+33 6 11 22 33 44",)
+    ]
+    assert ps("pharmacist", *opening) == EXIT_REFUSED
+    err = capsys.readouterr().err
+    assert "Refusé : un dossier existe déjà pour cet INS" in err and '"field": "ins"' in err
+    nurse = next(p for p in host.creds["practitioners"] if p["profession"] == "infirmier")
+    assert (
+        main(
+            [
+                *("host", "practitioner", "--url", host.url, "--rpps", nurse["rpps"]),
+                *("--credential", nurse["credential"], "open", fresh, "--name", "X"),
+            ]
+        )
+        == EXIT_REFUSED
+    )
+    assert "seul un médecin ou un pharmacien" in capsys.readouterr().err
+    assert ps("pharmacist", "open", fresh[:-1] + "0", "--name", "X", "--email", "x") == EXIT_USAGE
+    assert '"field": "email"' in capsys.readouterr().err
     # Not let in: the one answer, worded in French and English, the same as for an INS that
     # has no record (changed: it was the JSON body alone, reason "not_authorised").
     assert ps("emergency", "list", host.ins) == EXIT_REFUSED

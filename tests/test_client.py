@@ -74,7 +74,8 @@ def test_login_then_every_read(host: LiveHost) -> None:
             client.on_tokens = seen.append
             assert not client.logged_in
             challenge = await client.login(host.ins, host.password)
-            assert "totp" in challenge.channels and challenge.enrolment is not None
+            assert "totp" in challenge.channels and challenge.enrolment is None
+            assert not challenge.activation_required  # the demo record is activated
             tokens = await client.verify(challenge.challenge, host.code())
             assert client.logged_in and client.access_token == tokens.access_token
             assert client.refresh_token == tokens.refresh_token

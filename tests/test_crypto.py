@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from hostkit import LiveHost, serve
 
+from dmptui.demo import DEMO_INS
 from dmptui.entry.cli import EXIT_OK, EXIT_REFUSED, main
 from dmptui.host import crypto
 from dmptui.host.app import create_app
@@ -285,9 +286,14 @@ def test_purge_now_erases_records_closed_ten_years_ago(
     capsys.readouterr()
     h = Host(db, data)
     with h.engine.begin() as conn:
-        (record_key,) = conn.exec_driver_sql("SELECT wrapped_key FROM record_keys").one()
+        # The demo record (seed-demo also opens a second patient's record, not closed here).
+        where = f"(SELECT id FROM records WHERE ins = '{DEMO_INS}')"
+        (record_key,) = conn.exec_driver_sql(
+            f"SELECT wrapped_key FROM record_keys WHERE record_id = {where}"
+        ).one()
         conn.exec_driver_sql(
-            "UPDATE records SET status = 'closed', closed_at = '2020-01-01 00:00:00'"
+            "UPDATE records SET status = 'closed', closed_at = '2020-01-01 00:00:00' "
+            f"WHERE ins = '{DEMO_INS}'"
         )
     h.checkpoint()
     h.engine.dispose()

@@ -327,6 +327,16 @@ _ACCEPTED = {
     },
     ("/v1/record/notes", "PUT"): {"text": "Allergie : pénicilline."},
     ("/v1/auth/login", "POST"): {"ins": FUZZED.ins, "password": "a password 12"},
+    ("/v1/auth/activate", "POST"): {
+        "challenge": "a-challenge",
+        "activation_code": "ABCD-EFGH-JKLM",
+    },
+    ("/v1/ps/records", "POST"): {
+        "ins": "185053306304523",
+        "name": "Léa Dubois",
+        "phone": "06 11 22 33 44",
+        "email": "lea.dubois@example.org",
+    },
     ("/v1/auth/reset/start", "POST"): {"ins": FUZZED.ins},
     ("/v1/auth/reenrol/start", "POST"): {
         "ins": FUZZED.ins,

@@ -24,10 +24,11 @@ from tuikit import goto, make_app, wait_for
 from dmptui.host import crypto
 from dmptui.host.context import Host
 from dmptui.host.db import migrate
-from dmptui.host.seed import seed_demo
+from dmptui.host.seed import seed_demo, seed_new_patient
 
 FIXED_NOW = datetime(2026, 11, 29, 9, 0, tzinfo=UTC)
 FIXED_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+FIXED_ACTIVATION = "ABCD-EFGH-JKLM"
 SIZE = (120, 40)
 
 # pytest-textual-snapshot 1.0 names its extension with ``_file_extension``; syrupy 7 reads
@@ -60,15 +61,32 @@ def fixed_template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict
     crypto.ensure_master_key(path.parent)
     host = Host(url, path.parent, clock=Clock(FIXED_NOW))
     creds = seed_demo(host, now=FIXED_NOW)
-    from sqlalchemy import select
+    from sqlalchemy import delete, select
 
-    from dmptui.host.db import Record
+    from dmptui.host import activation, auth
+    from dmptui.host.db import ActivationCode, Record
 
     with host.tx() as s:  # sealed under the record key, as the host keeps it
         record = s.scalars(select(Record).where(Record.ins == creds["patient"]["ins"])).one()
         record.totp_secret_sealed = crypto.seal_totp(s, record.id, FIXED_SECRET, FIXED_NOW)
+    # A first login is an activation: a second record, opened by the pharmacist, not yet
+    # activated, with a fixed activation code (the enrolment's secret is fixed in the step).
+    creds["new_patient"] = seed_new_patient(host, now=FIXED_NOW)
+    with host.tx() as s:
+        record = s.scalars(select(Record).where(Record.ins == creds["new_patient"]["ins"])).one()
+        s.execute(delete(ActivationCode).where(ActivationCode.record_id == record.id))
+        s.add(
+            ActivationCode(
+                record_id=record.id,
+                code_hash=auth.digest(FIXED_ACTIVATION.replace("-", "")),
+                created_at=FIXED_NOW,
+                expires_at=FIXED_NOW + activation.TTL,
+                tries=0,
+            )
+        )
     host.engine.dispose()
     creds["patient"]["totp_secret"] = FIXED_SECRET
+    creds["new_patient"]["activation_code"] = FIXED_ACTIVATION
     return path, creds
 
 
@@ -165,7 +183,7 @@ async def at_login(pilot: Pilot, host: LiveHost) -> None:
     await wait_for(pilot, on(pilot, "LoginScreen"))
 
 
-async def at_enrolment(pilot: Pilot, host: LiveHost) -> None:
+async def at_code_step(pilot: Pilot, host: LiveHost) -> None:
     app = pilot.app
     await at_login(pilot, host)
     await settle(pilot)
@@ -176,9 +194,33 @@ async def at_enrolment(pilot: Pilot, host: LiveHost) -> None:
     await wait_for(pilot, lambda: app.screen.query_one("#code-step").display)
 
 
+async def at_enrolment(pilot: Pilot, host: LiveHost) -> None:
+    """The first login of a record not yet activated: the letter's code typed, the secret and
+    its QR code shown (the secret the host draws is fixed here)."""
+    from dmptui.host import auth
+
+    app = pilot.app
+    new = host.creds["new_patient"]
+    await at_login(pilot, host)
+    await settle(pilot)
+    app.screen.query_one("#ins").value = new["ins"]
+    app.screen.query_one("#password").focus()
+    await paste(pilot, new["password"])
+    await pilot.press("enter")
+    await wait_for(pilot, lambda: app.focused is app.screen.query_one("#activation-code"))
+    await paste(pilot, new["activation_code"])
+    drawn_secret = auth.new_totp_secret
+    auth.new_totp_secret = lambda: FIXED_SECRET
+    try:
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.focused is app.screen.query_one("#code"))
+    finally:
+        auth.new_totp_secret = drawn_secret
+
+
 async def at_home(pilot: Pilot, host: LiveHost) -> None:
     app = pilot.app
-    await at_enrolment(pilot, host)
+    await at_code_step(pilot, host)
     await settle(pilot)
     await wait_for(pilot, lambda: app.focused is app.screen.query_one("#code"))
     await paste(pilot, host.code())

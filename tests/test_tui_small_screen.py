@@ -8,6 +8,8 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
+import activationkit
+import pyotp
 from hostkit import LiveHost
 from textual import events
 from textual.pilot import Pilot
@@ -248,18 +250,19 @@ def make_app(host: LiveHost, lang: str) -> DmpApp:
 
 
 def test_first_login_at_80x24_keeps_the_code_field_in_view(host: LiveHost) -> None:
+    # A first login is an activation now: a record opened by the pharmacist, the letter's code.
+    password, activation_code = activationkit.opened(host)
+
     async def go() -> None:
-        app = make_app(host, "en")
+        app = activationkit.make_app(host, "en")
         async with app.run_test(size=(80, 24)) as pilot:
-            await wait_for(pilot, lambda: app.focused is app.screen.query_one("#password"))
-            await pilot.press(*host.password, "enter")
             login = app.screen
-            await wait_for(pilot, lambda: login.query_one("#code-step").display)
+            await activationkit.to_enrolment(pilot, password, activation_code)
             await drawn(pilot)
             code = login.query_one("#code")
             assert app.focused is code and on_view(app, code)
-            secret = host.creds["patient"]["totp_secret"]
-            assert secret in str(login.query_one("#enrolment").render())
+            secret = activationkit.secret_of(host)
+            assert secret and secret in str(login.query_one("#enrolment").render())
             assert not login.query_one("#qr").display  # no room beside: on demand
             assert on_view(app, login.query_one("#show-qr"))
             # F4: the QR code on a screen of its own, whole; Esc: back to the code field.
@@ -272,20 +275,21 @@ def test_first_login_at_80x24_keeps_the_code_field_in_view(host: LiveHost) -> No
             await pilot.press("escape")
             await wait_for(pilot, lambda: app.screen is login)
             await wait_for(pilot, lambda: app.focused is code, timeout=2)  # focus: next turn
-            await pilot.press(*host.code(), "enter")
+            host.clock.advance(seconds=30)
+            await pilot.press(*pyotp.TOTP(secret).at(host.clock()), "enter")
             await wait_for(pilot, lambda: type(app.screen).__name__ == "HomeScreen")
 
     run(go())
 
 
 def test_first_login_on_a_large_terminal_shows_the_qr_beside_the_code(host: LiveHost) -> None:
+    password, activation_code = activationkit.opened(host)
+
     async def go() -> None:
-        app = make_app(host, "fr")
+        app = activationkit.make_app(host, "fr")
         async with app.run_test(size=(120, 40)) as pilot:
-            await wait_for(pilot, lambda: app.focused is app.screen.query_one("#password"))
-            await pilot.press(*host.password, "enter")
             login = app.screen
-            await wait_for(pilot, lambda: login.query_one("#code-step").display)
+            await activationkit.to_enrolment(pilot, password, activation_code)
             await drawn(pilot)
             qr, code = login.query_one("#qr"), login.query_one("#code")
             assert on_view(app, code) and on_view(app, qr)

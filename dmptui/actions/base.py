@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 Kind = Literal["done", "info", "warning", "error"]
 
 CANCEL = N_("Cancel")  # the no of a confirmation, and the last entry of a choice
+CONTINUE = N_("Continue")  # the yes of a step that leads to another
 
 
 @dataclass(frozen=True)

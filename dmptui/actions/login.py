@@ -38,6 +38,33 @@ NOT_REMEMBERED = N_(
 OPENING_REMEMBERED = N_("Opening your remembered session…")
 REMEMBERED_ENDED = N_("Your remembered session has ended. Type your password to log in.")
 
+# A record not yet activated (opened by a pharmacist or a doctor): the activation code of the
+# letter comes before any one-time code, and gives the authenticator's secret.
+ACTIVATION_CODE_LABEL = N_("Activation code (on the letter you received)")
+ACTIVATE = N_("Activate my record")
+ACTIVATION_ASKED = N_(
+    "Your record is not activated yet. Type the activation code from the letter you received "
+    "(12 letters and digits, as ABCD-EFGH-JKLM), then press Enter."
+)
+ACTIVATION_QUESTION = N_(
+    "Activation code from your letter, 12 letters and digits (Enter alone starts again):"
+)
+CHECKING_ACTIVATION = N_("Checking the activation code…")
+ACTIVATION_FORMAT = N_(
+    "The activation code has 12 letters and digits, as on the letter (ABCD-EFGH-JKLM). Type "
+    "it again."
+)
+ACTIVATED = N_(
+    "Your record is activated. Now add it to an authenticator app: scan the QR code, or type "
+    "this secret in the app: {secret}. Then type the 6-digit code the app shows."
+)
+ACTIVATED_SPOKEN = N_(
+    "Your record is activated. Now add it to an authenticator app: type this secret in the "
+    "app, letter by letter, without the commas and semicolons. Then choose the code from the "
+    "app, and type the 6 digits it shows."
+)
+_ACTIVATION_ALPHABET = frozenset("ABCDEFGHJKLMNPQRSTUVWXYZ23456789")
+
 LOGGED_OUT = N_("You are logged out.")
 IDLE_LOCKED = N_("Locked after 15 minutes without activity. Log in again to continue.")
 
@@ -49,6 +76,19 @@ def ins_problem(error: IdentifierError) -> str:
         "INS: {problem}. The INS has 15 characters: 13 digits (2A or 2B "
         "for Corsica) and a 2-digit key; it is on your carte Vitale."
     ).format(problem=problem)
+
+
+def activation_problem(raw: str) -> str | None:
+    """What is wrong with a typed activation code (before it goes to the host), or None."""
+    compact = "".join(raw.split()).replace("-", "").upper()
+    if len(compact) != 12 or not set(compact) <= _ACTIVATION_ALPHABET:
+        return _(ACTIVATION_FORMAT)
+    return None
+
+
+def activated(secret: str) -> str:
+    """The activation done: what to do with the secret (shown beside its QR code)."""
+    return _(ACTIVATED).format(secret=secret)
 
 
 def sending(channel: str) -> str:

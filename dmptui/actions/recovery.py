@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from dmptui.actions import login as login_words
+from dmptui.actions.base import CONTINUE
 from dmptui.i18n import N_, _
 from dmptui.identifiers import IdentifierError, parse_ins
 
@@ -24,7 +25,7 @@ FORGOT_PASSWORD_HELP = N_(
 )
 LOST_PHONE_HELP = N_("Replace your authenticator app with your password and a code sent to you.")
 WORKING = N_("Asking the record host…")
-NEXT = N_("Next step")
+NEXT = CONTINUE
 BACK_TO_LOGIN = N_("Back to the login: Esc.")
 BACK_TO_LOGIN_READER = N_("Back to the login")
 

@@ -68,7 +68,27 @@ def _demo_text(creds: dict[str, Any], url: str | None = None) -> str:
             f"    {pr['role']:<11} {pr['rpps']}  {pr['name']} ({pr['profession']})"
             f"  credential: {pr['credential']}"
         )
+    new = creds.get("new_patient")
+    if new:
+        lines += [
+            "  Dossier à activer / Record to activate (ouvert par la pharmacie / opened by the "
+            "pharmacist):",
+            f"    Patient : {new['name']}",
+            f"    INS : {new['ins']}",
+            f"    Mot de passe provisoire / Provisional password : {new['password']}",
+            f"    Code d'activation (courrier) / Activation code (letter) : "
+            f"{new['activation_code']}",
+        ]
     return "\n".join(lines)
+
+
+def _seed_both(host: Any) -> dict[str, Any]:
+    """The demo record, then the second patient's record, opened and not yet activated."""
+    from dmptui.host.seed import seed_demo, seed_new_patient
+
+    creds = seed_demo(host)
+    creds["new_patient"] = seed_new_patient(host)
+    return creds
 
 
 # --- host commands -------------------------------------------------------------------------
@@ -191,14 +211,13 @@ def _safe_url(url: str) -> str:
 def host_seed_demo(args: argparse.Namespace) -> int:
     from dmptui.host import crypto
     from dmptui.host.context import Host
-    from dmptui.host.seed import seed_demo
 
     url = _db_url(args.db)
     crypto.ensure_master_key(_data_dir())
     _migrate(url, _data_dir())
     host = Host(url, _data_dir())
     try:
-        creds = seed_demo(host)
+        creds = _seed_both(host)
     except ValueError as e:
         print(f"Erreur / Error: {e}. Use a fresh database (--db).", file=sys.stderr)
         return EXIT_REFUSED
@@ -257,7 +276,6 @@ def host_serve(args: argparse.Namespace) -> int:
 
     from dmptui.host.app import create_app
     from dmptui.host.context import Host
-    from dmptui.host.seed import seed_demo
 
     every, _source = settings.value(
         "maintenance_every", flags={"maintenance_every": args.maintenance_every}
@@ -295,7 +313,7 @@ def host_serve(args: argparse.Namespace) -> int:
         _migrate(url, data_dir)
     if args.demo:
         host = Host(url, data_dir)
-        creds = seed_demo(host)
+        creds = _seed_both(host)
         host.engine.dispose()
         base = f"http://{args.host}:{args.port}"
         print(_demo_text(creds, base), flush=True)
@@ -477,7 +495,31 @@ PRACTITIONER_REFUSALS: dict[str, tuple[str, str]] = {
         "les notes du patient sont écrites par le patient.",
         "patient notes are written by the patient.",
     ),
+    "profession_may_not_open": (
+        "seul un médecin ou un pharmacien peut ouvrir un dossier pour un patient.",
+        "only a doctor or a pharmacist may open a record for a patient.",
+    ),
+    "record_exists": (
+        "un dossier existe déjà pour cet INS ; aucun second dossier n'est ouvert. Le patient "
+        "s'y connecte, ou demande au support un nouveau code d'activation.",
+        "a record already exists for this INS; no second record is opened. The patient logs "
+        "in to it, or asks the support desk for a new activation code.",
+    ),
 }
+
+
+def _opened_text(payload: dict[str, Any]) -> str:
+    return "\n".join(
+        [
+            f"Dossier ouvert / Record opened: {payload['name']} (INS {payload['ins']})",
+            "  Mot de passe provisoire, à remettre au patient / Provisional password, to hand "
+            f"to the patient: {payload['password']}",
+            "  Le code d'activation part au patient par courrier ; il est valable jusqu'au "
+            f"{payload['activation_expires_at'][:10]}.",
+            "  The activation code goes to the patient by letter; it is valid until "
+            f"{payload['activation_expires_at'][:10]}.",
+        ]
+    )
 
 
 def _practitioner_refusal(payload: Any) -> str | None:
@@ -518,6 +560,9 @@ def host_practitioner(args: argparse.Namespace) -> int:
                 if args.invisible_patient:
                     body["labels"] = ["INVISIBLE_PATIENT"]
                 r = client.post(f"/v1/ps/records/{ins}/documents", json=body)
+            elif args.action == "open":
+                opening = {"ins": ins, "name": args.name, "phone": args.phone, "email": args.email}
+                r = client.post("/v1/ps/records", json=opening)
             elif args.action == "list":
                 r = client.get(f"/v1/ps/records/{ins}/documents", params=params)
             else:
@@ -543,7 +588,9 @@ def host_practitioner(args: argparse.Namespace) -> int:
             print(worded, file=sys.stderr)
         print(json.dumps(payload, ensure_ascii=False, indent=2), file=sys.stderr)
         return EXIT_REFUSED if r.status_code in (401, 403, 404, 409, 410) else EXIT_USAGE
-    if args.json or args.action != "list":
+    if args.action == "open" and not args.json:
+        print(_opened_text(payload))
+    elif args.json or args.action != "list":
         print(json.dumps(payload, ensure_ascii=False, indent=2))
     else:
         for d in payload["items"]:
@@ -1018,6 +1065,16 @@ def _parser() -> argparse.ArgumentParser:
     src.add_argument("--file")
     dep.add_argument("--care-date")
     dep.add_argument("--invisible-patient", action="store_true")
+    opn = psub.add_parser(
+        "open",
+        help="open a record for a patient (INS from the carte Vitale); prints the provisional "
+        "password to hand over, the activation code goes by letter",
+    )
+    opn.add_argument("ins")
+    opn.add_argument("--name", required=True, help="the patient's name")
+    opn.add_argument("--phone", help="mobile phone, e.g. 06 12 34 56 78")
+    opn.add_argument("--email")
+    opn.set_defaults(mode="normal", reason=None)
     for name in ("list", "read"):
         q = psub.add_parser(name, help=f"{name} documents")
         q.add_argument("ins")

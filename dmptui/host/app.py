@@ -362,6 +362,7 @@ _OPEN = {
     "/v1/auth/login",
     "/v1/auth/otp",
     "/v1/auth/verify",
+    "/v1/auth/activate",  # the first enrolment: a login's challenge and the letter's code
     "/v1/auth/refresh",
     # Account recovery: the flow is its own credential (routes/recovery.py).
     "/v1/auth/reset/start",

@@ -99,6 +99,9 @@ class Record(Base):
     totp_secret_sealed: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     totp_enrolled: Mapped[bool] = mapped_column(Boolean, default=False)
     totp_last_step: Mapped[int] = mapped_column(Integer, default=0)
+    # When the patient first enrolled the authenticator with the activation code (activation.py).
+    # None: not activated yet; the password alone opens no session and gives no secret.
+    activated_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     # Version counters of the patient's mutable resources (the ETags of the API): bumped by
     # exactly one committed change each, checked against If-Match under the record's row lock.
     oppositions_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
@@ -349,6 +352,21 @@ class LoginChallenge(Base):
     code_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     codes_sent: Mapped[int] = mapped_column(Integer, default=0)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class ActivationCode(Base):
+    """A record's activation code (activation.py): stored as a digest, expiring, used once,
+    dead after ``activation.MAX_TRIES`` wrong tries. A new code replaces the record's unused
+    ones."""
+
+    __tablename__ = "activation_codes"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    record_id: Mapped[int] = mapped_column(ForeignKey("records.id"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    tries: Mapped[int] = mapped_column(Integer, default=0)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 

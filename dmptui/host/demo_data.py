@@ -32,6 +32,7 @@ from dmptui.schema import DocType, Label, Profession
 
 __all__ = [
     "DEMO_DOCUMENTS",
+    "DEMO_NEW_PATIENT",
     "DEMO_NOTES",
     "DEMO_PAST_BREAK_GLASS",
     "DEMO_PATIENT",
@@ -260,6 +261,16 @@ DEMO_PATIENT: dict = {
     "email": "camille.martin@example.org",
     "phone": "+33 6 12 34 56 78",
     "password": DEMO_PASSWORD,  # demo only; accepted by auth.password_problem
+}
+
+# A second patient, whose record the pharmacist opens at seed time and who has not activated it
+# yet: the demo of an activation (provisional password, then the code of the letter).
+DEMO_NEW_PATIENT: dict = {
+    "ins": "192033306304536",  # a valid test NIR: man, born March 1992, Gironde
+    "display_name": "Hugo Lefèvre",
+    "email": "hugo.lefevre@example.org",
+    "phone": "+33 6 98 76 54 32",
+    "opened_by_role": "pharmacist",
 }
 
 # --- documents --------------------------------------------------------------------------------

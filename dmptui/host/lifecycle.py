@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from dmptui.host import auth, crypto, ledger, notifications, policy
 from dmptui.host.db import (
+    ActivationCode,
     Authorisation,
     AuthSession,
     Block,
@@ -103,6 +104,7 @@ def erase(s: Session, record: Record, actor: ledger.Actor, now: datetime) -> Non
         Notification,
         KnownDevice,
         LoginChallenge,
+        ActivationCode,
         RecoveryFlow,
         AuthSession,
         SpentRefreshToken,

@@ -63,6 +63,14 @@ OUTSIDE: dict[str, dict[str, str]] = {
         "en": "Every session of your shared medical record was ended. If this was not you, "
         "change your password and contact support.",
     },
+    "record_opened": {
+        "fr": "Votre dossier médical partagé a été ouvert. Un courrier vous apporte le code qui "
+        "l'active ; ouvrez ensuite l'application pour lire qui l'a ouvert. Si vous n'avez rien "
+        "demandé, contactez le support.",
+        "en": "Your shared medical record has been opened. A letter brings you the code that "
+        "activates it; then open the app to read who opened it. If you asked for nothing, "
+        "contact support.",
+    },
     "export": {
         "fr": "Votre dossier médical partagé entier a été exporté. Ouvrez l'application pour "
         "lire quand ; si ce n'était pas vous, changez votre mot de passe.",
@@ -120,6 +128,11 @@ def _day(moment: datetime, lang: str) -> str:
     from babel.dates import format_datetime
 
     return format_datetime(moment, "d MMMM y", tzinfo=_PARIS, locale=_WHEN[lang][0])
+
+
+def day(moment: datetime, lang: str) -> str:
+    """The day in Paris, in words, for a message written here or in a letter (activation.py)."""
+    return _day(moment, lang)
 
 
 def _when_fr(moment: datetime) -> str:
@@ -268,6 +281,26 @@ def authorisation(s: Session, record: Record, who: Practitioner, now: datetime) 
         },
         now=now,
         actor_rpps=who.rpps,
+    )
+
+
+def record_opened(s: Session, record: Record, who: Practitioner, now: datetime) -> None:
+    """The patient's first notification: who opened the record, and what comes next."""
+    notify_patient(
+        s,
+        record,
+        "record_opened",
+        {
+            "fr": f"{who.name} ({who.facility}) a ouvert votre dossier médical partagé le "
+            f"{_when_fr(now)}. Vous l'avez activé avec le code reçu par courrier. Si vous "
+            "n'avez pas demandé ce dossier, contactez le support.",
+            "en": f"{who.name} ({who.facility}) opened your shared medical record on "
+            f"{_when_en(now)}. You activated it with the code you received by letter. If you "
+            "did not ask for this record, contact support.",
+        },
+        now=now,
+        actor_rpps=who.rpps,
+        by_sms=True,
     )
 
 

@@ -39,7 +39,9 @@ from dmptui.host.db import OutboxMessage
 
 log = logging.getLogger(__name__)
 
-CHANNELS = ("email", "sms")
+# "letter": a letter by post (the activation code, activation.py). No postal transport here:
+# letters go to the file outbox, for whoever prints and posts them (and the demo phone).
+CHANNELS = ("email", "sms", "letter")
 MAX_ERROR_CHARS = 300
 MAX_SUBJECT_CHARS = 200
 MAX_RECIPIENT_CHARS = 254
@@ -236,23 +238,33 @@ class SmsGatewayTransport:
 
 
 class Router:
-    """Dispatches each message to the transport of its channel."""
+    """Dispatches each message to the transport of its channel. Letters go to ``letter``, by
+    default the SMS transport when it keeps files (the file outbox), else a file outbox must be
+    given: a letter never goes out by SMS or email."""
 
-    def __init__(self, email: Transport, sms: Transport) -> None:
+    def __init__(self, email: Transport, sms: Transport, letter: Transport | None = None) -> None:
         self.email = email
         self.sms = sms
+        if letter is None:
+            letter = next((t for t in (sms, email) if isinstance(t, FileTransport)), None)
+        self.letter = letter
 
     def send(self, message: OutboxMessage) -> None:
         if message.channel == "email":
             self.email.send(message)
         elif message.channel == "sms":
             self.sms.send(message)
+        elif message.channel == "letter":
+            if self.letter is None:
+                raise ValueError("no transport for letters (give Router a FileTransport)")
+            self.letter.send(message)
         else:
             raise ValueError(f"unknown outbox channel {message.channel!r}")
 
     def erase_record(self, record_id: int) -> None:
         """Take an erased record's messages out of the transports that keep them (files)."""
-        for transport in {id(t): t for t in (self.email, self.sms)}.values():
+        kept = (self.email, self.sms, self.letter)
+        for transport in {id(t): t for t in kept if t is not None}.values():
             erase = getattr(transport, "erase_record", None)
             if erase is not None:
                 erase(record_id)
@@ -284,7 +296,7 @@ def transport_from_env(data_dir: Path, env: Mapping[str, str] | None = None) -> 
     if url:
         sms = SmsGatewayTransport(url, token=get("sms_gateway_token"))
 
-    return Router(email=email, sms=sms)
+    return Router(email=email, sms=sms, letter=fallback)
 
 
 # --- delivery ------------------------------------------------------------------------------

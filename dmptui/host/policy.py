@@ -207,6 +207,21 @@ def needs_step_up(action: str) -> bool:
     return action in STEP_UP_ACTIONS
 
 
+# Who may open a record for a patient, with the carte Vitale: a doctor or a pharmacist, as in
+# the DMP (a pharmacy is where most records are opened).
+MAY_OPEN_RECORD = frozenset({Profession.MEDECIN, Profession.PHARMACIEN})
+
+
+def may_open_record(who: PractitionerFacts) -> Decision:
+    """A practitioner opening a record: doctors and pharmacists only; never the professions that
+    never have access (an occupational or insurer's doctor is a ``medecin`` of no kind here)."""
+    if who.profession in NEVER_ACCESS:
+        return deny("profession_never_has_access")
+    if who.profession not in MAY_OPEN_RECORD:
+        return deny("profession_may_not_open")
+    return ALLOW
+
+
 def may_block(record: RecordFacts, rpps: str) -> Decision:
     if record.attending == rpps:
         return deny("attending_cannot_be_blocked")

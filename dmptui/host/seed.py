@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import select, update
 
-from dmptui.host import auth, crypto, demo_data, ledger, notifications, policy
+from dmptui.host import auth, crypto, demo_data, ledger, notifications, opening, policy
 from dmptui.host.context import Host
 from dmptui.host.db import (
     Authorisation,
@@ -81,6 +81,7 @@ def seed_demo(host: Host, now: datetime | None = None) -> dict[str, Any]:
             phone=patient["phone"],
             password_hash=auth.hash_password(patient["password"]),
             totp_enrolled=False,
+            activated_at=created,  # seeded already activated: the printed secret logs in
             attending_rpps=roles["attending"]["rpps"],
             notes=None,
             notes_updated_at=created,
@@ -173,6 +174,37 @@ def seed_demo(host: Host, now: datetime | None = None) -> dict[str, Any]:
             "name": patient["display_name"],
         },
         "practitioners": creds,
+    }
+
+
+def seed_new_patient(host: Host, now: datetime | None = None) -> dict[str, Any]:
+    """The second demo patient (after ``seed_demo``): a record the pharmacist opened an hour
+    ago, not yet activated; its letter is in the outbox, unsent (the demo phone shows it).
+    Returns ``{ins, password, activation_code, name}``: the provisional password and the code
+    of the letter, which exist only in this answer."""
+    now = now or host.now()
+    p = demo_data.DEMO_NEW_PATIENT
+    with host.tx() as s:
+        if s.scalar(select(Record).where(Record.ins == p["ins"])) is not None:
+            raise ValueError("the demo's second patient is already in this database")
+        roles = _practitioner_by_role(demo_data.DEMO_PRACTITIONERS)
+        who = s.get(Practitioner, roles[p["opened_by_role"]]["rpps"])
+        if who is None:
+            raise ValueError("seed the demo record first")
+        opened = opening.open_record(
+            s,
+            who,
+            ins=p["ins"],
+            name=p["display_name"],
+            phone=p["phone"],
+            email=p["email"],
+            now=now - timedelta(hours=1),
+        )
+    return {
+        "ins": p["ins"],
+        "password": opened.password,
+        "activation_code": opened.activation_code,
+        "name": p["display_name"],
     }
 
 

@@ -299,16 +299,8 @@ def code_entries(channels: set[str], last: Entry) -> list[Entry]:
 
 async def code_step(r: Reader, challenge: Any) -> bool:
     """The one-time code of a login: True when logged in, False to start again."""
-    if challenge.enrolment is not None:
-        secret = challenge.enrolment.secret
-        r.say(
-            "info",
-            _(
-                "First login: add your record to an authenticator app. Type this secret in "
-                "the app, letter by letter, without the commas and semicolons:"
-            ),
-        )
-        r.say("item", spelled_groups(secret))
+    if challenge.activation_required and not await activation_step(r, challenge.challenge):
+        return False
     channels = set(challenge.channels)
     while True:
         entries = code_entries(channels, Entry("0", _("Start again with the INS and password")))
@@ -341,6 +333,34 @@ async def code_step(r: Reader, challenge: Any) -> bool:
             return True
         if result == "restart":
             return False
+
+
+async def activation_step(r: Reader, challenge: str) -> bool:
+    """A record not yet activated: the activation code of the letter, which gives the
+    authenticator's secret (spelled out). True once activated, False to start again."""
+    r.say("info", _(login_words.ACTIVATION_ASKED))
+    while True:
+        raw = (await r.ask(_(login_words.ACTIVATION_QUESTION))).strip()
+        if not raw:
+            return False
+        if login_command(r, raw):
+            continue
+        if problem := login_words.activation_problem(raw):
+            r.say("error", problem)
+            continue
+        try:
+            enrolment = await r.call(
+                _(login_words.CHECKING_ACTIVATION),
+                partial(r.client.activate, challenge, raw),
+                relogin=False,
+            )
+        except Failed as failed:
+            if error_kind(failed.error) in (*RESTART, "already_activated"):
+                return False
+            continue
+        r.say("done", _(login_words.ACTIVATED_SPOKEN))
+        r.say("item", spelled_groups(enrolment.secret))
+        return True
 
 
 async def ask_code_choice(r: Reader, help_about: str) -> str:

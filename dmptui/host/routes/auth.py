@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from dmptui.host import auth, crypto, ledger, lockout, notifications, outbox, policy
+from dmptui.host import activation, auth, crypto, ledger, lockout, notifications, outbox, policy
 from dmptui.host.context import ApiError, Refused
 from dmptui.host.db import (
     AuthSession,
@@ -30,6 +30,7 @@ from dmptui.host.routes.common import (
 from dmptui.identifiers import IdentifierError, parse_ins
 from dmptui.schema import (
     DEVICE_HEADER,
+    ActivateRequest,
     Channel,
     ErrorBody,
     LoginRequest,
@@ -193,15 +194,40 @@ def login(body: LoginRequest, request: Request) -> LoginChallengeOut:
             )
         )
         channels = ["totp"] + [c for c, v in (("sms", record.phone), ("email", record.email)) if v]
-        enrolment = None
-        secret = (
-            None
-            if record.totp_enrolled
-            else crypto.open_totp(s, record.id, record.totp_secret_sealed)
+        # The password alone never gives the authenticator's secret: a record not yet activated
+        # asks for the activation code (POST /activate), which gives it.
+        return LoginChallengeOut(
+            challenge=challenge,
+            channels=channels,
+            enrolment=None,
+            activation_required=record.activated_at is None,
         )
-        if secret:
-            enrolment = TotpEnrolment(secret=secret, uri=auth.totp_uri(secret, record.ins))
-        return LoginChallengeOut(challenge=challenge, channels=channels, enrolment=enrolment)
+
+
+ALREADY_ACTIVATED = ApiError(
+    409,
+    "already_activated",
+    field="activation_code",
+    message="This record is already activated: type a code of your authenticator app. If you "
+    "lost it, contact the support desk.",
+)
+WRONG_ACTIVATION_CODE = ApiError(
+    401,
+    "invalid_activation_code",
+    field="activation_code",
+    message="This activation code is wrong, expired or already used. Check the letter; if it "
+    "is older than 30 days, ask for a new one.",
+)
+
+
+def _not_activated() -> ApiError:
+    return ApiError(
+        403,
+        "activation_required",
+        field="activation_code",
+        message="This record is not activated yet: give the activation code of your letter "
+        "(POST /v1/auth/activate) before any code.",
+    )
 
 
 def _challenge(s: Session, raw: str, now: datetime, purpose: str) -> LoginChallenge:
@@ -267,6 +293,8 @@ def send_otp(body: OtpRequest, request: Request) -> OtpSent:
         ch = _challenge(s, body.challenge, now, "login")
         record = s.get(Record, ch.record_id)
         assert record is not None
+        if record.activated_at is None:
+            raise _not_activated()
         return _send_code(s, record, ch, body.channel, now)
 
 
@@ -340,6 +368,8 @@ def verify(body: VerifyRequest, request: Request) -> Tokens:
         record = s.get(Record, ch.record_id, with_for_update=True, populate_existing=True)
         assert record is not None
         _check_locked(row, now)
+        if record.activated_at is None:
+            raise _not_activated()
         actor = ledger.Actor.of_patient(record)
         if ch.attempts >= auth.MAX_CODE_ATTEMPTS:
             ch.used_at = now
@@ -370,6 +400,80 @@ def verify(body: VerifyRequest, request: Request) -> Tokens:
         known.last_seen, known.app, known.address = now, app, address
         ledger.append(s, record.id, actor, "login", now=now, allowed=True)
         return _issue(s, record, ch.device, now, fresh=True, request=request)
+
+
+@router.post(
+    "/activate",
+    response_model=TotpEnrolment,
+    responses={
+        401: {
+            "model": ErrorBody,
+            "description": "`invalid_activation_code`: wrong, expired, already used, or dead "
+            "after too many tries (each failure counts on the login throttle); "
+            "`challenge_expired`: log in again with the password.",
+        },
+        409: {"model": ErrorBody, "description": "`already_activated`: the record is."},
+    },
+)
+def activate(body: ActivateRequest, request: Request) -> TotpEnrolment:
+    """The first enrolment of the authenticator: the challenge of a login with the password
+    (which answered ``activation_required``) and the activation code of the letter. Answers
+    the secret and its otpauth URI, once; the login goes on with POST /verify on the same
+    challenge and a code of the authenticator."""
+    host = host_of(request)
+    if activation.normalise(body.activation_code) is None:
+        raise ApiError(
+            422,
+            "invalid_input",
+            field="activation_code",
+            reason="code_format",
+            message=f"The activation code has {activation.LENGTH} letters and digits, as in "
+            "ABCD-EFGH-JKLM.",
+        )
+    with host.tx() as s:
+        now = host.now()
+        ch = _challenge(s, body.challenge, now, "login")
+        # The lock order of verify(): challenge, throttle, record; the same counter as a
+        # login's (a stranger's device shares the INS's one).
+        ins = s.scalar(select(Record.ins).where(Record.id == ch.record_id))
+        assert ins is not None
+        own = _own_device(request)
+        own_known = own == ch.device and s.get(KnownDevice, (ch.record_id, own)) is not None
+        row = lockout.counter(s, ins, policy.throttle_scope(False, own, own_known), now)
+        record = s.get(Record, ch.record_id, with_for_update=True, populate_existing=True)
+        assert record is not None
+        _check_locked(row, now)
+        actor = ledger.Actor.of_patient(record)
+        if record.activated_at is not None:
+            failed = _failed(row, now, ALREADY_ACTIVATED)
+            ledger.append(
+                s,
+                record.id,
+                actor,
+                "activation",
+                now=now,
+                allowed=False,
+                reason="already_activated",
+            )
+            raise failed
+        if ch.attempts >= auth.MAX_CODE_ATTEMPTS:
+            ch.used_at = now
+            raise Refused(
+                401,
+                "challenge_expired",
+                field="challenge",
+                message="Too many wrong codes. Start again with your INS and password.",
+            )
+        if not activation.redeem(s, record, body.activation_code, now):
+            ch.attempts += 1
+            failed = _failed(row, now, WRONG_ACTIVATION_CODE)
+            ledger.append(
+                s, record.id, actor, "activation", now=now, allowed=False, reason="bad_code"
+            )
+            raise failed
+        secret = activation.activate(s, record, now)
+        ledger.append(s, record.id, actor, "activation", now=now, allowed=True)
+        return TotpEnrolment(secret=secret, uri=auth.totp_uri(secret, record.ins))
 
 
 def _ended(reason: str | None = None) -> ApiError:

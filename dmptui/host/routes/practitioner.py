@@ -26,10 +26,11 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from starlette.requests import ClientDisconnect
 
-from dmptui.host import concurrency, crypto, ledger, notifications, policy
+from dmptui.host import activation, concurrency, crypto, ledger, notifications, opening, policy
 from dmptui.host.context import ApiError, Refused
 from dmptui.host.db import Document, DocumentBody, Notification, Practitioner, Record
 from dmptui.host.routes.common import (
@@ -56,6 +57,8 @@ from dmptui.schema import (
     Label,
     Mode,
     NotesOut,
+    RecordOpened,
+    RecordOpenRequest,
     check_line,
     check_text,
 )
@@ -101,6 +104,7 @@ _MESSAGES = {
     "profession_never_has_access": "Occupational and insurers' doctors never have access.",
     "profession_matrix": "Your profession may not read or add this type of document.",
     "patient_note_is_patients": "Patient notes are written by the patient.",
+    "profession_may_not_open": "Only a doctor or a pharmacist may open a record for a patient.",
     policy.NO_ACCESS: "You have no access to a record for this INS in this mode: either there "
     "is none, or its patient has not given you access. In an emergency where the patient "
     "cannot consent, use break-glass mode with a reason.",
@@ -197,6 +201,77 @@ def _trace_reason(mode: Mode, reason: str | None) -> str | None:
 def _recognised(request: Request) -> None:
     with host_of(request).tx() as s:
         practitioner_call(s, request)
+
+
+OPEN_REFUSALS: dict[int | str, dict[str, Any]] = {
+    403: {
+        "model": ErrorBody,
+        "description": "Refused (error `forbidden`): reason `profession_may_not_open` (only a "
+        "doctor or a pharmacist opens a record) or `profession_never_has_access`.",
+    },
+    409: {
+        "model": ErrorBody,
+        "description": "A record already exists for this INS (error `record_exists`, field "
+        "`ins`): the patient logs in to it, or asks the support desk.",
+    },
+}
+
+
+@router.post(
+    "/records",
+    response_model=RecordOpened,
+    status_code=201,
+    responses=OPEN_REFUSALS,
+    description="Open a record for a patient (the INS read from the carte Vitale). The answer "
+    "holds the provisional password to hand to the patient; the activation code goes to the "
+    "patient by letter, never in this answer. Accepts an Idempotency-Key (scoped to the "
+    "credential): a retry is answered the same, password included.",
+)
+def open_record(body: RecordOpenRequest, request: Request) -> Response:
+    host = host_of(request)
+    with host.tx() as s:
+        now = host.now()
+        who = practitioner_call(s, request)
+        ins = ins_param(body.ins)
+        keyed = concurrency.keyed(s, request, f"ps:{who.rpps}", now, body)
+        if keyed.replay is not None:
+            return keyed.replay
+        decision = policy.may_open_record(practitioner_facts(who))
+        if not decision:
+            raise ApiError(
+                403, "forbidden", reason=decision.reason, message=_MESSAGES[decision.reason]
+            )
+        if s.scalar(select(Record.id).where(Record.ins == ins)) is not None:
+            raise ApiError(
+                409,
+                "record_exists",
+                field="ins",
+                message="A record already exists for this INS: the patient logs in to it (or "
+                "asks the support desk for a new activation code). No second record is opened.",
+            )
+        try:
+            opened = opening.open_record(
+                s, who, ins=ins, name=body.name, phone=body.phone, email=body.email, now=now
+            )
+        except IntegrityError:  # the same INS opened at the same moment elsewhere
+            raise ApiError(
+                409,
+                "record_exists",
+                field="ins",
+                message="A record already exists for this INS: the patient logs in to it.",
+            ) from None
+        record = opened.record
+        if keyed.row is not None:
+            keyed.row.record_id = record.id
+        answer = RecordOpened(
+            ins=ins,
+            name=record.display_name,
+            password=opened.password,
+            activation_expires_at=now + activation.TTL,
+        )
+        return keyed.store(
+            Response(answer.model_dump_json(), status_code=201, media_type="application/json")
+        )
 
 
 def _too_large() -> ApiError:

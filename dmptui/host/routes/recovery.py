@@ -360,6 +360,10 @@ def reenrol_start(body: ReenrolStart, request: Request) -> ReenrolStarted:
                     reason="bad_password",
                 )
             raise failed
+        if record.activated_at is None:
+            # Never activated: the first secret comes with the letter's code only (activation.py),
+            # not with the password and a code sent to contacts a practitioner typed in.
+            raise auth_routes._not_activated()
         lockout.succeed(row)
         channel = body.channel.value
         destination = record.phone if channel == "sms" else record.email
