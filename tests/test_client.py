@@ -19,6 +19,7 @@ import pytest
 from hostkit import LiveHost
 
 from dmptui.client import (
+    AccountErased,
     ChallengeExpired,
     Client,
     HostError,
@@ -274,9 +275,13 @@ def test_close_reactivate_and_erase(host: LiveHost) -> None:
             assert e.value.reason == "record_not_closed"
             done = await client.erase_record()
             assert done.status == RecordStatus.ERASED and not client.logged_in
-            # Erased for good: the password is gone with everything else.
-            with pytest.raises(InvalidCredentials):
+            # Erased for good: the account is gone with everything else. Changed with the
+            # lockout of issue 12: the right password is told so (its hash is all that stays);
+            # any other password gets the usual answer.
+            with pytest.raises(AccountErased):
                 await client.login(host.ins, host.password)
+            with pytest.raises(InvalidCredentials):
+                await client.login(host.ins, "Pas-le-bon-mot-2026")
 
     run(go())
 

@@ -5,6 +5,7 @@ patient's own device), the step-up counted apart, ``end_lock``, and an erased re
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -240,3 +241,137 @@ def test_the_words_of_tries_left_and_pauses_in_both_languages(host: LiveHost) ->
         assert "suspendue jusqu'à" in explain(locked) and "(1 min)" in explain(locked)
     finally:
         i18n.set_language("en")
+
+
+def test_the_rule_is_a_pure_function() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    now = datetime(2026, 12, 7, 12, tzinfo=UTC)
+    t = policy.Tries()
+    seen = []
+    for _ in range(9):
+        v = policy.after_failure(t, now)
+        seen.append((v.tries_left, v.paused_until and (v.paused_until - now)))
+        t = v.tries
+        now = v.paused_until or now + timedelta(seconds=1)
+    minute = timedelta(minutes=1)
+    assert seen == [
+        (None, None),
+        (None, None),
+        (2, None),
+        (1, None),
+        (0, minute),
+        (0, 2 * minute),
+        (0, 4 * minute),
+        (0, 8 * minute),
+        (0, 16 * minute),
+    ]
+    assert policy.pause_length(100) == policy.LONGEST_PAUSE
+    # A quiet day after the end of the last pause forgets everything.
+    assert policy.current_tries(t, t.paused_until + policy.FORGET_AFTER) == policy.Tries()
+    assert policy.current_tries(t, t.paused_until + timedelta(hours=23)) == t
+    assert policy.paused_until(t, t.paused_until - minute) == t.paused_until
+    assert policy.paused_until(t, t.paused_until) is None
+    # Who is counted apart.
+    assert policy.throttle_scope(False, None, False) == policy.UNKNOWN_DEVICES
+    assert policy.throttle_scope(False, "abc", False) == policy.UNKNOWN_DEVICES
+    assert policy.throttle_scope(False, "abc", True) == policy.KNOWN_DEVICE + "abc"
+    assert policy.throttle_scope(True, "abc", True) == policy.STEP_UP
+
+
+def test_screen_reader_login_says_tries_left_the_pause_and_an_erased_account(
+    host: LiveHost,
+) -> None:
+    import asyncio
+
+    from test_reader_nav import PASSWORD, drive, flat
+
+    async def script(run: Any) -> None:
+        for _ in range(2):
+            await run.answer("", "Press Enter to keep")
+            await run.answer("Pas-le-bon-mot-2026", PASSWORD)
+        for words in (
+            "2 tries left before a pause.",
+            "1 try left before a pause.",
+            "That was the last try: logging in is paused until",
+            "Too many failed attempts: logging in from this device is paused until",
+        ):
+            await run.answer("", "Press Enter to keep")
+            await run.answer("Pas-le-bon-mot-2026", PASSWORD)
+            await run.until("Press Enter to keep")
+            assert words in flat(run.text[-1500:]), run.text[-1500:]
+            run.mark -= len("Press Enter to keep")
+        # The record erased elsewhere: the right password says so, and what to do.
+        host.clock.advance(seconds=policy.LONGEST_PAUSE.total_seconds())
+        client = host.login()
+        host.step_up(client)
+        assert client.post("/v1/record/erase").status_code == 200
+        await run.answer("", "Press Enter to keep")
+        await run.answer(host.password, PASSWORD)
+        await run.until("Press Enter to keep")
+        assert "This record was erased, and its account with it" in flat(run.text[-1500:])
+        run.type("q")  # the INS is asked again: leave
+        await run.until("Goodbye.")
+        assert await asyncio.wait_for(run.task, 10) == 0
+
+    drive(host, script)
+
+
+def test_tui_login_says_an_erased_account_in_french(host: LiveHost) -> None:
+    import asyncio
+
+    from tuikit import make_app, status, wait_for
+
+    client = host.login()
+    host.step_up(client)
+    assert client.post("/v1/record/erase").status_code == 200
+
+    async def go() -> None:
+        app = make_app(host, "fr")
+        async with app.run_test(size=(120, 40)) as pilot:
+            pw = app.screen.query_one("#password")
+            pw.focus()
+            await pilot.press(*host.password, "enter")
+            await wait_for(pilot, lambda: "effacé" in status(app))
+            assert "Ce dossier a été effacé, et son compte avec lui" in status(app)
+            assert pw.value == "" and app.screen.query_one("#credentials").display
+
+    try:
+        asyncio.run(go())
+    finally:
+        i18n.set_language("en")
+
+
+def test_migration_0008_keeps_running_locks_as_the_shared_count(tmp_path: Path) -> None:
+    """A throttle row written before 0008 (one per INS) becomes its INS's count for the devices
+    that never logged in, running lock and failures kept; and back on downgrade."""
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import create_engine, text
+    from test_crypto import _upgrade
+
+    import dmptui.host.db as db
+
+    url = f"sqlite:///{tmp_path / 'old.sqlite3'}"
+    _upgrade(url, "0007")
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO login_throttle (ins, failures, window_start, locked_until) "
+                "VALUES ('175027512304256', 3, '2026-12-07 12:00:00', '2026-12-07 12:15:00')"
+            )
+        )
+    _upgrade(url, "0008")
+    query = "SELECT ins, scope, failures, locked_until IS NOT NULL FROM login_throttle"
+    with engine.connect() as conn:
+        rows = [tuple(r) for r in conn.execute(text(query))]
+    assert rows == [("175027512304256", policy.UNKNOWN_DEVICES, 3, 1)]
+    cfg = Config()
+    cfg.set_main_option("script_location", str(Path(db.__file__).parent / "migrations"))
+    cfg.set_main_option("sqlalchemy.url", url)
+    command.downgrade(cfg, "0007")
+    with engine.connect() as conn:
+        rows = [tuple(r) for r in conn.execute(text("SELECT ins, failures FROM login_throttle"))]
+    assert rows == [("175027512304256", 3)]
+    engine.dispose()

@@ -181,6 +181,18 @@ def test_an_unlock_retried_with_its_idempotency_key_is_applied_once(
     assert len(_support_trace(host)) == 1
 
 
+def test_two_agents_unlocking_at_once_unlock_once(host: LiveHost, desk: httpx.Client) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    other = _agent(host, "Marc Support")
+    _lock(host)
+    path = f"/v1/support/accounts/{host.ins}/unlock"
+    with ThreadPoolExecutor(2) as pool:
+        answers = list(pool.map(lambda c: c.post(path), [desk, other]))
+    assert sorted(r.status_code for r in answers) == [200, 409], [r.text for r in answers]
+    assert sorted(row[3] for row in _support_trace(host)) == ["allowed", "denied"]
+
+
 # --- what the patient sees ----------------------------------------------------------------------
 
 

@@ -110,3 +110,24 @@ def test_the_home_menu_leads_to_the_screen(host: LiveHost) -> None:
             assert option_texts(app, "#sessions")[0].startswith("Cet appareil — Session ouverte")
 
     asyncio.run(run())
+
+
+def test_log_out_everywhere_goes_back_to_the_login_screen(host: LiveHost) -> None:
+    other = host.login(**{"X-Device-Id": "other-laptop"})
+
+    async def run() -> None:
+        app = make_app(host, "en", device_id="this-terminal")
+        async with app.run_test(size=(120, 40)) as pilot:
+            await login(pilot, host)
+            await goto(pilot, "account")
+            await settled(pilot)
+            await pilot.press("a")
+            await modal(pilot, "ConfirmScreen")
+            await confirm(pilot)
+            await wait_for(pilot, lambda: app.screen.__class__.__name__ == "LoginScreen")
+            assert not app.client.logged_in
+            assert any("All your sessions have ended" in m.text for m in app.state.messages)
+        assert other.get("/v1/record").status_code == 401
+        assert host.sql("SELECT count(*) FROM sessions WHERE revoked_at IS NULL") == [(0,)]
+
+    asyncio.run(run())

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -68,13 +68,10 @@ def end_lock(s: Session, ins: str, now: datetime) -> bool:
         .execution_options(populate_existing=True)
     ).all()
     was_locked = any(r.locked_until is not None and r.locked_until > now for r in rows)
-    if rows:
-        s.execute(
-            update(LoginThrottle)
-            .where(LoginThrottle.ins == ins)
-            .values(failures=0, locked_until=None, last_failure_at=now)
-            .execution_options(synchronize_session="fetch")
-        )
+    for row in rows:
+        row.failures = 0
+        row.locked_until = None
+        row.last_failure_at = now
     return was_locked
 
 

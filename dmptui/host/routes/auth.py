@@ -154,11 +154,12 @@ def login(body: LoginRequest, request: Request) -> LoginChallengeOut:
         record = s.scalar(select(Record).where(Record.ins == ins))
         # Counted apart only for a device that logged in to this record before: a stranger's
         # device never has, so for a stranger every INS, with a record or not, shares one counter.
+        # The same look-up whether or not the INS has a record (no answer, nor its time, tells).
         own = _own_device(request)
         known = (
             own is not None
+            and s.get(KnownDevice, (record.id if record else 0, own)) is not None
             and record is not None
-            and s.get(KnownDevice, (record.id, own)) is not None
         )
         row = lockout.counter(s, ins, policy.throttle_scope(False, own, known), now)
         _check_locked(row, now)

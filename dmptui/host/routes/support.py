@@ -66,13 +66,18 @@ _MESSAGES = {
 
 
 def _account(
-    s: Session, request: Request, ins: str
+    s: Session, request: Request, ins: str, *, change: bool = False
 ) -> tuple[SupportAgent, Record, AccountState, datetime]:
-    """Authenticate the agent and find the account (404 on ``ins`` when there is none)."""
+    """Authenticate the agent and find the account (404 on ``ins`` when there is none).
+    ``change``: the record's row is locked, so two agents acting at once on one account are
+    decided one after the other (one unlock, the other told ``not_locked``)."""
     host = host_of(request)
     now = host.now()
     agent = support_call(s, request)
-    record = s.scalar(select(Record).where(Record.ins == ins))
+    query = select(Record).where(Record.ins == ins)
+    if change:
+        query = query.with_for_update().execution_options(populate_existing=True)
+    record = s.scalar(query)
     if record is None:
         raise ApiError(
             404,
@@ -150,7 +155,7 @@ def unlock(ins: str, request: Request) -> Response:
     ``not_locked``) when it is not locked; traced either way, the patient told when done."""
     ins = ins_param(ins)
     with host_of(request).tx() as s:
-        agent, record, state, now = _account(s, request, ins)
+        agent, record, state, now = _account(s, request, ins, change=True)
         keyed = concurrency.keyed(s, request, f"support:{agent.id}", now, record_id=record.id)
         if keyed.replay is not None:
             return keyed.replay
