@@ -270,7 +270,10 @@ def test_the_guide_run_is_heard_right_and_fits_a_braille_line(
     rpps = set(RPPS.findall(text))
     assert len(rpps) >= 4, rpps
     secrets = set(SECRET.findall(text))
-    assert len(secrets) == 1, secrets  # the first login's authenticator secret
+    # The demo record is activated (issue 12): its login shows no authenticator secret; the
+    # secret a new authenticator shows is spelled as test_identifiers_codes_and_secrets_… hears.
+    # Any secret said here is checked one character at a time below.
+    assert len(secrets) <= 1, secrets
     for fragment in said_ins | rpps:
         said_one_by_one(fragment, fragment.split(), lang)
     for fragment in secrets:
