@@ -345,6 +345,8 @@ class LoginScreen(Calls, Screen[bool]):
         def back(done: bool | None) -> None:
             self.challenge = None
             self._show_credentials(True)
+            if recovery.ins:  # the INS typed in the dialog is the one to log in with
+                self.query_one("#ins", Input).value = recovery.ins
             if done:
                 self.say("done", recovery.ask().help)
             self.query_one("#password", Input).focus()

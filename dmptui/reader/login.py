@@ -153,9 +153,12 @@ async def recover(r: Reader, kind: str) -> None:
 
     recovery = words.Reset(r.ins) if kind == "reset" else words.Reenrol(r.ins)
     r.say("info", f"{_(recovery.title)}. {recovery.intro()}")
+    offered = r.ins  # typed at the login's INS question: not asked again (once)
     while not recovery.finished:
         ask = recovery.ask()
-        if ask.field == "enrolment" and recovery.enrolment is not None:
+        if ask.field == "ins" and offered:
+            value, offered = offered, ""
+        elif ask.field == "enrolment" and recovery.enrolment is not None:
             r.say("info", _(words.ENROLMENT_SPOKEN))
             r.say("item", spelled_groups(recovery.enrolment.secret))
             r.say("info", ask.help)
