@@ -49,7 +49,8 @@ def test_garbage_collection_is_back_on_once_the_login_screen_is_painted(host: Li
     run(go())
 
 
-def test_first_login_shows_the_enrolment_secret_and_qr(host: LiveHost) -> None:
+def test_an_activated_records_login_shows_no_secret(host: LiveHost) -> None:
+    # The secret and its QR code come with the activation code only (test_activation_front).
     async def go() -> None:
         app = make_app(host, "en")
         async with app.run_test(size=(140, 60)) as pilot:
@@ -57,9 +58,10 @@ def test_first_login_shows_the_enrolment_secret_and_qr(host: LiveHost) -> None:
             await pilot.press(*host.password, "enter")
             await wait_for(pilot, lambda: app.screen.query_one("#code-step").display)
             text = str(app.screen.query_one("#enrolment").render())
-            assert host.creds["patient"]["totp_secret"] in text
-            qr = app.screen.query_one("#qr")  # beside the code field: there is room for it
-            assert (qr.display and "▀" in str(qr.render())) or "█" in str(qr.render())
+            assert host.creds["patient"]["totp_secret"] not in text
+            assert not app.screen.query_one("#qr").display
+            assert not app.screen.query_one("#activation-code").display
+            assert app.screen.query_one("#code").display
             assert app.screen.query_one("#password").value == ""  # never kept
 
     run(go())
