@@ -680,3 +680,10 @@ class SupportUnlockOut(BaseModel):
 
     ins: str
     unlocked: bool
+
+
+class SupportActivationOut(BaseModel):
+    """A new activation code is on its way to the patient, by letter; the desk never sees it."""
+
+    ins: str
+    sent: bool

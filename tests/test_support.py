@@ -193,6 +193,69 @@ def test_two_agents_unlocking_at_once_unlock_once(host: LiveHost, desk: httpx.Cl
     assert sorted(row[3] for row in _support_trace(host)) == ["allowed", "denied"]
 
 
+# --- a new activation code -------------------------------------------------------------------
+
+
+def test_resend_sends_a_new_code_by_letter_never_to_the_desk(
+    host: LiveHost, desk: httpx.Client
+) -> None:
+    pending = _new_record(host, "2750175000021", status="active")  # not activated
+    assert desk.get(f"/v1/support/accounts/{pending}").json()["status"] == "not_activated"
+    path = f"/v1/support/accounts/{pending}/activation"
+    r = desk.post(path)
+    assert r.status_code == 200, r.text
+    assert r.json() == {"ins": pending, "sent": True}
+    letter = host.outbox_body("letter", unsent=True)
+    codes = host.sql(
+        "SELECT a.code_hash, a.used_at FROM activation_codes a JOIN records r "
+        "ON r.id = a.record_id WHERE r.ins = :i",
+        {"i": pending},
+    )
+    assert len(codes) == 1 and codes[0][1] is None
+    # The code is in the letter, not in the desk's answer.
+    import re
+
+    (code,) = set(re.findall(r"\b[A-Z2-9]{4}-[A-Z2-9]{4}-[A-Z2-9]{4}\b", letter))
+    assert code not in r.text and code.replace("-", "") not in r.text
+    # Again: the first code is replaced (one live code).
+    assert desk.post(path).status_code == 200
+    assert (
+        len(
+            host.sql(
+                "SELECT a.id FROM activation_codes a JOIN records r ON r.id = a.record_id "
+                "WHERE r.ins = :i AND a.used_at IS NULL",
+                {"i": pending},
+            )
+        )
+        == 1
+    )
+    trace = host.sql(
+        "SELECT t.action, t.actor_role, t.actor_name, t.outcome FROM trace_entries t "
+        "JOIN records r ON r.id = t.record_id WHERE r.ins = :i AND t.action = :a ORDER BY t.seq",
+        {"i": pending, "a": "support.activation"},
+    )
+    assert trace == [("support.activation", "support", AGENT, "allowed")] * 2
+    kinds = [kind for kind, _m in host.messages() if kind == "support_activation"]
+    assert len(kinds) == 2
+    message = next(m for kind, m in host.messages() if kind == "support_activation")
+    assert "Le support vous a envoyé un nouveau code d'activation" in message["fr"]
+    assert "The support desk sent you a new activation code" in message["en"]
+    # An activated account: refused, named, traced as refused, no letter.
+    letters = host.sql("SELECT count(*) FROM outbox WHERE channel = 'letter'")[0][0]
+    r = desk.post(f"/v1/support/accounts/{host.ins}/activation")
+    assert r.status_code == 409, r.text
+    assert (r.json()["error"], r.json()["reason"]) == ("conflict", "already_activated")
+    assert host.sql("SELECT count(*) FROM outbox WHERE channel = 'letter'")[0][0] == letters
+    assert _support_trace(host) == [
+        ("support.activation", "support", AGENT, "denied", "already_activated")
+    ]
+    i18n.set_language("fr")
+    try:
+        assert words.what_words("support.activation") == "envoi d'un nouveau code d'activation"
+    finally:
+        i18n.set_language("en")
+
+
 # --- what the patient sees ----------------------------------------------------------------------
 
 
@@ -359,6 +422,13 @@ def test_the_support_command(host: LiveHost) -> None:
     code, out, err = _cli(host, "lookup", host.ins, "--url", host.url, "--credential", "sup-x")
     assert code == 3 and "support credential missing or unknown" in err
 
+    pending = _new_record(host, "2750175000022", status="active")  # not activated
+    code, out, err = _cli(host, "resend", pending, *http)
+    assert code == 0, err
+    assert "by letter" in out and "par courrier" in out
+    code, out, err = _cli(host, "resend", host.ins, *http)
+    assert code == 3 and "Refused: this account is already activated" in err
+
     code, out, err = _cli(host, "remove", str(added["id"]), *db)
     assert code == 0, err
     code, out, err = _cli(host, "lookup", host.ins, *http)
@@ -369,6 +439,7 @@ def test_the_support_command(host: LiveHost) -> None:
         "support.lookup",
         "support.unlock",
         "support.unlock",
+        "support.activation",
     ]
 
 

@@ -709,7 +709,7 @@ def _support_account_text(a: dict[str, Any]) -> str:
 
 
 def host_support(args: argparse.Namespace) -> int:
-    """lookup, unlock: the support desk's API over HTTP, with the agent's credential."""
+    """lookup, unlock, resend: the support desk's API over HTTP, with the agent's credential."""
     import httpx
 
     from dmptui.schema import SUPPORT_HEADER
@@ -720,7 +720,10 @@ def host_support(args: argparse.Namespace) -> int:
         with httpx.Client(
             base_url=base, headers={SUPPORT_HEADER: args.credential}, timeout=30
         ) as c:
-            r = c.get(path) if args.action == "lookup" else c.post(f"{path}/{args.action}")
+            if args.action == "lookup":
+                r = c.get(path)
+            else:
+                r = c.post(f"{path}/{'activation' if args.action == 'resend' else args.action}")
     except httpx.HTTPError as e:
         print(
             f"Erreur : l'hôte {base} ne répond pas ({type(e).__name__}). Vérifiez --url et "
@@ -740,6 +743,15 @@ def host_support(args: argparse.Namespace) -> int:
         return EXIT_USAGE if r.status_code == 422 else EXIT_REFUSED
     if args.action == "lookup":
         _print(args, payload, _support_account_text(payload))
+    elif args.action == "resend":
+        _print(
+            args,
+            payload,
+            f"Nouveau code d'activation envoyé au patient par courrier (vous ne le voyez pas), "
+            f"les anciens ne marchent plus ; le patient est prévenu. / A new activation code is "
+            f"on its way to the patient by letter (you never see it), the old ones no longer "
+            f"work; the patient is told so. (INS {payload['ins']})",
+        )
     else:
         _print(
             args,
@@ -1026,7 +1038,7 @@ def _parser() -> argparse.ArgumentParser:
     p.set_defaults(func=host_maintain)
 
     p = hsub.add_parser(
-        "support", help="the support desk: manage its agents; look up or unlock an account"
+        "support", help="the support desk: its agents; look up, unlock, resend an activation code"
     )
     ssub = p.add_subparsers(dest="action", required=True)
     q = with_db(ssub.add_parser("add", help="add an agent and print their credential, once"))
@@ -1039,6 +1051,7 @@ def _parser() -> argparse.ArgumentParser:
     for name, what in (
         ("lookup", "an account's state by INS (channels masked; traced, the patient told)"),
         ("unlock", "end an account's login lock (traced, the patient told)"),
+        ("resend", "send a new activation code by letter (traced, the patient told)"),
     ):
         q = ssub.add_parser(name, help=what)
         q.add_argument("ins")
@@ -1099,10 +1112,11 @@ def _closed_pipe() -> int:
 
 
 def _http_client_command(args: argparse.Namespace) -> bool:
-    """``host practitioner`` and the support desk's ``lookup`` and ``unlock`` are HTTP clients."""
+    """``host practitioner`` and the support desk's ``lookup``, ``unlock`` and ``resend`` are
+    HTTP clients."""
     if args.host_command == "practitioner":
         return True
-    return args.host_command == "support" and args.action in ("lookup", "unlock")
+    return args.host_command == "support" and args.action in ("lookup", "unlock", "resend")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -535,14 +535,14 @@ SUPPORT_ACTIVATION = "support.activation"
 SUPPORT_ACTIONS = frozenset({SUPPORT_LOOKUP, SUPPORT_UNLOCK, SUPPORT_ACTIVATION})
 
 
-def account_state(status: RecordStatus, has_password: bool) -> AccountState:
-    """The account's state as the support desk says it: a record open but whose patient never
-    chose a password is not activated."""
+def account_state(status: RecordStatus, activated: bool) -> AccountState:
+    """The account's state as the support desk says it: a record open but whose patient has not
+    yet given their activation code (``activation.py``) is not activated."""
     if status == RecordStatus.ERASED:
         return AccountState.ERASED
     if status == RecordStatus.CLOSED:
         return AccountState.CLOSED
-    return AccountState.OPEN if has_password else AccountState.NOT_ACTIVATED
+    return AccountState.OPEN if activated else AccountState.NOT_ACTIVATED
 
 
 def support_sees_channels(state: AccountState) -> bool:

@@ -2,7 +2,8 @@
 (``dmptui host support add``). A support agent helps a patient with their account, never with
 their health data (``policy.support_may``): they look up an account's state by INS (open, not
 activated, closed or erased; locked and until when; the contact channels masked; the last
-login) and end a login lock. Nothing here reads a document, a note, a practitioner or the
+login), end a login lock, and send a new activation code to an account not activated yet.
+Nothing here reads a document, a note, a practitioner or the
 trace's entries.
 
 Every call on a record that still exists, allowed or refused, is an entry of the patient's trace
@@ -18,7 +19,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from dmptui.host import concurrency, ledger, lockout, notifications, policy
+from dmptui.host import activation, concurrency, ledger, lockout, notifications, policy
 from dmptui.host.context import ApiError, Refused
 from dmptui.host.db import Record, SupportAgent, TraceEntry
 from dmptui.host.routes.common import (
@@ -33,6 +34,7 @@ from dmptui.schema import (
     ErrorBody,
     RecordStatus,
     SupportAccountOut,
+    SupportActivationOut,
     SupportUnlockOut,
 )
 
@@ -86,7 +88,7 @@ def _account(
             message="No account for this INS. Check the 15 characters with the patient (carte "
             "Vitale).",
         )
-    state = policy.account_state(RecordStatus(record.status), record.password_hash is not None)
+    state = policy.account_state(RecordStatus(record.status), record.activated_at is not None)
     return agent, record, state, now
 
 
@@ -169,3 +171,27 @@ def unlock(ins: str, request: Request) -> Response:
             _trace(s, record, agent, state, policy.SUPPORT_UNLOCK, now)
             notifications.support(s, record, "support_unlock", now)
             return keyed.store(json_response(SupportUnlockOut(ins=ins, unlocked=True)))
+
+
+@router.post("/accounts/{ins}/activation", response_model=SupportActivationOut, responses=REFUSALS)
+def resend_activation(ins: str, request: Request) -> Response:
+    """Send a new activation code to an account not activated yet: by letter to the patient
+    (``activation.issue``; the code is never shown to the desk), the unused ones void. Refused
+    (409 ``already_activated``) on an activated account; traced either way, the patient told
+    when done."""
+    ins = ins_param(ins)
+    with host_of(request).tx() as s:
+        agent, record, state, now = _account(s, request, ins, change=True)
+        keyed = concurrency.keyed(s, request, f"support:{agent.id}", now, record_id=record.id)
+        if keyed.replay is not None:
+            return keyed.replay
+        with keyed.refusals():
+            locked = lockout.locked_until(s, ins, now) is not None
+            decision = policy.support_may(policy.SUPPORT_ACTIVATION, state, locked)
+            if not decision:
+                _trace(s, record, agent, state, policy.SUPPORT_ACTIVATION, now, decision)
+                raise _refuse(decision)
+            activation.issue(s, record, now)
+            _trace(s, record, agent, state, policy.SUPPORT_ACTIVATION, now)
+            notifications.support(s, record, "support_activation", now)
+            return keyed.store(json_response(SupportActivationOut(ins=ins, sent=True)))
