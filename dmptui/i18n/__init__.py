@@ -12,7 +12,7 @@ import functools
 import gettext
 import os
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime, time, tzinfo
 from pathlib import Path
 
@@ -59,6 +59,17 @@ def N_(message: str) -> str:
 def pick(texts: Mapping[str, str]) -> str:
     """A host message given in both languages ({"fr": …, "en": …})."""
     return texts.get(_language) or texts.get("en") or next(iter(texts.values()), "")
+
+
+def joined(parts: Iterable[str]) -> str:
+    """Parts of one sentence, each ending where a semicolon goes: "a; b" in English, "a ; b"
+    in French (a space before the semicolon)."""
+    return _("; ").join(parts)
+
+
+def labelled(label: str) -> str:
+    """A question's label and its colon: "Code:" in English, "Code :" in French."""
+    return _("{label}:").format(label=label)
 
 
 # --- dates, times, counts and names: the one place that says them ------------------------------

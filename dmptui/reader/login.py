@@ -14,7 +14,7 @@ from dmptui.actions import login as login_words
 from dmptui.actions.base import CANCEL
 from dmptui.demo import NOT_THE_DEMO, PHONE_EMPTY, message_body, message_heading
 from dmptui.explain import error_kind
-from dmptui.i18n import _
+from dmptui.i18n import _, labelled
 from dmptui.identifiers import (
     IdentifierError,
     parse_ins,
@@ -176,7 +176,7 @@ async def recover(r: Reader, kind: str) -> None:
             value = ask.choices[int(answer) - 1][0]
         else:
             r.say("info", ask.help)
-            raw = await r.ask(f"{ask.label}:", secret=ask.secret)
+            raw = await r.ask(labelled(ask.label), secret=ask.secret)
             if not raw.strip():
                 r.say("info", _(words.BACK_TO_LOGIN_READER))
                 return

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from dmptui import catalogue
 from dmptui.actions.base import CANCEL
-from dmptui.i18n import N_, _, format_number
+from dmptui.i18n import N_, _, format_number, joined
 from dmptui.reader.flow import Abort, Back, Failed
 
 if TYPE_CHECKING:
@@ -260,7 +260,7 @@ def where_line(screen_key: str) -> str:
     else:
         keys.append(_("h: help; m: main menu; g and a number: another screen; 0: back; q: quit"))
     return _("You are on screen {screen}. Keys: {keys}.").format(
-        screen=catalogue.screen_label(spec), keys="; ".join(keys)
+        screen=catalogue.screen_label(spec), keys=joined(keys)
     )
 
 
