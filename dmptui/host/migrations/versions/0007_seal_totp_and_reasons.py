@@ -1,7 +1,7 @@
 """seal the TOTP secrets and the break-glass reasons under the record keys
 
 Revision ID: 0007
-Revises: 0005
+Revises: 0006
 Create Date: 2026-12-07 04:00:00
 
 ``records.totp_secret`` (the authenticator secret, in clear) becomes ``totp_secret_sealed``, and

@@ -1,7 +1,7 @@
 """the patient's devices and sessions: opaque ids, app, address and last seen
 
-Revision ID: 0008_account
-Revises: 0008_support
+Revision ID: 0010
+Revises: 0009
 Create Date: 2026-12-07 13:00:00
 
 Sessions and remembered devices get what the patient's "devices and sessions" screen shows: an
@@ -17,8 +17,8 @@ import secrets
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0008_account"
-down_revision = "0008_support"
+revision = "0010"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """recovery flows: the forgotten-password reset and the authenticator re-enrolment
 
-Revision ID: 0008_recovery
-Revises: 0008_account
+Revision ID: 0011
+Revises: 0010
 Create Date: 2026-12-07 13:00:00
 
 One row per reset or re-enrolment started (``routes/recovery.py``), for any well-formed INS,
@@ -12,8 +12,8 @@ Rows stay past their end for the per-INS limit on starts, then the maintenance p
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0008_recovery"
-down_revision = "0008_account"
+revision = "0011"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 

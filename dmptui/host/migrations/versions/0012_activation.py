@@ -1,7 +1,7 @@
 """activation: a record opened by a practitioner is activated with a code sent by letter
 
-Revision ID: 0008_activation
-Revises: 0008_recovery
+Revision ID: 0012
+Revises: 0011
 Create Date: 2026-12-07 13:00:00
 
 ``records.activated_at``: when the patient first enrolled the authenticator with the activation
@@ -14,8 +14,8 @@ never did needs a code (a practitioner or the support desk issues it).
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0008_activation"
-down_revision = "0008_recovery"
+revision = "0012"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """the support desk's agents
 
-Revision ID: 0008_support
-Revises: 0008 (lockout)
+Revision ID: 0009
+Revises: 0008
 Create Date: 2026-12-07 12:45:00
 
 ``support_agents``: one row per person of the support desk (``dmptui host support add``), a
@@ -12,7 +12,7 @@ name (shown to the patient in the trace) and the SHA-256 digest of the credentia
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0008_support"
+revision = "0009"
 down_revision = "0008"
 branch_labels = None
 depends_on = None
