@@ -205,13 +205,13 @@ def test_keymap_entries_are_checked(config: Path) -> None:
     )
     # The same key on two screens is no clash; names are Textual's ("?" is question_mark).
     config.write_text(
-        '[keymap]\n"documents.mask" = "h"\n"practitioners.grant" = "h"\n"app.help" = "?, F5"\n',
+        '[keymap]\n"documents.mask" = "h"\n"practitioners.grant" = "h"\n"app.help" = "?, F7"\n',
         "utf-8",
     )
     assert settings.load().keymap == {
         "documents.mask": "h",
         "practitioners.grant": "h",
-        "app.help": "question_mark,f5",
+        "app.help": "question_mark,f7",
     }
 
 
@@ -224,7 +224,7 @@ def test_a_remapped_key_works_in_the_app_and_shows_in_its_help(
     host: Any, config: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("DMPTUI_SAVE_DIR", str(tmp_path))
-    config.write_text('[keymap]\n"documents.mask" = "h"\n"app.help" = "f5"\n', "utf-8")
+    config.write_text('[keymap]\n"documents.mask" = "h"\n"app.help" = "f7"\n', "utf-8")
     keymap = settings.load().keymap
     title = "Ordonnance — sertraline"
 
@@ -245,15 +245,15 @@ def test_a_remapped_key_works_in_the_app_and_shows_in_its_help(
             assert f'Done: "{title}" is now hidden from practitioners.' in status(app)
             assert "MASQUE_PS" in host.labels_of(title)
             bar = {b.binding.id: key for key, b in app.screen.active_bindings.items()}
-            assert bar["documents.mask"] == "h" and bar["app.help"] == "f5"
+            assert bar["documents.mask"] == "h" and bar["app.help"] == "f7"
             await pilot.press("f1")  # no longer help
             await pilot.pause(0.2)
             assert app.screen.__class__.__name__ == "DocumentsScreen"
-            await pilot.press("f5")
+            await pilot.press("f7")
             await wait_for(pilot, lambda: app.screen.__class__.__name__ == "HelpScreen")
             text = str(app.screen.query_one("#help-text").render())
             assert re.search(r"^h +Hide from practitioners — ", text, re.M), text
-            assert re.search(r"^F5 +Help — ", text, re.M), text
+            assert re.search(r"^F7 +Help — ", text, re.M), text
             assert not re.search(r"^m +Hide", text, re.M)
             assert re.search(r"^u +Show to practitioners", text, re.M)  # not moved
 
