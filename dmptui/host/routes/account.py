@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Request, Response
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
@@ -20,7 +20,9 @@ from dmptui.host.routes.auth import _check_locked, _failed
 from dmptui.host.routes.common import (
     PatientCall,
     host_of,
+    json_response,
     patient_call,
+    patient_keyed,
     patient_present,
     session_alive,
 )
@@ -128,69 +130,82 @@ def sessions(request: Request) -> SessionsOut:
 
 
 @router.delete("/sessions/{session_id}", response_model=AccountDone)
-def end_session(session_id: str, request: Request) -> AccountDone:
+def end_session(session_id: str, request: Request) -> Response:
     """End one of the caller's sessions (its tokens are refused from now on). Ending the
     caller's own session is logging out (``current_ended``)."""
     host = host_of(request)
     with host.tx() as s:
         now = host.now()
         call = patient_call(s, request, "session.revoke")
-        sess = s.scalar(
-            select(AuthSession)
-            .where(AuthSession.record_id == call.record_id, AuthSession.public_id == session_id)
-            .with_for_update()
-        )
-        if sess is None or not session_alive(sess, now):
-            _trace(s, call, "session.revoke", now, allowed=False, reason="no_such_session")
-            raise _not_found("session")
-        sess.revoked_at = now
-        current = sess.id == call.session.id
-        _trace(s, call, "session.revoke", now)
-        return AccountDone(
-            message={
-                "fr": "Cette session est terminée : l'appareil qui l'utilisait doit se "
-                "reconnecter avec le mot de passe et un code.",
-                "en": "That session has ended: the device that used it must log in again "
-                "with the password and a code.",
-            },
-            sessions_ended=1,
-            current_ended=current,
-        )
+        keyed = patient_keyed(s, request, call, now)
+        if keyed.replay is not None:
+            return keyed.replay
+        with keyed.refusals():
+            sess = s.scalar(
+                select(AuthSession)
+                .where(AuthSession.record_id == call.record_id, AuthSession.public_id == session_id)
+                .with_for_update()
+            )
+            if sess is None or not session_alive(sess, now):
+                _trace(s, call, "session.revoke", now, allowed=False, reason="no_such_session")
+                raise _not_found("session")
+            sess.revoked_at = now
+            current = sess.id == call.session.id
+            _trace(s, call, "session.revoke", now)
+            done = AccountDone(
+                message={
+                    "fr": "Cette session est terminée : l'appareil qui l'utilisait doit se "
+                    "reconnecter avec le mot de passe et un code.",
+                    "en": "That session has ended: the device that used it must log in again "
+                    "with the password and a code.",
+                },
+                sessions_ended=1,
+                current_ended=current,
+            )
+            return keyed.store(json_response(done))
 
 
 @router.delete("/devices/{device_id}", response_model=AccountDone)
-def forget_device(device_id: str, request: Request) -> AccountDone:
+def forget_device(device_id: str, request: Request) -> Response:
     """Forget one remembered device: the next login from it is announced as a new device. Its
     sessions go on until they end (end them one by one, or log out everywhere)."""
     host = host_of(request)
     with host.tx() as s:
         now = host.now()
         call = patient_call(s, request, "device.forget")
-        if not lifecycle.forget_device(s, call.record_id, device_id):
-            _trace(s, call, "device.forget", now, allowed=False, reason="no_such_device")
-            raise _not_found("device")
-        _trace(s, call, "device.forget", now)
-        return AccountDone(
-            message={
-                "fr": "Cet appareil est oublié : sa prochaine connexion vous sera signalée "
-                "comme celle d'un nouvel appareil.",
-                "en": "That device is forgotten: its next login will be announced to you as "
-                "a new device.",
-            }
-        )
+        keyed = patient_keyed(s, request, call, now)
+        if keyed.replay is not None:
+            return keyed.replay
+        with keyed.refusals():
+            if not lifecycle.forget_device(s, call.record_id, device_id):
+                _trace(s, call, "device.forget", now, allowed=False, reason="no_such_device")
+                raise _not_found("device")
+            _trace(s, call, "device.forget", now)
+            done = AccountDone(
+                message={
+                    "fr": "Cet appareil est oublié : sa prochaine connexion vous sera signalée "
+                    "comme celle d'un nouvel appareil.",
+                    "en": "That device is forgotten: its next login will be announced to you "
+                    "as a new device.",
+                }
+            )
+            return keyed.store(json_response(done))
 
 
 @router.post("/logout-everywhere", response_model=AccountDone)
-def logout_everywhere(request: Request) -> AccountDone:
+def logout_everywhere(request: Request) -> Response:
     """End every session of the record, the caller's included; the patient is notified."""
     host = host_of(request)
     with host.tx() as s:
         now = host.now()
         call = patient_call(s, request, "logout.everywhere")
+        keyed = patient_keyed(s, request, call, now)
+        if keyed.replay is not None:
+            return keyed.replay
         _trace(s, call, "logout.everywhere", now)
         ended = lifecycle.revoke_sessions(s, call.record_id, now)
         notifications.logged_out_everywhere(s, call.record, now, ended)
-        return AccountDone(
+        done = AccountDone(
             message={
                 "fr": f"Toutes vos sessions sont terminées ({ended}), celle-ci comprise. "
                 "Reconnectez-vous pour continuer.",
@@ -200,6 +215,7 @@ def logout_everywhere(request: Request) -> AccountDone:
             sessions_ended=ended,
             current_ended=True,
         )
+        return keyed.store(json_response(done))
 
 
 WRONG_CURRENT = ApiError(
@@ -221,7 +237,7 @@ _WEAK = {
 
 
 @router.post("/password", response_model=AccountDone)
-def change_password(body: PasswordChange, request: Request) -> AccountDone:
+def change_password(body: PasswordChange, request: Request) -> Response:
     """Change the password: a fresh code (step-up) and the current password are needed. A wrong
     current password counts as a failed confirmation on the step-up's counter (the same pause).
     The new password follows the rules of every password (``auth.password_problem``) and
@@ -231,46 +247,56 @@ def change_password(body: PasswordChange, request: Request) -> AccountDone:
     with host.tx() as s:
         now = host.now()
         call = patient_call(s, request, "password.change")
-        # Lock order as everywhere: session (touched above), throttle, record. The counter is
-        # the step-up's: a logged-in session guessing the password pauses its own confirmations
-        # (and this change), never the patient's logins from their devices.
-        row = lockout.counter(s, call.ins, policy.STEP_UP, now)
-        record = s.get(Record, call.record_id, with_for_update=True, populate_existing=True)
-        assert record is not None
-        _check_locked(row, now, step_up=True)
-        if not auth.verify_password(record.password_hash, body.current_password):
-            failed = _failed(row, now, WRONG_CURRENT, step_up=True)
-            failed.reason = "bad_password"
-            _trace(s, call, "password.change", now, allowed=False, reason="bad_password")
-            raise failed
-        lockout.succeed(row)
-        problem = auth.password_problem(body.new_password, call.ins)
-        if problem is None and auth.verify_password(record.password_hash, body.new_password):
-            problem = "password_unchanged"
-        if problem is not None:
-            _trace(s, call, "password.change", now, allowed=False, reason=problem)
-            raise Refused(
-                422, "invalid_input", reason=problem, field="new_password", message=_WEAK[problem]
+        keyed = patient_keyed(s, request, call, now, body)
+        if keyed.replay is not None:
+            return keyed.replay
+        with keyed.refusals():
+            # Lock order as everywhere: session (touched above), throttle, record. The counter is
+            # the step-up's: a logged-in session guessing the password pauses its own confirmations
+            # (and this change), never the patient's logins from their devices.
+            row = lockout.counter(s, call.ins, policy.STEP_UP, now)
+            record = s.get(Record, call.record_id, with_for_update=True, populate_existing=True)
+            assert record is not None
+            _check_locked(row, now, step_up=True)
+            if not auth.verify_password(record.password_hash, body.current_password):
+                failed = _failed(row, now, WRONG_CURRENT, step_up=True)
+                failed.reason = "bad_password"
+                _trace(s, call, "password.change", now, allowed=False, reason="bad_password")
+                raise failed
+            lockout.succeed(row)
+            problem = auth.password_problem(body.new_password, call.ins)
+            if problem is None and auth.verify_password(record.password_hash, body.new_password):
+                problem = "password_unchanged"
+            if problem is not None:
+                _trace(s, call, "password.change", now, allowed=False, reason=problem)
+                raise Refused(
+                    422,
+                    "invalid_input",
+                    reason=problem,
+                    field="new_password",
+                    message=_WEAK[problem],
+                )
+            record.password_hash = auth.hash_password(body.new_password)
+            ended = lifecycle.revoke_sessions(s, call.record_id, now, keep=call.session.id)
+            s.execute(
+                update(LoginChallenge)
+                .where(
+                    LoginChallenge.record_id == call.record_id,
+                    LoginChallenge.purpose == "login",
+                    LoginChallenge.used_at.is_(None),
+                )
+                .values(used_at=now)
             )
-        record.password_hash = auth.hash_password(body.new_password)
-        ended = lifecycle.revoke_sessions(s, call.record_id, now, keep=call.session.id)
-        s.execute(
-            update(LoginChallenge)
-            .where(
-                LoginChallenge.record_id == call.record_id,
-                LoginChallenge.purpose == "login",
-                LoginChallenge.used_at.is_(None),
+            _trace(s, call, "password.change", now)
+            notifications.password_changed(s, record, now, ended)
+            done = AccountDone(
+                message={
+                    "fr": f"Votre mot de passe est changé. Vos autres sessions sont terminées "
+                    f"({ended}) ; celle-ci continue. Un message vous le confirme par email et "
+                    "SMS.",
+                    "en": f"Your password is changed. Your other sessions have ended ({ended}); "
+                    "this one goes on. A message confirms it by email and SMS.",
+                },
+                sessions_ended=ended,
             )
-            .values(used_at=now)
-        )
-        _trace(s, call, "password.change", now)
-        notifications.password_changed(s, record, now, ended)
-        return AccountDone(
-            message={
-                "fr": f"Votre mot de passe est changé. Vos autres sessions sont terminées "
-                f"({ended}) ; celle-ci continue. Un message vous le confirme par email et SMS.",
-                "en": f"Your password is changed. Your other sessions have ended ({ended}); "
-                "this one goes on. A message confirms it by email and SMS.",
-            },
-            sessions_ended=ended,
-        )
+            return keyed.store(json_response(done))

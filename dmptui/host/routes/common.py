@@ -16,7 +16,7 @@ from pydantic import BeforeValidator
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
-from dmptui.host import auth, ledger, policy
+from dmptui.host import auth, concurrency, ledger, policy
 from dmptui.host.context import ApiError, Host, Refused
 from dmptui.host.db import (
     Authorisation,
@@ -457,6 +457,15 @@ def decode_cursor(cursor: str, *kinds: str) -> list[Any]:
             reason="value_error",
             message="This cursor was not given by this host: start again from the first page.",
         ) from e
+
+
+def patient_keyed(
+    s: Session, request: Request, call: PatientCall, now: datetime, body: Any = None
+) -> concurrency.Keyed:
+    """The request's Idempotency-Key, scoped to the patient's session (``concurrency.keyed``)."""
+    sess = call.session
+    scope = f"session:{sess.id}:{int(sess.created_at.timestamp())}"  # ids may be reused
+    return concurrency.keyed(s, request, scope, now, body, record_id=call.record_id)
 
 
 def json_response(model: Any) -> Response:

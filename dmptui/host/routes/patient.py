@@ -38,6 +38,7 @@ from dmptui.host.routes.common import (
     encode_cursor,
     host_of,
     patient_call,
+    patient_keyed,
     patient_present,
     practitioner_facts,
     practitioner_out,
@@ -116,13 +117,7 @@ CONDITIONAL: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _keyed(
-    s: Session, request: Request, call: PatientCall, now: datetime, body: Any = None
-) -> Keyed:
-    """The request's Idempotency-Key, scoped to the patient's session."""
-    sess = call.session
-    scope = f"session:{sess.id}:{int(sess.created_at.timestamp())}"  # ids may be reused
-    return concurrency.keyed(s, request, scope, now, body, record_id=call.record_id)
+_keyed = patient_keyed
 
 
 def _guard(
