@@ -729,13 +729,19 @@ class Histories(RuleBasedStateMachine):
         self.blocked.clear()
         self.attending = None
         self.req(self.session.client, "GET", "/v1/record", Expect(401, "session_expired", 0))
+        # Changed with issue 12: the right password learns the record and its account are gone
+        # (410); a wrong one is answered as for an INS without a record.
         login = {"ins": self.host.ins, "password": self.host.password}
+        self.req(
+            self.host.http, "POST", "/v1/auth/login", Expect(410, "account_erased", 0), json=login
+        )
+        wrong = {"ins": self.host.ins, "password": "Pas-le-bon-mot-2026"}
         self.req(
             self.host.http,
             "POST",
             "/v1/auth/login",
             Expect(401, "invalid_credentials", 0),
-            json=login,
+            json=wrong,
         )
         event("erased")
 
