@@ -10,6 +10,7 @@ from textual import events, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.lazy import Lazy
 from textual.message import Message
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, Checkbox, Input, Label, Static
@@ -86,7 +87,9 @@ class LoginScreen(Calls, Screen[bool]):
                 # Once the password is accepted, one line stands for the form, so the QR code
                 # and the code field fit on the screen together.
                 yield Static(id="credentials-done")
-                with Horizontal(id="code-step"):
+                # The code step is hidden until the password is accepted: mounted just after
+                # the first paint (Lazy), so the form is drawn sooner (bench/app_bench.py).
+                with Lazy(Horizontal(id="code-step")):
                     with Vertical(id="code-form"):
                         # A record not yet activated: the letter's code first (then hidden).
                         yield Label(_(login_words.ACTIVATION_CODE_LABEL), id="activation-label")
@@ -255,7 +258,8 @@ class LoginScreen(Calls, Screen[bool]):
         """The INS and password form, or (once they are accepted) one line and the code step."""
         self.query_one("#credentials").display = shown
         self.query_one("#credentials-done").display = not shown
-        self.query_one("#code-step").display = not shown
+        for step in self.query("#code-step"):  # none before its mount, after the first paint
+            step.display = not shown
 
     def _challenged(self, challenge: Any) -> None:
         self.challenge = challenge.challenge
