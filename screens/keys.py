@@ -5,20 +5,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import replace
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
 
 from textual.binding import ActiveBinding, Binding
 
 from dmptui import catalogue
 from dmptui.i18n import N_, _, language
 from dmptui.settings import SYMBOL_NAMES
-
-if TYPE_CHECKING:
-    from textual.screen import Screen
-
-    _ScreenBase = Screen[Any]
-else:
-    _ScreenBase = object
+from screens.first_show import FirstShow
 
 # Keys as printed on a keyboard, not Textual's names ("escape", "ctrl+l", "question_mark").
 KEY_WORDS = {"escape": N_("Esc"), "enter": N_("Enter")}
@@ -57,9 +50,9 @@ def worded(active: dict[str, ActiveBinding]) -> dict[str, ActiveBinding]:
     return {key: a._replace(binding=_worded(a.binding, lang)) for key, a in active.items()}
 
 
-class KeyWords(_ScreenBase):
+class KeyWords(FirstShow):
     """A screen whose keys are shown in the patient's language (Textual's footer and the
-    read-out show ``active_bindings``)."""
+    read-out show ``active_bindings``), styled once when first shown (``FirstShow``)."""
 
     @property
     def active_bindings(self) -> dict[str, ActiveBinding]:

@@ -935,7 +935,22 @@ def run_demo(args: argparse.Namespace) -> int:
         )
 
 
-def _parser() -> argparse.ArgumentParser:
+def _app_only(argv: Sequence[str]) -> bool:
+    """Whether ``argv`` starts the app (``dmptui [demo] [--host URL] [--lang L]
+    [--screen-reader]``), with nothing the other commands' parsers are needed for: then they are
+    not built (about 10 ms of a ~300 ms start, bench/app_bench.py)."""
+    tokens = iter(argv)
+    for token in tokens:
+        if token in ("--host", "--lang"):
+            next(tokens, None)
+        elif token not in ("demo", "--screen-reader") and not token.startswith(
+            ("--host=", "--lang=")
+        ):
+            return False
+    return True
+
+
+def _parser(app_only: bool = False) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="dmptui",
         description="Your shared medical record (DMP) in the terminal, and its reference host.",
@@ -956,6 +971,8 @@ def _parser() -> argparse.ArgumentParser:
         "--screen-reader", action="store_true", default=argparse.SUPPRESS, help=screen_reader_help
     )
     demo.set_defaults(func=run_demo)
+    if app_only:
+        return parser
     from dmptui.entry import doctor
 
     doc = sub.add_parser("doctor", help=doctor.HELP, description=doctor.HELP, usage=doctor.USAGE)
@@ -1120,7 +1137,8 @@ def _http_client_command(args: argparse.Namespace) -> bool:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = _parser()
+    argv = sys.argv[1:] if argv is None else argv
+    parser = _parser(app_only=_app_only(argv))
     try:
         args = parser.parse_args(argv)
     except SystemExit as e:
@@ -1133,10 +1151,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         if problem:
             print(problem, file=sys.stderr)
             return EXIT_USAGE
-    if not getattr(args, "func", None):
-        parser.print_help()
-        print("\nThe patient app arrives with the next issue; for now: `dmptui host serve --demo`.")
-        return EXIT_OK
     try:
         code = int(args.func(args))
         sys.stdout.flush()  # here, not at exit, where a closed pipe could not be handled

@@ -18,6 +18,7 @@ from textual.widgets import Label, Static
 from dmptui import catalogue
 from dmptui.demo import PHONE_EMPTY, PHONE_TITLE, DemoLink, message_body, message_heading
 from dmptui.i18n import _
+from screens.first_show import FirstShow
 from screens.keys import key_name
 from screens.widgets.text import plain
 
@@ -72,7 +73,7 @@ class DemoPhone(VerticalScroll):
             self.query_one("#demo-messages", Static).update(plain(self.text))
 
 
-class DemoPhoneScreen(ModalScreen[None]):
+class DemoPhoneScreen(FirstShow, ModalScreen[None]):
     """F9 in the demo: the phone over whatever screen is open; F9 or Esc closes it."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
