@@ -331,3 +331,42 @@ def test_too_small_terminal_says_the_size_needed_then_comes_back(host: LiveHost)
             assert rows_on_view(table) >= 3
 
     run(go())
+
+
+def test_size_classes_set_before_the_first_resize_are_textuals() -> None:
+    """The size classes a screen gets as it is pushed (``screens.first_show``) are those
+    Textual's own resize sets, at every size around the breakpoints: else the first paint would
+    use the wrong layout until the resize, then restyle."""
+    from textual.geometry import Size
+    from textual.screen import Screen
+
+    from screens.first_show import size_classes
+
+    horizontal, vertical = DmpApp.HORIZONTAL_BREAKPOINTS, DmpApp.VERTICAL_BREAKPOINTS
+    screen = Screen()
+    seen = set()
+    for width in range(0, 130):
+        for height in range(0, 50):
+            ours = size_classes(Size(width, height), horizontal, vertical)
+            textuals = screen._get_breakpoint_classes(width, horizontal)
+            textuals |= screen._get_breakpoint_classes(height, vertical)
+            assert ours == textuals, (width, height)
+            seen.add(frozenset(ours))
+    assert len(seen) == len(horizontal) * len(vertical)
+
+
+def test_login_screen_first_shown_with_its_size_classes(host: LiveHost) -> None:
+    """At 80×24 and 120×40, the login screen has its size classes once the app is running,
+    without waiting for a resize; and a resize still changes them."""
+
+    async def go() -> None:
+        app = bare_app(host)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.pause()
+            assert {"-w-small", "-h-small"} <= set(app.screen.classes)
+            await pilot.resize_terminal(120, 40)
+            await pilot.pause()
+            assert {"-w-wide", "-h-tall"} <= set(app.screen.classes)
+            assert not {"-w-small", "-h-small"} & set(app.screen.classes)
+
+    run(go())
