@@ -801,6 +801,13 @@ def startup_section(args: argparse.Namespace, env: dict[str, str], tmp: Path):
             f"  {name:9}{statistics.median(v) * 1000:>10.0f}{min(v) * 1000:>9.0f}"
             f"{max(v) * 1000:>9.0f}{mb(statistics.median(st[name]['rss'])):>9.1f}"
         )
+    for name in ("dmptui", "demo"):  # each launch over the minimal app's of the same round
+        per_round = [a / b for a, b in zip(st[name]["s"], st["minimal"]["s"], strict=True)]
+        q1, q2, q3 = statistics.quantiles(per_round, n=4)
+        lines.append(
+            f"  {name} over minimal, round by round: median {q2:.2f}, middle half"
+            f" {q1:.2f}–{q3:.2f} (the spread of this machine's noise)"
+        )
     lines.append(
         f"  demo host answering (reader mode, launch to 'ready', 3 launches, for information):"
         f" median {statistics.median(ready) * 1000:.0f} ms"
