@@ -22,6 +22,7 @@ from dmptui.i18n import (
     format_date,
     format_datetime,
     format_number,
+    joined,
     language,
     ngettext,
     paris_date,
@@ -145,7 +146,7 @@ def document_sentence(n: int, doc: Any) -> str:
 
 def metadata_lines(doc: Any) -> list[str]:
     labels = [_(LABEL_WORDS[Label(lb)]) if lb in LABEL_WORDS else lb for lb in doc.labels]
-    visibility = "; ".join(labels) if labels else _("visible to the practitioners you authorised")
+    visibility = joined(labels) if labels else _("visible to the practitioners you authorised")
     if is_pdf(doc.content_type):
         kind = _("PDF, {size}").format(size=size_words(doc.size))
     elif is_text(doc.content_type):
@@ -219,7 +220,7 @@ def spoken_details(doc: Any, when: Callable[[datetime], str]) -> list[str]:
     ]
     labels = [_(LABEL_WORDS[Label(lb)]) if lb in LABEL_WORDS else lb for lb in doc.labels]
     if labels:
-        lines.append(_("Visibility: {value}").format(value="; ".join(labels)))
+        lines.append(_("Visibility: {value}").format(value=joined(labels)))
     return lines
 
 
@@ -351,7 +352,7 @@ class Links:
                 parts.append(_("sees hidden documents"))
         if not parts:
             parts.append(_("not authorised"))
-        return "; ".join(parts)
+        return joined(parts)
 
     def people(self) -> list[Person]:
         """Médecin traitant first, then the authorised, then the blocked; each once."""
@@ -535,7 +536,7 @@ def detail_words(e: Any, rpps: Callable[[str], str] = str) -> str:
     if e.mode == "break-glass":
         return _("Reason given: {reason}").format(reason=reason)
     if reason.startswith(("rpps:", "previous:")):
-        return "; ".join(_reason_part(part, rpps) for part in reason.split(";"))
+        return joined(_reason_part(part, rpps) for part in reason.split(";"))
     if e.action == "oppositions":
         choices = dict(p.split("=", 1) for p in reason.split(";") if "=" in p)
         state = {"refused": _("refused"), "allowed": _("allowed")}
@@ -611,9 +612,12 @@ def spoken_trace_sentence(n: int, e: Any, same_day: bool = False) -> str:
         text += " " + _("in {mode} mode").format(mode=mode)
     detail = detail_words(e, spoken_rpps).rstrip(". ")
     if e.outcome != "allowed":
-        text += ": " + outcome_words(e) + (f" ({detail})" if detail else "")
+        outcome = outcome_words(e)
+        if detail:
+            outcome = _("{outcome} ({why})").format(outcome=outcome, why=detail)
+        text = _("{what}: {detail}").format(what=text, detail=outcome)
     elif detail:
-        text += ": " + detail
+        text = _("{what}: {detail}").format(what=text, detail=detail)
     text += "."
     if e.mode in EMERGENCY_MODES:
         text = f"{_('EMERGENCY ACCESS:')} {text}"

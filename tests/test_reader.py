@@ -268,8 +268,8 @@ def test_log_in_page_through_documents_hide_save_and_delete(
     # The demo record is activated: no secret is said (the first enrolment, with the letter's
     # activation code, is test_activation_front's).
     s.lines(
-        "One-time code: 1 Code from my authenticator app, 2 Send me a code by SMS,",
-        "3 Send me a code by email, 0 Start again with the INS and password.",
+        "One-time code: 1 Authenticator app, 2 SMS, 3 Email,",
+        "0 Start again with the INS and password.",
     )
     s.answer("1")
     question = "One-time code, 6 digits (not shown as you type; Enter alone goes back):"
@@ -359,8 +359,7 @@ def test_log_in_page_through_documents_hide_save_and_delete(
     )
     s.answer("delete", word_q)
     s.lines(
-        "This needs a fresh one-time code: 1 Code from my authenticator app,",
-        "2 Send me a code by SMS, 3 Send me a code by email, 0 Cancel.",
+        "This needs a fresh one-time code: 1 Authenticator app, 2 SMS, 3 Email, 0 Cancel.",
     )
     s.answer("1")
     code = host.code()
@@ -638,7 +637,7 @@ def test_trace_with_an_emergency_entry_and_refusing_break_glass(
     s.answer(
         "confirm", "To confirm, type the word “confirm”, then press Enter (Enter alone cancels):"
     )
-    s.line("This needs a fresh one-time code: 1 Code from my authenticator app,")
+    s.line("This needs a fresh one-time code: 1 Authenticator app, 2 SMS, 3 Email, 0 Cancel.")
     s.answer("1")
     s.secret(host.code(), "One-time code, 6 digits (not shown as you type; Enter alone goes back):")
     s.lines(
@@ -708,7 +707,7 @@ def test_close_then_log_in_and_reopen(host: LiveHost, tmp_path: Path, sessions: 
     s.answer("1")
     go_on_without_export(s)
     s.answer("close", word_q)
-    s.line("This needs a fresh one-time code: 1 Code from my authenticator app,")
+    s.line("This needs a fresh one-time code: 1 Authenticator app, 2 SMS, 3 Email, 0 Cancel.")
     s.answer("1")
     s.secret(host.code(), "One-time code, 6 digits (not shown as you type; Enter alone goes back):")
     s.match(r"Done: .+")
@@ -846,7 +845,7 @@ def test_log_in_and_documents_in_french(host: LiveHost, tmp_path: Path, sessions
         "Pour confirmer, tapez le mot « supprimer », puis appuyez sur Entrée "
         "(Entrée seule annule) :",
     )
-    s.line("Il faut un nouveau code : 1 Code de mon application d'authentification,")
+    s.line("Il faut un nouveau code : 1 Authentificateur, 2 SMS, 3 E-mail, 0 Annuler.")
     s.answer("0", "Votre choix :")
     s.line(f"Rien n'a été supprimé : « {SERTRALINE} » est toujours dans votre dossier.")
     s.quit("Votre choix :", "Fait : vous avez quitté dmptui. Au revoir.")
@@ -1153,7 +1152,7 @@ def test_export_first_then_erase(host: LiveHost, tmp_path: Path, sessions: Any) 
     # Then the erasure it came from.
     s.line("Erase your record for good?")
     s.answer("erase", "To confirm, type the word “erase”, then press Enter (Enter alone cancels):")
-    s.line("This needs a fresh one-time code: 1 Code from my authenticator app,")
+    s.line("This needs a fresh one-time code: 1 Authenticator app, 2 SMS, 3 Email, 0 Cancel.")
     s.answer("1")
     s.secret(host.code(), "One-time code, 6 digits (not shown as you type; Enter alone goes back):")
     s.match(r"Done: Your record is erased for good.+")

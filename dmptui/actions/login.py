@@ -23,6 +23,9 @@ CHECKING_PASSWORD = N_("Checking your INS and password…")
 CHECKING_CODE = N_("Checking the code…")
 SEND_SMS = N_("Send me a code by SMS")  # a way to get the code, in a menu
 SEND_EMAIL = N_("Send me a code by email")
+# Where a code comes from, in a word each, in screen-reader mode's menu of ways to get it (the
+# heading says it is a one-time code): the step-up's menu fits on one 80-column line.
+CODE_SOURCES = {"totp": N_("Authenticator app"), "sms": N_("SMS"), "email": N_("Email")}
 STEP_UP_NEEDED = N_("This action needs a fresh one-time code.")
 # Screen-reader mode says it as the heading of the menu of ways to get the code (one line).
 STEP_UP_MENU = N_("This needs a fresh one-time code:")

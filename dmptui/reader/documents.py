@@ -13,7 +13,7 @@ from dmptui.actions import documents as actions
 from dmptui.actions.base import nothing_changed
 from dmptui.data_text import data_lines
 from dmptui.explain import error_kind
-from dmptui.i18n import _, format_number, ngettext
+from dmptui.i18n import _, format_number, joined, ngettext
 from dmptui.reader.flow import Abort, Failed
 from dmptui.reader.menus import (
     DOCUMENT_MENU,
@@ -121,7 +121,7 @@ def view_words(st: Documents) -> str:
         parts.append(_("search: {search}").format(search=st.query))
     if st.sort:
         parts.append(_("order: {order}").format(order=_(w.SORT_WORDS[st.sort])))
-    return _("Showing: {view}.").format(view="; ".join(parts)) if parts else ""
+    return _("Showing: {view}.").format(view=joined(parts)) if parts else ""
 
 
 def show_documents(r: Reader, st: Documents, brief: bool = False) -> None:

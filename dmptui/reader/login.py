@@ -290,13 +290,12 @@ async def submit(r: Reader, ins: str, password: str) -> Any:
 
 
 def code_entries(channels: set[str], last: Entry) -> list[Entry]:
-    entries = []
-    if "totp" in channels:
-        entries.append(Entry("1", _("Code from my authenticator app")))
-    if "sms" in channels:
-        entries.append(Entry("2", _(login_words.SEND_SMS)))
-    if "email" in channels:
-        entries.append(Entry("3", _(login_words.SEND_EMAIL)))
+    """Where the code comes from (``login_words.CODE_SOURCES``), then ``last``."""
+    entries = [
+        Entry(key, _(login_words.CODE_SOURCES[channel]))
+        for key, channel in (("1", "totp"), ("2", "sms"), ("3", "email"))
+        if channel in channels
+    ]
     return [*entries, last]
 
 
