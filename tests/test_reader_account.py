@@ -4,6 +4,8 @@ ended after a confirmation, and the password changed with a fresh code."""
 
 from __future__ import annotations
 
+import re
+
 from hostkit import LiveHost
 from test_reader_nav import CODE, Run, drive, flat
 
@@ -18,7 +20,10 @@ def test_sessions_listed_one_ended_and_the_password_changed(host: LiveHost) -> N
         await run.answer("10")  # the main menu's entry
         came = flat(await run.until("What now?"))
         assert "Screen: 10 — My devices and sessions" in came
-        assert "Sessions open now: 1. This device — Session opened" in came
+        assert "Sessions open now (Paris time): 1. This device — Session opened" in came
+        assert came.count("Paris time") == 1  # the zone once for the screen, not per time
+        # Times said for the ear, as on every screen: "4:09 pm", never "16:09".
+        assert re.search(r"Session opened \d+ \w+ \d{4} at (\d+(:\d\d)? [ap]m|noon|midnight)", came)
         assert "2. Session opened" in came
         assert "Remembered devices:" in came
         # End the other session.

@@ -3,6 +3,8 @@ everywhere, change the password; and what the screen says about sessions and dev
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from dmptui import catalogue
@@ -17,7 +19,8 @@ INTRO = N_(
     "The sessions open on your account and the devices it remembers. If one is not yours: "
     "end it, forget it, then change your password."
 )
-SESSIONS_HEADING = N_("Sessions open now:")
+# The times below are Paris times: said once, in the first heading of the screen.
+SESSIONS_HEADING = N_("Sessions open now (Paris time):")
 DEVICES_HEADING = N_("Remembered devices:")
 NO_DEVICES = N_("No device is remembered: your next login will be announced as a new device.")
 LOADING = N_("Loading your devices and sessions…")
@@ -45,22 +48,26 @@ def _address(item: Any) -> str:
     return item.address or _("unknown address")
 
 
-def session_line(item: Any) -> str:
-    """One session, in a sentence (the app's name is data: render it as text)."""
+When = Callable[[datetime], str]
+
+
+def session_line(item: Any, when: When = format_datetime) -> str:
+    """One session, in a sentence (the app's name is data: render it as text). ``when`` says a
+    time: as shown, or as said (``spoken_datetime``, screen-reader mode)."""
     text = _("Session opened {first}, last active {last}; app: {app}; address: {address}.").format(
-        first=format_datetime(item.first_seen),
-        last=format_datetime(item.last_seen),
+        first=when(item.first_seen),
+        last=when(item.last_seen),
         app=_app(item),
         address=_address(item),
     )
     return _("This device — {text}").format(text=text) if item.current else text
 
 
-def device_line(item: Any) -> str:
+def device_line(item: Any, when: When = format_datetime) -> str:
     """One remembered device, in a sentence."""
-    last = format_datetime(item.last_seen) if item.last_seen else _("not known")
+    last = when(item.last_seen) if item.last_seen else _("not known")
     text = _("Device first seen {first}, last seen {last}; app: {app}; address: {address}.").format(
-        first=format_datetime(item.first_seen), last=last, app=_app(item), address=_address(item)
+        first=when(item.first_seen), last=last, app=_app(item), address=_address(item)
     )
     return _("This device — {text}").format(text=text) if item.current else text
 

@@ -5,11 +5,12 @@ everywhere, change the password (``dmptui.actions.account``)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from dmptui.actions import account as actions
 from dmptui.actions.base import CANCEL
-from dmptui.i18n import _
+from dmptui.i18n import _, spoken_datetime
 from dmptui.reader.flow import Abort
 from dmptui.reader.menus import (
     ACCOUNT_MENU,
@@ -47,10 +48,10 @@ async def account(r: Reader) -> None:
         listing = st.listing
         r.say("info", _(actions.SESSIONS_HEADING))
         for i, item in enumerate(listing.sessions):
-            r.say("item", f"{i + 1}. {actions.session_line(item)}")
+            r.say("item", f"{i + 1}. {actions.session_line(item, spoken_datetime)}")
         r.say("info", _(actions.DEVICES_HEADING))
         for i, item in enumerate(listing.devices):
-            r.say("item", f"{i + 1}. {actions.device_line(item)}")
+            r.say("item", f"{i + 1}. {actions.device_line(item, spoken_datetime)}")
         if not listing.devices:
             r.say("item", _(actions.NO_DEVICES))
         show_menu(r, _("What now?"), numbered(ACCOUNT_MENU, list(ACCOUNT_MENU)))
@@ -81,13 +82,23 @@ async def _do(r: Reader, st: Account, plan: Any) -> None:
 
 @handles("account.end_session")
 async def end_session(r: Reader, st: Account) -> None:
-    item = await _pick(r, st.listing.sessions, actions.session_line, _(actions.WHICH_SESSION))
+    item = await _pick(
+        r,
+        st.listing.sessions,
+        partial(actions.session_line, when=spoken_datetime),
+        _(actions.WHICH_SESSION),
+    )
     await _do(r, st, actions.end_session(r.state, item))
 
 
 @handles("account.forget_device")
 async def forget_device(r: Reader, st: Account) -> None:
-    item = await _pick(r, st.listing.devices, actions.device_line, _(actions.WHICH_DEVICE))
+    item = await _pick(
+        r,
+        st.listing.devices,
+        partial(actions.device_line, when=spoken_datetime),
+        _(actions.WHICH_DEVICE),
+    )
     await _do(r, st, actions.forget_device(r.state, item))
 
 
