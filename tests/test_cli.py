@@ -91,7 +91,25 @@ def test_seed_demo_json_logs_in_and_activates_over_http(
 def test_bad_usage_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["host", "nonsense"]) == EXIT_USAGE
     assert main(["--lang", "de"]) == EXIT_USAGE
-    capsys.readouterr()
+    assert main(["hots"]) == EXIT_USAGE  # a misspelt command is named among all the commands
+    assert "choose from" in capsys.readouterr().err.replace("\n", " ")
+
+
+def test_the_app_alone_is_parsed_without_the_other_commands(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """``dmptui [demo] [--host URL] [--lang L] [--screen-reader]`` builds only the app's parser
+    (start-up); anything else, help included, gets every command."""
+    from dmptui.entry.cli import _app_only
+
+    for argv in ([], ["demo"], ["--host", "http://h", "--lang", "fr"], ["--lang=en", "demo"]):
+        assert _app_only(argv), argv
+    for argv in (["--help"], ["doctor"], ["host", "init"], ["--version"], ["export"], ["hots"]):
+        assert not _app_only(argv), argv
+    assert main(["--help"]) == EXIT_OK
+    text = capsys.readouterr().out
+    for command in ("demo", "doctor", "export", "verify-export", "host"):
+        assert command in text
 
 
 def test_practitioner_commands_over_http(

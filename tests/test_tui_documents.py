@@ -188,8 +188,9 @@ def test_sort_after_pages_were_dropped(host: Any, monkeypatch: pytest.MonkeyPatc
     async def run() -> None:
         app = make_app(host, "en")
         # 17 rows: five rows of the list on screen (at 20, the one-line message log leaves it
-        # seven; at 18, once the screen is styled for its size from the start, six). Below 20 rows the screen is covered by "make the terminal bigger"; the list
-        # underneath works the same, and that is what this test drives.
+        # seven; at 18, the screen styled for its size from the start, six). Below 20 rows the
+        # screen is covered by "make the terminal bigger"; the list underneath works the same,
+        # and that is what this test drives.
         async with app.run_test(size=(160, 17)) as pilot:
             await open_documents(pilot, host)
             table = app.screen.query_one("#doc-table")
