@@ -56,7 +56,9 @@ class DemoPhone(VerticalScroll):
         yield Static(plain(self.text), id="demo-messages")
 
     def on_mount(self) -> None:
-        self.poll()
+        # The first look once the screen is painted (the demo host starts then: nothing to read
+        # before), then every second.
+        self.call_after_refresh(self.poll)
         self.set_interval(1.0, self.poll)
 
     @work(thread=True, exclusive=True, group="demo-phone")
