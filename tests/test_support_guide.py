@@ -666,6 +666,34 @@ def _reenrol_after(host: LiveHost, block: Block, old: str) -> None:
     host.creds = {**host.creds, "patient": {**host.creds["patient"], "totp_secret": new}}
 
 
+STRANGER_DEVICE = "a-laptop-the-patient-never-had"
+STRANGERS: dict[str, Any] = {}  # the host's URL: the stranger's logged-in client
+
+
+def _stranger(host: LiveHost) -> None:
+    """Someone who has the password and got a code logged in from a device of their own: the
+    patient was told of a new device."""
+    STRANGERS[host.url] = host.login(**{"X-Device-Id": STRANGER_DEVICE})
+    assert STRANGERS[host.url].get("/v1/record").status_code == 200
+    assert _open_sessions(host) == 1
+
+
+def _open_sessions(host: LiveHost) -> int:
+    return count(host, "SELECT count(*) FROM sessions WHERE revoked_at IS NULL")
+
+
+def _end_session_before(host: LiveHost, block: Block) -> int:
+    assert _open_sessions(host) == 2, "not the stranger's session and the patient's"
+    return patient_traced(host, "session.revoke")
+
+
+def _end_session_after(host: LiveHost, block: Block, ends: int) -> None:
+    assert _open_sessions(host) == 1, "the stranger's session was not ended, or the patient's was"
+    assert patient_traced(host, "session.revoke") == ends + 1, "the end is not traced"
+    # The one still open is the patient's (the app goes on), not the stranger's.
+    assert STRANGERS.pop(host.url).get("/v1/record").status_code == 401
+
+
 EFFECTS: dict[str, Effect] = {
     "log-in": Effect(_login_before, _login_after),
     "read-document": Effect(_read_before, _read_after),
@@ -691,6 +719,7 @@ EFFECTS: dict[str, Effect] = {
     "look-up-erased": Effect(_trace_left_before, _no_trace_left_after),
     "reset-password": Effect(_reset_before, _reset_after),
     "new-authenticator": Effect(_reenrol_before, _reenrol_after),
+    "end-session": Effect(_end_session_before, _end_session_after),
 }
 
 
@@ -1148,6 +1177,7 @@ CASES: dict[str, Case] = {
     "lost-screen": Case(_nothing, first=("log-in", "see-trace")),
     "closed-record": Case(_closed),
     "erased-record": Case(_erased),
+    "unknown-device": Case(_stranger, first=("log-in",)),
 }
 
 
