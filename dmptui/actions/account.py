@@ -77,8 +77,9 @@ def _ended(state: RecordState, done: Any) -> Outcome:
     return Outcome(pick(done.message), ends_session=True)
 
 
-def end_session(state: RecordState, item: Any | None) -> Plan:
-    """End the session ``item`` (a ``SessionOut``; None: nothing chosen)."""
+def end_session(state: RecordState, item: Any | None, when: When = format_datetime) -> Plan:
+    """End the session ``item`` (a ``SessionOut``; None: nothing chosen); ``when`` says its
+    times in the question."""
     if item is None:
         return refused("account.end_session", _(NOTHING_SELECTED_SESSION))
     action = catalogue.ACTION_BY_ID["account.end_session"]
@@ -100,14 +101,14 @@ def end_session(state: RecordState, item: Any | None) -> Plan:
         run=run,
         ask=Ask(
             title=_("End this session?"),
-            consequence=f"{session_line(item)}\n{consequence}",
+            consequence=f"{session_line(item, when)}\n{consequence}",
             confirm_label=_(action.label),
         ),
         cancelled=_("Nothing was changed: that session goes on."),
     )
 
 
-def forget_device(state: RecordState, item: Any | None) -> Plan:
+def forget_device(state: RecordState, item: Any | None, when: When = format_datetime) -> Plan:
     """Forget the remembered device ``item`` (a ``DeviceOut``; None: nothing chosen)."""
     if item is None:
         return refused("account.forget_device", _(NOTHING_SELECTED_DEVICE))
@@ -122,7 +123,7 @@ def forget_device(state: RecordState, item: Any | None) -> Plan:
         run=run,
         ask=Ask(
             title=_("Forget this device?"),
-            consequence=f"{device_line(item)}\n{_(action.help)}",
+            consequence=f"{device_line(item, when)}\n{_(action.help)}",
             confirm_label=_(action.label),
         ),
         cancelled=_("Nothing was changed: that device is still remembered."),

@@ -88,7 +88,7 @@ async def end_session(r: Reader, st: Account) -> None:
         partial(actions.session_line, when=spoken_datetime),
         _(actions.WHICH_SESSION),
     )
-    await _do(r, st, actions.end_session(r.state, item))
+    await _do(r, st, actions.end_session(r.state, item, spoken_datetime))
 
 
 @handles("account.forget_device")
@@ -99,7 +99,7 @@ async def forget_device(r: Reader, st: Account) -> None:
         partial(actions.device_line, when=spoken_datetime),
         _(actions.WHICH_DEVICE),
     )
-    await _do(r, st, actions.forget_device(r.state, item))
+    await _do(r, st, actions.forget_device(r.state, item, spoken_datetime))
 
 
 @handles("account.everywhere")
