@@ -53,7 +53,8 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
     the one shared database's schema."""
     if PG_URL:
         return 0
-    return 2 * len(os.sched_getaffinity(0))
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return 2 * (cores or 1)
 
 
 @pytest.fixture(scope="session")

@@ -4,6 +4,7 @@ login throttle counts failures across workers: nothing that must be shared lives
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -106,8 +107,12 @@ def test_the_login_throttle_counts_failures_across_workers(
 
 
 def test_replicas_starting_together_upgrade_the_schema_once(tmp_path: Path) -> None:
-    """Several `dmptui host init` at the same moment on one fresh database (on PostgreSQL they
-    queue on an advisory lock): all succeed, and the schema is at head."""
+    """Several `dmptui host init` at the same moment on one fresh database and data dir (they
+    queue on an advisory lock on PostgreSQL, on a lock file on SQLite): all succeed, the schema
+    is at head, and they all use the one master key and signing key made by the first (each
+    written whole before any other reads it). With three and no lock, a loaded machine saw
+    "table … already exists"; eight at once saw it on a quiet one, and a master key file that
+    another process had not finished writing."""
     import subprocess
     import sys
 
@@ -122,13 +127,20 @@ def test_replicas_starting_together_upgrade_the_schema_once(tmp_path: Path) -> N
     # Their own data dir (keys): not the home's, which other tests and runs may share.
     env = {**os.environ, "DMPTUI_DATA_DIR": str(tmp_path / "data")}
     procs = [
-        subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
-        for _ in range(3)
+        subprocess.Popen(
+            [*cmd, "--json"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env
+        )
+        for _ in range(8)
     ]
     outputs = [p.communicate(timeout=120)[0].decode(errors="replace") for p in procs]
-    assert [p.returncode for p in procs] == [0, 0, 0], outputs
+    assert [p.returncode for p in procs] == [0] * 8, outputs
     current, heads = schema_revisions(url)
     assert current == heads
+    answers = [json.loads(out) for out in outputs]
+    assert len({a["master_key"]["id"] for a in answers}) == 1
+    assert sum(a["master_key"]["created"] for a in answers) == 1
+    data = tmp_path / "data"
+    assert sorted(p.name for p in data.iterdir()) == ["ledger.key", "master.key"]  # no draft
 
 
 # --- the trace signing key, rotated under running workers ------------------------------------

@@ -113,15 +113,23 @@ def read_key_file(path: Path) -> MasterKey:
 
 
 def write_key_file(path: Path, key: bytes) -> None:
-    """Write a key file with mode 0600 from the first byte (never world-readable, even briefly)."""
+    """Write a key file with mode 0600 from the first byte (never world-readable, even briefly),
+    whole or not at all: written to a file of its own in the same directory, then linked to
+    ``path``, so another process starting at the same moment never reads it half-written.
+    FileExistsError if ``path`` exists (then it was written whole by whoever made it)."""
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    draft = path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}")
+    fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
-        os.fchmod(fd, 0o600)
-        os.write(fd, base64.b64encode(key) + b"\n")
-        os.fsync(fd)
+        try:
+            os.fchmod(fd, 0o600)
+            os.write(fd, base64.b64encode(key) + b"\n")
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.link(draft, path)  # atomic, and refuses an existing ``path``
     finally:
-        os.close(fd)
+        os.unlink(draft)
 
 
 def ensure_master_key(data_dir: Path) -> tuple[MasterKey, bool]:
@@ -133,7 +141,10 @@ def ensure_master_key(data_dir: Path) -> tuple[MasterKey, bool]:
     if path.exists():
         return read_key_file(path), False
     key = AESGCM.generate_key(bit_length=256)
-    write_key_file(path, key)
+    try:
+        write_key_file(path, key)
+    except FileExistsError:  # another process starting at the same moment made it first
+        return read_key_file(path), False
     return MasterKey(key), True
 
 

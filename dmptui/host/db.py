@@ -617,14 +617,15 @@ def migrate(url: str, keyring: Any = None) -> None:
     """Bring the schema to the latest Alembic revision (also creates it on a fresh database).
     ``keyring`` (``crypto.Keyring``) seals rows written before encryption at rest (0002).
 
-    On PostgreSQL the upgrade holds an advisory lock, so replicas starting together upgrade
-    once, one after the other (the later ones find the schema at head and do nothing). On SQLite
-    the migration's own write transaction serialises them."""
+    Replicas starting together upgrade once, one after the other (the later ones find the schema
+    at head and do nothing): on PostgreSQL the upgrade holds an advisory lock, on SQLite a lock on
+    a file beside the database (``sqlite_migration_lock``)."""
     from alembic import command
 
     cfg = _alembic_config(url, keyring)
     if not url.startswith("postgresql"):
-        command.upgrade(cfg, "head")
+        with sqlite_migration_lock(url):
+            command.upgrade(cfg, "head")
         # A migration that sealed values in place (0002, 0007) left the plaintext's old pages
         # in the -wal: zeroed (secure_delete) pages copied over them, the WAL truncated.
         engine = make_engine(url)
@@ -645,6 +646,28 @@ def migrate(url: str, keyring: Any = None) -> None:
                 conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": MIGRATION_LOCK})
     finally:
         engine.dispose()
+
+
+@contextmanager
+def sqlite_migration_lock(url: str) -> Iterator[None]:
+    """An exclusive lock on ``<database>.migrate-lock`` (empty, 0600, kept) while the schema is
+    upgraded. Without it, two upgrades started at the same moment both find no schema and both
+    create it: the second fails ("table … already exists"; seen with eight ``host init`` at
+    once). POSIX only (``fcntl``); elsewhere, start one replica first."""
+    path = sqlite_path(url)
+    try:
+        import fcntl
+    except ImportError:  # not POSIX
+        fcntl = None  # type: ignore[assignment]
+    if path is None or fcntl is None or not path.parent.is_dir():
+        yield
+        return
+    fd = os.open(f"{path}.migrate-lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)  # released when closed, or when the process ends
+        yield
+    finally:
+        os.close(fd)
 
 
 def schema_revisions(url: str) -> tuple[set[str], set[str]]:

@@ -371,17 +371,16 @@ def create_key_file(data_dir: Path) -> bool:
     """Create ``<data_dir>/ledger.key`` (mode 0600) unless it exists. True if created."""
     from cryptography.hazmat.primitives.serialization import NoEncryption, PrivateFormat
 
-    data_dir.mkdir(parents=True, exist_ok=True)
     path = data_dir / KEY_FILE
+    if path.exists():
+        return False
     raw = Ed25519PrivateKey.generate().private_bytes(
         Encoding.Raw, PrivateFormat.Raw, NoEncryption()
     )
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        crypto.write_key_file(path, raw)  # whole or not at all, 0600 from the first byte
     except FileExistsError:
         return False
-    with os.fdopen(fd, "w") as f:
-        f.write(base64.b64encode(raw).decode() + "\n")
     return True
 
 
