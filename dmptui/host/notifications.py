@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from dmptui.host import crypto, outbox
+from dmptui.host import auth, crypto, outbox
 from dmptui.host.db import Notification, Practitioner, Record
 from dmptui.schema import DOC_TYPE_LABELS
 
@@ -202,6 +202,26 @@ def notify_patient(
             now=now,
         )
     return n
+
+
+def one_time_code(
+    s: Session, channel: str, destination: str, code: str, record_id: int, now: datetime
+) -> None:
+    """A one-time code by SMS or email (``channel``), to the record's own phone or address: a
+    login's, a step-up's or a recovery's (the message says only what it is and how long)."""
+    minutes = int(auth.CODE_TTL.total_seconds() // 60)
+    outbox.enqueue(
+        s,
+        channel=channel,
+        recipient=destination,
+        subject="Code DMP / DMP code",
+        body=(
+            f"Votre code DMP : {code} (valable {minutes} min). Ne le donnez à personne.\n"
+            f"Your DMP code: {code} (valid {minutes} min). Never share it.\n"
+        ),
+        record_id=record_id,
+        now=now,
+    )
 
 
 def new_document(

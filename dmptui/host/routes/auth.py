@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from dmptui.host import activation, auth, crypto, ledger, lockout, notifications, outbox, policy
+from dmptui.host import activation, auth, crypto, ledger, lockout, notifications, policy
 from dmptui.host.context import ApiError, Refused
 from dmptui.host.db import (
     AuthSession,
@@ -266,19 +266,7 @@ def _send_code(
     ch.code_hash = auth.digest(code)
     ch.code_expires_at = now + auth.CODE_TTL
     ch.codes_sent += 1
-    minutes = int(auth.CODE_TTL.total_seconds() // 60)
-    outbox.enqueue(
-        s,
-        channel=channel,
-        recipient=destination,
-        subject="Code DMP / DMP code",
-        body=(
-            f"Votre code DMP : {code} (valable {minutes} min). Ne le donnez à personne.\n"
-            f"Your DMP code: {code} (valid {minutes} min). Never share it.\n"
-        ),
-        record_id=record.id,
-        now=now,
-    )
+    notifications.one_time_code(s, channel, destination, code, record.id, now)
     return OtpSent(
         channel=channel,
         destination=auth.mask_destination(channel, destination),

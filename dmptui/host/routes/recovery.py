@@ -22,7 +22,7 @@ from fastapi import APIRouter, Request
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from dmptui.host import auth, crypto, ledger, lifecycle, lockout, notifications, outbox, policy
+from dmptui.host import auth, crypto, ledger, lifecycle, lockout, notifications, policy
 from dmptui.host.context import ApiError, Refused
 from dmptui.host.db import KnownDevice, LoginChallenge, Record, RecoveryFlow
 from dmptui.host.routes import auth as auth_routes
@@ -132,19 +132,7 @@ def _send(
         flow.code_hash = None  # nobody received it: it can never be typed
         return
     flow.codes_sent += 1
-    minutes = int(auth.CODE_TTL.total_seconds() // 60)
-    outbox.enqueue(
-        s,
-        channel=channel,
-        recipient=destination,
-        subject="Code DMP / DMP code",
-        body=(
-            f"Votre code DMP : {code} (valable {minutes} min). Ne le donnez à personne.\n"
-            f"Your DMP code: {code} (valid {minutes} min). Never share it.\n"
-        ),
-        record_id=record.id,
-        now=now,
-    )
+    notifications.one_time_code(s, channel, destination, code, record.id, now)
 
 
 def _sent_code_ok(flow: RecoveryFlow, channel: str, code: str, now: datetime) -> bool:
