@@ -12,10 +12,12 @@ patient sees who of the support desk looked at their account and what they did."
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request, Response
+from pydantic import BaseModel
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -151,11 +153,15 @@ def lookup(ins: str, request: Request) -> Response:
         return json_response(out)
 
 
-@router.post("/accounts/{ins}/unlock", response_model=SupportUnlockOut, responses=REFUSALS)
-def unlock(ins: str, request: Request) -> Response:
-    """End the login lock of an account: the patient can log in again at once. Refused (409
-    ``not_locked``) when it is not locked; traced either way, the patient told when done."""
-    ins = ins_param(ins)
+def _support_change(
+    request: Request,
+    ins: str,
+    action: str,
+    notice: str,
+    do: Callable[[Session, Record, datetime], BaseModel],
+) -> Response:
+    """One of the desk's two changes: the rule (``policy.support_may``) first, then ``do``;
+    traced either way, the patient told (``notice``) when done; a retry answered once."""
     with host_of(request).tx() as s:
         agent, record, state, now = _account(s, request, ins, change=True)
         keyed = concurrency.keyed(s, request, f"support:{agent.id}", now, record_id=record.id)
@@ -163,14 +169,27 @@ def unlock(ins: str, request: Request) -> Response:
             return keyed.replay
         with keyed.refusals():
             locked = lockout.locked_until(s, ins, now) is not None
-            decision = policy.support_may(policy.SUPPORT_UNLOCK, state, locked)
+            decision = policy.support_may(action, state, locked)
             if not decision:
-                _trace(s, record, agent, state, policy.SUPPORT_UNLOCK, now, decision)
+                _trace(s, record, agent, state, action, now, decision)
                 raise _refuse(decision)
-            lockout.end_lock(s, ins, now)
-            _trace(s, record, agent, state, policy.SUPPORT_UNLOCK, now)
-            notifications.support(s, record, "support_unlock", now)
-            return keyed.store(json_response(SupportUnlockOut(ins=ins, unlocked=True)))
+            out = do(s, record, now)
+            _trace(s, record, agent, state, action, now)
+            notifications.support(s, record, notice, now)
+            return keyed.store(json_response(out))
+
+
+@router.post("/accounts/{ins}/unlock", response_model=SupportUnlockOut, responses=REFUSALS)
+def unlock(ins: str, request: Request) -> Response:
+    """End the login lock of an account: the patient can log in again at once. Refused (409
+    ``not_locked``) when it is not locked; traced either way, the patient told when done."""
+    ins = ins_param(ins)
+
+    def do(s: Session, _record: Record, now: datetime) -> BaseModel:
+        lockout.end_lock(s, ins, now)
+        return SupportUnlockOut(ins=ins, unlocked=True)
+
+    return _support_change(request, ins, policy.SUPPORT_UNLOCK, "support_unlock", do)
 
 
 @router.post("/accounts/{ins}/activation", response_model=SupportActivationOut, responses=REFUSALS)
@@ -180,18 +199,9 @@ def resend_activation(ins: str, request: Request) -> Response:
     (409 ``already_activated``) on an activated account; traced either way, the patient told
     when done."""
     ins = ins_param(ins)
-    with host_of(request).tx() as s:
-        agent, record, state, now = _account(s, request, ins, change=True)
-        keyed = concurrency.keyed(s, request, f"support:{agent.id}", now, record_id=record.id)
-        if keyed.replay is not None:
-            return keyed.replay
-        with keyed.refusals():
-            locked = lockout.locked_until(s, ins, now) is not None
-            decision = policy.support_may(policy.SUPPORT_ACTIVATION, state, locked)
-            if not decision:
-                _trace(s, record, agent, state, policy.SUPPORT_ACTIVATION, now, decision)
-                raise _refuse(decision)
-            activation.issue(s, record, now)
-            _trace(s, record, agent, state, policy.SUPPORT_ACTIVATION, now)
-            notifications.support(s, record, "support_activation", now)
-            return keyed.store(json_response(SupportActivationOut(ins=ins, sent=True)))
+
+    def do(s: Session, record: Record, now: datetime) -> BaseModel:
+        activation.issue(s, record, now)
+        return SupportActivationOut(ins=ins, sent=True)
+
+    return _support_change(request, ins, policy.SUPPORT_ACTIVATION, "support_activation", do)
