@@ -35,6 +35,7 @@ QUIT = catalogue.ACTION_BY_ID["app.quit"]
 FORGOT = catalogue.ACTION_BY_ID["login.forgot_password"]
 LOST_PHONE = catalogue.ACTION_BY_ID["login.lost_phone"]
 SHOW_QR = N_("Show the QR code (F4)")
+FIRST_WORDS = N_("Type your INS and your password, then press Enter.")
 
 
 def qr_text(uri: str) -> str:
@@ -66,7 +67,9 @@ class LoginScreen(Calls, Screen[bool]):
 
     def compose(self) -> ComposeResult:
         yield Static(plain(catalogue.screen_label(catalogue.LOGIN)), id="screen-id")
-        yield StatusLine(id="status")
+        # What to do, in the first frame (said in on_mount, it came a frame or more later).
+        first = "" if self.resume else self.notice or _(FIRST_WORDS)
+        yield StatusLine(plain(first), id="status", classes="status-info" if first else "")
         with Horizontal(id="login-row"):
             with VerticalScroll(id="login-form"):
                 with Vertical(id="credentials"):
@@ -117,12 +120,8 @@ class LoginScreen(Calls, Screen[bool]):
     def on_mount(self) -> None:
         self.app.title = f"dmptui — {catalogue.screen_label(catalogue.LOGIN)}"
         self._show_credentials(True)
-        if self.notice:
-            self.say("info", self.notice)
-        elif self.resume:
+        if self.resume:
             self.say("warning", _(BY_ERROR["session_expired"]))
-        else:
-            self.say("info", _("Type your INS and your password, then press Enter."))
         if self.app.config.ins:
             self.query_one("#password", Input).focus()
         self.app.keys_ready()  # the keys typed meanwhile go to the field that has the focus
@@ -375,7 +374,7 @@ class LoginScreen(Calls, Screen[bool]):
         self.query_one("#activation-code", Input).value = ""
         self._show_credentials(True)
         self.query_one("#password", Input).focus()
-        self.say("info", _("Type your INS and your password, then press Enter."))
+        self.say("info", _(FIRST_WORDS))
 
     def _send(self, channel: str) -> None:
         if not self.challenge:
