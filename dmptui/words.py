@@ -23,6 +23,7 @@ from dmptui.i18n import (
     format_datetime,
     format_number,
     joined,
+    labelled,
     language,
     ngettext,
     paris_date,
@@ -615,9 +616,9 @@ def spoken_trace_sentence(n: int, e: Any, same_day: bool = False) -> str:
         outcome = outcome_words(e)
         if detail:
             outcome = _("{outcome} ({why})").format(outcome=outcome, why=detail)
-        text = _("{what}: {detail}").format(what=text, detail=outcome)
+        text = f"{labelled(text)} {outcome}"
     elif detail:
-        text = _("{what}: {detail}").format(what=text, detail=detail)
+        text = f"{labelled(text)} {detail}"
     text += "."
     if e.mode in EMERGENCY_MODES:
         text = f"{_('EMERGENCY ACCESS:')} {text}"
